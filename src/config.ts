@@ -1,0 +1,237 @@
+/**
+ * One schema over the environment (DESIGN.md "Running modes and settings")
+ * and `config/defaults.json` (+ optional, untracked `config/local.json`).
+ * A bad value stops start-up with one line naming the key and what is wrong,
+ * never the value itself: values may be secrets.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  constructor(readonly key: string, readonly problem: string) {
+    super(`${key}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface EncryptionKey { id: string; key: Buffer }
+
+export type IdentityProviderConfig =
+  | { mode: 'sandbox' }
+  | { mode: 'real'; issuer: string; clientId: string; clientSecret: string };
+
+export type NotionConfig =
+  | { mode: 'sandbox' }
+  | { mode: 'real'; baseUrl: string; clientId: string; clientSecret: string };
+
+const tunablesSchema = z.object({
+  sessionIdleMinutes: z.number().int().min(1).max(7 * 24 * 60),
+  sessionAbsoluteHours: z.number().int().min(1).max(24 * 30),
+  pageIndexRefreshMinutes: z.number().int().min(1),
+  membershipSyncMinutes: z.number().int().min(1),
+  notionVersion: z.enum(['2022-06-28', '2025-09-03']),
+  requestTimeoutMs: z.number().int().min(100),
+  databaseTimeoutMs: z.number().int().min(100),
+}).strict();
+export type Tunables = z.infer<typeof tunablesSchema>;
+
+export interface Config {
+  port: number;
+  publicUrl: string;          // no trailing slash
+  secureCookies: boolean;     // public URL is https
+  dataDir: string;            // absolute
+  databaseUrl: string | null;
+  redisUrl: string | null;
+  embedded: boolean;          // no DATABASE_URL: PGlite in the data folder
+  sandboxAllowed: boolean;
+  oidc: IdentityProviderConfig;
+  notion: NotionConfig;
+  /** null: generate into the data folder (embedded default only). First key encrypts new writes. */
+  encryptionKeys: EncryptionKey[] | null;
+  sessionSecret: string | null;
+  adminEmails: string[];
+  organisationName: string;
+  trustProxy: boolean | number | string;
+  metricsToken: string | null;
+  logLevel: string;
+  tunables: Tunables;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Empty strings count as unset, as they do for most shells' `VAR=`. */
+function read(env: Env, key: string): string | undefined {
+  const value = env[key];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function parseUrl(key: string, value: string, protocols: string[]): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(key, 'is not a valid absolute URL');
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(key, `must use ${protocols.map((p) => p.replace(':', '')).join(' or ')}`);
+  }
+  return url;
+}
+
+/** `GATEHOUSE_ENCRYPTION_KEYS`: comma-separated `id:base64key`, each key 32 bytes; the first encrypts new writes. */
+export function parseEncryptionKeys(key: string, value: string): EncryptionKey[] {
+  const keys = value.split(',').map((part) => part.trim()).filter(Boolean).map((part) => {
+    const colon = part.indexOf(':');
+    if (colon < 1) throw new ConfigError(key, 'each entry must look like id:base64key');
+    const id = part.slice(0, colon);
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) throw new ConfigError(key, 'key ids use letters, digits, - and _ (at most 32)');
+    const material = Buffer.from(part.slice(colon + 1), 'base64');
+    if (material.length !== 32) throw new ConfigError(key, `key "${id}" must be 32 bytes, base64-encoded`);
+    return { id, key: material };
+  });
+  if (keys.length === 0) throw new ConfigError(key, 'needs at least one key');
+  if (new Set(keys.map((k) => k.id)).size !== keys.length) throw new ConfigError(key, 'key ids must be unique');
+  return keys;
+}
+
+/** A triple of settings is all set or all unset; a half-configured provider is a mistake, not a sandbox. */
+function readTriple(env: Env, keys: [string, string, string]): [string, string, string] | null {
+  const values = keys.map((k) => read(env, k));
+  const present = values.filter((v) => v !== undefined).length;
+  if (present === 0) return null;
+  if (present < 3) {
+    const missing = keys.find((k, i) => values[i] === undefined)!;
+    throw new ConfigError(missing, `must be set together with ${keys.filter((k) => k !== missing).join(' and ')}`);
+  }
+  return values as [string, string, string];
+}
+
+function loadTunables(configDir: string): Tunables {
+  const files = ['defaults.json', 'local.json'].map((f) => path.join(configDir, f)).filter((f) => fs.existsSync(f));
+  let merged: Record<string, unknown> = {};
+  for (const file of files) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch {
+      throw new ConfigError(`config/${path.basename(file)}`, 'is not valid JSON');
+    }
+    merged = { ...merged, ...(parsed as Record<string, unknown>) };
+  }
+  const result = tunablesSchema.safeParse(merged);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const where = issue.path.length ? issue.path.join('.') : (issue as { keys?: string[] }).keys?.join(', ') ?? '?';
+    throw new ConfigError(`config/${where}`, issue.message);
+  }
+  return result.data;
+}
+
+export const defaultConfigDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../config');
+
+export function loadConfig(env: Env = process.env, options: { configDir?: string; cwd?: string } = {}): Config {
+  const cwd = options.cwd ?? process.cwd();
+  const portText = read(env, 'PORT') ?? '3000';
+  if (!/^\d+$/.test(portText) || Number(portText) > 65535) throw new ConfigError('PORT', 'must be a port number (0-65535)');
+  const port = Number(portText);
+
+  const publicUrlText = read(env, 'GATEHOUSE_PUBLIC_URL') ?? `http://localhost:${port}`;
+  const publicUrl = parseUrl('GATEHOUSE_PUBLIC_URL', publicUrlText, ['http:', 'https:']);
+  if (publicUrl.search || publicUrl.hash) throw new ConfigError('GATEHOUSE_PUBLIC_URL', 'must not carry a query or fragment');
+
+  const databaseUrl = read(env, 'DATABASE_URL') ?? null;
+  if (databaseUrl) parseUrl('DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:']);
+  const redisUrl = read(env, 'REDIS_URL') ?? null;
+  if (redisUrl) parseUrl('REDIS_URL', redisUrl, ['redis:', 'rediss:']);
+
+  const sandboxFlag = read(env, 'GATEHOUSE_SANDBOX');
+  if (sandboxFlag !== undefined && sandboxFlag !== '1' && sandboxFlag !== '0') throw new ConfigError('GATEHOUSE_SANDBOX', 'must be 1 or unset');
+  const embedded = databaseUrl === null;
+  // DESIGN.md: sandboxes are never live by accident.
+  const sandboxAllowed = embedded || sandboxFlag === '1';
+
+  const oidcTriple = readTriple(env, ['GATEHOUSE_OIDC_ISSUER', 'GATEHOUSE_OIDC_CLIENT_ID', 'GATEHOUSE_OIDC_CLIENT_SECRET']);
+  let oidc: IdentityProviderConfig;
+  if (oidcTriple) {
+    parseUrl('GATEHOUSE_OIDC_ISSUER', oidcTriple[0], ['https:', 'http:']);
+    oidc = { mode: 'real', issuer: oidcTriple[0], clientId: oidcTriple[1], clientSecret: oidcTriple[2] };
+  } else if (sandboxAllowed) {
+    oidc = { mode: 'sandbox' };
+  } else {
+    throw new ConfigError('GATEHOUSE_OIDC_ISSUER', 'is required with DATABASE_URL (with _OIDC_CLIENT_ID and _OIDC_CLIENT_SECRET), or set GATEHOUSE_SANDBOX=1 to use the sandbox provider');
+  }
+
+  const notionTriple = readTriple(env, ['GATEHOUSE_NOTION_BASE_URL', 'GATEHOUSE_NOTION_CLIENT_ID', 'GATEHOUSE_NOTION_CLIENT_SECRET']);
+  let notion: NotionConfig;
+  if (notionTriple) {
+    parseUrl('GATEHOUSE_NOTION_BASE_URL', notionTriple[0], ['https:', 'http:']);
+    notion = { mode: 'real', baseUrl: notionTriple[0].replace(/\/+$/, ''), clientId: notionTriple[1], clientSecret: notionTriple[2] };
+  } else if (sandboxAllowed) {
+    notion = { mode: 'sandbox' };
+  } else {
+    throw new ConfigError('GATEHOUSE_NOTION_BASE_URL', 'is required with DATABASE_URL (with _NOTION_CLIENT_ID and _NOTION_CLIENT_SECRET), or set GATEHOUSE_SANDBOX=1 to use the sandbox Notion');
+  }
+
+  const keysText = read(env, 'GATEHOUSE_ENCRYPTION_KEYS');
+  const encryptionKeys = keysText ? parseEncryptionKeys('GATEHOUSE_ENCRYPTION_KEYS', keysText) : null;
+  const sessionSecret = read(env, 'GATEHOUSE_SESSION_SECRET') ?? null;
+  if (sessionSecret !== null && sessionSecret.length < 32) throw new ConfigError('GATEHOUSE_SESSION_SECRET', 'must be at least 32 characters');
+  if (!embedded) {
+    // Generated secrets are for the single-process demo only: instances must share them.
+    if (!encryptionKeys) throw new ConfigError('GATEHOUSE_ENCRYPTION_KEYS', 'is required when DATABASE_URL is set');
+    if (!sessionSecret) throw new ConfigError('GATEHOUSE_SESSION_SECRET', 'is required when DATABASE_URL is set');
+  }
+
+  const adminEmailsText = read(env, 'GATEHOUSE_ADMIN_EMAILS') ?? (embedded ? 'ada@example.com' : '');
+  const adminEmails = adminEmailsText.split(',').map((e) => e.trim().toLowerCase()).filter(Boolean);
+  for (const email of adminEmails) {
+    if (!z.email().safeParse(email).success) throw new ConfigError('GATEHOUSE_ADMIN_EMAILS', 'must be a comma-separated list of email addresses');
+  }
+
+  const trustProxyText = read(env, 'GATEHOUSE_TRUST_PROXY');
+  let trustProxy: boolean | number | string = false;
+  if (trustProxyText !== undefined) {
+    if (/^(0|false|off|no)$/i.test(trustProxyText)) trustProxy = false;
+    else if (/^(1|true|on|yes)$/i.test(trustProxyText)) trustProxy = 1; // one hop: the load balancer in front
+    else if (/^\d+$/.test(trustProxyText)) trustProxy = Number(trustProxyText);
+    else if (/^[0-9a-fA-F:.,/ a-z]+$/.test(trustProxyText)) trustProxy = trustProxyText; // addresses or express presets
+    else throw new ConfigError('GATEHOUSE_TRUST_PROXY', 'must be on/off, a hop count, or addresses/subnets');
+  }
+
+  const logLevel = read(env, 'LOG_LEVEL') ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new ConfigError('LOG_LEVEL', 'must be one of fatal, error, warn, info, debug, trace, silent');
+
+  const metricsToken = read(env, 'GATEHOUSE_METRICS_TOKEN') ?? null;
+
+  return {
+    port,
+    publicUrl: publicUrl.toString().replace(/\/+$/, ''),
+    secureCookies: publicUrl.protocol === 'https:',
+    dataDir: path.resolve(cwd, read(env, 'GATEHOUSE_DATA_DIR') ?? './data'),
+    databaseUrl,
+    redisUrl,
+    embedded,
+    sandboxAllowed,
+    oidc,
+    notion,
+    encryptionKeys,
+    sessionSecret,
+    adminEmails,
+    organisationName: read(env, 'GATEHOUSE_ORGANISATION_NAME') ?? 'Gatehouse demo',
+    trustProxy,
+    metricsToken,
+    logLevel,
+    tunables: loadTunables(options.configDir ?? defaultConfigDir),
+  };
+}
+
+/** The one start-up line: which parts are real or sandbox, and where to go. */
+export function describeParts(config: Config): string {
+  const database = config.embedded ? 'embedded PGlite' : 'PostgreSQL';
+  const sessions = config.redisUrl ? 'Redis' : 'database';
+  const idp = config.oidc.mode === 'real' ? `OpenID provider ${new URL(config.oidc.issuer).host}` : 'sandbox OpenID provider';
+  const notion = config.notion.mode === 'real' ? `Notion at ${new URL(config.notion.baseUrl).host}` : 'sandbox Notion';
+  return `Gatehouse ready: database=${database}, sessions=${sessions}, identity=${idp}, notion=${notion}; open ${config.publicUrl}/`;
+}
