@@ -1,0 +1,101 @@
+/**
+ * The database connection: PostgreSQL through `pg` when DATABASE_URL is set,
+ * else PGlite (PostgreSQL in WebAssembly) in the data folder, so one SQL
+ * dialect and one set of migrations serve both modes.
+ */
+import fs from 'node:fs';
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { migrationProvider } from './migrations.js';
+import type { Database } from './schema.js';
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  kind: 'postgres' | 'pglite';
+  /** Cheap reachability check for /readyz; rejects within the timeout. */
+  ping(timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type DatabaseOptions =
+  | { kind: 'postgres'; url: string; schema?: string; timeoutMs?: number; poolSize?: number; onError?: (err: Error) => void }
+  | { kind: 'pglite'; dataDir: string | null }; // null: in memory (tests)
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  if (options.kind === 'postgres') return openPostgres(options);
+  return openPglite(options.dataDir);
+}
+
+async function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres' }>): Promise<DatabaseHandle> {
+  const timeoutMs = options.timeoutMs ?? 3000;
+  if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) throw new Error('invalid schema name');
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    // Fail fast instead of hanging when PostgreSQL is unreachable (pages answer 503).
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs * 3,
+    idleTimeoutMillis: 10_000,
+    options: options.schema ? `-c search_path=${options.schema}` : undefined,
+  });
+  // An idle client losing its connection emits 'error' on the pool; unheard, it kills the process.
+  pool.on('error', (err) => options.onError?.(err));
+  // A checked-out client has no listener of pg-pool's; a dropped connection mid-query would crash the process.
+  pool.on('connect', (client) => client.on('error', (err) => options.onError?.(err)));
+  if (options.schema) {
+    const client = await pool.connect();
+    try {
+      await client.query(`create schema if not exists "${options.schema}"`);
+    } finally {
+      client.release();
+    }
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    kind: 'postgres',
+    ping: (ms) => withTimeout(sql`select 1`.execute(db).then(() => undefined), ms),
+    close: () => db.destroy(),
+  };
+}
+
+async function openPglite(dataDir: string | null): Promise<DatabaseHandle> {
+  // Imported lazily: production on PostgreSQL never loads the WebAssembly build.
+  const [{ PGlite }, { PGliteDialect }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('kysely-pglite-dialect'),
+  ]);
+  if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
+  const pglite = dataDir ? await PGlite.create(dataDir) : await PGlite.create();
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  return {
+    db,
+    kind: 'pglite',
+    ping: (ms) => withTimeout(sql`select 1`.execute(db).then(() => undefined), ms),
+    async close() {
+      await db.destroy();
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}
+
+export async function migrateToLatest(handle: DatabaseHandle, schema?: string): Promise<string[]> {
+  const migrator = new Migrator({
+    db: handle.db,
+    provider: migrationProvider,
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,189 @@
+/**
+ * The one set of migrations, for PGlite and PostgreSQL alike. Migrations are
+ * code in this file (not files found at run time) so the compiled image and
+ * `tsx` read the same list. Append; never edit a migration that has shipped.
+ */
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+const initial: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.createTable('people')
+      .addColumn('id', 'uuid', (c) => c.primaryKey())
+      .addColumn('issuer', 'text', (c) => c.notNull())
+      .addColumn('subject', 'text', (c) => c.notNull())
+      .addColumn('email', 'text', (c) => c.notNull())
+      .addColumn('email_verified', 'boolean', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('last_sign_in_at', 'timestamptz', (c) => c.notNull())
+      .addUniqueConstraint('people_issuer_subject', ['issuer', 'subject'])
+      .execute();
+
+    await db.schema.createTable('workspaces')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('icon', 'text')
+      .addColumn('install_policy', 'text', (c) => c.notNull().defaultTo('no_restrictions').check(sql`install_policy in ('no_restrictions', 'approved_only')`))
+      .addColumn('auto_approve_organisation', 'boolean', (c) => c.notNull().defaultTo(true))
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+      .execute();
+
+    await db.schema.createTable('workspace_members')
+      .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+      .addColumn('person_id', 'uuid', (c) => c.notNull().references('people.id').onDelete('cascade'))
+      .addColumn('role', 'text', (c) => c.notNull().check(sql`role in ('owner', 'member')`))
+      .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('active', 'left')`))
+      .addColumn('joined_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('left_at', 'timestamptz')
+      .addPrimaryKeyConstraint('workspace_members_pk', ['workspace_id', 'person_id'])
+      .execute();
+
+    await db.schema.createTable('upstream_connections')
+      .addColumn('id', 'uuid', (c) => c.primaryKey())
+      .addColumn('person_id', 'uuid', (c) => c.notNull().references('people.id').onDelete('cascade'))
+      .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+      .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('oauth', 'internal')`))
+      .addColumn('credential_ciphertext', 'text')
+      .addColumn('bot_id', 'text', (c) => c.notNull())
+      .addColumn('notion_user_id', 'text', (c) => c.notNull())
+      .addColumn('notion_user', 'jsonb', (c) => c.notNull())
+      .addColumn('version', 'integer', (c) => c.notNull().defaultTo(1))
+      .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('active', 'broken', 'disconnected')`))
+      .addColumn('index_state', 'text', (c) => c.notNull().check(sql`index_state in ('pending', 'running', 'ready', 'failed')`))
+      .addColumn('index_count', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('index_error', 'text')
+      .addColumn('indexed_at', 'timestamptz')
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+      .addUniqueConstraint('upstream_connections_person_workspace', ['person_id', 'workspace_id'])
+      .execute();
+
+    await db.schema.createTable('page_index')
+      .addColumn('connection_id', 'uuid', (c) => c.notNull().references('upstream_connections.id').onDelete('cascade'))
+      .addColumn('page_id', 'text', (c) => c.notNull())
+      .addColumn('parent_id', 'text')
+      .addColumn('parent_type', 'text', (c) => c.notNull())
+      .addColumn('title', 'text', (c) => c.notNull())
+      .addColumn('object_type', 'text', (c) => c.notNull())
+      .addColumn('seen_at', 'timestamptz', (c) => c.notNull())
+      .addPrimaryKeyConstraint('page_index_pk', ['connection_id', 'page_id'])
+      .execute();
+    await db.schema.createIndex('page_index_parent').on('page_index').columns(['connection_id', 'parent_id']).execute();
+
+    await db.schema.createTable('partner_apps')
+      .addColumn('id', 'uuid', (c) => c.primaryKey())
+      .addColumn('client_id', 'text', (c) => c.unique())
+      .addColumn('client_secret_hash', 'text')
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('website', 'text')
+      .addColumn('support_contact', 'text')
+      .addColumn('logo_content_type', 'text')
+      .addColumn('logo', 'bytea')
+      .addColumn('redirect_uris', 'jsonb', (c) => c.notNull())
+      .addColumn('capabilities', 'jsonb', (c) => c.notNull())
+      .addColumn('built_by_organisation', 'boolean', (c) => c.notNull().defaultTo(false))
+      .addColumn('integration_kind', 'text', (c) => c.notNull().check(sql`integration_kind in ('public', 'internal')`))
+      .addColumn('client_type', 'text', (c) => c.notNull().check(sql`client_type in ('confidential', 'public')`))
+      .addColumn('workspace_id', 'text', (c) => c.references('workspaces.id').onDelete('cascade'))
+      .addColumn('internal_token_ciphertext', 'text')
+      .addColumn('created_by', 'uuid')
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+      .execute();
+
+    await db.schema.createTable('grants')
+      .addColumn('id', 'uuid', (c) => c.primaryKey())
+      .addColumn('person_id', 'uuid', (c) => c.notNull().references('people.id').onDelete('cascade'))
+      .addColumn('app_id', 'uuid', (c) => c.notNull().references('partner_apps.id').onDelete('cascade'))
+      .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+      .addColumn('upstream_connection_id', 'uuid', (c) => c.notNull())
+      .addColumn('capabilities', 'jsonb', (c) => c.notNull())
+      .addColumn('page_ids', 'jsonb', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('active', 'revoked')`))
+      .addColumn('revoked_at', 'timestamptz')
+      .addColumn('revoked_by', 'text')
+      .addColumn('revoke_reason', 'text')
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+      .addUniqueConstraint('grants_person_app_workspace', ['person_id', 'app_id', 'workspace_id'])
+      .execute();
+
+    await db.schema.createTable('authorization_codes')
+      .addColumn('code_hash', 'text', (c) => c.primaryKey())
+      .addColumn('grant_id', 'uuid', (c) => c.notNull().references('grants.id').onDelete('cascade'))
+      .addColumn('app_id', 'uuid', (c) => c.notNull())
+      .addColumn('redirect_uri', 'text', (c) => c.notNull())
+      .addColumn('code_challenge', 'text')
+      .addColumn('capabilities', 'jsonb', (c) => c.notNull())
+      .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('consumed_at', 'timestamptz')
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+      .execute();
+
+    await db.schema.createTable('refresh_tokens')
+      .addColumn('token_hash', 'text', (c) => c.primaryKey())
+      .addColumn('family_id', 'uuid', (c) => c.notNull())
+      .addColumn('grant_id', 'uuid', (c) => c.notNull().references('grants.id').onDelete('cascade'))
+      .addColumn('app_id', 'uuid', (c) => c.notNull())
+      .addColumn('code_hash', 'text')
+      .addColumn('capabilities', 'jsonb', (c) => c.notNull())
+      .addColumn('absolute_expires_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('used_at', 'timestamptz')
+      .addColumn('revoked_at', 'timestamptz')
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('refresh_tokens_family').on('refresh_tokens').column('family_id').execute();
+
+    await db.schema.createTable('access_tokens')
+      .addColumn('token_hash', 'text', (c) => c.primaryKey())
+      .addColumn('grant_id', 'uuid', (c) => c.notNull().references('grants.id').onDelete('cascade'))
+      .addColumn('app_id', 'uuid', (c) => c.notNull())
+      .addColumn('refresh_token_hash', 'text')
+      .addColumn('code_hash', 'text')
+      .addColumn('capabilities', 'jsonb', (c) => c.notNull())
+      .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('revoked_at', 'timestamptz')
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('access_tokens_grant').on('access_tokens').column('grant_id').execute();
+
+    await db.schema.createTable('audit_events')
+      .addColumn('id', 'bigserial', (c) => c.primaryKey())
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('actor_type', 'text', (c) => c.notNull())
+      .addColumn('actor_id', 'text')
+      .addColumn('actor_label', 'text')
+      .addColumn('target_type', 'text')
+      .addColumn('target_id', 'text')
+      .addColumn('workspace_id', 'text')
+      .addColumn('occurred_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('address', 'text')
+      .addColumn('outcome', 'text', (c) => c.notNull())
+      .addColumn('detail', 'jsonb', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('audit_events_time').on('audit_events').column('occurred_at').execute();
+
+    await db.schema.createTable('admin_tokens')
+      .addColumn('id', 'uuid', (c) => c.primaryKey())
+      .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+      .addColumn('person_id', 'uuid', (c) => c.references('people.id').onDelete('cascade'))
+      .addColumn('label', 'text', (c) => c.notNull())
+      .addColumn('bootstrap', 'boolean', (c) => c.notNull().defaultTo(false))
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('last_used_at', 'timestamptz')
+      .addColumn('revoked_at', 'timestamptz')
+      .execute();
+
+    await db.schema.createTable('sessions')
+      .addColumn('sid', 'text', (c) => c.primaryKey())
+      .addColumn('data', 'jsonb', (c) => c.notNull())
+      .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('sessions_expiry').on('sessions').column('expires_at').execute();
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return { '0001_initial': initial };
+  },
+};

@@ -1,0 +1,67 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+export interface IndexedPage {
+  pageId: string;
+  parentId: string | null;
+  parentType: string;
+  title: string;
+  objectType: 'page' | 'database' | 'data_source';
+}
+
+export interface PageIndexStore {
+  /** Add or refresh a batch of pages seen during one sync run. */
+  upsertBatch(connectionId: string, pages: IndexedPage[], seenAt: Date): Promise<void>;
+  /** After a complete sync run: drop what the run did not see (unshared or deleted pages). */
+  removeNotSeenSince(connectionId: string, runStartedAt: Date): Promise<number>;
+  count(connectionId: string): Promise<number>;
+  children(connectionId: string, parentId: string | null, limit: number, offset: number): Promise<IndexedPage[]>;
+  search(connectionId: string, query: string, limit: number): Promise<IndexedPage[]>;
+  get(connectionId: string, pageId: string): Promise<IndexedPage | null>;
+}
+
+function toPage(row: { page_id: string; parent_id: string | null; parent_type: string; title: string; object_type: IndexedPage['objectType'] }): IndexedPage {
+  return { pageId: row.page_id, parentId: row.parent_id, parentType: row.parent_type, title: row.title, objectType: row.object_type };
+}
+
+export function pageIndexStore(db: Kysely<Database>): PageIndexStore {
+  return {
+    async upsertBatch(connectionId, pages, seenAt) {
+      if (pages.length === 0) return;
+      await db.insertInto('page_index')
+        .values(pages.map((p) => ({
+          connection_id: connectionId, page_id: p.pageId, parent_id: p.parentId, parent_type: p.parentType,
+          title: p.title, object_type: p.objectType, seen_at: seenAt,
+        })))
+        .onConflict((oc) => oc.columns(['connection_id', 'page_id']).doUpdateSet((eb) => ({
+          parent_id: eb.ref('excluded.parent_id'), parent_type: eb.ref('excluded.parent_type'),
+          title: eb.ref('excluded.title'), object_type: eb.ref('excluded.object_type'), seen_at: eb.ref('excluded.seen_at'),
+        })))
+        .execute();
+    },
+    async removeNotSeenSince(connectionId, runStartedAt) {
+      const result = await db.deleteFrom('page_index').where('connection_id', '=', connectionId).where('seen_at', '<', runStartedAt).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+    async count(connectionId) {
+      const row = await db.selectFrom('page_index').select((eb) => eb.fn.countAll<string>().as('n')).where('connection_id', '=', connectionId).executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+    async children(connectionId, parentId, limit, offset) {
+      let query = db.selectFrom('page_index').selectAll().where('connection_id', '=', connectionId);
+      query = parentId === null ? query.where('parent_id', 'is', null) : query.where('parent_id', '=', parentId);
+      const rows = await query.orderBy('title').orderBy('page_id').limit(limit).offset(offset).execute();
+      return rows.map(toPage);
+    },
+    async search(connectionId, query, limit) {
+      const pattern = `%${query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const rows = await db.selectFrom('page_index').selectAll().where('connection_id', '=', connectionId)
+        .where('title', 'ilike', pattern).orderBy('title').limit(limit).execute();
+      return rows.map(toPage);
+    },
+    async get(connectionId, pageId) {
+      const row = await db.selectFrom('page_index').selectAll().where('connection_id', '=', connectionId).where('page_id', '=', pageId).executeTakeFirst();
+      return row ? toPage(row) : null;
+    },
+  };
+}

@@ -1,0 +1,188 @@
+/**
+ * Table types for Kysely. snake_case here and in SQL only; stores map rows to
+ * the domain's camelCase at their boundary (CONVENTIONS.md, Code 6).
+ */
+import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null, Date | string | null>;
+
+export interface PeopleTable {
+  id: string;
+  issuer: string;
+  subject: string;
+  email: string;
+  email_verified: boolean;
+  name: string;
+  created_at: Timestamp;
+  last_sign_in_at: Timestamp;
+}
+
+export interface WorkspacesTable {
+  id: string; // Notion's workspace id
+  name: string;
+  icon: string | null;
+  install_policy: 'no_restrictions' | 'approved_only';
+  auto_approve_organisation: boolean;
+  created_at: Timestamp;
+}
+
+export interface WorkspaceMembersTable {
+  workspace_id: string;
+  person_id: string;
+  role: 'owner' | 'member';
+  status: 'active' | 'left';
+  joined_at: Timestamp;
+  left_at: NullableTimestamp;
+}
+
+export interface UpstreamConnectionsTable {
+  id: string;
+  person_id: string;
+  workspace_id: string;
+  kind: 'oauth' | 'internal';
+  /** AES-256-GCM under a key id (src/crypto/keyring.ts); JSON {accessToken, refreshToken}. */
+  credential_ciphertext: string | null;
+  bot_id: string;
+  notion_user_id: string;
+  notion_user: JSONColumnType<Record<string, unknown>>;
+  version: Generated<number>;
+  status: 'active' | 'broken' | 'disconnected';
+  index_state: 'pending' | 'running' | 'ready' | 'failed';
+  index_count: Generated<number>;
+  index_error: string | null;
+  indexed_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface PageIndexTable {
+  connection_id: string;
+  page_id: string;
+  parent_id: string | null;
+  parent_type: string;
+  title: string;
+  object_type: 'page' | 'database' | 'data_source';
+  seen_at: Timestamp;
+}
+
+export interface PartnerAppsTable {
+  id: string;
+  client_id: string | null;
+  client_secret_hash: string | null;
+  name: string;
+  website: string | null;
+  support_contact: string | null;
+  logo_content_type: string | null;
+  logo: ColumnType<Buffer | null, Buffer | null, Buffer | null>;
+  redirect_uris: JSONColumnType<string[]>;
+  capabilities: JSONColumnType<string[]>;
+  built_by_organisation: boolean;
+  integration_kind: 'public' | 'internal';
+  client_type: 'confidential' | 'public';
+  workspace_id: string | null;
+  internal_token_ciphertext: string | null;
+  created_by: string | null;
+  created_at: Timestamp;
+}
+
+export interface GrantsTable {
+  id: string; // the bot_id partners see
+  person_id: string;
+  app_id: string;
+  workspace_id: string;
+  upstream_connection_id: string;
+  capabilities: JSONColumnType<string[]>;
+  page_ids: JSONColumnType<string[]>;
+  status: 'active' | 'revoked';
+  revoked_at: NullableTimestamp;
+  revoked_by: string | null;
+  revoke_reason: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface AuthorizationCodesTable {
+  code_hash: string;
+  grant_id: string;
+  app_id: string;
+  redirect_uri: string;
+  code_challenge: string | null;
+  capabilities: JSONColumnType<string[]>;
+  expires_at: Timestamp;
+  consumed_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+export interface AccessTokensTable {
+  token_hash: string;
+  grant_id: string;
+  app_id: string;
+  refresh_token_hash: string | null;
+  code_hash: string | null;
+  capabilities: JSONColumnType<string[]>;
+  expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+export interface RefreshTokensTable {
+  token_hash: string;
+  family_id: string;
+  grant_id: string;
+  app_id: string;
+  code_hash: string | null;
+  capabilities: JSONColumnType<string[]>;
+  absolute_expires_at: Timestamp;
+  used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+export interface AuditEventsTable {
+  id: Generated<string>;
+  action: string;
+  actor_type: 'person' | 'admin_token' | 'partner' | 'system';
+  actor_id: string | null;
+  actor_label: string | null;
+  target_type: string | null;
+  target_id: string | null;
+  workspace_id: string | null;
+  occurred_at: Timestamp;
+  address: string | null;
+  outcome: 'success' | 'failure';
+  detail: JSONColumnType<Record<string, unknown>>;
+}
+
+export interface AdminTokensTable {
+  id: string;
+  token_hash: string;
+  person_id: string | null;
+  label: string;
+  bootstrap: boolean;
+  created_at: Timestamp;
+  last_used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface SessionsTable {
+  sid: string;
+  data: JSONColumnType<Record<string, unknown>>;
+  expires_at: Timestamp;
+}
+
+export interface Database {
+  people: PeopleTable;
+  workspaces: WorkspacesTable;
+  workspace_members: WorkspaceMembersTable;
+  upstream_connections: UpstreamConnectionsTable;
+  page_index: PageIndexTable;
+  partner_apps: PartnerAppsTable;
+  grants: GrantsTable;
+  authorization_codes: AuthorizationCodesTable;
+  access_tokens: AccessTokensTable;
+  refresh_tokens: RefreshTokensTable;
+  audit_events: AuditEventsTable;
+  admin_tokens: AdminTokensTable;
+  sessions: SessionsTable;
+}

@@ -1,0 +1,32 @@
+import type { Kysely } from 'kysely';
+import { adminTokenStore, type AdminTokenStore } from './admin-tokens.js';
+import { auditStore, type AuditStore } from './audit.js';
+import { grantStore, type GrantStore } from './grants.js';
+import { pageIndexStore, type PageIndexStore } from './page-index.js';
+import { peopleStore, type PeopleStore } from './people.js';
+import type { Database } from './schema.js';
+import { upstreamConnectionStore, type UpstreamConnectionStore } from './upstream-connections.js';
+import { workspaceStore, type WorkspaceStore } from './workspaces.js';
+
+/** One store per noun, each behind a narrow interface. */
+export interface Stores {
+  people: PeopleStore;
+  workspaces: WorkspaceStore;
+  connections: UpstreamConnectionStore;
+  pageIndex: PageIndexStore;
+  grants: GrantStore;
+  audit: AuditStore;
+  adminTokens: AdminTokenStore;
+}
+
+export function createStores(db: Kysely<Database>): Stores {
+  return {
+    people: peopleStore(db),
+    workspaces: workspaceStore(db),
+    connections: upstreamConnectionStore(db),
+    pageIndex: pageIndexStore(db),
+    grants: grantStore(db),
+    audit: auditStore(db),
+    adminTokens: adminTokenStore(db),
+  };
+}
