@@ -1,0 +1,32 @@
+/**
+ * Server-rendered pages. Eta escapes every `<%= %>` by default; templates get
+ * a small view model, never domain objects (CONVENTIONS.md, Code 8).
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Eta } from 'eta';
+import type { Response } from 'express';
+
+const viewsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../views');
+
+export const eta = new Eta({ views: viewsDir, cache: process.env.NODE_ENV === 'production', autoTrim: false });
+
+/** What every page's layout reads: who is signed in, the CSRF token for forms. */
+export interface PageChrome {
+  title: string;
+  person?: { displayName: string; isOwnerSomewhere: boolean } | null;
+  csrfToken?: string;
+  /** A sandbox page says so (DESIGN.md: "Every sandbox page says it is a sandbox"). */
+  sandbox?: boolean;
+}
+
+export function renderPage(res: Response, template: string, model: PageChrome & Record<string, unknown>, status = 200): void {
+  const chrome: PageChrome = {
+    title: model.title,
+    person: model.person ?? (res.locals.pageChrome?.person as PageChrome['person']) ?? null,
+    csrfToken: model.csrfToken ?? (res.locals.csrfToken as string | undefined),
+    sandbox: model.sandbox ?? false,
+  };
+  const html = eta.render(template, { ...model, ...chrome });
+  res.status(status).type('html').send(html);
+}
