@@ -1,0 +1,114 @@
+/**
+ * createApp(deps): the Express application, never listening. Order matters:
+ * health and metrics first (they must answer while sessions are down), the
+ * sandboxes before any body parser (oidc-provider parses its own), then
+ * sessions, sign-in, CSRF and the pages.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type Router } from 'express';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import type session from 'express-session';
+import type * as oidcClient from 'openid-client';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { Keyring } from './crypto/keyring.js';
+import { adminApi } from './admin/api.js';
+import { connectionPages } from './admin/pages.js';
+import { pageChrome } from './http/auth-guards.js';
+import { csrfProtection, csrfTokenForViews } from './http/csrf.js';
+import { errorHandler, notFound } from './http/errors.js';
+import { healthRoutes, type RedisPing } from './http/health.js';
+import { requestLogger } from './http/logging.js';
+import type { Metrics } from './http/metrics.js';
+import { createPassport, identityRoutes } from './identity/routes.js';
+import { absoluteTimeout, sessionMiddleware } from './identity/sessions.js';
+import type { DatabaseHandle } from './store/database.js';
+import type { Stores } from './store/stores.js';
+import type { NotionUpstream } from './upstream/notion.js';
+import { workspaceRoutes } from './upstream/routes.js';
+
+export interface AppDeps {
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  database: DatabaseHandle;
+  redis: RedisPing | null;
+  stores: Stores;
+  keyring: Keyring;
+  sessionStore: session.Store;
+  sessionSecret: string;
+  upstream: NotionUpstream;
+  discover: () => Promise<oidcClient.Configuration>;
+  sandboxRouters: Array<{ mount: string; router: Router }>;
+  requestIndex: (connectionId: string) => void;
+  onSignedIn: (person: Express.User) => void;
+}
+
+const publicDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../public');
+
+export function createApp(deps: AppDeps): express.Express {
+  const { config, stores } = deps;
+  const app = express();
+  app.set('trust proxy', config.trustProxy);
+  app.disable('x-powered-by');
+
+  app.use(requestLogger(deps.logger));
+  app.use(deps.metrics.middleware);
+  app.use(helmet({
+    contentSecurityPolicy: {
+      useDefaults: true,
+      directives: {
+        'default-src': ["'self'"],
+        'script-src': ["'self'"],
+        'style-src': ["'self'"],
+        'img-src': ["'self'", 'data:', 'https:'],
+        // Chrome applies form-action to the redirect after a form post: the connect button leads to Notion.
+        'form-action': ["'self'", new URL(deps.upstream.baseUrl).origin],
+        'frame-ancestors': ["'none'"],
+        'upgrade-insecure-requests': config.secureCookies ? [] : null,
+      },
+    },
+    referrerPolicy: { policy: 'no-referrer' },
+    strictTransportSecurity: config.secureCookies,
+  }));
+  app.use(healthRoutes({ database: deps.database, redis: deps.redis, registry: deps.metrics.registry, metricsToken: config.metricsToken, metricsOpen: config.embedded }));
+  app.use('/static', express.static(publicDir, { maxAge: '1h', index: false }));
+  for (const { mount, router } of deps.sandboxRouters) app.use(mount, router);
+
+  const passport = createPassport(stores.people);
+  app.use(sessionMiddleware({
+    secret: deps.sessionSecret, secureCookies: config.secureCookies, trustProxy: config.trustProxy !== false,
+    idleMinutes: config.tunables.sessionIdleMinutes, absoluteHours: config.tunables.sessionAbsoluteHours, store: deps.sessionStore,
+  }));
+  app.use(absoluteTimeout(deps.clock, config.tunables.sessionAbsoluteHours));
+  app.use(passport.initialize());
+  app.use(passport.session());
+  app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 }));
+  app.use(express.json({ limit: '256kb' }));
+  app.use(csrfProtection);
+  app.use(pageChrome(stores.workspaces));
+  app.use(csrfTokenForViews);
+  app.use((_req, res, next) => {
+    // Pages show personal data and carry CSRF tokens: never cache them.
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+
+  app.use(identityRoutes(passport, { publicUrl: config.publicUrl, discover: deps.discover, people: stores.people, audit: stores.audit, clock: deps.clock, onSignedIn: deps.onSignedIn }));
+  app.use(workspaceRoutes({
+    publicUrl: config.publicUrl, upstream: deps.upstream, keyring: deps.keyring, connections: stores.connections,
+    workspaces: stores.workspaces, audit: stores.audit, clock: deps.clock, requestIndex: deps.requestIndex,
+  }));
+  app.use(connectionPages({ grants: stores.grants, workspaces: stores.workspaces }));
+  app.use(adminApi({
+    adminTokens: stores.adminTokens, people: stores.people, workspaces: stores.workspaces, connections: stores.connections,
+    audit: stores.audit, keyring: deps.keyring, adminEmails: config.adminEmails, clock: deps.clock, publicUrl: config.publicUrl,
+  }));
+
+  app.use((_req, _res, next) => next(notFound('There is no page here.')));
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,83 @@
+/**
+ * One error renderer: JSON `{ error: { code, message } }` for APIs, a plain
+ * HTML page for browsers. Unexpected errors never show their detail; an
+ * unreachable database or Redis is a 503 with a plain message, not a hang.
+ */
+import type { ErrorRequestHandler, Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { eta } from './views.js';
+
+export type ErrorCode =
+  | 'invalid_request' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict'
+  | 'payload_too_large' | 'unsupported_media_type' | 'rate_limited' | 'unavailable' | 'internal_error';
+
+export class HttpError extends Error {
+  constructor(readonly status: number, readonly code: ErrorCode, message: string, readonly detail?: string) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export const badRequest = (message: string) => new HttpError(400, 'invalid_request', message);
+export const unauthorized = (message = 'Sign in or present a valid admin token.') => new HttpError(401, 'unauthorized', message);
+export const forbidden = (message = 'You are not allowed to do that.') => new HttpError(403, 'forbidden', message);
+export const notFound = (message = 'Not found.') => new HttpError(404, 'not_found', message);
+export const conflict = (message: string) => new HttpError(409, 'conflict', message);
+
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P03', '08006', '08001', '08003']);
+
+/** Infrastructure that is down or slow: PostgreSQL, Redis. */
+export function isUnavailableError(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { code?: unknown; message?: unknown; name?: unknown; cause?: unknown };
+  if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
+  const message = typeof e.message === 'string' ? e.message : '';
+  if (/timed out|timeout exceeded|Connection terminated|The client is closed|client is offline|Socket closed|connect ECONNREFUSED|Connection is closed/i.test(message)) return true;
+  if (e.name === 'ClientClosedError' || e.name === 'ClientOfflineError' || e.name === 'SocketClosedUnexpectedlyError' || e.name === 'ConnectionTimeoutError') return true;
+  return e.cause ? isUnavailableError(e.cause) : false;
+}
+
+export function wantsJson(req: Request): boolean {
+  if (req.path.startsWith('/api/') || req.path.startsWith('/v1/') || req.path === '/readyz' || req.path === '/healthz') return true;
+  const accept = req.headers.accept ?? '';
+  return accept.includes('application/json') && !accept.includes('text/html');
+}
+
+export function sendError(req: Request, res: Response, status: number, code: ErrorCode, message: string): void {
+  if (res.headersSent) return;
+  res.status(status);
+  if (status === 429 || status === 503) res.setHeader('Retry-After', '5');
+  if (wantsJson(req)) {
+    res.json({ error: { code, message } });
+    return;
+  }
+  // No layout: the error may come from the session or database layer the layout depends on.
+  res.type('html').send(eta.render('error', { title: status === 503 ? 'Temporarily unavailable' : 'Something went wrong', status, message }));
+}
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    if (err instanceof HttpError) {
+      if (err.detail) logger.info({ err: err.detail, code: err.code }, 'request refused');
+      sendError(req, res, err.status, err.code, err.message);
+      return;
+    }
+    // body-parser and csrf-sync errors carry an HTTP status and a type.
+    const status = typeof err?.status === 'number' ? err.status : typeof err?.statusCode === 'number' ? err.statusCode : 0;
+    if (status >= 400 && status < 500) {
+      const code: ErrorCode = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status === 403 ? 'forbidden' : 'invalid_request';
+      const message = err?.code === 'EBADCSRFTOKEN' || /csrf/i.test(String(err?.message))
+        ? 'The form expired or did not come from Gatehouse. Go back, reload and try again.'
+        : status === 413 ? 'The request body is too large.' : status === 400 && err?.type === 'entity.parse.failed' ? 'The request body is not valid JSON.' : 'The request could not be understood.';
+      sendError(req, res, status, code, message);
+      return;
+    }
+    if (isUnavailableError(err)) {
+      logger.warn({ err: String(err?.message ?? err) }, 'dependency unavailable');
+      sendError(req, res, 503, 'unavailable', 'Gatehouse is temporarily unavailable. Try again in a moment.');
+      return;
+    }
+    logger.error({ err }, 'unexpected error');
+    sendError(req, res, 500, 'internal_error', 'Something went wrong on our side.');
+  };
+}

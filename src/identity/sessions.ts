@@ -1,0 +1,62 @@
+/**
+ * Sessions: express-session with connect-redis when REDIS_URL is set, else
+ * the embedded database. Cookie HttpOnly and SameSite=Lax; Secure with the
+ * `__Host-` prefix when the public URL is https. Idle timeout by a rolling
+ * cookie; absolute timeout from the sign-in time kept in the session.
+ */
+import type { RequestHandler } from 'express';
+import session from 'express-session';
+import type { Clock } from '../clock.js';
+
+declare module 'express-session' {
+  interface SessionData {
+    signedInAt?: number;
+    returnTo?: string;
+    connectState?: { value: string; reconnectWorkspaceId: string | null; createdAt: number };
+  }
+}
+
+export interface SessionSettings {
+  secret: string;
+  secureCookies: boolean;
+  trustProxy: boolean;
+  idleMinutes: number;
+  absoluteHours: number;
+  store: session.Store;
+}
+
+export function sessionCookieName(secureCookies: boolean): string {
+  // RFC 6265bis §4.1.3.2: __Host- cookies are Secure, host-only, Path=/.
+  return secureCookies ? '__Host-gatehouse' : 'gatehouse.sid';
+}
+
+export function sessionMiddleware(settings: SessionSettings): RequestHandler {
+  return session({
+    name: sessionCookieName(settings.secureCookies),
+    secret: settings.secret,
+    store: settings.store,
+    resave: false,
+    saveUninitialized: false,
+    rolling: true,
+    proxy: settings.trustProxy,
+    cookie: {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: settings.secureCookies,
+      path: '/',
+      maxAge: settings.idleMinutes * 60_000,
+    },
+  });
+}
+
+/** Ends sessions older than the absolute lifetime, however active they were. */
+export function absoluteTimeout(clock: Clock, absoluteHours: number): RequestHandler {
+  return (req, _res, next) => {
+    const signedInAt = req.session?.signedInAt;
+    if (signedInAt && clock.now().getTime() - signedInAt > absoluteHours * 3_600_000) {
+      req.session.destroy((err) => next(err));
+      return;
+    }
+    next();
+  };
+}

@@ -1,0 +1,251 @@
+/**
+ * Builds and runs one Gatehouse instance: used by `src/server.ts` and by the
+ * test harness, so tests run the same wiring as production. Start-up order:
+ * lock the data folder, secrets, database and migrations, Redis, sandboxes,
+ * app, listen, demo seed and data-folder files, background jobs.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import type { AddressInfo } from 'node:net';
+import { RedisStore } from 'connect-redis';
+import { createClient } from 'redis';
+import type { Logger } from 'pino';
+import type session from 'express-session';
+import type { Router } from 'express';
+import { createApp } from './app.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config.js';
+import { Keyring } from './crypto/keyring.js';
+import { createLogger } from './http/logging.js';
+import { createMetrics } from './http/metrics.js';
+import { lazyDiscovery } from './identity/oidc-strategy.js';
+import { loadSecrets } from './bootstrap/secrets.js';
+import { seedDemo } from './bootstrap/demo-seed.js';
+import { createSandboxNotion, type SandboxNotion, type SandboxNotionOptions } from './sandbox/notion/index.js';
+import { dataFiles, lockDataDir, writePrivateFile } from './store/data-dir.js';
+import { migrateToLatest, openDatabase, type DatabaseHandle } from './store/database.js';
+import { DatabaseSessionStore } from './store/session-store.js';
+import { createStores, type Stores } from './store/stores.js';
+import { MembershipSync } from './upstream/membership-sync.js';
+import type { NotionUpstream } from './upstream/notion.js';
+import { PageIndexer } from './upstream/page-indexer.js';
+
+export const SANDBOX_CLIENT_ID = 'gatehouse';
+const ALL_CAPABILITIES = ['read_content', 'update_content', 'insert_content', 'read_comments', 'insert_comments', 'user_info_with_email'] as const;
+
+export interface StartOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** An already listening server (tests listen on port 0 first to learn the URL). */
+  server?: http.Server;
+  /** PostgreSQL schema for this instance's tables (tests: one per file). */
+  databaseSchema?: string;
+  /** PGlite in memory instead of the data folder (tests). */
+  pgliteInMemory?: boolean;
+  /** Redis key prefix (tests: one per file). */
+  redisPrefix?: string;
+  /** Overrides for the in-process sandbox Notion (tests: short token lifetime, clock). */
+  sandboxNotion?: Partial<Omit<SandboxNotionOptions, 'oauthClients' | 'publicUrl'>>;
+  /** Skip the periodic background jobs (tests run them on demand). */
+  periodicJobs?: boolean;
+}
+
+export interface Gatehouse {
+  url: string;
+  config: Config;
+  server: http.Server;
+  database: DatabaseHandle;
+  stores: Stores;
+  keyring: Keyring;
+  indexer: PageIndexer;
+  membership: MembershipSync;
+  sandboxNotion: SandboxNotion | null;
+  adminToken: string;
+  stop(): Promise<void>;
+}
+
+type RedisClient = ReturnType<typeof createClient>;
+
+export async function startGatehouse(config: Config, options: StartOptions = {}): Promise<Gatehouse> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        logger.warn({ err: String(err) }, 'shutdown step failed');
+      }
+    }
+  };
+
+  try {
+    if (config.embedded && !options.pgliteInMemory) {
+      const unlock = await lockDataDir(config.dataDir, (err) => logger.error({ err: String(err) }, 'data folder lock lost'));
+      cleanups.push(unlock);
+    } else {
+      fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    }
+    const secrets = loadSecrets(config, (message) => logger.warn(message));
+    const keyring = new Keyring(secrets.encryptionKeys);
+
+    const database = config.databaseUrl
+      ? await openDatabase({ kind: 'postgres', url: config.databaseUrl, schema: options.databaseSchema, timeoutMs: config.tunables.databaseTimeoutMs, onError: (err) => logger.warn({ err: err.message }, 'database connection lost') })
+      : await openDatabase({ kind: 'pglite', dataDir: options.pgliteInMemory ? null : dataFiles.pglite(config.dataDir) });
+    cleanups.push(() => database.close());
+    await migrateToLatest(database, options.databaseSchema);
+    const stores = createStores(database.db);
+
+    let redis: RedisClient | null = null;
+    let sessionStore: session.Store;
+    const prefix = options.redisPrefix ?? 'gatehouse:';
+    if (config.redisUrl) {
+      redis = createClient({
+        url: config.redisUrl,
+        // While disconnected, fail commands at once instead of queueing them: pages answer 503, never hang.
+        disableOfflineQueue: true,
+        socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000) },
+      });
+      // An unheard 'error' event would kill the process; node-redis reconnects by itself.
+      redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'));
+      await redis.connect().catch((err: Error) => logger.warn({ err: err.message }, 'redis not reachable at start; retrying in the background'));
+      const client = redis;
+      cleanups.push(async () => {
+        if (client.isOpen) await client.quit().catch(() => client.destroy());
+      });
+      sessionStore = new RedisStore({ client: redis, prefix: `${prefix}sess:`, ttl: config.tunables.sessionIdleMinutes * 60 });
+    } else {
+      const store = new DatabaseSessionStore(database.db, () => clock.now(), config.tunables.sessionIdleMinutes * 60_000);
+      const timer = setInterval(() => void store.prune().catch(() => undefined), 10 * 60_000);
+      timer.unref();
+      cleanups.push(() => clearInterval(timer));
+      sessionStore = store;
+    }
+
+    const server = options.server ?? http.createServer();
+    const sandboxRouters: Array<{ mount: string; router: Router }> = [];
+
+    let upstream: NotionUpstream;
+    let sandboxNotion: SandboxNotion | null = null;
+    if (config.notion.mode === 'sandbox') {
+      sandboxNotion = await createSandboxNotion({
+        stateFile: options.pgliteInMemory ? null : dataFiles.sandboxNotion(config.dataDir),
+        publicUrl: `${config.publicUrl}/sandbox/notion`,
+        clock: () => clock.now(),
+        ...options.sandboxNotion,
+        oauthClients: [{
+          clientId: SANDBOX_CLIENT_ID, clientSecret: secrets.sandboxNotionClientSecret,
+          redirectUris: [`${config.publicUrl}/connect/notion/callback`], name: `${config.organisationName} Gatehouse`,
+          capabilities: [...ALL_CAPABILITIES],
+        }],
+      });
+      const sandbox = sandboxNotion;
+      cleanups.push(() => sandbox.close());
+      sandboxRouters.push({ mount: '/sandbox/notion', router: sandboxNotion.router });
+      upstream = { baseUrl: `${config.publicUrl}/sandbox/notion`, clientId: SANDBOX_CLIENT_ID, clientSecret: secrets.sandboxNotionClientSecret, notionVersion: config.tunables.notionVersion, timeoutMs: config.tunables.requestTimeoutMs };
+    } else {
+      upstream = { baseUrl: config.notion.baseUrl, clientId: config.notion.clientId, clientSecret: config.notion.clientSecret, notionVersion: config.tunables.notionVersion, timeoutMs: config.tunables.requestTimeoutMs };
+    }
+
+    let discoverSettings;
+    const idpIssuer = `${config.publicUrl}/sandbox/idp`;
+    if (config.oidc.mode === 'sandbox') {
+      const { createSandboxIdp } = await quietly(logger, () => import('./sandbox/idp/index.js'));
+      const idp = await quietly(logger, () => createSandboxIdp({
+        issuer: idpIssuer,
+        clients: [{ client_id: SANDBOX_CLIENT_ID, client_secret: secrets.sandboxOidcClientSecret, redirect_uris: [`${config.publicUrl}/auth/callback`] }],
+        cookieKeys: [secrets.sessionSecret],
+        trustProxy: config.trustProxy !== false,
+      }));
+      sandboxRouters.push({ mount: '/sandbox/idp', router: idp.router });
+      discoverSettings = { issuer: idpIssuer, clientId: SANDBOX_CLIENT_ID, clientSecret: secrets.sandboxOidcClientSecret, allowHttp: idpIssuer.startsWith('http:') };
+    } else {
+      discoverSettings = { issuer: config.oidc.issuer, clientId: config.oidc.clientId, clientSecret: config.oidc.clientSecret, allowHttp: config.oidc.issuer.startsWith('http:') };
+    }
+
+    const credentialDeps = { upstream, keyring, connections: stores.connections, audit: stores.audit, clock };
+    const indexer = new PageIndexer({ ...credentialDeps, pageIndex: stores.pageIndex, logger });
+    cleanups.push(() => indexer.stop());
+    const membership = new MembershipSync({ ...credentialDeps, people: stores.people, workspaces: stores.workspaces, logger });
+    cleanups.push(() => membership.stop());
+    const requestIndex = (id: string) => indexer.request(id);
+
+    const metrics = createMetrics();
+    const app = createApp({
+      config, clock, logger, metrics, database, redis: redis ? { ping: () => redis!.ping() } : null, stores, keyring,
+      sessionStore, sessionSecret: secrets.sessionSecret, upstream, discover: lazyDiscovery(discoverSettings),
+      sandboxRouters, requestIndex, onSignedIn: () => membership.request(),
+    });
+    server.on('request', app);
+    if (!server.listening) {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, () => resolve());
+      });
+    }
+    cleanups.push(() => closeServer(server));
+    const port = (server.address() as AddressInfo).port;
+    const url = config.publicUrl;
+
+    if (sandboxNotion && config.oidc.mode === 'sandbox') {
+      const connectDeps = { upstream, keyring, connections: stores.connections, workspaces: stores.workspaces, audit: stores.audit, clock, requestIndex };
+      if (await seedDemo({ stores, sandbox: sandboxNotion, clientId: SANDBOX_CLIENT_ID, idpIssuer, connect: connectDeps })) logger.info('demo workspaces connected for Ada and Ben');
+    }
+
+    // The command line reads these when GATEHOUSE_URL / GATEHOUSE_ADMIN_TOKEN are unset.
+    const adminToken = await stores.adminTokens.replaceBootstrap(`bootstrap@${os.hostname()}:${config.dataDir}`, clock.now());
+    writePrivateFile(dataFiles.url(config.dataDir), `${url}\n`);
+    writePrivateFile(dataFiles.adminToken(config.dataDir), `${adminToken}\n`);
+
+    // Connections left mid-index by a previous run (or never indexed) are picked up again.
+    for (const connection of await stores.connections.listActive()) {
+      if (connection.indexState !== 'ready') indexer.request(connection.id);
+    }
+    if (options.periodicJobs !== false) {
+      indexer.startPeriodic(config.tunables.pageIndexRefreshMinutes * 60_000);
+      membership.startPeriodic(config.tunables.membershipSyncMinutes * 60_000);
+    }
+
+    logger.debug({ port }, 'listening');
+    return {
+      url, config, server, database, stores, keyring, indexer, membership, sandboxNotion, adminToken,
+      stop: cleanup,
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/**
+ * oidc-provider warns on console at import (Node 20 is not its preferred
+ * runtime) and about its in-memory adapter: expected for the sandbox, so the
+ * warnings go to the debug log instead of the operator's terminal.
+ */
+async function quietly<T>(logger: Logger, load: () => Promise<T>): Promise<T> {
+  const original = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].includes('oidc-provider WARNING')) logger.debug(args[0]);
+    else original(...args);
+  };
+  try {
+    return await load();
+  } finally {
+    console.warn = original;
+  }
+}
+
+async function closeServer(server: http.Server): Promise<void> {
+  if (!server.listening) return;
+  await new Promise<void>((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), 5000);
+    force.unref();
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,87 @@
+/**
+ * Using a person's upstream credential, refreshing it when Notion says it
+ * expired. Notion rotates refresh tokens, so two refreshes at once would lose
+ * the credential: the new pair is stored by compare-and-swap on the
+ * connection's version, and a loser re-reads the winner's credential instead
+ * of refreshing again. (The cross-instance lock for many concurrent callers
+ * belongs to the proxy issue.)
+ */
+import { APIErrorCode, isNotionClientError, type Client } from '@notionhq/client';
+import type { Clock } from '../clock.js';
+import type { Keyring } from '../crypto/keyring.js';
+import type { AuditStore } from '../store/audit.js';
+import type { UpstreamConnection, UpstreamConnectionStore } from '../store/upstream-connections.js';
+import { decryptCredential, encryptCredential } from './connect.js';
+import { notionClient, type NotionUpstream } from './notion.js';
+
+export class ConnectionBroken extends Error {
+  constructor(readonly connectionId: string) {
+    super('The Notion connection no longer works; its person must reconnect it.');
+    this.name = 'ConnectionBroken';
+  }
+}
+
+export interface CredentialDeps {
+  upstream: NotionUpstream;
+  keyring: Keyring;
+  connections: UpstreamConnectionStore;
+  audit: AuditStore;
+  clock: Clock;
+}
+
+function isUnauthorized(err: unknown): boolean {
+  return isNotionClientError(err) && err.code === APIErrorCode.Unauthorized;
+}
+
+export async function withUpstreamClient<T>(deps: CredentialDeps, connection: UpstreamConnection, call: (client: Client) => Promise<T>): Promise<T> {
+  if (connection.status !== 'active' || !connection.credentialCiphertext) throw new ConnectionBroken(connection.id);
+  const credential = decryptCredential(deps.keyring, connection.credentialCiphertext, connection.id);
+  try {
+    return await call(notionClient(deps.upstream, credential.accessToken));
+  } catch (err) {
+    if (!isUnauthorized(err)) throw err;
+    const fresh = await refreshCredential(deps, connection);
+    return call(notionClient(deps.upstream, fresh));
+  }
+}
+
+/** Returns a working access token after one refresh (ours or a concurrent winner's). */
+async function refreshCredential(deps: CredentialDeps, connection: UpstreamConnection): Promise<string> {
+  const current = await deps.connections.findById(connection.id);
+  if (!current || current.status !== 'active' || !current.credentialCiphertext) throw new ConnectionBroken(connection.id);
+  // Someone refreshed since we read it: use theirs.
+  if (current.version !== connection.version) return decryptCredential(deps.keyring, current.credentialCiphertext, current.id).accessToken;
+  const credential = decryptCredential(deps.keyring, current.credentialCiphertext, current.id);
+  if (!credential.refreshToken) return markBroken(deps, current, 'unauthorized without refresh token');
+  try {
+    const answer = await notionClient(deps.upstream).oauth.token({ grant_type: 'refresh_token', refresh_token: credential.refreshToken, client_id: deps.upstream.clientId, client_secret: deps.upstream.clientSecret });
+    const next = { accessToken: answer.access_token, refreshToken: answer.refresh_token ?? credential.refreshToken };
+    const swapped = await deps.connections.replaceCredential(current.id, current.version, encryptCredential(deps.keyring, next, current.id), deps.clock.now());
+    if (swapped) return next.accessToken;
+    const winner = await deps.connections.findById(current.id);
+    if (winner?.credentialCiphertext && winner.status === 'active') return decryptCredential(deps.keyring, winner.credentialCiphertext, winner.id).accessToken;
+    throw new ConnectionBroken(current.id);
+  } catch (err) {
+    if (err instanceof ConnectionBroken) throw err;
+    if (isNotionClientError(err) && 'status' in err && err.status === 400) {
+      // invalid_grant: another refresher may have rotated it; re-read before declaring it broken.
+      const again = await deps.connections.findById(current.id);
+      if (again?.credentialCiphertext && again.version !== current.version && again.status === 'active') {
+        return decryptCredential(deps.keyring, again.credentialCiphertext, again.id).accessToken;
+      }
+      return markBroken(deps, current, 'refresh token refused');
+    }
+    throw err;
+  }
+}
+
+async function markBroken(deps: CredentialDeps, connection: UpstreamConnection, reason: string): Promise<never> {
+  const now = deps.clock.now();
+  if (await deps.connections.setStatus(connection.id, 'broken', now)) {
+    await deps.audit.record({
+      action: 'upstream_connection.broken', actor: { type: 'system' }, target: { type: 'upstream_connection', id: connection.id },
+      workspaceId: connection.workspaceId, outcome: 'failure', detail: { reason },
+    }, now);
+  }
+  throw new ConnectionBroken(connection.id);
+}

@@ -1,0 +1,160 @@
+/**
+ * The page index: per upstream connection, the pages and databases it
+ * reaches (id, parent, title, type), synced from Notion's search. The page
+ * picker and scope checks read it so they do not spend Notion's small rate
+ * limit. Indexing runs in the background, never inside a request; progress is
+ * stored on the connection so every instance can show it.
+ */
+import { APIErrorCode, isNotionClientError } from '@notionhq/client';
+import type { Logger } from 'pino';
+import type { IndexedPage, PageIndexStore } from '../store/page-index.js';
+import type { UpstreamConnectionStore } from '../store/upstream-connections.js';
+import { ConnectionBroken, withUpstreamClient, type CredentialDeps } from './credentials.js';
+
+type SearchResult = Record<string, any>;
+
+function plainText(richText: unknown): string {
+  return Array.isArray(richText) ? richText.map((t: { plain_text?: string }) => t.plain_text ?? '').join('') : '';
+}
+
+function parentOf(parent: Record<string, any> | undefined): { parentId: string | null; parentType: string } {
+  switch (parent?.type) {
+    case 'page_id': return { parentId: parent.page_id, parentType: 'page' };
+    case 'block_id': return { parentId: parent.block_id, parentType: 'block' };
+    // A row's parent is its database; in 2025-09-03 the data source sits between, we keep the database as the tree node.
+    case 'database_id': return { parentId: parent.database_id, parentType: 'database' };
+    case 'data_source_id': return { parentId: parent.database_id ?? parent.data_source_id, parentType: 'database' };
+    default: return { parentId: null, parentType: 'workspace' };
+  }
+}
+
+/** One search result as index rows (a data source yields its database). */
+export function toIndexedPages(result: SearchResult): IndexedPage[] {
+  if (result.object === 'page') {
+    const titleProperty = Object.values(result.properties ?? {}).find((p: any) => p?.type === 'title') as { title?: unknown } | undefined;
+    return [{ pageId: result.id, ...parentOf(result.parent), title: plainText(titleProperty?.title) || 'Untitled', objectType: 'page' }];
+  }
+  if (result.object === 'database') {
+    return [{ pageId: result.id, ...parentOf(result.parent), title: plainText(result.title) || 'Untitled', objectType: 'database' }];
+  }
+  if (result.object === 'data_source') {
+    const databaseId: string | undefined = result.parent?.database_id;
+    const title = plainText(result.title) || 'Untitled';
+    const rows: IndexedPage[] = [{ pageId: result.id, parentId: databaseId ?? null, parentType: 'database', title, objectType: 'data_source' }];
+    if (databaseId) rows.push({ pageId: databaseId, ...parentOf(result.database_parent), title, objectType: 'database' });
+    return rows;
+  }
+  return [];
+}
+
+export interface PageIndexerDeps extends CredentialDeps {
+  connections: UpstreamConnectionStore;
+  pageIndex: PageIndexStore;
+  logger: Logger;
+  sleep?: (ms: number) => Promise<void>;
+  /** Longest wait honoured from Notion's Retry-After before giving up this run. */
+  maxRetryAfterMs?: number;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function syncPageIndex(deps: PageIndexerDeps, connectionId: string): Promise<number> {
+  const connection = await deps.connections.findById(connectionId);
+  if (!connection || connection.status !== 'active') return 0;
+  const runStartedAt = deps.clock.now();
+  const sleep = deps.sleep ?? defaultSleep;
+  let cursor: string | undefined;
+  let seen = 0;
+  try {
+    do {
+      let page;
+      for (;;) {
+        try {
+          page = await withUpstreamClient(deps, connection, (client) => client.search({ page_size: 100, ...(cursor ? { start_cursor: cursor } : {}) }));
+          break;
+        } catch (err) {
+          // Notion's rate limit (about 3 requests a second) is normal during a large sync: wait as told.
+          if (isNotionClientError(err) && err.code === APIErrorCode.RateLimited) {
+            const retryAfter = Number((err as { headers?: Headers }).headers?.get?.('retry-after') ?? '1');
+            const waitMs = Math.max(1, Number.isFinite(retryAfter) ? retryAfter : 1) * 1000;
+            if (waitMs > (deps.maxRetryAfterMs ?? 60_000)) throw err;
+            await sleep(waitMs);
+            continue;
+          }
+          throw err;
+        }
+      }
+      const rows = (page.results as SearchResult[]).flatMap(toIndexedPages);
+      await deps.pageIndex.upsertBatch(connection.id, dedupe(rows), deps.clock.now());
+      seen += page.results.length;
+      await deps.connections.setIndexState(connection.id, { indexState: 'running', indexCount: await deps.pageIndex.count(connection.id) }, deps.clock.now());
+      cursor = page.has_more && page.next_cursor ? page.next_cursor : undefined;
+    } while (cursor);
+    await deps.pageIndex.removeNotSeenSince(connection.id, runStartedAt);
+    const count = await deps.pageIndex.count(connection.id);
+    await deps.connections.setIndexState(connection.id, { indexState: 'ready', indexCount: count, indexError: null, indexedAt: deps.clock.now() }, deps.clock.now());
+    return count;
+  } catch (err) {
+    const message = err instanceof ConnectionBroken ? 'The Notion connection no longer works: reconnect it.' : 'Notion could not be read; the index will be retried.';
+    deps.logger.warn({ connectionId, err: String((err as Error)?.message ?? err) }, 'page index sync failed');
+    await deps.connections.setIndexState(connection.id, { indexState: 'failed', indexError: message }, deps.clock.now()).catch(() => undefined);
+    return seen;
+  }
+}
+
+function dedupe(rows: IndexedPage[]): IndexedPage[] {
+  // One INSERT cannot touch the same key twice (ON CONFLICT); later rows win.
+  return [...new Map(rows.map((r) => [r.pageId, r])).values()];
+}
+
+/** Background runner: a queue of connections to index, one at a time per instance, claimed in the database across instances. */
+export class PageIndexer {
+  private readonly queue = new Set<string>();
+  private running: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(private readonly deps: PageIndexerDeps) {}
+
+  request(connectionId: string): void {
+    if (this.stopped) return;
+    this.queue.add(connectionId);
+    this.running ??= this.drain().finally(() => {
+      this.running = null;
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.size > 0 && !this.stopped) {
+      const [next] = this.queue;
+      this.queue.delete(next!);
+      try {
+        const now = this.deps.clock.now();
+        const claimed = await this.deps.connections.claimIndexing(next!, now, new Date(now.getTime() - 10 * 60_000));
+        if (claimed) await syncPageIndex(this.deps, next!);
+      } catch (err) {
+        this.deps.logger.warn({ err: String(err), connectionId: next }, 'page indexing could not run');
+      }
+    }
+  }
+
+  /** Re-index every active connection periodically, so the picker stays fresh. */
+  startPeriodic(intervalMs: number): void {
+    this.timer = setInterval(() => {
+      this.deps.connections.listActive().then((all) => all.forEach((c) => this.request(c.id)), () => undefined);
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  /** Resolves when the queue is empty (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.queue.clear();
+    await this.idle();
+  }
+}
