@@ -54,7 +54,8 @@ export function absoluteTimeout(clock: Clock, absoluteHours: number): RequestHan
   return (req, _res, next) => {
     const signedInAt = req.session?.signedInAt;
     if (signedInAt && clock.now().getTime() - signedInAt > absoluteHours * 3_600_000) {
-      req.session.destroy((err) => next(err));
+      // A fresh, empty session (not none): everything after this expects req.session.
+      req.session.regenerate((err) => next(err));
       return;
     }
     next();

@@ -60,7 +60,10 @@ describe('sign-in (PostgreSQL + Redis sessions)', () => {
     const preLogin = start.headers.getSetCookie().find((c) => c.startsWith(SESSION_COOKIE));
     expect(preLogin).toMatch(/HttpOnly/);
     expect(preLogin).toMatch(/SameSite=Lax/);
+    const before = browser.cookie(SESSION_COOKIE);
     const { response, url } = await signIn(browser, t.url, 'ada@example.com', 'ada-demo');
+    expect(browser.cookie(SESSION_COOKIE)).toBeDefined();
+    expect(browser.cookie(SESSION_COOKIE)).not.toBe(before);
     expect(url).toBe(`${t.url}/workspaces`);
     const html = await response.text();
     expect(html).toContain('Ada Lovelace');

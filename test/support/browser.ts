@@ -38,6 +38,10 @@ export class Browser {
     return { response, url };
   }
 
+  cookie(name: string): string | undefined {
+    return this.#cookies.get(name)?.value;
+  }
+
   hasCookie(name: string): boolean {
     return this.#cookies.has(name);
   }
