@@ -28,6 +28,8 @@ import type { DatabaseHandle } from './store/database.js';
 import type { Stores } from './store/stores.js';
 import type { NotionUpstream } from './upstream/notion.js';
 import { workspaceRoutes } from './upstream/routes.js';
+import type { FailureLimiter } from './oauth/failure-limiter.js';
+import { authorizeRoutes, oauthEndpointRoutes } from './oauth/routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -45,6 +47,7 @@ export interface AppDeps {
   sandboxRouters: Array<{ mount: string; router: Router }>;
   requestIndex: (connectionId: string) => void;
   onSignedIn: (person: Express.User) => void;
+  clientAuthLimiter: FailureLimiter;
 }
 
 const publicDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../public');
@@ -66,7 +69,8 @@ export function createApp(deps: AppDeps): express.Express {
         'style-src': ["'self'"],
         'img-src': ["'self'", 'data:', 'https:'],
         // Chrome applies form-action to the redirect after a form post: the connect button leads to Notion.
-        'form-action': ["'self'", new URL(deps.upstream.baseUrl).origin],
+        // The consent page's form leads to the partner's redirect URI: its origin, and nothing else, is added per response.
+        'form-action': ["'self'", new URL(deps.upstream.baseUrl).origin, (_req, res) => ((res as express.Response).locals.formActionOrigins ?? []).join(' ')],
         'frame-ancestors': ["'none'"],
         'upgrade-insecure-requests': config.secureCookies ? [] : null,
       },
@@ -77,6 +81,11 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(healthRoutes({ database: deps.database, redis: deps.redis, registry: deps.metrics.registry, metricsToken: config.metricsToken, metricsOpen: config.embedded }));
   app.use('/static', express.static(publicDir, { maxAge: '1h', index: false }));
   for (const { mount, router } of deps.sandboxRouters) app.use(mount, router);
+  app.use(oauthEndpointRoutes({
+    partnerApps: stores.partnerApps, tokens: stores.tokens, grants: stores.grants, workspaces: stores.workspaces, connections: stores.connections,
+    audit: stores.audit, limiter: deps.clientAuthLimiter, clientAuthFailureLimit: config.tunables.clientAuthFailuresPerWindow, clock: deps.clock, issuer: config.publicUrl, logger: deps.logger,
+    accessTokenLifetimeSeconds: config.tunables.accessTokenLifetimeSeconds, refreshTokenLifetimeDays: config.tunables.refreshTokenLifetimeDays,
+  }));
 
   const passport = createPassport(stores.people);
   app.use(sessionMiddleware({
@@ -102,6 +111,7 @@ export function createApp(deps: AppDeps): express.Express {
     publicUrl: config.publicUrl, upstream: deps.upstream, keyring: deps.keyring, connections: stores.connections,
     workspaces: stores.workspaces, audit: stores.audit, clock: deps.clock, requestIndex: deps.requestIndex,
   }));
+  app.use(authorizeRoutes({ partnerApps: stores.partnerApps, clock: deps.clock, issuer: config.publicUrl }));
   app.use(connectionPages({ grants: stores.grants, workspaces: stores.workspaces }));
   app.use(adminApi({
     adminTokens: stores.adminTokens, people: stores.people, workspaces: stores.workspaces, connections: stores.connections,

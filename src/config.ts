@@ -34,6 +34,12 @@ const tunablesSchema = z.object({
   notionVersion: z.enum(['2022-06-28', '2025-09-03']),
   requestTimeoutMs: z.number().int().min(100),
   databaseTimeoutMs: z.number().int().min(100),
+  // RFC 6749 §4.1.2: codes live at most 10 minutes.
+  authorizationCodeLifetimeSeconds: z.number().int().min(10).max(600),
+  accessTokenLifetimeSeconds: z.number().int().min(60).max(24 * 3600),
+  refreshTokenLifetimeDays: z.number().int().min(1).max(365),
+  clientAuthFailuresPerWindow: z.number().int().min(1),
+  clientAuthFailureWindowSeconds: z.number().int().min(1),
 }).strict();
 export type Tunables = z.infer<typeof tunablesSchema>;
 

@@ -30,6 +30,7 @@ import { createStores, type Stores } from './store/stores.js';
 import { MembershipSync } from './upstream/membership-sync.js';
 import type { NotionUpstream } from './upstream/notion.js';
 import { PageIndexer } from './upstream/page-indexer.js';
+import { memoryFailureLimiter, redisFailureLimiter } from './oauth/failure-limiter.js';
 
 export const SANDBOX_CLIENT_ID = 'gatehouse';
 const ALL_CAPABILITIES = ['read_content', 'update_content', 'insert_content', 'read_comments', 'insert_comments', 'user_info_with_email'] as const;
@@ -172,11 +173,18 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     cleanups.push(() => membership.stop());
     const requestIndex = (id: string) => indexer.request(id);
 
+    const limiterSettings = { windowSeconds: config.tunables.clientAuthFailureWindowSeconds };
+    const clientAuthLimiter = redis
+      ? redisFailureLimiter({
+        incr: (k) => redis!.incr(k), expire: (k, s) => redis!.expire(k, s), get: (k) => redis!.get(k), ttl: (k) => redis!.ttl(k),
+      }, prefix, limiterSettings)
+      : memoryFailureLimiter(clock, limiterSettings);
+
     const metrics = createMetrics();
     const app = createApp({
       config, clock, logger, metrics, database, redis: redis ? { ping: () => redis!.ping() } : null, stores, keyring,
       sessionStore, sessionSecret: secrets.sessionSecret, upstream, discover: lazyDiscovery(discoverSettings),
-      sandboxRouters, requestIndex, onSignedIn: () => membership.request(),
+      sandboxRouters, requestIndex, onSignedIn: () => membership.request(), clientAuthLimiter,
     });
     server.on('request', app);
     if (!server.listening) {

@@ -22,6 +22,8 @@ declare global {
   namespace Express {
     interface Locals {
       principal?: AdminPrincipal;
+      /** Extra origins the page's forms may lead to (CSP form-action), e.g. a partner's redirect URI. */
+      formActionOrigins?: string[];
     }
   }
 }

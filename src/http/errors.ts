@@ -38,6 +38,8 @@ export function isUnavailableError(err: unknown): boolean {
 }
 
 export function wantsJson(req: Request): boolean {
+  // The authorisation endpoint is where a person's browser lands: its errors are pages.
+  if (req.path === '/v1/oauth/authorize') return false;
   if (req.path.startsWith('/api/') || req.path.startsWith('/v1/') || req.path === '/readyz' || req.path === '/healthz') return true;
   const accept = req.headers.accept ?? '';
   return accept.includes('application/json') && !accept.includes('text/html');

@@ -182,8 +182,26 @@ const initial: Migration = {
   },
 };
 
+/** Partner OAuth: the approved list, and what a code needs to check its redemption. */
+const partnerOAuth: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.createTable('approved_apps')
+      .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+      .addColumn('app_id', 'uuid', (c) => c.notNull().references('partner_apps.id').onDelete('cascade'))
+      .addColumn('added_by', 'uuid')
+      .addColumn('added_at', 'timestamptz', (c) => c.notNull())
+      .addPrimaryKeyConstraint('approved_apps_pk', ['workspace_id', 'app_id'])
+      .execute();
+    await db.schema.alterTable('authorization_codes').addColumn('redirect_uri_explicit', 'boolean', (c) => c.notNull().defaultTo(true)).execute();
+    await db.schema.alterTable('authorization_codes').addColumn('person_id', 'uuid').execute();
+    await db.schema.createIndex('refresh_tokens_grant').on('refresh_tokens').column('grant_id').execute();
+    await db.schema.createIndex('access_tokens_code').on('access_tokens').column('code_hash').execute();
+    await db.schema.createIndex('refresh_tokens_code').on('refresh_tokens').column('code_hash').execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
-    return { '0001_initial': initial };
+    return { '0001_initial': initial, '0002_partner_oauth': partnerOAuth };
   },
 };

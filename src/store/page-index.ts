@@ -18,6 +18,12 @@ export interface PageIndexStore {
   children(connectionId: string, parentId: string | null, limit: number, offset: number): Promise<IndexedPage[]>;
   search(connectionId: string, query: string, limit: number): Promise<IndexedPage[]>;
   get(connectionId: string, pageId: string): Promise<IndexedPage | null>;
+  /** Every page, for small indexes rendered as one tree; at most `limit`. */
+  listAll(connectionId: string, limit: number): Promise<IndexedPage[]>;
+  /** Top of the tree: pages whose parent is the workspace or is not in the index (a block, an unshared page). */
+  roots(connectionId: string, limit: number, offset: number): Promise<IndexedPage[]>;
+  /** Which of these ids the connection's index holds. */
+  presentIds(connectionId: string, pageIds: string[]): Promise<Set<string>>;
 }
 
 function toPage(row: { page_id: string; parent_id: string | null; parent_type: string; title: string; object_type: IndexedPage['objectType'] }): IndexedPage {
@@ -58,6 +64,24 @@ export function pageIndexStore(db: Kysely<Database>): PageIndexStore {
       const rows = await db.selectFrom('page_index').selectAll().where('connection_id', '=', connectionId)
         .where('title', 'ilike', pattern).orderBy('title').limit(limit).execute();
       return rows.map(toPage);
+    },
+    async listAll(connectionId, limit) {
+      const rows = await db.selectFrom('page_index').selectAll().where('connection_id', '=', connectionId).orderBy('title').orderBy('page_id').limit(limit).execute();
+      return rows.map(toPage);
+    },
+    async roots(connectionId, limit, offset) {
+      const rows = await db.selectFrom('page_index as p').selectAll('p').where('p.connection_id', '=', connectionId)
+        .where((eb) => eb.or([
+          eb('p.parent_id', 'is', null),
+          eb.not(eb.exists(eb.selectFrom('page_index as q').select('q.page_id').whereRef('q.connection_id', '=', 'p.connection_id').whereRef('q.page_id', '=', 'p.parent_id'))),
+        ]))
+        .orderBy('p.title').orderBy('p.page_id').limit(limit).offset(offset).execute();
+      return rows.map(toPage);
+    },
+    async presentIds(connectionId, pageIds) {
+      if (pageIds.length === 0) return new Set();
+      const rows = await db.selectFrom('page_index').select('page_id').where('connection_id', '=', connectionId).where('page_id', 'in', pageIds).execute();
+      return new Set(rows.map((r) => r.page_id));
     },
     async get(connectionId, pageId) {
       const row = await db.selectFrom('page_index').selectAll().where('connection_id', '=', connectionId).where('page_id', '=', pageId).executeTakeFirst();

@@ -112,6 +112,15 @@ export interface AuthorizationCodesTable {
   expires_at: Timestamp;
   consumed_at: NullableTimestamp;
   created_at: Timestamp;
+  redirect_uri_explicit: Generated<boolean>;
+  person_id: string | null;
+}
+
+export interface ApprovedAppsTable {
+  workspace_id: string;
+  app_id: string;
+  added_by: string | null;
+  added_at: Timestamp;
 }
 
 export interface AccessTokensTable {
@@ -185,4 +194,5 @@ export interface Database {
   audit_events: AuditEventsTable;
   admin_tokens: AdminTokensTable;
   sessions: SessionsTable;
+  approved_apps: ApprovedAppsTable;
 }

@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely';
 import { adminTokenStore, type AdminTokenStore } from './admin-tokens.js';
 import { auditStore, type AuditStore } from './audit.js';
 import { grantStore, type GrantStore } from './grants.js';
+import { partnerAppStore, type PartnerAppStore } from './partner-apps.js';
+import { tokenStore, type TokenStore } from './tokens.js';
 import { pageIndexStore, type PageIndexStore } from './page-index.js';
 import { peopleStore, type PeopleStore } from './people.js';
 import type { Database } from './schema.js';
@@ -17,6 +19,8 @@ export interface Stores {
   grants: GrantStore;
   audit: AuditStore;
   adminTokens: AdminTokenStore;
+  partnerApps: PartnerAppStore;
+  tokens: TokenStore;
 }
 
 export function createStores(db: Kysely<Database>): Stores {
@@ -28,5 +32,7 @@ export function createStores(db: Kysely<Database>): Stores {
     grants: grantStore(db),
     audit: auditStore(db),
     adminTokens: adminTokenStore(db),
+    partnerApps: partnerAppStore(db),
+    tokens: tokenStore(db),
   };
 }

@@ -1,0 +1,80 @@
+/**
+ * Client authentication at the token, introspection and revocation
+ * endpoints (RFC 6749 §2.3): HTTP Basic with id and secret form-urlencoded
+ * before base64 (§2.3.1, App. B: openid-client percent-encodes, so "-" may
+ * arrive as "%2D"), or client_secret_post, or none for public clients (PKCE
+ * protects their codes). One method per request.
+ */
+import type { Request } from 'express';
+import { constantTimeEqual, hashToken } from '../crypto/tokens.js';
+import type { PartnerApp, PartnerAppStore } from '../store/partner-apps.js';
+import { InvalidClient, InvalidRequest, RateLimited } from './errors.js';
+import type { FailureLimiter } from './failure-limiter.js';
+import type { OAuthParams } from './params.js';
+
+interface PresentedCredentials {
+  method: 'client_secret_basic' | 'client_secret_post' | 'none';
+  clientId: string;
+  clientSecret: string | null;
+}
+
+function formDecode(value: string): string {
+  return decodeURIComponent(value.replace(/\+/g, ' '));
+}
+
+export function readClientCredentials(req: Request, params: OAuthParams): PresentedCredentials {
+  const header = req.headers.authorization;
+  const bodySecret = params.get('client_secret');
+  const bodyId = params.get('client_id');
+  if (header !== undefined) {
+    const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header.trim());
+    if (!match) throw new InvalidClient('The Authorization header is not valid HTTP Basic.');
+    if (bodySecret !== undefined) throw new InvalidRequest('Use one client authentication method: HTTP Basic or client_secret in the body, not both.');
+    const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw new InvalidClient('The Authorization header is not valid HTTP Basic.');
+    let clientId: string;
+    let clientSecret: string;
+    try {
+      clientId = formDecode(decoded.slice(0, colon));
+      clientSecret = formDecode(decoded.slice(colon + 1));
+    } catch {
+      throw new InvalidClient('The Authorization header is not valid HTTP Basic.');
+    }
+    if (bodyId !== undefined && bodyId !== clientId) throw new InvalidRequest('client_id in the body does not match the Authorization header.');
+    return { method: 'client_secret_basic', clientId, clientSecret: clientSecret === '' ? null : clientSecret };
+  }
+  if (bodyId === undefined) throw new InvalidClient('Client authentication is required.');
+  return { method: bodySecret === undefined ? 'none' : 'client_secret_post', clientId: bodyId, clientSecret: bodySecret ?? null };
+}
+
+export interface ClientAuthDeps {
+  partnerApps: PartnerAppStore;
+  limiter: FailureLimiter;
+  /** Failures allowed per (client, address) in the limiter's window; an address alone gets five times as many. */
+  failureLimit: number;
+  onFailure: (clientId: string, reason: string) => Promise<void>;
+}
+
+export async function authenticateClient(deps: ClientAuthDeps, req: Request, params: OAuthParams): Promise<PartnerApp> {
+  const address = req.ip ?? 'unknown';
+  const presented = readClientCredentials(req, params);
+  const clientKey = presented.clientId.slice(0, 200);
+  const keys = [{ key: `client:${clientKey}:${address}`, limit: deps.failureLimit }, { key: `address:${address}`, limit: deps.failureLimit * 5 }];
+  const wait = await deps.limiter.blockedFor(keys);
+  if (wait !== null) throw new RateLimited(wait);
+  const fail = async (reason: string): Promise<never> => {
+    await deps.limiter.recordFailure(keys);
+    await deps.onFailure(clientKey, reason);
+    throw new InvalidClient('Client authentication failed.', reason);
+  };
+  const app = presented.clientId.length <= 200 ? await deps.partnerApps.findByClientId(presented.clientId) : null;
+  if (!app || app.integrationKind !== 'public') return fail('unknown client');
+  if (app.clientType === 'confidential') {
+    if (presented.clientSecret === null || app.clientSecretHash === null) return fail('missing client secret');
+    if (!constantTimeEqual(hashToken(presented.clientSecret), app.clientSecretHash)) return fail('wrong client secret');
+  } else if (presented.clientSecret !== null) {
+    return fail('a public client has no secret');
+  }
+  return app;
+}

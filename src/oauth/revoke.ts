@@ -1,0 +1,40 @@
+/**
+ * POST /v1/oauth/revoke (RFC 7009): 200 for unknown tokens (§2.2); revoking
+ * a refresh token kills its family and the access tokens it issued; a client
+ * never revokes another client's tokens.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Request } from 'express';
+import { hashToken } from '../crypto/tokens.js';
+import { authenticateClient } from './client-auth.js';
+import { InvalidRequest } from './errors.js';
+import { bodyParams } from './params.js';
+import type { TokenDeps } from './token.js';
+
+export async function handleRevocation(deps: TokenDeps, req: Request): Promise<{ request_id: string }> {
+  const params = bodyParams(req);
+  params.rejectDuplicates();
+  const app = await authenticateClient({
+    partnerApps: deps.partnerApps, limiter: deps.limiter, failureLimit: deps.clientAuthFailureLimit,
+    onFailure: (clientId, reason) => deps.audit.record({ action: 'client.authentication_failed', actor: { type: 'partner', label: clientId }, address: req.ip ?? null, outcome: 'failure', detail: { reason, endpoint: 'revoke' } }, deps.clock.now()),
+  }, req, params);
+  const token = params.get('token');
+  if (token === undefined) throw new InvalidRequest('token is required.');
+  const now = deps.clock.now();
+  const tokenHash = hashToken(token);
+  const record = async (grantId: string, kind: string) => {
+    const grant = await deps.grants.findById(grantId);
+    await deps.audit.record({ action: 'token.revoked', actor: { type: 'partner', id: app.id, label: app.name }, target: { type: 'grant', id: grantId }, workspaceId: grant?.workspaceId ?? null, address: req.ip ?? null, outcome: 'success', detail: { kind } }, now);
+  };
+  const access = await deps.tokens.findAccessToken(tokenHash);
+  if (access && access.appId === app.id) {
+    if (await deps.tokens.revokeAccessToken(tokenHash, now)) await record(access.grantId, 'access_token');
+  } else {
+    const refresh = await deps.tokens.findRefreshToken(tokenHash);
+    if (refresh && refresh.appId === app.id) {
+      await deps.tokens.revokeFamily(refresh.familyId, now);
+      await record(refresh.grantId, 'refresh_token');
+    }
+  }
+  return { request_id: randomUUID() };
+}

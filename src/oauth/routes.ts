@@ -1,0 +1,79 @@
+/**
+ * Partner-facing OAuth routes. The token, introspection and revocation
+ * endpoints carry no session and sit before the session middleware (their
+ * hot path never touches the session store); the authorisation endpoint
+ * needs the person's session and sits after it.
+ */
+import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { HttpError } from '../http/errors.js';
+import { handleAuthorize } from './authorize.js';
+import { OAuthError, sendOAuthError } from './errors.js';
+import { handleIntrospection } from './introspect.js';
+import { authorizationServerMetadata } from './metadata.js';
+import { handleRevocation } from './revoke.js';
+import { handleTokenRequest, type TokenDeps } from './token.js';
+import type { PartnerAppStore } from '../store/partner-apps.js';
+import type { Clock } from '../clock.js';
+
+const BODY_LIMIT = '16kb';
+
+export function oauthEndpointRoutes(deps: TokenDeps & { issuer: string; logger: Logger }): Router {
+  const router = Router();
+  router.get('/.well-known/oauth-authorization-server', (_req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.json(authorizationServerMetadata(deps.issuer));
+  });
+
+  const parsers = [express.json({ limit: BODY_LIMIT, strict: true }), express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 50 })];
+  const endpoint = (handler: (d: TokenDeps, req: Request) => Promise<unknown>) => async (req: Request, res: Response) => {
+    try {
+      const answer = await handler(deps, req);
+      res.status(200).setHeader('Cache-Control', 'no-store').setHeader('Pragma', 'no-cache').json(answer);
+    } catch (err) {
+      if (err instanceof OAuthError) {
+        if (err.detail) deps.logger.info({ code: err.code, detail: err.detail }, 'oauth request refused');
+        sendOAuthError(res, err);
+        return;
+      }
+      throw err;
+    }
+  };
+  router.post('/v1/oauth/token', parsers, endpoint(handleTokenRequest));
+  router.post('/v1/oauth/introspect', parsers, endpoint(handleIntrospection));
+  router.post('/v1/oauth/revoke', parsers, endpoint(handleRevocation));
+  router.all(['/v1/oauth/token', '/v1/oauth/introspect', '/v1/oauth/revoke'], (_req, res) => {
+    res.setHeader('Allow', 'POST');
+    sendOAuthError(res, new OAuthError('invalid_request', 405, 'Use POST.'));
+  });
+
+  // Body parser failures answer in the OAuth shape, never as a 500.
+  const bodyErrors: ErrorRequestHandler = (err, req, res, next) => {
+    if (!req.path.startsWith('/v1/oauth/')) return next(err);
+    const status = typeof err?.status === 'number' ? err.status : 500;
+    if (status === 413) return sendOAuthError(res, new OAuthError('invalid_request', 413, 'The request body is too large.'));
+    if (status >= 400 && status < 500) return sendOAuthError(res, new OAuthError('invalid_request', 400, err?.type === 'entity.parse.failed' ? 'The request body is not valid JSON.' : 'The request body could not be read.'));
+    next(err);
+  };
+  router.use(bodyErrors);
+  return router;
+}
+
+export function authorizeRoutes(deps: { partnerApps: PartnerAppStore; clock: Clock; issuer: string }): Router {
+  const router = Router();
+  router.get('/v1/oauth/authorize', async (req, res, next) => {
+    const outcome = await handleAuthorize(deps, req);
+    if (outcome.kind === 'page_error') throw new HttpError(400, 'invalid_request', outcome.message);
+    if (outcome.kind === 'redirect_error') {
+      res.redirect(303, outcome.location);
+      return;
+    }
+    const consentPath = `/consent/${outcome.transaction.id}`;
+    // The transaction must be stored before the browser follows the redirect.
+    req.session.save((err) => {
+      if (err) return next(err);
+      res.redirect(303, req.user ? consentPath : `/auth/sign-in?return_to=${encodeURIComponent(consentPath)}`);
+    });
+  });
+  return router;
+}
