@@ -50,6 +50,8 @@ export interface Config {
   dataDir: string;            // absolute
   databaseUrl: string | null;
   redisUrl: string | null;
+  /** Key prefix in Redis, so several deployments can share one server. */
+  redisPrefix: string;
   embedded: boolean;          // no DATABASE_URL: PGlite in the data folder
   sandboxAllowed: boolean;
   oidc: IdentityProviderConfig;
@@ -152,6 +154,9 @@ export function loadConfig(env: Env = process.env, options: { configDir?: string
   const redisUrl = read(env, 'REDIS_URL') ?? null;
   if (redisUrl) parseUrl('REDIS_URL', redisUrl, ['redis:', 'rediss:']);
 
+  const redisPrefix = read(env, 'GATEHOUSE_REDIS_PREFIX') ?? 'gatehouse:';
+  if (!/^[A-Za-z0-9:_-]{1,64}$/.test(redisPrefix)) throw new ConfigError('GATEHOUSE_REDIS_PREFIX', 'use letters, digits, ":", "_" and "-" (at most 64)');
+
   const sandboxFlag = read(env, 'GATEHOUSE_SANDBOX');
   if (sandboxFlag !== undefined && sandboxFlag !== '1' && sandboxFlag !== '0') throw new ConfigError('GATEHOUSE_SANDBOX', 'must be 1 or unset');
   const embedded = databaseUrl === null;
@@ -218,6 +223,7 @@ export function loadConfig(env: Env = process.env, options: { configDir?: string
     dataDir: path.resolve(cwd, read(env, 'GATEHOUSE_DATA_DIR') ?? './data'),
     databaseUrl,
     redisUrl,
+    redisPrefix,
     embedded,
     sandboxAllowed,
     oidc,

@@ -22,6 +22,7 @@ import { createMetrics } from './http/metrics.js';
 import { lazyDiscovery } from './identity/oidc-strategy.js';
 import { loadSecrets } from './bootstrap/secrets.js';
 import { seedDemo } from './bootstrap/demo-seed.js';
+import { demoPartnerRouter, ensureDemoPartner } from './sandbox/partner/index.js';
 import { createSandboxNotion, type SandboxNotion, type SandboxNotionOptions } from './sandbox/notion/index.js';
 import { dataFiles, lockDataDir, writePrivateFile } from './store/data-dir.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './store/database.js';
@@ -101,7 +102,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
 
     let redis: RedisClient | null = null;
     let sessionStore: session.Store;
-    const prefix = options.redisPrefix ?? 'gatehouse:';
+    const prefix = options.redisPrefix ?? config.redisPrefix;
     if (config.redisUrl) {
       redis = createClient({
         url: config.redisUrl,
@@ -164,6 +165,12 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       discoverSettings = { issuer: idpIssuer, clientId: SANDBOX_CLIENT_ID, clientSecret: secrets.sandboxOidcClientSecret, allowHttp: idpIssuer.startsWith('http:') };
     } else {
       discoverSettings = { issuer: config.oidc.issuer, clientId: config.oidc.clientId, clientSecret: config.oidc.clientSecret, allowHttp: config.oidc.issuer.startsWith('http:') };
+    }
+
+    if (sandboxNotion && config.oidc.mode === 'sandbox') {
+      const demo = { publicUrl: config.publicUrl, clientSecret: secrets.demoPartnerClientSecret, stores, clock };
+      await ensureDemoPartner(demo);
+      sandboxRouters.push({ mount: '/sandbox/partner', router: demoPartnerRouter(demo) });
     }
 
     const credentialDeps = { upstream, keyring, connections: stores.connections, audit: stores.audit, clock };

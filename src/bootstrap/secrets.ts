@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Config, EncryptionKey } from '../config.js';
 import { parseEncryptionKeys } from '../config.js';
 import { generateKeyMaterial } from '../crypto/keyring.js';
-import { randomString } from '../crypto/tokens.js';
+import { generateToken, randomString } from '../crypto/tokens.js';
 import { dataFiles, writePrivateFile } from '../store/data-dir.js';
 
 const fileSchema = z.object({
@@ -16,6 +16,7 @@ const fileSchema = z.object({
   sessionSecret: z.string().min(32),
   sandboxNotionClientSecret: z.string().min(16),
   sandboxOidcClientSecret: z.string().min(16),
+  demoPartnerClientSecret: z.string().min(16).optional(),
 }).strict();
 
 export interface Secrets {
@@ -24,6 +25,8 @@ export interface Secrets {
   /** Gatehouse's client secrets at the in-process sandboxes. */
   sandboxNotionClientSecret: string;
   sandboxOidcClientSecret: string;
+  /** The demo partner's client secret: a bootstrap file of the embedded default, like the admin token. */
+  demoPartnerClientSecret: string;
   generated: boolean;
 }
 
@@ -43,6 +46,7 @@ export function loadSecrets(config: Config, warn: (message: string) => void): Se
       sessionSecret: randomString(48),
       sandboxNotionClientSecret: randomString(32),
       sandboxOidcClientSecret: randomString(32),
+      demoPartnerClientSecret: generateToken('gh_cs'),
     };
     fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     writePrivateFile(file, `${JSON.stringify(stored, null, 2)}\n`);
@@ -54,6 +58,7 @@ export function loadSecrets(config: Config, warn: (message: string) => void): Se
     sessionSecret: config.sessionSecret ?? stored!.sessionSecret,
     sandboxNotionClientSecret: stored?.sandboxNotionClientSecret ?? randomString(32),
     sandboxOidcClientSecret: stored?.sandboxOidcClientSecret ?? randomString(32),
+    demoPartnerClientSecret: stored?.demoPartnerClientSecret ?? generateToken('gh_cs'),
     generated,
   };
 }

@@ -1,0 +1,102 @@
+/**
+ * The demo partner (embedded default, under /sandbox/partner): a stand-in
+ * for a partner platform's site, with a "Connect Notion" button that runs the
+ * whole round trip exactly as a partner written for Notion would: the
+ * authorize redirect with state, then @notionhq/client's `oauth.token` with
+ * Gatehouse's URL as `baseUrl`. It keeps no tokens; it shows what came back.
+ */
+import { Client, isNotionClientError } from '@notionhq/client';
+import { Router, type Request } from 'express';
+import type { Clock } from '../../clock.js';
+import { constantTimeEqual, hashToken, randomString } from '../../crypto/tokens.js';
+import { renderPage } from '../../http/views.js';
+import type { Stores } from '../../store/stores.js';
+
+export const DEMO_PARTNER_CLIENT_ID = 'demo-partner';
+const STATE_COOKIE = 'demo_partner_state';
+
+export interface DemoPartnerOptions {
+  publicUrl: string;
+  clientSecret: string;
+  stores: Stores;
+  clock: Clock;
+}
+
+/** Registers the demo partner at first start; later starts only refresh its secret (kept in the data folder). */
+export async function ensureDemoPartner(options: DemoPartnerOptions): Promise<void> {
+  const redirectUri = `${options.publicUrl}/sandbox/partner/callback`;
+  const existing = await options.stores.partnerApps.findByClientId(DEMO_PARTNER_CLIENT_ID);
+  if (existing) {
+    await options.stores.partnerApps.setSecretHash(existing.id, hashToken(options.clientSecret));
+    return;
+  }
+  await options.stores.partnerApps.create({
+    clientId: DEMO_PARTNER_CLIENT_ID, clientSecretHash: hashToken(options.clientSecret), name: 'Demo partner',
+    website: `${options.publicUrl}/sandbox/partner`, supportContact: 'support@partner.example',
+    logo: null, redirectUris: [redirectUri], capabilities: ['read_content', 'insert_content', 'read_comments', 'user_info_without_email'],
+    builtByOrganisation: false, clientType: 'confidential', createdBy: null,
+  }, options.clock.now());
+}
+
+function readCookie(req: Request, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [key, ...rest] = part.trim().split('=');
+    if (key === name) return rest.join('=');
+  }
+  return undefined;
+}
+
+export function demoPartnerRouter(options: DemoPartnerOptions): Router {
+  const router = Router();
+  const redirectUri = `${options.publicUrl}/sandbox/partner/callback`;
+  const cookiePath = '/sandbox/partner';
+  const secure = options.publicUrl.startsWith('https:');
+
+  router.get('/', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    renderPage(res, 'sandbox/partner', { title: 'Demo partner', sandbox: true, person: null, result: null, error: null });
+  });
+
+  router.get('/connect', (_req, res) => {
+    const state = randomString(24);
+    res.cookie(STATE_COOKIE, state, { httpOnly: true, sameSite: 'lax', secure, path: cookiePath, maxAge: 10 * 60_000 });
+    const url = new URL(`${options.publicUrl}/v1/oauth/authorize`);
+    url.search = new URLSearchParams({ client_id: DEMO_PARTNER_CLIENT_ID, redirect_uri: redirectUri, response_type: 'code', owner: 'user', state }).toString();
+    res.redirect(303, url.toString());
+  });
+
+  router.get('/callback', async (req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    const expected = readCookie(req, STATE_COOKIE);
+    res.clearCookie(STATE_COOKIE, { path: cookiePath });
+    const show = (status: number, error: string | null, result: Record<string, unknown> | null) =>
+      renderPage(res, 'sandbox/partner', { title: 'Demo partner', sandbox: true, person: null, error, result }, status);
+    const state = typeof req.query.state === 'string' ? req.query.state : '';
+    if (!expected || !constantTimeEqual(expected, state)) return show(400, 'The answer did not carry the state this partner sent (a forged or replayed redirect).', null);
+    // RFC 9207: the answer must come from the server the request went to.
+    if (req.query.iss !== options.publicUrl) return show(400, 'The answer came from an unexpected issuer.', null);
+    if (typeof req.query.error === 'string') return show(200, req.query.error === 'access_denied' ? 'You cancelled: nothing was shared.' : `Gatehouse answered: ${req.query.error}`, null);
+    if (typeof req.query.code !== 'string') return show(400, 'No code came back.', null);
+    try {
+      const client = new Client({ baseUrl: options.publicUrl, retry: false });
+      const answer = await client.oauth.token({ grant_type: 'authorization_code', code: req.query.code, redirect_uri: redirectUri, client_id: DEMO_PARTNER_CLIENT_ID, client_secret: options.clientSecret });
+      const grant = await options.stores.grants.findById(answer.bot_id);
+      const connection = grant ? await options.stores.connections.findById(grant.upstreamConnectionId) : null;
+      // The pages shown come from Gatehouse's own records (the demo runs in its process); a real partner would ask the API.
+      const pages = grant && connection
+        ? await Promise.all(grant.pageIds.map(async (id) => (await options.stores.pageIndex.get(connection.id, id))?.title ?? id))
+        : [];
+      return show(200, null, {
+        workspace: answer.workspace_name ?? answer.workspace_id,
+        capabilities: String((answer as unknown as { scope?: string }).scope ?? '').split(' ').filter(Boolean),
+        pages,
+        botId: answer.bot_id,
+        tokenPrefix: `${answer.access_token.slice(0, 12)}…`,
+      });
+    } catch (err) {
+      const message = isNotionClientError(err) ? 'Gatehouse refused the code.' : 'Gatehouse could not be reached.';
+      return show(502, message, null);
+    }
+  });
+  return router;
+}
