@@ -15,6 +15,7 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Keyring } from './crypto/keyring.js';
 import { adminApi } from './admin/api.js';
+import { partnerAppRoutes } from './admin/partner-app-routes.js';
 import { connectionPages } from './admin/pages.js';
 import { pageChrome } from './http/auth-guards.js';
 import { csrfProtection, csrfTokenForViews } from './http/csrf.js';
@@ -98,7 +99,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 }));
   app.use(express.json({ limit: '256kb' }));
   app.use(csrfProtection);
-  app.use(pageChrome(stores.workspaces));
+  app.use(pageChrome(stores.workspaces, config.adminEmails));
   app.use(csrfTokenForViews);
   app.use((_req, res, next) => {
     // Pages show personal data and carry CSRF tokens: never cache them.
@@ -113,6 +114,7 @@ export function createApp(deps: AppDeps): express.Express {
   }));
   app.use(authorizeRoutes({ partnerApps: stores.partnerApps, clock: deps.clock, issuer: config.publicUrl }));
   app.use(connectionPages({ grants: stores.grants, workspaces: stores.workspaces }));
+  app.use(partnerAppRoutes({ stores, config, clock: deps.clock }));
   app.use(adminApi({
     adminTokens: stores.adminTokens, people: stores.people, workspaces: stores.workspaces, connections: stores.connections,
     audit: stores.audit, keyring: deps.keyring, adminEmails: config.adminEmails, clock: deps.clock, publicUrl: config.publicUrl,

@@ -8,21 +8,136 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { dataFiles } from '../store/data-dir.js';
 
+/** How a flag is read: `value` once, `repeat` any number of times, `switch` without a value. */
+type FlagKind = 'value' | 'repeat' | 'switch';
+
+interface ParsedArgs {
+  values: Record<string, string>;
+  repeated: Record<string, string[]>;
+  switches: Set<string>;
+  positionals: string[];
+}
+
+interface HttpCall { method: 'GET' | 'POST'; path: string; body?: Record<string, unknown> }
+
 interface Command {
-  method: 'GET' | 'POST';
-  path: string;
   summary: string;
+  usage: string;
+  flags: Record<string, FlagKind>;
+  /** Names of the positional arguments it takes, in order. */
+  positionals?: string[];
+  request(args: ParsedArgs): HttpCall;
 }
 
 export const COMMANDS: Record<string, Command> = {
-  'workspaces list': { method: 'GET', path: '/api/admin/v1/workspaces', summary: 'list the workspaces you may see' },
-  'keys rotate': { method: 'POST', path: '/api/admin/v1/keys/rotate', summary: 're-encrypt every stored credential under the current key' },
+  'workspaces list': {
+    summary: 'list the workspaces you may see', usage: 'workspaces list', flags: {},
+    request: () => ({ method: 'GET', path: '/api/admin/v1/workspaces' }),
+  },
+  'keys rotate': {
+    summary: 're-encrypt every stored credential under the current key', usage: 'keys rotate', flags: {},
+    request: () => ({ method: 'POST', path: '/api/admin/v1/keys/rotate', body: {} }),
+  },
+  'apps create': {
+    summary: 'register a partner app; the secret of a confidential client is printed once',
+    usage: 'apps create --name N --redirect-uri U [--redirect-uri U2] --capabilities read_content,insert_content,user_info_without_email [--public-client] [--built-by-organisation] [--logo-url L] [--website W] [--support-contact S]',
+    flags: {
+      name: 'value', 'redirect-uri': 'repeat', capabilities: 'value', 'public-client': 'switch', 'built-by-organisation': 'switch',
+      'logo-url': 'value', website: 'value', 'support-contact': 'value',
+    },
+    request: (args) => {
+      requireFlags(args, ['name', 'redirect-uri', 'capabilities']);
+      return {
+        method: 'POST', path: '/api/admin/v1/apps',
+        body: {
+          name: args.values.name,
+          redirect_uris: args.repeated['redirect-uri'],
+          capabilities: args.values.capabilities!.split(',').map((c) => c.trim()).filter(Boolean),
+          client_type: args.switches.has('public-client') ? 'public' : 'confidential',
+          built_by_organisation: args.switches.has('built-by-organisation'),
+          ...(args.values['logo-url'] !== undefined ? { logo_url: args.values['logo-url'] } : {}),
+          ...(args.values.website !== undefined ? { website: args.values.website } : {}),
+          ...(args.values['support-contact'] !== undefined ? { support_contact: args.values['support-contact'] } : {}),
+        },
+      };
+    },
+  },
+  'apps list': {
+    summary: 'list the partner apps (never their secrets)', usage: 'apps list', flags: {},
+    request: () => ({ method: 'GET', path: '/api/admin/v1/apps' }),
+  },
+  'apps rotate-secret': {
+    summary: 'give a confidential partner app a new client secret, printed once; the old one stops working',
+    usage: 'apps rotate-secret <client_id> (or --client-id <client_id>)', flags: { 'client-id': 'value' }, positionals: ['client_id'],
+    request: (args) => {
+      const fromFlag = args.values['client-id'];
+      const fromPosition = args.positionals[0];
+      if (fromFlag !== undefined && fromPosition !== undefined && fromFlag !== fromPosition) throw usageError('bad_arguments', 'give the client id once: as an argument or with --client-id');
+      const clientId = fromFlag ?? fromPosition;
+      if (!clientId) throw usageError('missing_argument', 'apps rotate-secret needs a client id: apps rotate-secret <client_id>');
+      return { method: 'POST', path: `/api/admin/v1/apps/${encodeURIComponent(clientId)}/rotate-secret`, body: {} };
+    },
+  },
 };
 
 export class CliError extends Error {
   constructor(readonly code: string, message: string, readonly exitCode = 1) {
     super(message);
   }
+}
+
+/** Mistakes in the command itself exit with 2, as getopt-style tools do. */
+function usageError(code: string, message: string): CliError {
+  return new CliError(code, message, 2);
+}
+
+function requireFlags(args: ParsedArgs, names: string[]): void {
+  const missing = names.filter((n) => args.values[n] === undefined && args.repeated[n] === undefined);
+  if (missing.length) throw usageError('missing_flag', `missing ${missing.map((m) => `--${m}`).join(', ')}`);
+}
+
+/** Strict flag parsing: unknown flags, missing values, repeats of single flags and stray words are errors. */
+export function parseArgs(command: Command, args: string[]): ParsedArgs {
+  const parsed: ParsedArgs = { values: {}, repeated: {}, switches: new Set(), positionals: [] };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') {
+      parsed.positionals.push(...args.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      parsed.positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const name = flag.replace(/^--?/, '');
+    const kind = flag.startsWith('--') && Object.hasOwn(command.flags, name) ? command.flags[name] : undefined;
+    if (kind === undefined) throw usageError('unknown_flag', `unknown flag "${flag.slice(0, 100)}" for "${command.usage.split(' ').slice(0, 2).join(' ')}"; usage: ${command.usage}`);
+    if (kind === 'switch') {
+      if (eq !== -1) throw usageError('bad_arguments', `--${name} takes no value`);
+      parsed.switches.add(name);
+      continue;
+    }
+    let value: string;
+    if (eq !== -1) {
+      value = arg.slice(eq + 1);
+    } else {
+      const next = args[i + 1];
+      if (next === undefined || next.startsWith('--')) throw usageError('missing_value', `--${name} needs a value`);
+      value = next;
+      i++;
+    }
+    if (kind === 'repeat') {
+      (parsed.repeated[name] ??= []).push(value);
+    } else {
+      if (parsed.values[name] !== undefined) throw usageError('bad_arguments', `--${name} is given twice`);
+      parsed.values[name] = value;
+    }
+  }
+  const allowed = command.positionals?.length ?? 0;
+  if (parsed.positionals.length > allowed) throw usageError('unexpected_argument', `unexpected argument "${parsed.positionals[allowed]!.slice(0, 100)}"; usage: ${command.usage}`);
+  return parsed;
 }
 
 function readSetting(env: NodeJS.ProcessEnv, name: string, file: string, what: string): string {
@@ -35,24 +150,32 @@ function readSetting(env: NodeJS.ProcessEnv, name: string, file: string, what: s
   }
 }
 
+function usage(): { commands: string[] } {
+  return { commands: Object.entries(COMMANDS).map(([, c]) => `${c.usage}: ${c.summary}`) };
+}
+
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<unknown> {
-  const words = argv.filter((a) => !a.startsWith('-'));
-  const name = words.slice(0, 2).join(' ');
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h') return usage();
+  const name = argv.slice(0, 2).join(' ');
   const command = COMMANDS[name];
-  if (!command || argv.includes('--help') || argv.includes('-h')) {
-    const usage = Object.entries(COMMANDS).map(([n, c]) => `${n}: ${c.summary}`);
-    if (!command && words.length > 0) throw new CliError('unknown_command', `unknown command "${words.join(' ')}"; commands: ${Object.keys(COMMANDS).join(', ')}`, 2);
-    return { commands: usage };
+  if (!command) {
+    const words = argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ');
+    throw usageError('unknown_command', `unknown command "${(words || argv[0]!).slice(0, 100)}"; commands: ${Object.keys(COMMANDS).join(', ')}`);
   }
+  const rest = argv.slice(2);
+  if (rest.includes('--help') || rest.includes('-h')) return { usage: command.usage, summary: command.summary };
+  const request = command.request(parseArgs(command, rest));
+
   const dataDir = path.resolve(env.GATEHOUSE_DATA_DIR?.trim() || './data');
   const baseUrl = readSetting(env, 'GATEHOUSE_URL', dataFiles.url(dataDir), 'the server URL').replace(/\/+$/, '');
   const token = readSetting(env, 'GATEHOUSE_ADMIN_TOKEN', dataFiles.adminToken(dataDir), 'an admin token');
   let response: Response;
   try {
-    response = await fetch(`${baseUrl}${command.path}`, {
-      method: command.method,
-      headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(command.method === 'POST' ? { 'content-type': 'application/json' } : {}) },
-      body: command.method === 'POST' ? '{}' : undefined,
+    response = await fetch(`${baseUrl}${request.path}`, {
+      method: request.method,
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: request.body !== undefined ? JSON.stringify(request.body) : undefined,
+      // A registration may fetch a logo (5 s at most) before it answers.
       signal: AbortSignal.timeout(30_000),
     });
   } catch (err) {

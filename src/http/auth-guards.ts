@@ -13,11 +13,12 @@ export const requireSignIn: RequestHandler = (req, res, next) => {
 };
 
 /** The header every signed-in page shows (DESIGN.md): name, "Sign out", and "Connections" for owners. */
-export function pageChrome(workspaces: WorkspaceStore): RequestHandler {
+export function pageChrome(workspaces: WorkspaceStore, adminEmails: string[]): RequestHandler {
   return (req, res, next) => {
     if (!req.user) return next();
     workspaces.listForPerson(req.user.id).then((mine) => {
-      res.locals.pageChrome = { person: { displayName: req.user!.name || req.user!.email, isOwnerSomewhere: mine.some((w) => w.role === 'owner') } };
+      const isOrganisationAdmin = req.user!.emailVerified && adminEmails.includes(req.user!.email.toLowerCase());
+      res.locals.pageChrome = { person: { displayName: req.user!.name || req.user!.email, isOwnerSomewhere: mine.some((w) => w.role === 'owner'), isOrganisationAdmin } };
       next();
     }, next);
   };

@@ -13,8 +13,9 @@ const csrf = csrfSync({
     const header = req.headers['x-csrf-token'];
     return typeof header === 'string' ? header : undefined;
   },
+  // CSRF rides on an ambient session: API calls with a bearer token, or without anyone signed in, carry none (they get 401 instead).
   skipCsrfProtection: (req: Request) =>
-    req.path.startsWith('/v1/') || (req.path.startsWith('/api/') && /^Bearer /i.test(req.headers.authorization ?? '')),
+    req.path.startsWith('/v1/') || (req.path.startsWith('/api/') && (/^Bearer /i.test(req.headers.authorization ?? '') || !req.user)),
   errorConfig: { statusCode: 403, code: 'EBADCSRFTOKEN', message: 'invalid csrf token' },
 });
 

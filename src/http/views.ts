@@ -14,7 +14,7 @@ export const eta = new Eta({ views: viewsDir, cache: process.env.NODE_ENV === 'p
 /** What every page's layout reads: who is signed in, the CSRF token for forms. */
 export interface PageChrome {
   title: string;
-  person?: { displayName: string; isOwnerSomewhere: boolean } | null;
+  person?: { displayName: string; isOwnerSomewhere: boolean; isOrganisationAdmin?: boolean } | null;
   csrfToken?: string;
   /** A sandbox page says so (DESIGN.md: "Every sandbox page says it is a sandbox"). */
   sandbox?: boolean;

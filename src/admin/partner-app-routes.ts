@@ -1,0 +1,241 @@
+/**
+ * Partner apps over HTTP (HTTP only: parse, validate, call one rule, map the
+ * result; the rules are in ./partner-apps.ts):
+ *
+ *   GET  /api/admin/v1/apps                           list (organisation admins)
+ *   POST /api/admin/v1/apps                           register → 201, the secret once
+ *   POST /api/admin/v1/apps/:clientId/rotate-secret   a new secret, once
+ *   GET  /admin/apps                                  the page: list and "New partner app" form
+ *   POST /admin/apps                                  the form (shows the secret once)
+ *   POST /admin/apps/:clientId/rotate-secret          "Rotate secret"
+ *   GET  /apps/:appId/logo                            the stored logo (public)
+ *
+ * The API authenticates like the rest of the admin API (session with CSRF,
+ * or a Bearer admin token); the page needs a signed-in organisation admin.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import { requireSignIn } from '../http/auth-guards.js';
+import { badRequest, forbidden, notFound } from '../http/errors.js';
+import { renderPage } from '../http/views.js';
+import { CAPABILITY_LABELS, CONTENT_CAPABILITIES, USER_INFO_LEVELS } from '../oauth/capabilities.js';
+import type { Stores } from '../store/stores.js';
+import { adminAuthentication, isOrganisationAdmin, requireOrganisationAdmin, type AdminPrincipal } from './auth.js';
+import { createLogoFetcher, type LogoFetcher } from './logo.js';
+import {
+  PartnerAppError, partnerAppToWire, registerPartnerApp, registrationBodySchema, registrationInputFromBody, rotateClientSecret,
+  type Actor, type PartnerAppDeps, type RegistrationInput,
+} from './partner-apps.js';
+
+export interface PartnerAppRouteDeps {
+  stores: Pick<Stores, 'partnerApps' | 'audit' | 'adminTokens' | 'people'>;
+  config: Pick<Config, 'adminEmails' | 'publicUrl' | 'organisationName'>;
+  clock: Clock;
+  /** Tests may inject one; by default the network fetcher of ./logo.ts. */
+  fetchLogo?: LogoFetcher;
+}
+
+const publicDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../public');
+
+/** Zod's first complaint, as one sentence naming the field. */
+export function describeZodError(error: z.ZodError, input: unknown): string {
+  const issue = error.issues[0]!;
+  const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
+  if (issue.code === 'unrecognized_keys') return `Unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}.`;
+  if (issue.path.length === 0 && (input === undefined || typeof input !== 'object' || input === null || Array.isArray(input))) {
+    return 'The body must be a JSON object.';
+  }
+  // Zod 4 does not keep the offending value in its issues: look it up to tell "missing" from "wrong".
+  let value: unknown = input;
+  for (const key of issue.path) value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
+  if (issue.code === 'invalid_type' && value === undefined) return `${where}is required.`;
+  return `${where}${issue.message}.`;
+}
+
+function toHttpError(err: unknown): unknown {
+  if (!(err instanceof PartnerAppError)) return err;
+  return err.code === 'unknown_client' ? notFound(err.message) : badRequest(err.message);
+}
+
+function actorFromPrincipal(principal: AdminPrincipal, req: Request): Actor {
+  return {
+    type: principal.via === 'session' ? 'person' : 'admin_token', id: principal.person?.id ?? null, label: principal.label, address: req.ip ?? null,
+  };
+}
+
+const emptyBody = z.union([z.undefined(), z.object({}).strict()]);
+
+export function partnerAppRoutes(deps: PartnerAppRouteDeps): Router {
+  const router = Router();
+  const rules: PartnerAppDeps = {
+    partnerApps: deps.stores.partnerApps, audit: deps.stores.audit, clock: deps.clock,
+    fetchLogo: deps.fetchLogo ?? createLogoFetcher({ publicUrl: deps.config.publicUrl, publicDir }),
+  };
+
+  // ---- JSON API ----------------------------------------------------------
+  router.use('/api/admin/v1/apps', adminAuthentication({ ...deps.stores, adminEmails: deps.config.adminEmails, clock: deps.clock }), requireOrganisationAdmin);
+
+  router.get('/api/admin/v1/apps', async (_req, res) => {
+    const apps = await deps.stores.partnerApps.listForAdmin();
+    res.json({ object: 'list', apps: apps.map((a) => partnerAppToWire(a)) });
+  });
+
+  router.post('/api/admin/v1/apps', async (req, res) => {
+    const parsed = registrationBodySchema.safeParse(req.body);
+    if (!parsed.success) throw badRequest(describeZodError(parsed.error, req.body));
+    try {
+      const { app, clientSecret } = await registerPartnerApp(rules, registrationInputFromBody(parsed.data), actorFromPrincipal(res.locals.principal!, req));
+      res.status(201).json(partnerAppToWire(app, clientSecret));
+    } catch (err) {
+      throw toHttpError(err);
+    }
+  });
+
+  router.post('/api/admin/v1/apps/:clientId/rotate-secret', async (req, res) => {
+    if (!emptyBody.safeParse(req.body).success) throw badRequest('This request takes no body fields.');
+    try {
+      const { app, clientSecret } = await rotateClientSecret(rules, String(req.params.clientId), actorFromPrincipal(res.locals.principal!, req));
+      res.json({ client_id: app.clientId, client_secret: clientSecret });
+    } catch (err) {
+      throw toHttpError(err);
+    }
+  });
+
+  // ---- The page ----------------------------------------------------------
+  const requirePageAdmin = (req: Request) => {
+    if (!isOrganisationAdmin(req.user!, deps.config.adminEmails)) throw forbidden('Only organisation admins manage partner apps.');
+  };
+  const pageActor = (req: Request): Actor => ({ type: 'person', id: req.user!.id, label: req.user!.email, address: req.ip ?? null });
+
+  const render = async (res: Response, extra: Partial<PageModel> = {}, status = 200) => {
+    const apps = await deps.stores.partnerApps.listForAdmin();
+    const form = extra.form ?? emptyForm();
+    renderPage(res, 'admin-apps', {
+      title: 'Partner apps',
+      organisationName: deps.config.organisationName,
+      apps: apps.map((a) => ({
+        id: a.id, name: a.name, clientId: a.clientId ?? '', clientType: a.clientType, integrationKind: a.integrationKind,
+        capabilities: a.capabilities.map((c) => CAPABILITY_LABELS[c]).join(', '), redirectUris: a.redirectUris,
+        builtByOrganisation: a.builtByOrganisation, logoUrl: a.hasLogo ? `/apps/${a.id}/logo` : null,
+        website: a.website, supportContact: a.supportContact, canRotate: a.integrationKind === 'public' && a.clientType === 'confidential' && a.clientId !== null,
+      })),
+      contentCapabilities: CONTENT_CAPABILITIES.map((c) => ({ value: c, label: CAPABILITY_LABELS[c], checked: form.capabilities.includes(c) })),
+      userInfoLevels: USER_INFO_LEVELS.map((c) => ({ value: c, label: CAPABILITY_LABELS[c], checked: form.capabilities.includes(c) })),
+      form,
+      created: extra.created ?? null,
+      rotated: extra.rotated ?? null,
+      error: extra.error ?? null,
+    }, status);
+  };
+
+  router.get('/admin/apps', requireSignIn, async (req, res) => {
+    requirePageAdmin(req);
+    await render(res);
+  });
+
+  router.post('/admin/apps', requireSignIn, async (req, res) => {
+    requirePageAdmin(req);
+    const parsed = pageFormSchema.safeParse(req.body);
+    if (!parsed.success) throw badRequest(describeZodError(parsed.error, req.body));
+    const form = parsed.data;
+    const input: RegistrationInput = {
+      name: form.name,
+      redirectUris: form.redirect_uris.split(/\r?\n/).map((u) => u.trim()).filter(Boolean),
+      capabilities: listOf(form.capabilities),
+      clientType: form.client_type,
+      builtByOrganisation: form.built_by_organisation === 'on',
+      logoUrl: form.logo_url || null,
+      website: form.website || null,
+      supportContact: form.support_contact || null,
+    };
+    try {
+      const { app, clientSecret } = await registerPartnerApp(rules, input, pageActor(req));
+      await render(res, { created: { name: app.name, clientId: app.clientId!, clientSecret } }, 201);
+    } catch (err) {
+      if (!(err instanceof PartnerAppError)) throw err;
+      await render(res, { error: err.message, form: { ...formFromInput(input), redirectUrisText: form.redirect_uris } }, 400);
+    }
+  });
+
+  router.post('/admin/apps/:clientId/rotate-secret', requireSignIn, async (req, res) => {
+    requirePageAdmin(req);
+    try {
+      const { app, clientSecret } = await rotateClientSecret(rules, String(req.params.clientId), pageActor(req));
+      await render(res, { rotated: { name: app.name, clientId: app.clientId!, clientSecret } });
+    } catch (err) {
+      if (!(err instanceof PartnerAppError)) throw err;
+      await render(res, { error: err.message }, err.code === 'unknown_client' ? 404 : 400);
+    }
+  });
+
+  // ---- The logo ----------------------------------------------------------
+  router.get('/apps/:appId/logo', async (req, res) => {
+    const logo = await deps.stores.partnerApps.logo(String(req.params.appId));
+    if (!logo) throw notFound('This app has no logo.');
+    // The bytes came from elsewhere: never let a browser read them as anything but the checked image type.
+    res.setHeader('Content-Type', logo.contentType);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Content-Security-Policy', "default-src 'none'");
+    res.setHeader('Content-Disposition', 'inline; filename="logo"');
+    // Logos are public and never change once fetched.
+    res.setHeader('Cache-Control', 'public, max-age=3600');
+    res.end(logo.bytes);
+  });
+
+  return router;
+}
+
+// ---------------------------------------------------------------------------
+// The form
+
+const optionalText = z.string().max(2000).optional().default('');
+
+/** The page's form: strict, so a stray field is a 400 rather than silently ignored. */
+const pageFormSchema = z.object({
+  _csrf: z.string().optional(),
+  name: z.string().max(1000),
+  redirect_uris: z.string().max(25_000),
+  capabilities: z.union([z.string(), z.array(z.string()).max(20)]).optional(),
+  client_type: z.enum(['confidential', 'public']).default('confidential'),
+  built_by_organisation: z.literal('on').optional(),
+  logo_url: optionalText,
+  website: optionalText,
+  support_contact: optionalText,
+}).strict();
+
+function listOf(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+interface FormValues {
+  name: string;
+  redirectUrisText: string;
+  capabilities: string[];
+  clientType: 'confidential' | 'public';
+  builtByOrganisation: boolean;
+  logoUrl: string;
+  website: string;
+  supportContact: string;
+}
+
+interface PageModel {
+  form: FormValues;
+  created: { name: string; clientId: string; clientSecret: string | null } | null;
+  rotated: { name: string; clientId: string; clientSecret: string } | null;
+  error: string | null;
+}
+
+function emptyForm(): FormValues {
+  return { name: '', redirectUrisText: '', capabilities: ['no_user_info'], clientType: 'confidential', builtByOrganisation: false, logoUrl: '', website: '', supportContact: '' };
+}
+
+function formFromInput(input: RegistrationInput): FormValues {
+  return {
+    name: input.name, redirectUrisText: input.redirectUris.join('\n'), capabilities: input.capabilities, clientType: input.clientType,
+    builtByOrganisation: input.builtByOrganisation, logoUrl: input.logoUrl ?? '', website: input.website ?? '', supportContact: input.supportContact ?? '',
+  };
+}
