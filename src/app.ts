@@ -29,6 +29,7 @@ import type { DatabaseHandle } from './store/database.js';
 import type { Stores } from './store/stores.js';
 import type { NotionUpstream } from './upstream/notion.js';
 import { workspaceRoutes } from './upstream/routes.js';
+import { consentRoutes } from './consent/routes.js';
 import type { FailureLimiter } from './oauth/failure-limiter.js';
 import { authorizeRoutes, oauthEndpointRoutes } from './oauth/routes.js';
 
@@ -70,13 +71,15 @@ export function createApp(deps: AppDeps): express.Express {
         'style-src': ["'self'"],
         'img-src': ["'self'", 'data:', 'https:'],
         // Chrome applies form-action to the redirect after a form post: the connect button leads to Notion.
-        // The consent page's form leads to the partner's redirect URI: its origin, and nothing else, is added per response.
-        'form-action': ["'self'", new URL(deps.upstream.baseUrl).origin, (_req, res) => ((res as express.Response).locals.formActionOrigins ?? []).join(' ')],
+        // The consent page adds the partner's redirect origin to this, on its own responses only (src/consent/routes.ts).
+        'form-action': ["'self'", new URL(deps.upstream.baseUrl).origin],
         'frame-ancestors': ["'none'"],
         'upgrade-insecure-requests': config.secureCookies ? [] : null,
       },
     },
     referrerPolicy: { policy: 'no-referrer' },
+    // RFC 9700 §4.16 / security.md B8: no framing anywhere, consent and sign-in included.
+    frameguard: { action: 'deny' },
     strictTransportSecurity: config.secureCookies,
   }));
   app.use(healthRoutes({ database: deps.database, redis: deps.redis, registry: deps.metrics.registry, metricsToken: config.metricsToken, metricsOpen: config.embedded }));
@@ -112,6 +115,7 @@ export function createApp(deps: AppDeps): express.Express {
     publicUrl: config.publicUrl, upstream: deps.upstream, keyring: deps.keyring, connections: stores.connections,
     workspaces: stores.workspaces, audit: stores.audit, clock: deps.clock, requestIndex: deps.requestIndex,
   }));
+  app.use(consentRoutes({ ...stores, clock: deps.clock, publicUrl: config.publicUrl, codeLifetimeSeconds: config.tunables.authorizationCodeLifetimeSeconds }));
   app.use(authorizeRoutes({ partnerApps: stores.partnerApps, clock: deps.clock, issuer: config.publicUrl }));
   app.use(connectionPages({ grants: stores.grants, workspaces: stores.workspaces }));
   app.use(partnerAppRoutes({ stores, config, clock: deps.clock }));

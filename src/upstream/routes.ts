@@ -10,6 +10,7 @@ import { renderPage } from '../http/views.js';
 import type { UpstreamConnection, UpstreamConnectionStore } from '../store/upstream-connections.js';
 import type { WorkspaceStore } from '../store/workspaces.js';
 import type { Clock } from '../clock.js';
+import { safeReturnTo } from '../identity/routes.js';
 import { checkConnectState, completeOAuthConnect, connectInternalToken, ConnectRefused, type ConnectDeps } from './connect.js';
 import { authorizeUrl } from './notion.js';
 
@@ -19,6 +20,9 @@ export interface WorkspaceRoutesDeps extends ConnectDeps {
   connections: UpstreamConnectionStore;
   clock: Clock;
 }
+
+/** Where the callback leads after connecting: "Your workspaces", or a same-origin page that started it (the consent screen). */
+type ConnectState = NonNullable<import('express-session').SessionData['connectState']> & { returnTo?: string };
 
 const NOTICES: Record<string, string> = {
   connected: 'Workspace connected. Its pages are being indexed.',
@@ -65,9 +69,10 @@ export function workspaceRoutes(deps: WorkspaceRoutesDeps): Router {
 
   router.get('/workspaces', requireSignIn, async (req, res) => renderWorkspaces(req, res, null));
 
-  const startConnect = (req: Request, res: Response, next: NextFunction, reconnectWorkspaceId: string | null) => {
+  const startConnect = (req: Request, res: Response, next: NextFunction, reconnectWorkspaceId: string | null, returnTo?: string) => {
     const state = randomString();
-    req.session.connectState = { value: state, reconnectWorkspaceId, createdAt: deps.clock.now().getTime() };
+    const connectState: ConnectState = { value: state, reconnectWorkspaceId, createdAt: deps.clock.now().getTime(), ...(returnTo ? { returnTo } : {}) };
+    req.session.connectState = connectState;
     // Saved before the redirect: Notion's answer may arrive before a lazy save would finish.
     req.session.save((err) => {
       if (err) return next(err);
@@ -80,11 +85,12 @@ export function workspaceRoutes(deps: WorkspaceRoutesDeps): Router {
   router.post('/workspaces/:workspaceId/reconnect', requireSignIn, async (req, res, next) => {
     const membership = await deps.workspaces.membership(String(req.params.workspaceId), req.user!.id);
     if (!membership || membership.status !== 'active') throw notFound('No such workspace.');
-    startConnect(req, res, next, String(req.params.workspaceId));
+    const returnTo = req.body?.return_to === undefined ? undefined : safeReturnTo(req.body.return_to);
+    startConnect(req, res, next, String(req.params.workspaceId), returnTo);
   });
 
   router.get('/connect/notion/callback', requireSignIn, async (req, res) => {
-    const expected = req.session.connectState;
+    const expected = req.session.connectState as ConnectState | undefined;
     delete req.session.connectState; // single use, whatever happens next
     try {
       checkConnectState(expected, req.query.state, deps.clock.now());
@@ -93,7 +99,7 @@ export function workspaceRoutes(deps: WorkspaceRoutesDeps): Router {
       }
       if (typeof req.query.code !== 'string' || req.query.code.length === 0 || req.query.code.length > 512) throw new ConnectRefused('Notion sent no code back.');
       await completeOAuthConnect(deps, { person: req.user!, code: req.query.code, redirectUri: callbackUrl, reconnectWorkspaceId: expected!.reconnectWorkspaceId, address: req.ip ?? null });
-      res.redirect(303, '/workspaces?notice=connected');
+      res.redirect(303, expected!.returnTo ?? '/workspaces?notice=connected');
     } catch (err) {
       if (err instanceof ConnectRefused) return renderWorkspaces(req, res, err.message, err.status);
       throw err;

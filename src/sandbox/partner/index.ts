@@ -5,6 +5,9 @@
  * authorize redirect with state, then @notionhq/client's `oauth.token` with
  * Gatehouse's URL as `baseUrl`. It keeps no tokens; it shows what came back.
  */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Client, isNotionClientError } from '@notionhq/client';
 import { Router, type Request } from 'express';
 import type { Clock } from '../../clock.js';
@@ -13,6 +16,7 @@ import { renderPage } from '../../http/views.js';
 import type { Stores } from '../../store/stores.js';
 
 export const DEMO_PARTNER_CLIENT_ID = 'demo-partner';
+const DEMO_LOGO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../public/demo-partner-logo.png');
 const STATE_COOKIE = 'demo_partner_state';
 
 export interface DemoPartnerOptions {
@@ -33,7 +37,8 @@ export async function ensureDemoPartner(options: DemoPartnerOptions): Promise<vo
   await options.stores.partnerApps.create({
     clientId: DEMO_PARTNER_CLIENT_ID, clientSecretHash: hashToken(options.clientSecret), name: 'Demo partner',
     website: `${options.publicUrl}/sandbox/partner`, supportContact: 'support@partner.example',
-    logo: null, redirectUris: [redirectUri], capabilities: ['read_content', 'insert_content', 'read_comments', 'user_info_without_email'],
+    // The sandbox's own logo is read from disk: the one exception to fetching logos over https.
+    logo: fs.existsSync(DEMO_LOGO) ? { contentType: 'image/png', bytes: fs.readFileSync(DEMO_LOGO) } : null, redirectUris: [redirectUri], capabilities: ['read_content', 'insert_content', 'read_comments', 'user_info_without_email'],
     builtByOrganisation: false, clientType: 'confidential', createdBy: null,
   }, options.clock.now());
 }
