@@ -81,6 +81,23 @@ describe('openid-client as the partner (PostgreSQL + Redis)', () => {
     expect((answer as Record<string, unknown>).workspace_name).toBe('Side Project');
   });
 
+  it('counts failed client authentication in Redis: 429 with Retry-After, other clients unaffected', async () => {
+    const wrong = await client.discovery(new URL(t.url), confidential.clientId, 'not-the-secret', undefined, { algorithm: 'oauth2', execute: [client.allowInsecureRequests] });
+    for (let i = 0; i < 10; i++) await expect(client.tokenIntrospection(wrong, 'x')).rejects.toMatchObject({ status: 401 });
+    const limited = await fetch(`${t.url}/v1/oauth/introspect`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: 'x', client_id: confidential.clientId, client_secret: 'nope' }) });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    const { createClient } = await import('redis');
+    const redis = createClient({ url: 'redis://127.0.0.1:6379' });
+    await redis.connect();
+    expect((await redis.keys(`${t.redisPrefix}authfail:*`)).length).toBeGreaterThan(0);
+    await redis.quit();
+    // Another client from the same address still authenticates (the per-address limit is higher).
+    const bystander = await registerApp(t.gatehouse, { name: 'Bystander', redirectUris: [REDIRECT] });
+    const bystanderConfig = await client.discovery(new URL(t.url), bystander.clientId, bystander.clientSecret!, undefined, { algorithm: 'oauth2', execute: [client.allowInsecureRequests] });
+    expect((await client.tokenIntrospection(bystanderConfig, 'x')).active).toBe(false);
+  });
+
   async function freshTokens(): Promise<client.TokenEndpointResponse> {
     const verifier = client.randomPKCECodeVerifier();
     const url = client.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });

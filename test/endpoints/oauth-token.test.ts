@@ -121,6 +121,16 @@ describe('token endpoint', () => {
     expect(answer.access_token).toBeTruthy();
   });
 
+  it('another client\'s refresh token is refused and revokes nothing', async () => {
+    const { code } = await issueCode(t.gatehouse, { registered: partner, email: 'ada@example.com', workspaceName: 'Acme', clock });
+    const answer = await notion.oauth.token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: partner.clientId, client_secret: partner.clientSecret! });
+    const stolen = await post('/v1/oauth/token', { grant_type: 'refresh_token', refresh_token: answer.refresh_token! }, { authorization: basic(other.clientId, other.clientSecret!) });
+    expect(stolen.status).toBe(400);
+    expect((await stolen.json()).error).toBe('invalid_grant');
+    const refreshed = await notion.oauth.token({ grant_type: 'refresh_token', refresh_token: answer.refresh_token!, client_id: partner.clientId, client_secret: partner.clientSecret! });
+    expect(refreshed.access_token).toBeTruthy();
+  });
+
   it('two concurrent redemptions: exactly one wins', async () => {
     const { code } = await issueCode(t.gatehouse, { registered: partner, email: 'ada@example.com', workspaceName: 'Acme', clock });
     const attempts = await Promise.all(Array.from({ length: 5 }, () => post('/v1/oauth/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT }, { authorization: basic(partner.clientId, partner.clientSecret!) })));
