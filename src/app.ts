@@ -31,6 +31,7 @@ import type { NotionUpstream } from './upstream/notion.js';
 import { workspaceRoutes } from './upstream/routes.js';
 import { consentRoutes } from './consent/routes.js';
 import type { FailureLimiter } from './oauth/failure-limiter.js';
+import type { UpstreamGateway } from './upstream/gateway.js';
 import { authorizeRoutes, oauthEndpointRoutes } from './oauth/routes.js';
 
 export interface AppDeps {
@@ -50,6 +51,8 @@ export interface AppDeps {
   requestIndex: (connectionId: string) => void;
   onSignedIn: (person: Express.User) => void;
   clientAuthLimiter: FailureLimiter;
+  /** Partner calls to Notion go through here (the proxy). */
+  gateway: UpstreamGateway;
 }
 
 const publicDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../public');

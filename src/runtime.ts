@@ -31,6 +31,7 @@ import { createStores, type Stores } from './store/stores.js';
 import { MembershipSync } from './upstream/membership-sync.js';
 import type { NotionUpstream } from './upstream/notion.js';
 import { PageIndexer } from './upstream/page-indexer.js';
+import { basicGateway } from './upstream/gateway.js';
 import { memoryFailureLimiter, redisFailureLimiter } from './oauth/failure-limiter.js';
 
 export const SANDBOX_CLIENT_ID = 'gatehouse';
@@ -179,6 +180,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     const membership = new MembershipSync({ ...credentialDeps, people: stores.people, workspaces: stores.workspaces, logger });
     cleanups.push(() => membership.stop());
     const requestIndex = (id: string) => indexer.request(id);
+    const gateway = basicGateway(credentialDeps);
 
     const limiterSettings = { windowSeconds: config.tunables.clientAuthFailureWindowSeconds };
     const clientAuthLimiter = redis
@@ -191,7 +193,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     const app = createApp({
       config, clock, logger, metrics, database, redis: redis ? { ping: () => redis!.ping() } : null, stores, keyring,
       sessionStore, sessionSecret: secrets.sessionSecret, upstream, discover: lazyDiscovery(discoverSettings),
-      sandboxRouters, requestIndex, onSignedIn: () => membership.request(), clientAuthLimiter,
+      sandboxRouters, requestIndex, onSignedIn: () => membership.request(), clientAuthLimiter, gateway,
     });
     server.on('request', app);
     if (!server.listening) {
