@@ -82,14 +82,23 @@ async function openPglite(dataDir: string | null): Promise<DatabaseHandle> {
 }
 
 export async function migrateToLatest(handle: DatabaseHandle, schema?: string): Promise<string[]> {
-  const migrator = new Migrator({
-    db: handle.db,
-    provider: migrationProvider,
-    ...(schema ? { migrationTableSchema: schema } : {}),
-  });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  for (let attempt = 1; ; attempt++) {
+    const migrator = new Migrator({
+      db: handle.db,
+      provider: migrationProvider,
+      ...(schema ? { migrationTableSchema: schema } : {}),
+    });
+    const { error, results } = await migrator.migrateToLatest();
+    if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    // Kysely checks for its tables by listing every schema's tables (has_schema_privilege by name): a
+    // schema someone else drops meanwhile (another instance's, a test's) fails that scan with 3F000
+    // invalid_schema_name before any migration ran. Look again rather than fail start-up.
+    if ((error as { code?: unknown }).code === '3F000' && attempt < 5) {
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      continue;
+    }
+    throw error instanceof Error ? error : new Error(String(error));
+  }
 }
 
 export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

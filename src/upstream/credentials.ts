@@ -45,8 +45,28 @@ export async function withUpstreamClient<T>(deps: CredentialDeps, connection: Up
   }
 }
 
-/** Returns a working access token after one refresh (ours or a concurrent winner's). */
-async function refreshCredential(deps: CredentialDeps, connection: UpstreamConnection): Promise<string> {
+/**
+ * Refreshes in flight in this process, per connection store and connection:
+ * callers that meet the same expired token at once (the indexer and a
+ * sign-in's membership sync) share one refresh. Two refreshes would present
+ * the same rotating refresh token twice; the second is refused (invalid_grant)
+ * and, if it lands before the first one's compare-and-swap, would mark a
+ * working connection broken.
+ */
+const inFlight = new WeakMap<UpstreamConnectionStore, Map<string, Promise<string>>>();
+
+/** Returns a working access token after one refresh (ours, or one already running or just won by a concurrent caller). */
+function refreshCredential(deps: CredentialDeps, connection: UpstreamConnection): Promise<string> {
+  let running = inFlight.get(deps.connections);
+  if (!running) inFlight.set(deps.connections, (running = new Map()));
+  const pending = running.get(connection.id);
+  if (pending) return pending;
+  const refresh = refreshOnce(deps, connection).finally(() => running.delete(connection.id));
+  running.set(connection.id, refresh);
+  return refresh;
+}
+
+async function refreshOnce(deps: CredentialDeps, connection: UpstreamConnection): Promise<string> {
   const current = await deps.connections.findById(connection.id);
   if (!current || current.status !== 'active' || !current.credentialCiphertext) throw new ConnectionBroken(connection.id);
   // Someone refreshed since we read it: use theirs.

@@ -65,7 +65,10 @@ export async function syncPageIndex(deps: PageIndexerDeps, connectionId: string)
   const sleep = deps.sleep ?? defaultSleep;
   let cursor: string | undefined;
   let seen = 0;
+  // Progress counts what this run has seen: rows left from the previous run stay until it completes.
+  const seenThisRun = new Set<string>();
   try {
+    await deps.connections.setIndexState(connection.id, { indexState: 'running', indexCount: 0 }, deps.clock.now());
     do {
       let page;
       for (;;) {
@@ -84,10 +87,11 @@ export async function syncPageIndex(deps: PageIndexerDeps, connectionId: string)
           throw err;
         }
       }
-      const rows = (page.results as SearchResult[]).flatMap(toIndexedPages);
-      await deps.pageIndex.upsertBatch(connection.id, dedupe(rows), deps.clock.now());
+      const rows = dedupe((page.results as SearchResult[]).flatMap(toIndexedPages));
+      await deps.pageIndex.upsertBatch(connection.id, rows, deps.clock.now());
       seen += page.results.length;
-      await deps.connections.setIndexState(connection.id, { indexState: 'running', indexCount: await deps.pageIndex.count(connection.id) }, deps.clock.now());
+      for (const row of rows) seenThisRun.add(row.pageId);
+      await deps.connections.setIndexState(connection.id, { indexState: 'running', indexCount: seenThisRun.size }, deps.clock.now());
       cursor = page.has_more && page.next_cursor ? page.next_cursor : undefined;
     } while (cursor);
     await deps.pageIndex.removeNotSeenSince(connection.id, runStartedAt);
@@ -97,7 +101,8 @@ export async function syncPageIndex(deps: PageIndexerDeps, connectionId: string)
   } catch (err) {
     const message = err instanceof ConnectionBroken ? 'The Notion connection no longer works: reconnect it.' : 'Notion could not be read; the index will be retried.';
     deps.logger.warn({ connectionId, err: String((err as Error)?.message ?? err) }, 'page index sync failed');
-    await deps.connections.setIndexState(connection.id, { indexState: 'failed', indexError: message }, deps.clock.now()).catch(() => undefined);
+    const kept = await deps.pageIndex.count(connection.id).catch(() => undefined);
+    await deps.connections.setIndexState(connection.id, { indexState: 'failed', indexError: message, indexCount: kept }, deps.clock.now()).catch(() => undefined);
     return seen;
   }
 }
