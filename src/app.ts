@@ -20,6 +20,7 @@ import { connectionPages } from './admin/pages.js';
 import { pageChrome } from './http/auth-guards.js';
 import { csrfProtection, csrfTokenForViews } from './http/csrf.js';
 import { errorHandler, notFound } from './http/errors.js';
+import { rejectNulInBody, rejectNulInUrl } from './http/reject-nul.js';
 import { healthRoutes, type RedisPing } from './http/health.js';
 import { requestLogger } from './http/logging.js';
 import type { Metrics } from './http/metrics.js';
@@ -64,6 +65,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
 
   app.use(requestLogger(deps.logger));
+  app.use(rejectNulInUrl);
   app.use(deps.metrics.middleware);
   app.use(helmet({
     contentSecurityPolicy: {
@@ -72,7 +74,8 @@ export function createApp(deps: AppDeps): express.Express {
         'default-src': ["'self'"],
         'script-src': ["'self'"],
         'style-src': ["'self'"],
-        'img-src': ["'self'", 'data:', 'https:'],
+        // Logos and icons are served by Gatehouse itself: no third-party resources on these pages (RFC 9700 §4.2.4).
+        'img-src': ["'self'", 'data:'],
         // Chrome applies form-action to the redirect after a form post: the connect button leads to Notion.
         // The consent page adds the partner's redirect origin to this, on its own responses only (src/consent/routes.ts).
         'form-action': ["'self'", new URL(deps.upstream.baseUrl).origin],
@@ -104,6 +107,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(passport.session());
   app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 }));
   app.use(express.json({ limit: '256kb' }));
+  app.use(rejectNulInBody);
   app.use(csrfProtection);
   app.use(pageChrome(stores.workspaces, config.adminEmails));
   app.use(csrfTokenForViews);

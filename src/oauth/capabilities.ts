@@ -76,3 +76,15 @@ export function toScope(capabilities: readonly string[]): string {
 export function isSubset(inner: readonly string[], outer: readonly string[]): boolean {
   return inner.every((c) => outer.includes(c));
 }
+
+/**
+ * What a token may do now: what it was issued with, narrowed by what its
+ * grant holds today. A person who re-authorises with fewer capabilities
+ * narrows tokens already issued, at once (never widens them).
+ */
+export function effectiveCapabilities(token: readonly string[], grant: readonly string[]): Capability[] {
+  const content = CONTENT_CAPABILITIES.filter((c) => token.includes(c) && grant.includes(c));
+  const a = userInfoLevelOf(token);
+  const b = userInfoLevelOf(grant);
+  return [...content, LEVEL_RANK[a] <= LEVEL_RANK[b] ? a : b];
+}

@@ -41,6 +41,7 @@ export function readClientCredentials(req: Request, params: OAuthParams): Presen
     } catch {
       throw new InvalidClient('The Authorization header is not valid HTTP Basic.');
     }
+    if (clientId.includes('\u0000') || clientSecret.includes('\u0000')) throw new InvalidClient('The Authorization header is not valid HTTP Basic.');
     if (bodyId !== undefined && bodyId !== clientId) throw new InvalidRequest('client_id in the body does not match the Authorization header.');
     return { method: 'client_secret_basic', clientId, clientSecret: clientSecret === '' ? null : clientSecret };
   }

@@ -8,7 +8,7 @@ import { hashToken } from '../crypto/tokens.js';
 import { authenticateClient } from './client-auth.js';
 import { InvalidRequest } from './errors.js';
 import { bodyParams } from './params.js';
-import { toScope } from './capabilities.js';
+import { effectiveCapabilities, toScope } from './capabilities.js';
 import type { TokenDeps } from './token.js';
 
 export async function handleIntrospection(deps: TokenDeps, req: Request): Promise<Record<string, unknown>> {
@@ -31,7 +31,7 @@ export async function handleIntrospection(deps: TokenDeps, req: Request): Promis
     const grant = await deps.grants.findById(access.grantId);
     if (!grant || grant.status !== 'active') return inactive;
     return {
-      active: true, scope: toScope(access.capabilities), client_id: app.clientId, token_type: 'bearer',
+      active: true, scope: toScope(effectiveCapabilities(access.capabilities, grant.capabilities)), client_id: app.clientId, token_type: 'bearer',
       exp: Math.floor(access.expiresAt.getTime() / 1000), iat: Math.floor(access.createdAt.getTime() / 1000),
       sub: grant.id, bot_id: grant.id, workspace_id: grant.workspaceId, request_id: randomUUID(),
     };
@@ -42,7 +42,7 @@ export async function handleIntrospection(deps: TokenDeps, req: Request): Promis
     const grant = await deps.grants.findById(refresh.grantId);
     if (!grant || grant.status !== 'active') return inactive;
     return {
-      active: true, scope: toScope(refresh.capabilities), client_id: app.clientId, token_type: 'refresh_token',
+      active: true, scope: toScope(effectiveCapabilities(refresh.capabilities, grant.capabilities)), client_id: app.clientId, token_type: 'refresh_token',
       exp: Math.floor(refresh.absoluteExpiresAt.getTime() / 1000), iat: Math.floor(refresh.createdAt.getTime() / 1000),
       sub: grant.id, bot_id: grant.id, workspace_id: grant.workspaceId, request_id: randomUUID(),
     };

@@ -16,6 +16,8 @@ export class OAuthParams {
     if (value === undefined || value === null || value === '') return undefined;
     if (Array.isArray(value)) throw new InvalidRequest(`The parameter ${name} is repeated.`);
     if (typeof value !== 'string') throw new InvalidRequest(`The parameter ${name} must be a string.`);
+    // PostgreSQL text cannot hold NUL; no legitimate parameter carries one.
+    if (value.includes('\u0000')) throw new InvalidRequest(`The parameter ${name} contains a NUL character.`);
     return value;
   }
 

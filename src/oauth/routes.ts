@@ -6,7 +6,7 @@
  */
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { HttpError } from '../http/errors.js';
+import { HttpError, isUnavailableError } from '../http/errors.js';
 import { handleAuthorize } from './authorize.js';
 import { OAuthError, sendOAuthError } from './errors.js';
 import { handleIntrospection } from './introspect.js';
@@ -27,6 +27,8 @@ export function oauthEndpointRoutes(deps: TokenDeps & { issuer: string; logger: 
 
   const parsers = [express.json({ limit: BODY_LIMIT, strict: true }), express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 50 })];
   const endpoint = (handler: (d: TokenDeps, req: Request) => Promise<unknown>) => async (req: Request, res: Response) => {
+    // Whatever the outcome, answers of these endpoints are never cached (RFC 6749 §5.1).
+    res.setHeader('Cache-Control', 'no-store').setHeader('Pragma', 'no-cache');
     try {
       const answer = await handler(deps, req);
       res.status(200).setHeader('Cache-Control', 'no-store').setHeader('Pragma', 'no-cache').json(answer);
@@ -36,7 +38,14 @@ export function oauthEndpointRoutes(deps: TokenDeps & { issuer: string; logger: 
         sendOAuthError(res, err);
         return;
       }
-      throw err;
+      // Partners read one error shape from these endpoints, failures of ours included.
+      if (isUnavailableError(err)) {
+        deps.logger.warn({ err: String((err as Error)?.message ?? err) }, 'oauth endpoint: dependency unavailable');
+        sendOAuthError(res, new OAuthError('temporarily_unavailable', 503, 'Gatehouse is temporarily unavailable. Try again in a moment.'));
+        return;
+      }
+      deps.logger.error({ err }, 'oauth endpoint failed');
+      sendOAuthError(res, new OAuthError('server_error', 500, 'Something went wrong on our side.'));
     }
   };
   router.post('/v1/oauth/token', parsers, endpoint(handleTokenRequest));

@@ -13,7 +13,8 @@ import type { TokenStore } from '../store/tokens.js';
 import type { UpstreamConnectionStore } from '../store/upstream-connections.js';
 import type { WorkspaceStore } from '../store/workspaces.js';
 import { authenticateClient } from './client-auth.js';
-import { InvalidGrant, InvalidRequest, UnsupportedGrantType } from './errors.js';
+import { effectiveCapabilities, requestedCapabilities, type Capability } from './capabilities.js';
+import { InvalidGrant, InvalidRequest, InvalidScope, UnsupportedGrantType } from './errors.js';
 import type { FailureLimiter } from './failure-limiter.js';
 import { checkInstallPolicy } from './grant-rules.js';
 import { bodyParams, type OAuthParams } from './params.js';
@@ -84,24 +85,27 @@ async function redeemCode(deps: TokenDeps, req: Request, app: PartnerApp, params
     await audit(deps, req, 'code.redeem_failed', 'failure', app, null, { reason: found ? 'other client' : 'unknown code' });
     throw new InvalidGrant('The code is invalid, expired, or was already used.');
   }
+  // Checks run before the code is consumed, so a stolen code posted with a wrong verifier or redirect URI does not burn it for its client.
+  if (found.consumedAt === null) {
+    if (found.expiresAt.getTime() <= deps.clock.now().getTime()) throw new InvalidGrant('The code is invalid, expired, or was already used.', 'expired');
+    const redirectUri = params.get('redirect_uri');
+    if (found.redirectUriExplicit && redirectUri === undefined) throw new InvalidGrant('redirect_uri must repeat the one of the authorisation request.');
+    if (redirectUri !== undefined && redirectUri !== found.redirectUri) throw new InvalidGrant('redirect_uri does not match the authorisation request.');
+    const verifier = params.get('code_verifier');
+    if (found.codeChallenge !== null) {
+      if (verifier === undefined) throw new InvalidGrant('code_verifier is required: the authorisation request sent a code_challenge.');
+      if (!VERIFIER.test(verifier) || !constantTimeEqual(s256(verifier), found.codeChallenge)) throw new InvalidGrant('code_verifier does not match the code_challenge.');
+    } else if (verifier !== undefined) {
+      // RFC 9700 §4.8.2: a verifier where no challenge was sent is a downgrade attempt.
+      throw new InvalidGrant('code_verifier sent, but the authorisation request had no code_challenge.');
+    }
+  }
   const consumed = await deps.tokens.consumeCode(codeHash, deps.clock.now());
   if (!consumed) {
     // RFC 6749 §4.1.2: a replayed code MUST be refused and SHOULD revoke the tokens issued from it.
     const revoked = await deps.tokens.revokeIssuedFromCode(codeHash, deps.clock.now());
     await audit(deps, req, 'code.replayed', 'failure', app, { id: found.grantId, workspaceId: (await deps.grants.findById(found.grantId))?.workspaceId ?? '' }, { revokedAccessTokens: revoked });
     throw new InvalidGrant('The code is invalid, expired, or was already used.');
-  }
-  if (consumed.expiresAt.getTime() <= deps.clock.now().getTime()) throw new InvalidGrant('The code is invalid, expired, or was already used.', 'expired');
-  const redirectUri = params.get('redirect_uri');
-  if (consumed.redirectUriExplicit && redirectUri === undefined) throw new InvalidGrant('redirect_uri must repeat the one of the authorisation request.');
-  if (redirectUri !== undefined && redirectUri !== consumed.redirectUri) throw new InvalidGrant('redirect_uri does not match the authorisation request.');
-  const verifier = params.get('code_verifier');
-  if (consumed.codeChallenge !== null) {
-    if (verifier === undefined) throw new InvalidGrant('code_verifier is required: the authorisation request sent a code_challenge.');
-    if (!VERIFIER.test(verifier) || !constantTimeEqual(s256(verifier), consumed.codeChallenge)) throw new InvalidGrant('code_verifier does not match the code_challenge.');
-  } else if (verifier !== undefined) {
-    // RFC 9700 §4.8.2: a verifier where no challenge was sent is a downgrade attempt.
-    throw new InvalidGrant('code_verifier sent, but the authorisation request had no code_challenge.');
   }
   const grant = await deps.grants.findById(consumed.grantId);
   if (!grant || grant.status !== 'active') throw new InvalidGrant('The grant was revoked.');
@@ -112,7 +116,7 @@ async function redeemCode(deps: TokenDeps, req: Request, app: PartnerApp, params
     throw new InvalidGrant('The workspace\'s install policy no longer allows this connection.');
   }
   const now = deps.clock.now();
-  const answer = await issueTokens(deps, { app, grant, capabilities: consumed.capabilities, familyId: randomUUID(), absoluteExpiresAt: new Date(now.getTime() + deps.refreshTokenLifetimeDays * 86_400_000), codeHash });
+  const answer = await issueTokens(deps, { app, grant, capabilities: effectiveCapabilities(consumed.capabilities, grant.capabilities), familyId: randomUUID(), absoluteExpiresAt: new Date(now.getTime() + deps.refreshTokenLifetimeDays * 86_400_000), codeHash });
   await audit(deps, req, 'code.redeemed', 'success', app, grant);
   await audit(deps, req, 'token.issued', 'success', app, grant, { grantType: 'authorization_code' });
   return answer;
@@ -126,8 +130,16 @@ async function rotateRefreshToken(deps: TokenDeps, req: Request, app: PartnerApp
   if (!found || found.appId !== app.id || found.revokedAt !== null) throw new InvalidGrant('The refresh token is invalid, expired or revoked.');
   const now = deps.clock.now();
   if (found.absoluteExpiresAt.getTime() <= now.getTime()) throw new InvalidGrant('The refresh token is invalid, expired or revoked.', 'absolute lifetime');
-  const used = await deps.tokens.useRefreshToken(tokenHash, now);
   const grant = await deps.grants.findById(found.grantId);
+  let capabilities: string[] = grant ? effectiveCapabilities(found.capabilities, grant.capabilities) : [];
+  // RFC 6749 §6: a scope on refresh may narrow what is issued, never widen it; checked before the token is spent.
+  const scope = params.get('scope');
+  if (scope !== undefined) {
+    const asked = requestedCapabilities(capabilities as Capability[], scope);
+    if (!asked.ok) throw new InvalidScope(asked.reason);
+    capabilities = asked.capabilities;
+  }
+  const used = await deps.tokens.useRefreshToken(tokenHash, now);
   if (!used) {
     // RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the whole family.
     await deps.tokens.revokeFamily(found.familyId, now);
@@ -135,7 +147,7 @@ async function rotateRefreshToken(deps: TokenDeps, req: Request, app: PartnerApp
     throw new InvalidGrant('The refresh token is invalid, expired or revoked.');
   }
   if (!grant || grant.status !== 'active') throw new InvalidGrant('The grant was revoked.');
-  const answer = await issueTokens(deps, { app, grant, capabilities: found.capabilities, familyId: found.familyId, absoluteExpiresAt: found.absoluteExpiresAt, codeHash: null });
+  const answer = await issueTokens(deps, { app, grant, capabilities, familyId: found.familyId, absoluteExpiresAt: found.absoluteExpiresAt, codeHash: null });
   await audit(deps, req, 'token.refreshed', 'success', app, grant);
   return answer;
 }

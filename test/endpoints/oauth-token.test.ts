@@ -145,6 +145,42 @@ describe('token endpoint', () => {
     expect((await late.json()).error).toBe('invalid_grant');
   });
 
+  it('re-authorising with fewer capabilities narrows tokens already issued, and refresh never widens', async () => {
+    const wide = await registerApp(t.gatehouse, { name: 'Wide partner', redirectUris: [REDIRECT], capabilities: ['read_content', 'insert_content', 'user_info_with_email'] });
+    const { code, grantId } = await issueCode(t.gatehouse, { registered: wide, email: 'ada@example.com', workspaceName: 'Acme', clock });
+    const answer = await notion.oauth.token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: wide.clientId, client_secret: wide.clientSecret! });
+    const grant = (await t.gatehouse.stores.grants.findById(grantId))!;
+    // What "Allow access" does when the person re-authorises with less.
+    await t.gatehouse.stores.grants.upsert({ personId: grant.personId, appId: grant.appId, workspaceId: grant.workspaceId, upstreamConnectionId: grant.upstreamConnectionId, capabilities: ['read_content', 'no_user_info'], pageIds: grant.pageIds }, clock.now());
+    const auth = { client_id: wide.clientId, client_secret: wide.clientSecret! };
+    expect(await notion.oauth.introspect({ token: answer.access_token, ...auth })).toMatchObject({ active: true, scope: 'read_content no_user_info' });
+    const widen = await post('/v1/oauth/token', { grant_type: 'refresh_token', refresh_token: answer.refresh_token!, scope: 'read_content insert_content' }, { authorization: basic(wide.clientId, wide.clientSecret!) });
+    expect(widen.status).toBe(400);
+    expect((await widen.json()).error).toBe('invalid_scope');
+    const refreshed = await notion.oauth.token({ grant_type: 'refresh_token', refresh_token: answer.refresh_token!, ...auth });
+    expect((refreshed as unknown as { scope: string }).scope).toBe('read_content no_user_info');
+    expect(refreshed.owner).toEqual({ type: 'user', user: { object: 'user', id: expect.any(String) } });
+  });
+
+  it('a wrong verifier or redirect URI does not burn the code for its client', async () => {
+    const verifier = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
+    const { code } = await issueCode(t.gatehouse, { registered: partner, email: 'ada@example.com', workspaceName: 'Acme', codeChallenge: s256(verifier), clock });
+    const auth = { authorization: basic(partner.clientId, partner.clientSecret!) };
+    expect((await post('/v1/oauth/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: 'y'.repeat(43) }, auth)).status).toBe(400);
+    expect((await post('/v1/oauth/token', { grant_type: 'authorization_code', code, redirect_uri: `${REDIRECT}/x`, code_verifier: verifier }, auth)).status).toBe(400);
+    expect((await post('/v1/oauth/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier }, auth)).status).toBe(200);
+  });
+
+  it('a NUL character is a 400 in the OAuth shape, never a 500', async () => {
+    const json = await post('/v1/oauth/token', JSON.stringify({ grant_type: 'authorization_code', code: 'x', client_id: 'a\u0000b' }));
+    expect(json.status).toBe(400);
+    expect((await json.json()).error).toBe('invalid_request');
+    const basicNul = await post('/v1/oauth/token', { grant_type: 'authorization_code', code: 'x' }, { authorization: `Basic ${Buffer.from('a%00b:x').toString('base64')}` });
+    expect(basicNul.status).toBe(401);
+    const authorize = await fetch(`${t.url}/v1/oauth/authorize?client_id=a%00b&response_type=code`, { redirect: 'manual', headers: { accept: 'text/html' } });
+    expect(authorize.status).toBe(400);
+  });
+
   describe('PKCE', () => {
     const verifier = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
     it('matches RFC 7636 appendix B', () => {

@@ -89,6 +89,8 @@ describe('sign-in (PostgreSQL + Redis sessions)', () => {
     const browser = new Browser();
     const { response } = await signIn(browser, t.url, 'ben@example.com', 'ben-demo');
     const csrf = /name="_csrf" value="([^"]+)"/.exec(await response.text())![1]!;
+    const crossSite = await browser.request(`${t.url}/auth/sign-out`, { method: 'POST', body: new URLSearchParams({ _csrf: csrf }), headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', 'sec-fetch-site': 'cross-site' } });
+    expect(crossSite.status).toBe(403);
     const forged = await browser.request(`${t.url}/auth/sign-out`, { method: 'POST', body: new URLSearchParams({ _csrf: 'forged' }), headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' } });
     expect(forged.status).toBe(403);
     const out = await browser.request(`${t.url}/auth/sign-out`, { method: 'POST', body: new URLSearchParams({ _csrf: csrf }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
