@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: partner OAuth throughput on PostgreSQL and Redis, against
- * a bare Express hello-world on the same machine as the ceiling.
+ * a bare Express hello-world on the same machine as the ceiling; then the
+ * proxy: one read (retrieve a page) through Gatehouse and directly against
+ * the sandbox Notion in its own process, as added latency and throughput ratio.
  *
  * Gatehouse runs as its own process (as in production) on a fresh database;
  * this process only drives load over loopback HTTP with a fixed concurrency.
@@ -16,9 +18,13 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { createClient } from 'redis';
+import { describeParts, loadConfig, parseEncryptionKeys } from '../src/config.js';
+import { Keyring } from '../src/crypto/keyring.js';
 import { generateToken, hashToken, randomString } from '../src/crypto/tokens.js';
+import { SEED_PAGE_IDS } from '../src/sandbox/notion/index.js';
+import { connectInternalToken } from '../src/upstream/connect.js';
 import { grantAndIssueCode } from '../src/oauth/grant-rules.js';
-import { openDatabase } from '../src/store/database.js';
+import { migrateToLatest, openDatabase } from '../src/store/database.js';
 import { createStores } from '../src/store/stores.js';
 
 const POSTGRES = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -67,7 +73,11 @@ function startProcess(args: string[], env: Record<string, string>, readyText: st
       out += d;
       if (out.includes(readyText)) resolve(child);
     });
-    child.stderr!.on('data', (d) => (err += d));
+    // The standalone sandbox Notion says it is listening on stderr.
+    child.stderr!.on('data', (d) => {
+      err += d;
+      if (err.includes(readyText)) resolve(child);
+    });
     child.on('exit', (code) => reject(new Error(`process exited ${code}\n${err}`)));
   });
 }
@@ -149,10 +159,14 @@ async function main(): Promise<void> {
     for (const r of rows) {
       process.stdout.write(`${r.name.padEnd(38)} ${r.perSecond.toFixed(0).padStart(9)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${(r.perSecond / hello.perSecond).toFixed(3).padStart(11)}\n`);
     }
+    // Gatehouse's OAuth process is done: stop it so the proxy measure has the cores to itself.
+    children.pop()!.kill('SIGTERM');
+    await benchProxy({ admin, databaseUrl, redisPrefix, dataDir, children });
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 500));
     await admin.query(`drop database if exists ${database} with (force)`).catch(() => undefined);
+    await admin.query(`drop database if exists ${database}_proxy with (force)`).catch(() => undefined);
     await admin.end();
     const redis = createClient({ url: REDIS });
     await redis.connect();
@@ -169,7 +183,116 @@ function require_resolve(name: string): string {
   return path.resolve('node_modules', name);
 }
 
-main().catch((err) => {
+/**
+ * The proxy's cost: the same read (retrieve a page) directly against the
+ * sandbox Notion in its own process, and through a Gatehouse process in
+ * front of it (PostgreSQL + Redis, token lookup, scope check with a warm
+ * ancestry cache, the rate budget's script, upstream call). Notion's rate
+ * limit and Gatehouse's budget are raised out of the way: this measures
+ * Gatehouse, not the limit.
+ */
+async function benchProxy(args: { admin: pg.Client; databaseUrl: URL; redisPrefix: string; dataDir: string; children: ChildProcess[] }): Promise<void> {
+  const database = `${args.databaseUrl.pathname.slice(1)}_proxy`;
+  await args.admin.query(`create database ${database}`);
+  const databaseUrl = new URL(args.databaseUrl.href);
+  databaseUrl.pathname = `/${database}`;
+  const dataDir = path.join(args.dataDir, 'proxy');
+  fs.mkdirSync(dataDir, { recursive: true });
+  const encryptionKeys = `p1:${randomBytes(32).toString('base64')}`;
+
+  // Sandbox Notion in its own process, as `npm run sandbox:notion` runs it, its limit raised out of the way.
+  const notionPort = await freePort();
+  const notionUrl = `http://127.0.0.1:${notionPort}`;
+  const notionClient = { id: 'gatehouse-bench', secret: randomString(32) };
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  args.children.push(await startProcess(['--import', 'tsx', 'src/sandbox/notion/standalone.ts'], {
+    SANDBOX_NOTION_PORT: String(notionPort), SANDBOX_NOTION_PUBLIC_URL: notionUrl, SANDBOX_NOTION_STATE_FILE: path.join(dataDir, 'sandbox-notion.json'),
+    SANDBOX_NOTION_CLIENT_ID: notionClient.id, SANDBOX_NOTION_CLIENT_SECRET: notionClient.secret,
+    SANDBOX_NOTION_REDIRECT_URIS: `${url}/connect/notion/callback`, SANDBOX_NOTION_RATE_LIMIT: '1000000000',
+  }, 'sandbox Notion listening'));
+
+  // Set-up, not measured: Ada's connection to Acme (an internal integration token), a partner app, a grant on one page.
+  const integration = await (await fetch(`${notionUrl}/_sandbox/internal-integrations`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ workspaceName: 'Acme', name: 'Gatehouse bench', capabilities: ['read_content', 'user_info_with_email'] }),
+  })).json() as { token: string };
+  const pageId = SEED_PAGE_IDS.companyHome;
+  const handle = await openDatabase({ kind: 'postgres', url: databaseUrl.href });
+  await migrateToLatest(handle);
+  const stores = createStores(handle.db);
+  const now = () => new Date();
+  const ada = await stores.people.upsertFromSignIn({ issuer: `${url}/sandbox/idp`, subject: 'ada', email: 'ada@example.com', emailVerified: true, name: 'Ada Lovelace' }, now());
+  const upstream = { baseUrl: notionUrl, clientId: notionClient.id, clientSecret: notionClient.secret, notionVersion: '2025-09-03' as const, timeoutMs: 10_000 };
+  const { connection, workspace } = await connectInternalToken({
+    upstream, keyring: new Keyring(parseEncryptionKeys('bench', encryptionKeys)), connections: stores.connections, workspaces: stores.workspaces,
+    audit: stores.audit, clock: { now }, requestIndex: () => undefined,
+  }, { person: ada, token: integration.token, address: null });
+  const clientId = randomString(18);
+  const secret = generateToken('gh_cs');
+  const app = await stores.partnerApps.create({ clientId, clientSecretHash: hashToken(secret), name: 'Bench proxy partner', website: null, supportContact: null, logo: null, redirectUris: ['https://bench.example/cb'], capabilities: ['read_content', 'no_user_info'], builtByOrganisation: false, clientType: 'confidential', createdBy: null }, now());
+  const { code } = await grantAndIssueCode({ grants: stores.grants, tokens: stores.tokens, audit: stores.audit, clock: { now }, codeLifetimeSeconds: 600 }, {
+    transaction: { id: 'bench-proxy', status: 'signed_in', appId: app.id, clientId, redirectUri: 'https://bench.example/cb', redirectUriExplicit: true, state: null, codeChallenge: null, capabilities: ['read_content', 'no_user_info'], createdAt: Date.now(), picks: { workspaceId: workspace.id, pageIds: [pageId] } },
+    personId: ada.id, personLabel: 'bench', workspaceId: workspace.id, upstreamConnectionId: connection.id, pageIds: [pageId], address: null,
+  });
+
+  // Gatehouse in front of it, with its budget raised out of the way; it indexes the new connection at start.
+  args.children.push(await startProcess([...process.execArgv, 'bench/run.ts', '--gatehouse-with-tunables'], {
+    PORT: String(port), GATEHOUSE_PUBLIC_URL: url, GATEHOUSE_DATA_DIR: dataDir, DATABASE_URL: databaseUrl.href, REDIS_URL: REDIS,
+    GATEHOUSE_SANDBOX: '1', GATEHOUSE_ENCRYPTION_KEYS: encryptionKeys, GATEHOUSE_SESSION_SECRET: randomBytes(32).toString('hex'),
+    GATEHOUSE_NOTION_BASE_URL: notionUrl, GATEHOUSE_NOTION_CLIENT_ID: notionClient.id, GATEHOUSE_NOTION_CLIENT_SECRET: notionClient.secret,
+    LOG_LEVEL: 'warn', GATEHOUSE_REDIS_PREFIX: `${args.redisPrefix}proxy:`,
+    BENCH_TUNABLES: JSON.stringify({ upstreamRequestsPerSecond: 1_000_000_000, upstreamBurst: 1_000_000_000 }),
+  }, 'Gatehouse ready'));
+  for (let i = 0; (await stores.connections.findById(connection.id))?.indexState !== 'ready'; i++) {
+    if (i > 300) throw new Error('the bench connection was not indexed within 30 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await handle.close();
+
+  const token = await fetch(`${url}/v1/oauth/token`, {
+    method: 'POST', headers: { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ grant_type: 'authorization_code', code, redirect_uri: 'https://bench.example/cb' }),
+  }).then((r) => r.json() as Promise<{ access_token: string }>);
+
+  const read = (base: string, bearer: string) => async () => {
+    const response = await fetch(`${base}/v1/pages/${pageId}`, { headers: { authorization: `Bearer ${bearer}`, 'notion-version': '2025-09-03' } });
+    const body = await response.json() as { object?: string; code?: string };
+    if (response.status !== 200 || body.object !== 'page') throw new Error(`GET /v1/pages/:id answered ${response.status} ${body.code ?? ''}`);
+  };
+  const direct = read(notionUrl, integration.token);
+  const proxied = read(url, token.access_token);
+  try {
+    await proxied();
+  } catch (err) {
+    process.stdout.write(`\nproxy: skipped, ${(err as Error).message} (the measure runs once Gatehouse's proxy answers GET /v1/pages/:id)\n`);
+    return;
+  }
+  // Warm-up (JIT, pools, the ancestry cache), then the same read both ways.
+  await measure('warm-up', 300, direct);
+  await measure('warm-up', 300, proxied);
+  const straight = await measure('retrieve a page, directly (sandbox Notion)', COUNT, direct);
+  const through = await measure('retrieve a page, through Gatehouse', COUNT, proxied);
+  process.stdout.write(`\nProxy: the same read directly and through Gatehouse (PostgreSQL + Redis), ${COUNT} requests each, concurrency ${CONCURRENCY}; Notion's limit and Gatehouse's budget raised out of the way\n`);
+  process.stdout.write(`${'operation'.padEnd(44)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}\n`);
+  for (const r of [straight, through]) {
+    process.stdout.write(`${r.name.padEnd(44)} ${r.perSecond.toFixed(0).padStart(9)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)}\n`);
+  }
+  process.stdout.write(`added latency: p50 ${(through.p50 - straight.p50).toFixed(2)} ms, p99 ${(through.p99 - straight.p99).toFixed(2)} ms; throughput through Gatehouse ${(through.perSecond / straight.perSecond).toFixed(3)} of direct\n`);
+}
+
+/** Gatehouse as `npm start` runs it, with tunables from BENCH_TUNABLES (the bench must not write config/local.json). */
+async function serveGatehouseWithTunables(): Promise<void> {
+  const config = loadConfig();
+  config.tunables = { ...config.tunables, ...JSON.parse(process.env.BENCH_TUNABLES ?? '{}') };
+  const { startGatehouse } = await import('../src/runtime.js');
+  const gatehouse = await startGatehouse(config);
+  process.stdout.write(`${describeParts(config)}\n`);
+  process.once('SIGTERM', () => void gatehouse.stop().then(() => process.exit(0)));
+}
+
+const entry = process.argv[2] === '--gatehouse-with-tunables' ? serveGatehouseWithTunables : main;
+entry().catch((err) => {
   process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);
   process.exit(1);
 });

@@ -16,7 +16,10 @@ import type { Config } from './config.js';
 import type { Keyring } from './crypto/keyring.js';
 import { adminApi } from './admin/api.js';
 import { partnerAppRoutes } from './admin/partner-app-routes.js';
-import { connectionPages } from './admin/pages.js';
+import { adminTokenRoutes } from './admin/admin-token-routes.js';
+import { auditRoutes } from './admin/audit-routes.js';
+import { internalIntegrationRoutes } from './admin/internal-integration-routes.js';
+import { consoleRoutes } from './admin/console-routes.js';
 import { pageChrome } from './http/auth-guards.js';
 import { csrfProtection, csrfTokenForViews } from './http/csrf.js';
 import { errorHandler, notFound } from './http/errors.js';
@@ -34,6 +37,8 @@ import { consentRoutes } from './consent/routes.js';
 import type { FailureLimiter } from './oauth/failure-limiter.js';
 import type { UpstreamGateway } from './upstream/gateway.js';
 import { authorizeRoutes, oauthEndpointRoutes } from './oauth/routes.js';
+import { proxyRoutes } from './proxy/routes.js';
+import type { AncestryCache } from './proxy/scope.js';
 
 export interface AppDeps {
   config: Config;
@@ -54,6 +59,8 @@ export interface AppDeps {
   clientAuthLimiter: FailureLimiter;
   /** Partner calls to Notion go through here (the proxy). */
   gateway: UpstreamGateway;
+  /** The proxy's ancestry cache (Redis when configured, else in process). */
+  ancestry: AncestryCache;
 }
 
 const publicDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../public');
@@ -96,6 +103,13 @@ export function createApp(deps: AppDeps): express.Express {
     audit: stores.audit, limiter: deps.clientAuthLimiter, clientAuthFailureLimit: config.tunables.clientAuthFailuresPerWindow, clock: deps.clock, issuer: config.publicUrl, logger: deps.logger,
     accessTokenLifetimeSeconds: config.tunables.accessTokenLifetimeSeconds, refreshTokenLifetimeDays: config.tunables.refreshTokenLifetimeDays,
   }));
+  // The Notion API proxy: /v1/... except /v1/oauth/*, before sessions (partners carry no cookies).
+  app.use(proxyRoutes({
+    tokens: stores.tokens, grants: stores.grants, connections: stores.connections, workspaces: stores.workspaces, partnerApps: stores.partnerApps,
+    internalIntegrations: stores.internalIntegrations,
+    pageIndex: stores.pageIndex, audit: stores.audit, clock: deps.clock, gateway: deps.gateway, ancestry: deps.ancestry,
+    registry: deps.metrics.registry, logger: deps.logger, requestIndex: deps.requestIndex,
+  }));
 
   const passport = createPassport(stores.people);
   app.use(sessionMiddleware({
@@ -124,11 +138,15 @@ export function createApp(deps: AppDeps): express.Express {
   }));
   app.use(consentRoutes({ ...stores, clock: deps.clock, publicUrl: config.publicUrl, codeLifetimeSeconds: config.tunables.authorizationCodeLifetimeSeconds }));
   app.use(authorizeRoutes({ partnerApps: stores.partnerApps, clock: deps.clock, issuer: config.publicUrl }));
-  app.use(connectionPages({ grants: stores.grants, workspaces: stores.workspaces }));
+  app.use(consoleRoutes({ stores, config, clock: deps.clock, keyring: deps.keyring, upstream: deps.upstream, logger: deps.logger }));
   app.use(partnerAppRoutes({ stores, config, clock: deps.clock }));
+  app.use(internalIntegrationRoutes({ stores, config, keyring: deps.keyring, clock: deps.clock }));
+  app.use(auditRoutes({ stores, config, clock: deps.clock }));
+  app.use(adminTokenRoutes({ stores, config, clock: deps.clock }));
   app.use(adminApi({
     adminTokens: stores.adminTokens, people: stores.people, workspaces: stores.workspaces, connections: stores.connections,
     audit: stores.audit, keyring: deps.keyring, adminEmails: config.adminEmails, clock: deps.clock, publicUrl: config.publicUrl,
+    internalIntegrations: stores.internalIntegrations,
   }));
 
   app.use((_req, _res, next) => next(notFound('There is no page here.')));

@@ -40,6 +40,11 @@ const tunablesSchema = z.object({
   refreshTokenLifetimeDays: z.number().int().min(1).max(365),
   clientAuthFailuresPerWindow: z.number().int().min(1),
   clientAuthFailureWindowSeconds: z.number().int().min(1),
+  // Notion's request limit, per integration and workspace, shared by every partner there (notion-api.md §8).
+  upstreamRequestsPerSecond: z.number().positive(),
+  upstreamBurst: z.number().int().min(1),
+  // Longest a call queues for the budget before the partner gets 429 with Retry-After.
+  upstreamMaxWaitMs: z.number().int().min(0).max(60_000),
 }).strict();
 export type Tunables = z.infer<typeof tunablesSchema>;
 

@@ -29,10 +29,14 @@ import { migrateToLatest, openDatabase, type DatabaseHandle } from './store/data
 import { DatabaseSessionStore } from './store/session-store.js';
 import { createStores, type Stores } from './store/stores.js';
 import { MembershipSync } from './upstream/membership-sync.js';
+import { revokeGrantsOfPerson, systemActor } from './admin/revocation.js';
 import type { NotionUpstream } from './upstream/notion.js';
 import { PageIndexer } from './upstream/page-indexer.js';
-import { basicGateway } from './upstream/gateway.js';
+import { createUpstreamGateway, type UpstreamGateway } from './upstream/gateway.js';
+import { memoryRateBudget, redisRateBudget } from './upstream/rate-budget.js';
+import { postgresRefreshLock, redisRefreshLock } from './upstream/refresh-lock.js';
 import { memoryFailureLimiter, redisFailureLimiter } from './oauth/failure-limiter.js';
+import { memoryAncestryCache, redisAncestryCache } from './proxy/scope.js';
 
 export const SANDBOX_CLIENT_ID = 'gatehouse';
 const ALL_CAPABILITIES = ['read_content', 'update_content', 'insert_content', 'read_comments', 'insert_comments', 'user_info_with_email'] as const;
@@ -63,6 +67,8 @@ export interface Gatehouse {
   keyring: Keyring;
   indexer: PageIndexer;
   membership: MembershipSync;
+  /** The door to Notion (budget + refresh), as the proxy uses it. */
+  gateway: UpstreamGateway;
   sandboxNotion: SandboxNotion | null;
   adminToken: string;
   stop(): Promise<void>;
@@ -174,13 +180,26 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       sandboxRouters.push({ mount: '/sandbox/partner', router: demoPartnerRouter(demo) });
     }
 
-    const credentialDeps = { upstream, keyring, connections: stores.connections, audit: stores.audit, clock };
-    const indexer = new PageIndexer({ ...credentialDeps, pageIndex: stores.pageIndex, logger });
+    // One refresh per credential across instances (Redis lock; advisory lock on PostgreSQL alone; PGlite is one process).
+    const refreshLock = redis
+      ? redisRefreshLock(redis, prefix, { ttlMs: config.tunables.requestTimeoutMs * 3 })
+      : database.kind === 'postgres' ? postgresRefreshLock(database.db) : undefined;
+    const credentialDeps = { upstream, keyring, connections: stores.connections, audit: stores.audit, clock, refreshLock };
+    // Notion's limit runs on real seconds, as the gateway's waits do: never on a test's frozen clock. Redis decides on its own TIME.
+    const budgetSettings = { ratePerSecond: config.tunables.upstreamRequestsPerSecond, burst: config.tunables.upstreamBurst, maxWaitMs: config.tunables.upstreamMaxWaitMs };
+    const budget = redis ? redisRateBudget(redis, prefix, budgetSettings) : memoryRateBudget(systemClock, budgetSettings);
+    const gateway = createUpstreamGateway({ ...credentialDeps, budget });
+    const indexer = new PageIndexer({ ...credentialDeps, pageIndex: stores.pageIndex, logger, gateway });
     cleanups.push(() => indexer.stop());
-    const membership = new MembershipSync({ ...credentialDeps, people: stores.people, workspaces: stores.workspaces, logger });
+    const membership = new MembershipSync({
+      ...credentialDeps, people: stores.people, workspaces: stores.workspaces, logger, gateway,
+      // Issue 4, part 5: a person who left loses every grant they made in that workspace.
+      onLeft: async (workspaceId, personId) => {
+        await revokeGrantsOfPerson({ grants: stores.grants, tokens: stores.tokens, audit: stores.audit, clock }, workspaceId, personId, systemActor('membership sync'), 'person left the workspace');
+      },
+    });
     cleanups.push(() => membership.stop());
     const requestIndex = (id: string) => indexer.request(id);
-    const gateway = basicGateway(credentialDeps);
 
     const limiterSettings = { windowSeconds: config.tunables.clientAuthFailureWindowSeconds };
     const clientAuthLimiter = redis
@@ -189,11 +208,15 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       }, prefix, limiterSettings)
       : memoryFailureLimiter(clock, limiterSettings);
 
+    const ancestry = redis
+      ? redisAncestryCache({ mGet: (keys) => redis!.mGet(keys), setPx: (key, value, ms) => redis!.set(key, value, { expiration: { type: 'PX', value: ms } }) }, prefix, clock)
+      : memoryAncestryCache(clock);
+
     const metrics = createMetrics();
     const app = createApp({
       config, clock, logger, metrics, database, redis: redis ? { ping: () => redis!.ping() } : null, stores, keyring,
       sessionStore, sessionSecret: secrets.sessionSecret, upstream, discover: lazyDiscovery(discoverSettings),
-      sandboxRouters, requestIndex, onSignedIn: () => membership.request(), clientAuthLimiter, gateway,
+      sandboxRouters, requestIndex, onSignedIn: () => membership.request(), clientAuthLimiter, gateway, ancestry,
     });
     server.on('request', app);
     if (!server.listening) {
@@ -227,7 +250,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
 
     logger.debug({ port }, 'listening');
     return {
-      url, config, server, database, stores, keyring, indexer, membership, sandboxNotion, adminToken,
+      url, config, server, database, stores, keyring, indexer, membership, gateway, sandboxNotion, adminToken,
       stop: cleanup,
     };
   } catch (err) {

@@ -7,6 +7,7 @@ import type { Clock } from '../clock.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { AuditStore } from '../store/audit.js';
 import type { AdminTokenStore } from '../store/admin-tokens.js';
+import type { InternalIntegrationStore } from '../store/internal-integrations.js';
 import type { PeopleStore } from '../store/people.js';
 import type { UpstreamConnectionStore } from '../store/upstream-connections.js';
 import type { WorkspaceStore } from '../store/workspaces.js';
@@ -25,6 +26,8 @@ export interface AdminApiDeps {
   adminEmails: string[];
   clock: Clock;
   publicUrl: string;
+  /** `keys rotate` re-encrypts internal integration tokens too. */
+  internalIntegrations?: InternalIntegrationStore;
 }
 
 export function adminApi(deps: AdminApiDeps): Router {

@@ -26,14 +26,31 @@ function toGrant(row: any): Grant {
 /** A person's authorisation of one partner app on one workspace (DESIGN.md "Grant"). */
 export interface GrantSummary {
   id: string;
+  appId: string;
   appName: string;
   workspaceId: string;
   workspaceName: string;
   personId: string;
   personEmail: string;
+  personName: string;
   capabilities: string[];
   pageCount: number;
+  pageIds: string[];
+  upstreamConnectionId: string;
   createdAt: Date;
+}
+
+/** Who revoked a grant, when and why (DESIGN.md "Grant": active or revoked (who, when, why)). */
+export interface Revocation {
+  by: string;
+  reason: string;
+}
+
+/** A workspace's approved list entry (the install policy's "Only from approved list"). */
+export interface ApprovedApp {
+  appId: string;
+  addedBy: string | null;
+  addedAt: Date;
 }
 
 export interface GrantStore {
@@ -44,6 +61,15 @@ export interface GrantStore {
   isApproved(workspaceId: string, appId: string): Promise<boolean>;
   listActiveForPerson(personId: string): Promise<GrantSummary[]>;
   listActiveForWorkspace(workspaceId: string): Promise<GrantSummary[]>;
+  /** Active grants matching every given field (the targets of a bulk revocation). */
+  listActiveIds(filter: { workspaceId?: string; personId?: string; appId?: string; upstreamConnectionId?: string }): Promise<string[]>;
+  /** Every active grant (organisation admins' listing). */
+  listActive(): Promise<GrantSummary[]>;
+  /** Marks an active grant revoked, once: false when it was already revoked or does not exist. */
+  revoke(id: string, revocation: Revocation, now: Date): Promise<boolean>;
+  approve(workspaceId: string, appId: string, addedBy: string | null, now: Date): Promise<boolean>;
+  unapprove(workspaceId: string, appId: string): Promise<boolean>;
+  listApproved(workspaceId: string): Promise<ApprovedApp[]>;
 }
 
 export function grantStore(db: Kysely<Database>): GrantStore {
@@ -51,12 +77,13 @@ export function grantStore(db: Kysely<Database>): GrantStore {
     .innerJoin('partner_apps as a', 'a.id', 'g.app_id')
     .innerJoin('workspaces as w', 'w.id', 'g.workspace_id')
     .innerJoin('people as p', 'p.id', 'g.person_id')
-    .select(['g.id', 'a.name as app_name', 'g.workspace_id', 'w.name as workspace_name', 'g.person_id', 'p.email', 'g.capabilities', 'g.page_ids', 'g.created_at'])
+    .select(['g.id', 'g.app_id', 'a.name as app_name', 'g.workspace_id', 'w.name as workspace_name', 'g.person_id', 'p.email', 'p.name as person_name', 'g.capabilities', 'g.page_ids', 'g.upstream_connection_id', 'g.created_at'])
     .where('g.status', '=', 'active')
     .orderBy('g.created_at', 'desc');
-  const map = (r: { id: string; app_name: string; workspace_id: string; workspace_name: string; person_id: string; email: string; capabilities: string[]; page_ids: string[]; created_at: Date }): GrantSummary => ({
-    id: r.id, appName: r.app_name, workspaceId: r.workspace_id, workspaceName: r.workspace_name, personId: r.person_id,
-    personEmail: r.email, capabilities: r.capabilities, pageCount: r.page_ids.length, createdAt: r.created_at,
+  const map = (r: { id: string; app_id: string; app_name: string; workspace_id: string; workspace_name: string; person_id: string; email: string; person_name: string; capabilities: string[]; page_ids: string[]; upstream_connection_id: string; created_at: Date }): GrantSummary => ({
+    id: r.id, appId: r.app_id, appName: r.app_name, workspaceId: r.workspace_id, workspaceName: r.workspace_name, personId: r.person_id,
+    personEmail: r.email, personName: r.person_name, capabilities: r.capabilities, pageCount: r.page_ids.length, pageIds: r.page_ids,
+    upstreamConnectionId: r.upstream_connection_id, createdAt: r.created_at,
   });
   return {
     async upsert(args, now) {
@@ -89,6 +116,40 @@ export function grantStore(db: Kysely<Database>): GrantStore {
     },
     async listActiveForWorkspace(workspaceId) {
       return (await base().where('g.workspace_id', '=', workspaceId).execute()).map(map);
+    },
+    async listActiveIds(filter) {
+      let query = db.selectFrom('grants').select('id').where('status', '=', 'active');
+      if (filter.workspaceId !== undefined) query = query.where('workspace_id', '=', filter.workspaceId);
+      if (filter.personId !== undefined) query = query.where('person_id', '=', filter.personId);
+      if (filter.appId !== undefined) query = query.where('app_id', '=', filter.appId);
+      if (filter.upstreamConnectionId !== undefined) query = query.where('upstream_connection_id', '=', filter.upstreamConnectionId);
+      return (await query.orderBy('created_at').execute()).map((r) => r.id);
+    },
+    async listActive() {
+      return (await base().execute()).map(map);
+    },
+    async revoke(id, revocation, now) {
+      if (!isUuid(id)) return false;
+      // One conditional UPDATE: of two revocations at once, exactly one records who, when and why.
+      const result = await db.updateTable('grants')
+        .set({ status: 'revoked', revoked_at: now, revoked_by: revocation.by, revoke_reason: revocation.reason, updated_at: now })
+        .where('id', '=', id).where('status', '=', 'active')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+    async approve(workspaceId, appId, addedBy, now) {
+      const row = await db.insertInto('approved_apps').values({ workspace_id: workspaceId, app_id: appId, added_by: addedBy, added_at: now })
+        .onConflict((oc) => oc.columns(['workspace_id', 'app_id']).doNothing()).returning('app_id').executeTakeFirst();
+      return row !== undefined;
+    },
+    async unapprove(workspaceId, appId) {
+      if (!isUuid(appId)) return false;
+      const result = await db.deleteFrom('approved_apps').where('workspace_id', '=', workspaceId).where('app_id', '=', appId).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+    async listApproved(workspaceId) {
+      const rows = await db.selectFrom('approved_apps').selectAll().where('workspace_id', '=', workspaceId).orderBy('added_at').execute();
+      return rows.map((r) => ({ appId: r.app_id, addedBy: r.added_by, addedAt: r.added_at }));
     },
   };
 }

@@ -200,8 +200,29 @@ const partnerOAuth: Migration = {
   },
 };
 
+/**
+ * Internal integrations (issue 4, part 6): the token's hash beside its
+ * ciphertext (lookup by hash, retrieval by decryption), and the pages
+ * connected to an integration from the page's side, each through the upstream
+ * connection of the owner who connected it.
+ */
+const internalIntegrations: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('partner_apps').addColumn('internal_token_hash', 'text', (c) => c.unique()).execute();
+    await db.schema.createTable('internal_integration_pages')
+      .addColumn('app_id', 'uuid', (c) => c.notNull().references('partner_apps.id').onDelete('cascade'))
+      .addColumn('page_id', 'text', (c) => c.notNull())
+      .addColumn('connection_id', 'uuid', (c) => c.notNull().references('upstream_connections.id').onDelete('cascade'))
+      .addColumn('connected_by', 'uuid', (c) => c.notNull().references('people.id').onDelete('cascade'))
+      .addColumn('connected_at', 'timestamptz', (c) => c.notNull())
+      .addPrimaryKeyConstraint('internal_integration_pages_pk', ['app_id', 'page_id'])
+      .execute();
+    await db.schema.createIndex('audit_events_workspace').on('audit_events').columns(['workspace_id', 'occurred_at']).execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
-    return { '0001_initial': initial, '0002_partner_oauth': partnerOAuth };
+    return { '0001_initial': initial, '0002_partner_oauth': partnerOAuth, '0003_internal_integrations': internalIntegrations };
   },
 };

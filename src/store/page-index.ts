@@ -24,6 +24,8 @@ export interface PageIndexStore {
   roots(connectionId: string, limit: number, offset: number): Promise<IndexedPage[]>;
   /** Which of these ids the connection's index holds. */
   presentIds(connectionId: string, pageIds: string[]): Promise<Set<string>>;
+  /** Titles of these ids in the connection's index (ids the index no longer holds are absent). */
+  titles(connectionId: string, pageIds: string[]): Promise<Map<string, string>>;
 }
 
 function toPage(row: { page_id: string; parent_id: string | null; parent_type: string; title: string; object_type: IndexedPage['objectType'] }): IndexedPage {
@@ -82,6 +84,11 @@ export function pageIndexStore(db: Kysely<Database>): PageIndexStore {
       if (pageIds.length === 0) return new Set();
       const rows = await db.selectFrom('page_index').select('page_id').where('connection_id', '=', connectionId).where('page_id', 'in', pageIds).execute();
       return new Set(rows.map((r) => r.page_id));
+    },
+    async titles(connectionId, pageIds) {
+      if (pageIds.length === 0) return new Map();
+      const rows = await db.selectFrom('page_index').select(['page_id', 'title']).where('connection_id', '=', connectionId).where('page_id', 'in', pageIds).execute();
+      return new Map(rows.map((r) => [r.page_id, r.title]));
     },
     async get(connectionId, pageId) {
       const row = await db.selectFrom('page_index').selectAll().where('connection_id', '=', connectionId).where('page_id', '=', pageId).executeTakeFirst();

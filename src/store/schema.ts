@@ -82,6 +82,8 @@ export interface PartnerAppsTable {
   client_type: 'confidential' | 'public';
   workspace_id: string | null;
   internal_token_ciphertext: string | null;
+  /** hashToken(internal token), for lookup by the proxy (migration 0003). */
+  internal_token_hash: ColumnType<string | null, string | null | undefined, string | null>;
   created_by: string | null;
   created_at: Timestamp;
 }
@@ -174,6 +176,14 @@ export interface AdminTokensTable {
   revoked_at: NullableTimestamp;
 }
 
+export interface InternalIntegrationPagesTable {
+  app_id: string;
+  page_id: string;
+  connection_id: string;
+  connected_by: string;
+  connected_at: Timestamp;
+}
+
 export interface SessionsTable {
   sid: string;
   data: JSONColumnType<Record<string, unknown>>;
@@ -195,4 +205,5 @@ export interface Database {
   admin_tokens: AdminTokensTable;
   sessions: SessionsTable;
   approved_apps: ApprovedAppsTable;
+  internal_integration_pages: InternalIntegrationPagesTable;
 }

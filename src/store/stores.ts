@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely';
 import { adminTokenStore, type AdminTokenStore } from './admin-tokens.js';
 import { auditStore, type AuditStore } from './audit.js';
 import { grantStore, type GrantStore } from './grants.js';
+import { auditQuery, type AuditQuery } from './audit-query.js';
+import { internalIntegrationStore, type InternalIntegrationStore } from './internal-integrations.js';
 import { partnerAppStore, type PartnerAppStore } from './partner-apps.js';
 import { tokenStore, type TokenStore } from './tokens.js';
 import { pageIndexStore, type PageIndexStore } from './page-index.js';
@@ -21,6 +23,8 @@ export interface Stores {
   adminTokens: AdminTokenStore;
   partnerApps: PartnerAppStore;
   tokens: TokenStore;
+  internalIntegrations: InternalIntegrationStore;
+  auditQuery: AuditQuery;
 }
 
 export function createStores(db: Kysely<Database>): Stores {
@@ -34,5 +38,7 @@ export function createStores(db: Kysely<Database>): Stores {
     adminTokens: adminTokenStore(db),
     partnerApps: partnerAppStore(db),
     tokens: tokenStore(db),
+    internalIntegrations: internalIntegrationStore(db),
+    auditQuery: auditQuery(db),
   };
 }

@@ -34,6 +34,8 @@ export interface UpstreamConnectionStore {
   /** Compare-and-swap on `version`: false when someone else changed the credential first. */
   replaceCredential(id: string, expectedVersion: number, ciphertext: string, now: Date): Promise<boolean>;
   setStatus(id: string, status: UpstreamConnection['status'], now: Date): Promise<boolean>;
+  /** Destroys the credential (ciphertext set to null) and marks the connection disconnected; false when it already was. */
+  disconnect(id: string, now: Date): Promise<boolean>;
   setIndexState(id: string, state: { indexState: IndexState; indexCount?: number; indexError?: string | null; indexedAt?: Date | null }, now: Date): Promise<void>;
   /** For `keys rotate`: every stored ciphertext, re-encrypted by `reencrypt`, each row by compare-and-swap. */
   /** Index work is claimed, so two instances do not index the same connection at once; a claim older than `staleBefore` is abandoned. */
@@ -104,6 +106,15 @@ export function upstreamConnectionStore(db: Kysely<Database>): UpstreamConnectio
     },
     async setStatus(id, status, now) {
       const result = await db.updateTable('upstream_connections').set({ status, updated_at: now }).where('id', '=', id).where('status', '!=', status).executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+    async disconnect(id, now) {
+      if (!isUuid(id)) return false;
+      const result = await db.updateTable('upstream_connections')
+        .set((eb) => ({ status: 'disconnected', credential_ciphertext: null, updated_at: now, version: eb('version', '+', 1) }))
+        .where('id', '=', id)
+        .where((eb) => eb.or([eb('status', '!=', 'disconnected'), eb('credential_ciphertext', 'is not', null)]))
+        .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
     async setIndexState(id, state, now) {

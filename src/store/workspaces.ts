@@ -35,6 +35,13 @@ export interface WorkspaceStore {
   /** Adds an active member (from the Notion member list) unless already known; a returning person is reactivated. */
   ensureMember(workspaceId: string, personId: string, now: Date): Promise<void>;
   markLeft(workspaceId: string, personId: string, now: Date): Promise<boolean>;
+  /**
+   * Changes an active member's role. Atomic with the last-owner rule: the
+   * workspace row is locked, so two owners demoting each other at once
+   * cannot leave the workspace without an owner.
+   */
+  setRole(workspaceId: string, personId: string, role: WorkspaceRole): Promise<'changed' | 'unchanged' | 'not_member' | 'last_owner'>;
+  setPolicy(workspaceId: string, policy: { installPolicy: Workspace['installPolicy']; autoApproveOrganisation: boolean }): Promise<Workspace | null>;
 }
 
 type WorkspaceRow = Database['workspaces'] extends infer _ ? { id: string; name: string; icon: string | null; install_policy: Workspace['installPolicy']; auto_approve_organisation: boolean } : never;
@@ -100,6 +107,26 @@ export function workspaceStore(db: Kysely<Database>): WorkspaceStore {
         .values({ workspace_id: workspaceId, person_id: personId, role: 'member', status: 'active', joined_at: now, left_at: null })
         .onConflict((oc) => oc.columns(['workspace_id', 'person_id']).doUpdateSet({ status: 'active', left_at: null }))
         .execute();
+    },
+    async setRole(workspaceId, personId, role) {
+      return db.transaction().execute(async (trx) => {
+        await trx.selectFrom('workspaces').select('id').where('id', '=', workspaceId).forUpdate().executeTakeFirst();
+        const member = await trx.selectFrom('workspace_members').selectAll().where('workspace_id', '=', workspaceId).where('person_id', '=', personId).executeTakeFirst();
+        if (!member || member.status !== 'active') return 'not_member';
+        if (member.role === role) return 'unchanged';
+        if (member.role === 'owner') {
+          const owners = await trx.selectFrom('workspace_members').select((eb) => eb.fn.countAll<string>().as('n'))
+            .where('workspace_id', '=', workspaceId).where('role', '=', 'owner').where('status', '=', 'active').executeTakeFirstOrThrow();
+          if (Number(owners.n) <= 1) return 'last_owner';
+        }
+        await trx.updateTable('workspace_members').set({ role }).where('workspace_id', '=', workspaceId).where('person_id', '=', personId).execute();
+        return 'changed';
+      });
+    },
+    async setPolicy(workspaceId, policy) {
+      const row = await db.updateTable('workspaces').set({ install_policy: policy.installPolicy, auto_approve_organisation: policy.autoApproveOrganisation })
+        .where('id', '=', workspaceId).returningAll().executeTakeFirst();
+      return row ? toWorkspace(row) : null;
     },
     async markLeft(workspaceId, personId, now) {
       const result = await db.updateTable('workspace_members').set({ status: 'left', left_at: now })

@@ -1,10 +1,15 @@
 /**
  * Using a person's upstream credential, refreshing it when Notion says it
  * expired. Notion rotates refresh tokens, so two refreshes at once would lose
- * the credential: the new pair is stored by compare-and-swap on the
- * connection's version, and a loser re-reads the winner's credential instead
- * of refreshing again. (The cross-instance lock for many concurrent callers
- * belongs to the proxy issue.)
+ * the credential. One refresh per credential, everywhere:
+ *
+ *   401 ─▶ single-flight in this process ─▶ re-read: version moved? use theirs
+ *                                          └▶ refresh lock (refresh-lock.ts) taken?
+ *                                               yes: re-read, refresh, store by CAS on version, release
+ *                                               no:  poll the version until the holder stores (or leaves)
+ *
+ * On invalid_grant the credential is re-read before the connection is
+ * declared broken (someone may have rotated it meanwhile).
  */
 import { APIErrorCode, isNotionClientError, type Client } from '@notionhq/client';
 import type { Clock } from '../clock.js';
@@ -13,6 +18,7 @@ import type { AuditStore } from '../store/audit.js';
 import type { UpstreamConnection, UpstreamConnectionStore } from '../store/upstream-connections.js';
 import { decryptCredential, encryptCredential } from './connect.js';
 import { notionClient, type NotionUpstream } from './notion.js';
+import type { RefreshLock } from './refresh-lock.js';
 
 export class ConnectionBroken extends Error {
   constructor(readonly connectionId: string) {
@@ -27,6 +33,11 @@ export interface CredentialDeps {
   connections: UpstreamConnectionStore;
   audit: AuditStore;
   clock: Clock;
+  /** Cross-instance refresh lock; unset (embedded: one process), the in-process single-flight is the lock. */
+  refreshLock?: RefreshLock;
+  /** How often a waiter re-reads the connection while another instance refreshes, and for how long at most. */
+  refreshPollMs?: number;
+  refreshWaitMs?: number;
 }
 
 function isUnauthorized(err: unknown): boolean {
@@ -61,9 +72,35 @@ function refreshCredential(deps: CredentialDeps, connection: UpstreamConnection)
   if (!running) inFlight.set(deps.connections, (running = new Map()));
   const pending = running.get(connection.id);
   if (pending) return pending;
-  const refresh = refreshOnce(deps, connection).finally(() => running.delete(connection.id));
+  const refresh = refreshAcrossInstances(deps, connection).finally(() => running.delete(connection.id));
   running.set(connection.id, refresh);
   return refresh;
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Refresh under the lock, or wait for the holder's result: never a second refresh of the same version. */
+async function refreshAcrossInstances(deps: CredentialDeps, connection: UpstreamConnection): Promise<string> {
+  if (!deps.refreshLock) return refreshOnce(deps, connection);
+  const pollMs = deps.refreshPollMs ?? 50;
+  const deadline = Date.now() + (deps.refreshWaitMs ?? 30_000);
+  for (;;) {
+    const current = await deps.connections.findById(connection.id);
+    if (!current || current.status !== 'active' || !current.credentialCiphertext) throw new ConnectionBroken(connection.id);
+    // The holder stored a new credential: use it.
+    if (current.version !== connection.version) return decryptCredential(deps.keyring, current.credentialCiphertext, current.id).accessToken;
+    const lease = await deps.refreshLock.tryAcquire(connection.id);
+    if (lease) {
+      try {
+        // refreshOnce re-reads under the lock: a holder may have stored and released between our read and our lock.
+        return await refreshOnce(deps, connection);
+      } finally {
+        await lease.release().catch(() => undefined);
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`gave up waiting for the refresh of upstream connection ${connection.id}`);
+    await delay(pollMs);
+  }
 }
 
 async function refreshOnce(deps: CredentialDeps, connection: UpstreamConnection): Promise<string> {

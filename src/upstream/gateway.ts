@@ -1,16 +1,21 @@
 /**
  * The one door to Notion for partner calls (the proxy) and background work:
- * a call runs within the workspace's fair share of Notion's rate limit, with
- * the granting person's upstream credential, refreshed once across instances
- * when Notion says it expired.
+ * a call runs within the workspace's fair share of Notion's rate limit
+ * (rate-budget.ts), with the granting person's upstream credential, refreshed
+ * once across instances when Notion says it expired (credentials.ts,
+ * refresh-lock.ts).
  *
- * This first version forwards through `withUpstreamClient` with no budget;
- * the rate-limit budget and the cross-instance refresh lock replace its
- * inside without changing this interface.
+ * Every upstream request, the retry after a refresh included, takes one
+ * reservation from the workspace's budget first; a reservation in the near
+ * future is waited for here (within the configured maximum), a later one is
+ * refused with UpstreamRateLimited. Notion's own 429 blocks the workspace for
+ * everybody until its Retry-After and reaches the caller as
+ * UpstreamRateLimited too, so the proxy answers one shape of 429.
  */
-import type { Client } from '@notionhq/client';
+import { APIErrorCode, isNotionClientError, type Client } from '@notionhq/client';
 import type { UpstreamConnectionStore } from '../store/upstream-connections.js';
 import { ConnectionBroken, withUpstreamClient, type CredentialDeps } from './credentials.js';
+import { unlimitedRateBudget, type RateBudget } from './rate-budget.js';
 
 export class UpstreamRateLimited extends Error {
   constructor(readonly retryAfterSeconds: number) {
@@ -24,23 +29,78 @@ export interface UpstreamCallTarget {
   workspaceId: string;
   /** Who spends the budget: a partner app id (or "gatehouse" for background work). */
   partnerKey: string;
+  /** Notion-Version for this call (the proxy forwards the partner's); unset = the configured one. */
+  notionVersion?: string;
 }
 
 export interface UpstreamGateway {
   /**
    * Throws UpstreamRateLimited when the wait for budget would exceed the
-   * configured maximum, ConnectionBroken when the credential cannot be used
-   * or refreshed; Notion's own errors pass through as @notionhq/client throws them.
+   * configured maximum or Notion answered 429 (its Retry-After, now holding
+   * for the whole workspace), ConnectionBroken when the credential cannot be
+   * used or refreshed; Notion's other errors pass through as @notionhq/client
+   * throws them.
    */
   call<T>(target: UpstreamCallTarget, fn: (client: Client) => Promise<T>): Promise<T>;
 }
 
-export function basicGateway(deps: CredentialDeps & { connections: UpstreamConnectionStore }): UpstreamGateway {
+export interface GatewayDeps extends CredentialDeps {
+  connections: UpstreamConnectionStore;
+  budget: RateBudget;
+  /** Waits for a reservation's start (tests pass one that moves their clock). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Notion's Retry-After ("an integer number of seconds"), 1 when absent or unreadable. */
+export function notionRetryAfterSeconds(err: unknown): number {
+  // The SDK's headers are a fetch Headers object or a plain record, depending on the fetch it was given.
+  const headers = (err as { headers?: unknown })?.headers as { get?: (name: string) => string | null } & Record<string, unknown> | undefined;
+  const header = typeof headers?.get === 'function'
+    ? headers.get('retry-after')
+    : Object.entries(headers ?? {}).find(([name]) => name.toLowerCase() === 'retry-after')?.[1] as string | undefined;
+  const seconds = Number(header);
+  return header && Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : 1;
+}
+
+export function createUpstreamGateway(deps: GatewayDeps): UpstreamGateway {
+  const sleep = deps.sleep ?? defaultSleep;
+
+  /** One upstream request within the workspace's budget. */
+  async function spend<T>(workspaceId: string, partnerKey: string, request: () => Promise<T>): Promise<T> {
+    const verdict = await deps.budget.take(workspaceId, partnerKey);
+    if (!verdict.allowed) throw new UpstreamRateLimited(verdict.retryAfterSeconds);
+    if (verdict.waitMs > 0) {
+      await sleep(verdict.waitMs);
+      // Notion may have answered 429 to someone while we waited: its Retry-After holds for us too.
+      const blockedMs = await deps.budget.blockedForMs(workspaceId);
+      if (blockedMs > 0) throw new UpstreamRateLimited(Math.max(1, Math.ceil(blockedMs / 1000)));
+    }
+    try {
+      return await request();
+    } catch (err) {
+      if (isNotionClientError(err) && err.code === APIErrorCode.RateLimited) {
+        const seconds = notionRetryAfterSeconds(err);
+        await deps.budget.block(workspaceId, seconds);
+        throw new UpstreamRateLimited(seconds);
+      }
+      throw err;
+    }
+  }
+
   return {
     async call(target, fn) {
       const connection = await deps.connections.findById(target.connectionId);
       if (!connection) throw new ConnectionBroken(target.connectionId);
-      return withUpstreamClient(deps, connection, fn);
+      const upstream = target.notionVersion ? { ...deps.upstream, notionVersion: target.notionVersion } : deps.upstream;
+      // The budget is the workspace's as Gatehouse knows it from the connection (Notion counts per integration and workspace).
+      return withUpstreamClient({ ...deps, upstream }, connection, (client) => spend(connection.workspaceId, target.partnerKey, () => fn(client)));
     },
   };
+}
+
+/** The gateway without a budget (tests of other parts). */
+export function basicGateway(deps: CredentialDeps & { connections: UpstreamConnectionStore }): UpstreamGateway {
+  return createUpstreamGateway({ ...deps, budget: unlimitedRateBudget });
 }

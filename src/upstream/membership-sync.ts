@@ -5,13 +5,14 @@
  * marked so and audited (revoking their grants belongs to the admin issue),
  * a known person newly on the list joins as a member.
  */
-import { collectPaginatedAPI, isNotionClientError } from '@notionhq/client';
+import { isNotionClientError, type Client } from '@notionhq/client';
 import type { Logger } from 'pino';
 import type { AuditStore } from '../store/audit.js';
 import type { PeopleStore } from '../store/people.js';
 import type { UpstreamConnectionStore } from '../store/upstream-connections.js';
 import type { WorkspaceStore } from '../store/workspaces.js';
-import { withUpstreamClient, type CredentialDeps } from './credentials.js';
+import type { CredentialDeps } from './credentials.js';
+import type { UpstreamGateway } from './gateway.js';
 
 export interface MembershipDeps extends CredentialDeps {
   people: PeopleStore;
@@ -19,6 +20,10 @@ export interface MembershipDeps extends CredentialDeps {
   connections: UpstreamConnectionStore;
   audit: AuditStore;
   logger: Logger;
+  /** Reading the member list spends the workspace's Notion budget as partner "gatehouse". */
+  gateway: UpstreamGateway;
+  /** Called once for a person marked left: revokes their grants in that workspace (src/admin/revocation.ts). */
+  onLeft?: (workspaceId: string, personId: string) => Promise<void>;
 }
 
 interface NotionMember { id: string; email: string | null }
@@ -26,7 +31,14 @@ interface NotionMember { id: string; email: string | null }
 async function readMemberList(deps: MembershipDeps, workspaceId: string): Promise<NotionMember[] | null> {
   for (const connection of await deps.connections.listActiveForWorkspace(workspaceId)) {
     try {
-      const users = await withUpstreamClient(deps, connection, (client) => collectPaginatedAPI(client.users.list, {}));
+      // One gateway call per page: each upstream request takes its own share of the workspace's budget.
+      const users: Awaited<ReturnType<Client['users']['list']>>['results'] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await deps.gateway.call({ connectionId: connection.id, workspaceId, partnerKey: 'gatehouse' }, (client) => client.users.list({ page_size: 100, ...(cursor ? { start_cursor: cursor } : {}) }));
+        users.push(...page.results);
+        cursor = page.has_more && page.next_cursor ? page.next_cursor : undefined;
+      } while (cursor);
       return users
         .filter((u) => 'type' in u && u.type === 'person')
         .map((u) => ({ id: u.id, email: 'person' in u && u.person?.email ? u.person.email.toLowerCase() : null }));
@@ -59,6 +71,7 @@ export async function syncWorkspaceMembers(deps: MembershipDeps, workspaceId: st
         action: 'workspace_member.left', actor: { type: 'system' }, target: { type: 'person', id: person.id },
         workspaceId, outcome: 'success', detail: { reason: 'not on the Notion member list' },
       }, now);
+      await deps.onLeft?.(workspaceId, person.id);
     }
   }
 

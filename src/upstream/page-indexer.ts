@@ -9,7 +9,8 @@ import { APIErrorCode, isNotionClientError } from '@notionhq/client';
 import type { Logger } from 'pino';
 import type { IndexedPage, PageIndexStore } from '../store/page-index.js';
 import type { UpstreamConnectionStore } from '../store/upstream-connections.js';
-import { ConnectionBroken, withUpstreamClient, type CredentialDeps } from './credentials.js';
+import { ConnectionBroken, type CredentialDeps } from './credentials.js';
+import { UpstreamRateLimited, type UpstreamGateway } from './gateway.js';
 
 type SearchResult = Record<string, any>;
 
@@ -51,6 +52,8 @@ export interface PageIndexerDeps extends CredentialDeps {
   connections: UpstreamConnectionStore;
   pageIndex: PageIndexStore;
   logger: Logger;
+  /** Indexing spends the workspace's Notion budget like partners do, as partner "gatehouse". */
+  gateway: UpstreamGateway;
   sleep?: (ms: number) => Promise<void>;
   /** Longest wait honoured from Notion's Retry-After before giving up this run. */
   maxRetryAfterMs?: number;
@@ -73,9 +76,16 @@ export async function syncPageIndex(deps: PageIndexerDeps, connectionId: string)
       let page;
       for (;;) {
         try {
-          page = await withUpstreamClient(deps, connection, (client) => client.search({ page_size: 100, ...(cursor ? { start_cursor: cursor } : {}) }));
+          page = await deps.gateway.call({ connectionId: connection.id, workspaceId: connection.workspaceId, partnerKey: 'gatehouse' }, (client) => client.search({ page_size: 100, ...(cursor ? { start_cursor: cursor } : {}) }));
           break;
         } catch (err) {
+          // The workspace's budget is spent (partners first, or Notion said 429): wait as told.
+          if (err instanceof UpstreamRateLimited) {
+            const waitMs = err.retryAfterSeconds * 1000;
+            if (waitMs > (deps.maxRetryAfterMs ?? 60_000)) throw err;
+            await sleep(waitMs);
+            continue;
+          }
           // Notion's rate limit (about 3 requests a second) is normal during a large sync: wait as told.
           if (isNotionClientError(err) && err.code === APIErrorCode.RateLimited) {
             const retryAfter = Number((err as { headers?: Headers }).headers?.get?.('retry-after') ?? '1');

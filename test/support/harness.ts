@@ -11,7 +11,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, type Tunables } from '../../src/config.js';
 import { startGatehouse, type Gatehouse, type StartOptions } from '../../src/runtime.js';
 import type { Clock } from '../../src/clock.js';
 import { deleteRedisPrefix, dropSchema, POSTGRES_URL, REDIS_URL, uniqueName } from './databases.js';
@@ -39,6 +39,10 @@ export interface HarnessOptions {
   schema?: string;
   /** PGlite persisted in the data folder instead of in memory. */
   persistPglite?: boolean;
+  /** Reuse a Redis key prefix (two instances sharing Redis); its owner removes the keys. */
+  redisPrefix?: string;
+  /** Overrides of config/defaults.json tunables (e.g. the upstream budget raised out of the way). */
+  tunables?: Partial<Tunables>;
 }
 
 export function testKeys(): Record<string, string> {
@@ -59,7 +63,7 @@ export async function startTestGatehouse(options: HarnessOptions = {}): Promise<
   const { server, url } = await listenOnFreePort();
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-test-'));
   const schema = database === 'postgres' ? options.schema ?? uniqueName('t') : null;
-  const redisPrefix = options.redis ? `${uniqueName('test')}:` : null;
+  const redisPrefix = options.redis ? options.redisPrefix ?? `${uniqueName('test')}:` : null;
   const env: Record<string, string> = {
     PORT: String((server.address() as AddressInfo).port),
     GATEHOUSE_PUBLIC_URL: url,
@@ -70,6 +74,7 @@ export async function startTestGatehouse(options: HarnessOptions = {}): Promise<
     ...options.env,
   };
   const config = loadConfig(env);
+  if (options.tunables) config.tunables = { ...config.tunables, ...options.tunables };
   const gatehouse = await startGatehouse(config, {
     server,
     clock: options.clock,
@@ -89,7 +94,7 @@ export async function startTestGatehouse(options: HarnessOptions = {}): Promise<
     async stop() {
       await gatehouse.stop();
       if (schema && !options.schema) await dropSchema(schema);
-      if (redisPrefix) await deleteRedisPrefix(redisPrefix);
+      if (redisPrefix && !options.redisPrefix) await deleteRedisPrefix(redisPrefix);
       if (!options.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

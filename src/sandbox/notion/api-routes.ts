@@ -17,6 +17,7 @@ import type {
 } from '@notionhq/client';
 import { requireCapability, requireUserInfo, userInfoLevel } from './capabilities.js';
 import {
+  attachChild,
   insertBlocks,
   insertPage,
   isObject,
@@ -214,6 +215,35 @@ export function apiRouter(deps: ApiDeps): Router {
     changed();
     res.json(serializePage(view, page));
   });
+
+  // Notion's "Move a page" (POST /v1/pages/{id}/move, `pages.move` in @notionhq/client): under another page or data source.
+  router.post('/pages/:page_id/move', (req, res) => {
+    const { view, integration, now } = call(res);
+    requireCapability(integration.capabilities, 'update_content');
+    const page = reachedPage(state, integration, pathId(req.params.page_id, 'page_id'));
+    const target = resolveNewPageParent(integration, body(req).parent);
+    if (target.type === 'page_id' && (target.id === page.id || isReachedFrom(page.id, target.id)))
+      throw validationError('A page cannot be moved under itself or its descendants.');
+    const oldContainer = page.parent.type === 'page_id' || page.parent.type === 'block_id' ? page.parent.id : null;
+    if (oldContainer !== null) state.children[oldContainer] = (state.children[oldContainer] ?? []).filter((id) => id !== page.id);
+    page.parent = target;
+    if (target.type === 'page_id') attachChild(state, target.id, page.id);
+    page.lastEditedTime = now.toISOString();
+    page.lastEditedBy = integration.botId;
+    changed();
+    res.json(serializePage(view, page));
+  });
+
+  /** Is `descendantId` below `ancestorId` (following parents)? */
+  function isReachedFrom(ancestorId: string, descendantId: string): boolean {
+    let current: string | null = descendantId;
+    for (let depth = 0; current !== null && depth < 1000; depth += 1) {
+      if (current === ancestorId) return true;
+      const record: { parent: ParentRef } | undefined = state.pages[current] ?? state.blocks[current] ?? state.databases[current];
+      current = record && record.parent.type !== 'workspace' ? record.parent.id : null;
+    }
+    return false;
+  }
 
   router.get('/pages/:page_id/properties/:property_id', (req, res) => {
     const { integration } = call(res);

@@ -85,12 +85,13 @@ export function demoPartnerRouter(options: DemoPartnerOptions): Router {
     try {
       const client = new Client({ baseUrl: options.publicUrl, retry: false });
       const answer = await client.oauth.token({ grant_type: 'authorization_code', code: req.query.code, redirect_uri: redirectUri, client_id: DEMO_PARTNER_CLIENT_ID, client_secret: options.clientSecret });
-      const grant = await options.stores.grants.findById(answer.bot_id);
-      const connection = grant ? await options.stores.connections.findById(grant.upstreamConnectionId) : null;
-      // The pages shown come from Gatehouse's own records (the demo runs in its process); a real partner would ask the API.
-      const pages = grant && connection
-        ? await Promise.all(grant.pageIds.map(async (id) => (await options.stores.pageIndex.get(connection.id, id))?.title ?? id))
-        : [];
+      // The pages shown are asked of the Notion API through Gatehouse, as any partner would: a search with the new token.
+      let pages: string[];
+      try {
+        pages = await grantedPageTitles(new Client({ auth: answer.access_token, baseUrl: options.publicUrl, retry: false, logger: () => undefined }));
+      } catch {
+        return show(502, 'Gatehouse gave a token, but the pages could not be listed through its Notion API.', null);
+      }
       return show(200, null, {
         workspace: answer.workspace_name ?? answer.workspace_id,
         capabilities: String((answer as unknown as { scope?: string }).scope ?? '').split(' ').filter(Boolean),
@@ -104,4 +105,28 @@ export function demoPartnerRouter(options: DemoPartnerOptions): Router {
     }
   });
   return router;
+}
+
+/**
+ * The pages shared with the partner, as the partner sees them: a search
+ * returns the picked pages and everything below them; the picked ones are
+ * those whose parent is not itself in the results.
+ */
+async function grantedPageTitles(notion: Client): Promise<string[]> {
+  const found: Array<{ id: string; parentId: string | null; title: string }> = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 10; page += 1) {
+    const answer = await notion.search({ start_cursor: cursor, page_size: 100 });
+    for (const result of answer.results as Array<Record<string, any>>) {
+      const parent = result.parent ?? {};
+      const parentId: string | null = parent.page_id ?? parent.database_id ?? parent.block_id ?? null;
+      const titleProperty = Object.values(result.properties ?? {}).find((p: any) => p?.type === 'title') as { title?: Array<{ plain_text: string }> } | undefined;
+      const titleParts: Array<{ plain_text: string }> = titleProperty?.title ?? result.title ?? [];
+      found.push({ id: result.id, parentId, title: titleParts.map((t) => t.plain_text).join('') || 'Untitled' });
+    }
+    if (!answer.has_more || !answer.next_cursor) break;
+    cursor = answer.next_cursor;
+  }
+  const ids = new Set(found.map((p) => p.id));
+  return found.filter((p) => p.parentId === null || !ids.has(p.parentId)).map((p) => p.title).sort();
 }

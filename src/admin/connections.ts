@@ -1,0 +1,285 @@
+/**
+ * The connections console's rules (issue 4, parts 1-4): who may see and
+ * manage a workspace's connections, the connections grouped per partner app,
+ * "View users with access", the install policy, the approved list and roles.
+ * Plain functions over the stores; ./console-routes.ts maps them to pages and
+ * the admin JSON API.
+ *
+ * Who is who:
+ *   - a workspace owner manages their workspace;
+ *   - an organisation admin (GATEHOUSE_ADMIN_EMAILS, or the bootstrap admin
+ *     token of the command line) acts as an owner of every workspace;
+ *   - a member sees only their own grants ("My connections");
+ *   - anyone else learns nothing: a workspace they are not in is "not found",
+ *     so its id, name and connections never leak.
+ */
+import type { Clock } from '../clock.js';
+import type { AuditStore } from '../store/audit.js';
+import type { GrantStore, GrantSummary } from '../store/grants.js';
+import type { PageIndexStore } from '../store/page-index.js';
+import type { PartnerApp, PartnerAppStore } from '../store/partner-apps.js';
+import { isUuid, type PeopleStore, type Person } from '../store/people.js';
+import type { Workspace, WorkspaceRole, WorkspaceStore } from '../store/workspaces.js';
+import type { Actor } from './revocation.js';
+
+export type ConsoleErrorCode = 'not_found' | 'forbidden' | 'invalid' | 'conflict';
+
+export class ConsoleError extends Error {
+  constructor(readonly code: ConsoleErrorCode, message: string) {
+    super(message);
+    this.name = 'ConsoleError';
+  }
+}
+
+export interface ConsoleDeps {
+  workspaces: WorkspaceStore;
+  grants: GrantStore;
+  partnerApps: PartnerAppStore;
+  people: PeopleStore;
+  pageIndex: PageIndexStore;
+  audit: AuditStore;
+  clock: Clock;
+}
+
+/** The caller, as far as these rules care. */
+export interface Caller {
+  person: Person | null;
+  isOrganisationAdmin: boolean;
+}
+
+const WORKSPACE_NOT_FOUND = 'No such workspace.';
+
+/** A workspace the caller owns (or, as organisation admin, may manage); members get 403, everyone else 404. */
+export async function requireOwnerOf(deps: Pick<ConsoleDeps, 'workspaces'>, caller: Caller, workspaceId: string): Promise<Workspace> {
+  const workspace = await deps.workspaces.findById(workspaceId);
+  if (!workspace) throw new ConsoleError('not_found', WORKSPACE_NOT_FOUND);
+  if (caller.isOrganisationAdmin) return workspace;
+  if (!caller.person) throw new ConsoleError('not_found', WORKSPACE_NOT_FOUND);
+  const membership = await deps.workspaces.membership(workspaceId, caller.person.id);
+  if (!membership || membership.status !== 'active') throw new ConsoleError('not_found', WORKSPACE_NOT_FOUND);
+  if (membership.role !== 'owner') throw new ConsoleError('forbidden', `Only owners of ${workspace.name} can do that.`);
+  return workspace;
+}
+
+/** Workspaces whose console the caller may open: those they own; every workspace for organisation admins. */
+export async function manageableWorkspaces(deps: Pick<ConsoleDeps, 'workspaces'>, caller: Caller): Promise<Workspace[]> {
+  if (caller.isOrganisationAdmin) return deps.workspaces.listAll();
+  if (!caller.person) return [];
+  return (await deps.workspaces.listForPerson(caller.person.id)).filter((w) => w.role === 'owner');
+}
+
+/** A grant the caller may see and revoke: their own, one in a workspace they own, or any for organisation admins. Otherwise 404. */
+export async function requireVisibleGrant(deps: Pick<ConsoleDeps, 'workspaces' | 'grants'>, caller: Caller, grantId: string): Promise<{ grantId: string; workspaceId: string; own: boolean }> {
+  const grant = await deps.grants.findById(grantId);
+  if (!grant) throw new ConsoleError('not_found', 'No such grant.');
+  const own = caller.person !== null && grant.personId === caller.person.id;
+  if (own || caller.isOrganisationAdmin) return { grantId: grant.id, workspaceId: grant.workspaceId, own };
+  if (caller.person) {
+    const membership = await deps.workspaces.membership(grant.workspaceId, caller.person.id);
+    if (membership?.status === 'active' && membership.role === 'owner') return { grantId: grant.id, workspaceId: grant.workspaceId, own };
+  }
+  throw new ConsoleError('not_found', 'No such grant.');
+}
+
+// ---------------------------------------------------------------------------
+// Connections, grouped per partner app
+
+export interface AppFacts {
+  id: string;
+  name: string;
+  clientId: string | null;
+  website: string | null;
+  supportContact: string | null;
+  logoUrl: string | null;
+  integrationKind: 'public' | 'internal';
+  builtByOrganisation: boolean;
+}
+
+function appFacts(app: PartnerApp): AppFacts {
+  return {
+    id: app.id, name: app.name, clientId: app.clientId, website: app.website, supportContact: app.supportContact,
+    logoUrl: app.hasLogo ? `/apps/${app.id}/logo` : null, integrationKind: app.integrationKind, builtByOrganisation: app.builtByOrganisation,
+  };
+}
+
+export interface WorkspaceConnection {
+  app: AppFacts;
+  approved: boolean;
+  /** Oldest first: who added it, and when. */
+  grants: GrantSummary[];
+}
+
+/** Every active connection of the workspace, one entry per partner app (public and, when they exist, internal). */
+export async function listWorkspaceConnections(deps: ConsoleDeps, workspaceId: string): Promise<WorkspaceConnection[]> {
+  const grants = await deps.grants.listActiveForWorkspace(workspaceId);
+  const approved = new Set((await deps.grants.listApproved(workspaceId)).map((a) => a.appId));
+  const byApp = new Map<string, GrantSummary[]>();
+  for (const g of grants) (byApp.get(g.appId) ?? byApp.set(g.appId, []).get(g.appId)!).push(g);
+  const out: WorkspaceConnection[] = [];
+  for (const [appId, list] of byApp) {
+    const app = await deps.partnerApps.findById(appId);
+    if (!app) continue;
+    out.push({ app: appFacts(app), approved: approved.has(appId), grants: [...list].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()) });
+  }
+  return out.sort((a, b) => a.app.name.localeCompare(b.app.name));
+}
+
+export interface UserWithAccess {
+  grantId: string;
+  person: { id: string; email: string; name: string };
+  pages: Array<{ id: string; title: string }>;
+  capabilities: string[];
+  addedAt: Date;
+}
+
+/**
+ * "View users with access": who authorised the app, on which pages (titles
+ * from that person's own page index: the pages are theirs), with which
+ * capabilities. `personId` filters to one person.
+ */
+export async function usersWithAccess(deps: ConsoleDeps, workspaceId: string, appId: string, personId?: string): Promise<{ app: AppFacts; users: UserWithAccess[]; installers: Array<{ id: string; email: string }> }> {
+  const app = await deps.partnerApps.findById(appId);
+  const all = (await deps.grants.listActiveForWorkspace(workspaceId)).filter((g) => g.appId === appId);
+  if (!app || (all.length === 0 && !(await deps.grants.isApproved(workspaceId, appId)))) throw new ConsoleError('not_found', 'This connection is not in this workspace.');
+  const chosen = personId ? all.filter((g) => g.personId === personId) : all;
+  const users: UserWithAccess[] = [];
+  for (const g of chosen.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())) {
+    const titles = await deps.pageIndex.titles(g.upstreamConnectionId, g.pageIds);
+    users.push({
+      grantId: g.id, person: { id: g.personId, email: g.personEmail, name: g.personName },
+      pages: g.pageIds.map((id) => ({ id, title: titles.get(id) ?? 'Page no longer shared' })),
+      capabilities: g.capabilities, addedAt: g.createdAt,
+    });
+  }
+  return { app: appFacts(app), users, installers: all.map((g) => ({ id: g.personId, email: g.personEmail })) };
+}
+
+// ---------------------------------------------------------------------------
+// Install policy
+
+export interface InstallPolicy {
+  installPolicy: Workspace['installPolicy'];
+  autoApproveOrganisation: boolean;
+}
+
+export async function setInstallPolicy(deps: ConsoleDeps, workspace: Workspace, policy: InstallPolicy, actor: Actor): Promise<Workspace> {
+  const updated = await deps.workspaces.setPolicy(workspace.id, policy);
+  if (!updated) throw new ConsoleError('not_found', WORKSPACE_NOT_FOUND);
+  if (updated.installPolicy !== workspace.installPolicy || updated.autoApproveOrganisation !== workspace.autoApproveOrganisation) {
+    await deps.audit.record({
+      action: 'workspace.policy_changed', actor: { type: actor.type, id: actor.id, label: actor.label }, target: { type: 'workspace', id: workspace.id },
+      workspaceId: workspace.id, address: actor.address, outcome: 'success',
+      detail: { installPolicy: updated.installPolicy, autoApproveOrganisation: updated.autoApproveOrganisation, before: { installPolicy: workspace.installPolicy, autoApproveOrganisation: workspace.autoApproveOrganisation } },
+    }, deps.clock.now());
+  }
+  return updated;
+}
+
+// ---------------------------------------------------------------------------
+// Approved list
+
+export interface ApprovedEntry {
+  app: AppFacts;
+  addedAt: Date;
+  installers: Array<{ grantId: string; personId: string; email: string; name: string }>;
+}
+
+export async function approvedList(deps: ConsoleDeps, workspaceId: string): Promise<ApprovedEntry[]> {
+  const grants = await deps.grants.listActiveForWorkspace(workspaceId);
+  const out: ApprovedEntry[] = [];
+  for (const entry of await deps.grants.listApproved(workspaceId)) {
+    const app = await deps.partnerApps.findById(entry.appId);
+    if (!app) continue;
+    out.push({
+      app: appFacts(app), addedAt: entry.addedAt,
+      installers: grants.filter((g) => g.appId === app.id).map((g) => ({ grantId: g.id, personId: g.personId, email: g.personEmail, name: g.personName })),
+    });
+  }
+  return out.sort((a, b) => a.app.name.localeCompare(b.app.name));
+}
+
+/** "+ Add approved connection" offers only partner apps already installed (an active grant) in this workspace and not yet approved. */
+export async function approvableApps(deps: ConsoleDeps, workspaceId: string): Promise<AppFacts[]> {
+  const approved = new Set((await deps.grants.listApproved(workspaceId)).map((a) => a.appId));
+  return (await listWorkspaceConnections(deps, workspaceId)).filter((c) => !approved.has(c.app.id) && c.app.integrationKind === 'public').map((c) => c.app);
+}
+
+export async function findAppByClientIdOrId(deps: Pick<ConsoleDeps, 'partnerApps'>, ref: { clientId?: string; appId?: string }): Promise<PartnerApp | null> {
+  if (ref.appId) return deps.partnerApps.findById(ref.appId);
+  if (ref.clientId) return deps.partnerApps.findByClientId(ref.clientId);
+  return null;
+}
+
+export async function addApprovedApp(deps: ConsoleDeps, workspace: Workspace, app: PartnerApp | null, actor: Actor): Promise<{ added: boolean }> {
+  if (!app) throw new ConsoleError('not_found', 'No such partner app.');
+  const offered = await approvableApps(deps, workspace.id);
+  const already = await deps.grants.isApproved(workspace.id, app.id);
+  if (already) return { added: false };
+  if (!offered.some((a) => a.id === app.id)) {
+    throw new ConsoleError('invalid', `${app.name} is not installed in ${workspace.name}: only connections already installed in this workspace can be approved. Install it first.`);
+  }
+  const added = await deps.grants.approve(workspace.id, app.id, actor.id, deps.clock.now());
+  if (added) {
+    await deps.audit.record({
+      action: 'approved_app.added', actor: { type: actor.type, id: actor.id, label: actor.label }, target: { type: 'partner_app', id: app.id },
+      workspaceId: workspace.id, address: actor.address, outcome: 'success', detail: { appName: app.name },
+    }, deps.clock.now());
+  }
+  return { added };
+}
+
+/** "Remove from approved list": stops new installs by members; existing grants stay unless disconnected. */
+export async function removeApprovedApp(deps: ConsoleDeps, workspace: Workspace, app: PartnerApp | null, actor: Actor): Promise<{ removed: boolean }> {
+  if (!app) throw new ConsoleError('not_found', 'No such partner app.');
+  const removed = await deps.grants.unapprove(workspace.id, app.id);
+  if (removed) {
+    await deps.audit.record({
+      action: 'approved_app.removed', actor: { type: actor.type, id: actor.id, label: actor.label }, target: { type: 'partner_app', id: app.id },
+      workspaceId: workspace.id, address: actor.address, outcome: 'success', detail: { appName: app.name },
+    }, deps.clock.now());
+  }
+  return { removed };
+}
+
+// ---------------------------------------------------------------------------
+// Roles
+
+export interface MemberView {
+  personId: string;
+  email: string;
+  name: string;
+  role: WorkspaceRole;
+}
+
+export async function listMembers(deps: ConsoleDeps, workspaceId: string): Promise<MemberView[]> {
+  const out: MemberView[] = [];
+  for (const m of await deps.workspaces.listMembers(workspaceId)) {
+    if (m.status !== 'active') continue;
+    const person = await deps.people.findById(m.personId);
+    if (person) out.push({ personId: person.id, email: person.email, name: person.name, role: m.role });
+  }
+  return out.sort((a, b) => (a.role === b.role ? a.email.localeCompare(b.email) : a.role === 'owner' ? -1 : 1));
+}
+
+/** Owners make members owners and take that back; the last owner cannot step down (nor be demoted). */
+export async function setMemberRole(deps: ConsoleDeps, workspace: Workspace, personId: string, role: WorkspaceRole, actor: Actor): Promise<{ changed: boolean }> {
+  if (!isUuid(personId)) throw new ConsoleError('not_found', `No such member of ${workspace.name}.`);
+  const outcome = await deps.workspaces.setRole(workspace.id, personId, role);
+  if (outcome === 'not_member') throw new ConsoleError('not_found', `No such member of ${workspace.name}.`);
+  if (outcome === 'last_owner') throw new ConsoleError('conflict', `${workspace.name} needs at least one owner: make someone else an owner first.`);
+  if (outcome === 'changed') {
+    await deps.audit.record({
+      action: 'workspace_member.role_changed', actor: { type: actor.type, id: actor.id, label: actor.label }, target: { type: 'person', id: personId },
+      workspaceId: workspace.id, address: actor.address, outcome: 'success', detail: { role },
+    }, deps.clock.now());
+  }
+  return { changed: outcome === 'changed' };
+}
+
+export async function findMemberByEmail(deps: ConsoleDeps, workspaceId: string, email: string): Promise<string> {
+  for (const person of await deps.people.findByEmail(email.toLowerCase())) {
+    const membership = await deps.workspaces.membership(workspaceId, person.id);
+    if (membership?.status === 'active') return person.id;
+  }
+  throw new ConsoleError('not_found', 'No member with this email in this workspace.');
+}

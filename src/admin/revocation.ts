@@ -1,0 +1,151 @@
+/**
+ * Revocation that holds (issue 4, part 5). A grant is revoked by one
+ * conditional UPDATE of its status first, then every code, access token and
+ * refresh token issued for it is marked revoked. Every check that lets a
+ * partner in (token redemption and refresh, introspection, the proxy) reads
+ * the grant's status and the token rows from the shared database on each
+ * request, so the very next request on any instance is refused: there is no
+ * per-process cache to wait out.
+ *
+ * Revocation is idempotent (hydra's `revokeOAuth2ConsentSessions`, security.md
+ * G3): revoking a revoked grant succeeds again, sweeps its tokens again (a
+ * token minted in a race with the first sweep dies too) and records nothing
+ * new; the first revocation's who, when and why stay on the grant and in the
+ * `grant.revoked` audit event.
+ */
+import type { Clock } from '../clock.js';
+import type { Keyring } from '../crypto/keyring.js';
+import type { AuditStore } from '../store/audit.js';
+import type { GrantStore } from '../store/grants.js';
+import type { TokenStore } from '../store/tokens.js';
+import type { UpstreamConnectionStore } from '../store/upstream-connections.js';
+import { decryptCredential } from '../upstream/connect.js';
+import { notionClient, type NotionUpstream } from '../upstream/notion.js';
+
+/** Who acts: a signed-in person, an admin token's holder, or Gatehouse itself (membership sync). */
+export interface Actor {
+  type: 'person' | 'admin_token' | 'system';
+  id: string | null;
+  label: string;
+  address: string | null;
+}
+
+export const systemActor = (label: string): Actor => ({ type: 'system', id: null, label, address: null });
+
+export interface RevocationDeps {
+  grants: GrantStore;
+  tokens: TokenStore;
+  audit: AuditStore;
+  clock: Clock;
+}
+
+export interface RevokeResult {
+  grantId: string;
+  /** false: the grant was already revoked (idempotent success) */
+  revoked: boolean;
+}
+
+/** How the grant row records who revoked it: a stable id, never only an email that may change. */
+function revokedBy(actor: Actor): string {
+  return actor.type === 'system' ? `system:${actor.label}` : `${actor.type}:${actor.id ?? actor.label}`;
+}
+
+export class GrantNotFound extends Error {
+  constructor() {
+    super('No such grant.');
+  }
+}
+
+export async function revokeGrant(deps: RevocationDeps, grantId: string, actor: Actor, reason: string): Promise<RevokeResult> {
+  const grant = await deps.grants.findById(grantId);
+  if (!grant) throw new GrantNotFound();
+  const now = deps.clock.now();
+  // Status first: from this UPDATE on, every check refuses the grant's tokens, even before they are swept.
+  const revoked = await deps.grants.revoke(grant.id, { by: revokedBy(actor), reason }, now);
+  await deps.tokens.revokeByGrant(grant.id, now);
+  if (revoked) {
+    await deps.audit.record({
+      action: 'grant.revoked', actor: { type: actor.type, id: actor.id, label: actor.label }, target: { type: 'grant', id: grant.id },
+      workspaceId: grant.workspaceId, address: actor.address, outcome: 'success',
+      detail: { reason, appId: grant.appId, personId: grant.personId },
+    }, now);
+  }
+  return { grantId: grant.id, revoked };
+}
+
+async function revokeMany(deps: RevocationDeps, ids: string[], actor: Actor, reason: string): Promise<RevokeResult[]> {
+  const results: RevokeResult[] = [];
+  for (const id of ids) results.push(await revokeGrant(deps, id, actor, reason));
+  return results;
+}
+
+/** "Disconnect" / "Disconnect all users": every person's grant of one partner app in one workspace. */
+export async function revokeGrantsOfApp(deps: RevocationDeps, workspaceId: string, appId: string, actor: Actor, reason: string): Promise<RevokeResult[]> {
+  return revokeMany(deps, await deps.grants.listActiveIds({ workspaceId, appId }), actor, reason);
+}
+
+/** A person who left the workspace (membership sync): their grants there. */
+export async function revokeGrantsOfPerson(deps: RevocationDeps, workspaceId: string, personId: string, actor: Actor, reason: string): Promise<RevokeResult[]> {
+  return revokeMany(deps, await deps.grants.listActiveIds({ workspaceId, personId }), actor, reason);
+}
+
+/** A whole workspace disconnected from Gatehouse. */
+export async function revokeGrantsOfWorkspace(deps: RevocationDeps, workspaceId: string, actor: Actor, reason: string): Promise<RevokeResult[]> {
+  return revokeMany(deps, await deps.grants.listActiveIds({ workspaceId }), actor, reason);
+}
+
+export interface DisconnectDeps extends RevocationDeps {
+  connections: UpstreamConnectionStore;
+  keyring: Keyring;
+  upstream: NotionUpstream;
+  /** Failures to revoke at Notion are logged, never fatal: the credential is destroyed either way. */
+  warn?: (message: string, detail: Record<string, unknown>) => void;
+}
+
+export class ConnectionNotFound extends Error {
+  constructor() {
+    super('No such upstream connection.');
+  }
+}
+
+/**
+ * Disconnecting a person's Notion credential for a workspace: revoke it at
+ * Notion (`POST /v1/oauth/revoke`, OAuth credentials only: an internal
+ * integration token is Notion's to rotate), destroy the ciphertext, mark the
+ * connection disconnected, and revoke every grant made through it (they have
+ * no credential left to act with). Idempotent like revokeGrant.
+ */
+export async function disconnectUpstreamConnection(deps: DisconnectDeps, connectionId: string, actor: Actor, reason: string): Promise<{ connectionId: string; disconnected: boolean; revokedAtNotion: boolean; grants: RevokeResult[] }> {
+  const connection = await deps.connections.findById(connectionId);
+  if (!connection) throw new ConnectionNotFound();
+  let revokedAtNotion = false;
+  if (connection.kind === 'oauth' && connection.credentialCiphertext) {
+    try {
+      const credential = decryptCredential(deps.keyring, connection.credentialCiphertext, connection.id);
+      await notionClient(deps.upstream).oauth.revoke({ token: credential.accessToken, client_id: deps.upstream.clientId, client_secret: deps.upstream.clientSecret });
+      revokedAtNotion = true;
+    } catch (err) {
+      deps.warn?.('revoking the credential at Notion failed; destroying it anyway', { connectionId: connection.id, err: String(err) });
+    }
+  }
+  const now = deps.clock.now();
+  const disconnected = await deps.connections.disconnect(connection.id, now);
+  if (disconnected) {
+    await deps.audit.record({
+      action: 'upstream_connection.disconnected', actor: { type: actor.type, id: actor.id, label: actor.label }, target: { type: 'upstream_connection', id: connection.id },
+      workspaceId: connection.workspaceId, address: actor.address, outcome: 'success', detail: { reason, personId: connection.personId, revokedAtNotion },
+    }, now);
+  }
+  const grants = await revokeMany(deps, await deps.grants.listActiveIds({ upstreamConnectionId: connection.id }), actor, reason);
+  return { connectionId: connection.id, disconnected, revokedAtNotion, grants };
+}
+
+/** A whole workspace disconnected from Gatehouse: every person's credential for it, and every grant in it. */
+export async function disconnectWorkspace(deps: DisconnectDeps, workspaceId: string, actor: Actor, reason: string): Promise<{ connections: number; grants: RevokeResult[] }> {
+  const connections = await deps.connections.listActiveForWorkspace(workspaceId);
+  const grants: RevokeResult[] = [];
+  for (const c of connections) grants.push(...(await disconnectUpstreamConnection(deps, c.id, actor, reason)).grants);
+  // Grants through connections already broken or disconnected earlier.
+  grants.push(...(await revokeGrantsOfWorkspace(deps, workspaceId, actor, reason)));
+  return { connections: connections.length, grants };
+}

@@ -1,0 +1,112 @@
+/**
+ * Bearer token → what the token may do. Runs on every call: the token is
+ * looked up by its hash, its expiry, its revocation and its grant's status
+ * are checked each time, and nothing is cached in the process, so a revoked
+ * token or grant stops working at the next call on every instance.
+ */
+import { hashToken } from '../crypto/tokens.js';
+import type { Capability } from '../oauth/capabilities.js';
+import { CONTENT_CAPABILITIES, USER_INFO_LEVELS, userInfoLevelOf } from '../oauth/capabilities.js';
+import type { GrantStore } from '../store/grants.js';
+import type { InternalIntegrationStore } from '../store/internal-integrations.js';
+import type { UpstreamConnectionStore } from '../store/upstream-connections.js';
+import type { TokenStore } from '../store/tokens.js';
+import type { RefusalReason } from './errors.js';
+import { normaliseNotionId } from './endpoints.js';
+
+/** What a token may do: the one shape every kind of token resolves to. */
+export interface TokenScope {
+  grantId: string;
+  appId: string;
+  workspaceId: string;
+  upstreamConnectionId: string;
+  /** Content capabilities plus exactly one user-information level. */
+  capabilities: Capability[];
+  /** Picked pages and databases (dashed ids): they and everything below them are in scope. */
+  pageIds: string[];
+}
+
+export type Authentication =
+  | { ok: true; scope: TokenScope }
+  | { ok: false; reason: Extract<RefusalReason, 'missing_token' | 'unknown_token' | 'expired_token' | 'revoked_token' | 'grant_revoked'>; known?: { grantId: string; appId: string; workspaceId: string | null } };
+
+export interface AuthenticateDeps {
+  tokens: Pick<TokenStore, 'findAccessToken'>;
+  grants: Pick<GrantStore, 'findById'>;
+  /** Internal integration tokens (`gh_int_`), when wired: looked up by hash like access tokens. */
+  internalIntegrations?: Pick<InternalIntegrationStore, 'findByTokenHash'>;
+  connections?: Pick<UpstreamConnectionStore, 'findById'>;
+}
+
+const LEVEL_RANK = Object.fromEntries(USER_INFO_LEVELS.map((level, rank) => [level, rank])) as Record<string, number>;
+
+/**
+ * The token's capabilities narrowed by its grant's current ones: a grant
+ * authorised again with fewer capabilities narrows tokens issued before.
+ */
+function effectiveCapabilities(token: readonly string[], grant: readonly string[]): Capability[] {
+  const content = CONTENT_CAPABILITIES.filter((c) => token.includes(c) && grant.includes(c));
+  const tokenLevel = userInfoLevelOf(token);
+  const grantLevel = userInfoLevelOf(grant);
+  return [...content, LEVEL_RANK[tokenLevel]! <= LEVEL_RANK[grantLevel]! ? tokenLevel : grantLevel];
+}
+
+export async function authenticateBearer(deps: AuthenticateDeps, token: string | null, now: Date): Promise<Authentication> {
+  if (!token) return { ok: false, reason: 'missing_token' };
+  if (token.startsWith('gh_int_') && deps.internalIntegrations) return authenticateInternalToken(deps, token);
+  const access = await deps.tokens.findAccessToken(hashToken(token));
+  if (!access) return { ok: false, reason: 'unknown_token' };
+  const grant = await deps.grants.findById(access.grantId);
+  const known = { grantId: access.grantId, appId: access.appId, workspaceId: grant?.workspaceId ?? null };
+  if (access.revokedAt !== null) return { ok: false, reason: 'revoked_token', known };
+  if (access.expiresAt.getTime() <= now.getTime()) return { ok: false, reason: 'expired_token', known };
+  if (!grant || grant.status !== 'active' || grant.appId !== access.appId) return { ok: false, reason: 'grant_revoked', known };
+  return {
+    ok: true,
+    scope: {
+      grantId: grant.id,
+      appId: grant.appId,
+      workspaceId: grant.workspaceId,
+      upstreamConnectionId: grant.upstreamConnectionId,
+      capabilities: effectiveCapabilities(access.capabilities, grant.capabilities),
+      pageIds: grant.pageIds.map((id) => normaliseNotionId(id) ?? id),
+    },
+  };
+}
+
+/** `Authorization: Bearer <token>`, case-insensitive scheme (RFC 6750 §2.1). */
+export function bearerToken(header: string | undefined): string | null {
+  const match = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header ?? '');
+  return match ? match[1]! : null;
+}
+
+/**
+ * An internal integration's token (issue 4, part 6): it reaches exactly the
+ * pages connected to it, through the upstream connection of the owner who
+ * connected them (one connection per integration, src/admin/internal-integrations.ts),
+ * with the integration's capabilities. There is no grant: the integration's
+ * id stands in as `grantId` (it is also its bot id). Looked up by hash on
+ * every call, like access tokens: converting the integration or deleting it
+ * stops the token at the next call.
+ */
+async function authenticateInternalToken(deps: AuthenticateDeps, token: string): Promise<Authentication> {
+  const found = await deps.internalIntegrations!.findByTokenHash(hashToken(token));
+  if (!found) return { ok: false, reason: 'unknown_token' };
+  const known = { grantId: found.app.id, appId: found.app.id, workspaceId: found.app.workspaceId };
+  const connectionId = found.pages[0]?.connectionId;
+  // No page connected yet: the token is real but reaches nothing, and there is no connection to call Notion with.
+  if (!connectionId) return { ok: false, reason: 'grant_revoked', known };
+  const connection = deps.connections ? await deps.connections.findById(connectionId) : null;
+  if (deps.connections && (!connection || connection.status !== 'active')) return { ok: false, reason: 'grant_revoked', known };
+  return {
+    ok: true,
+    scope: {
+      grantId: found.app.id,
+      appId: found.app.id,
+      workspaceId: found.app.workspaceId,
+      upstreamConnectionId: connectionId,
+      capabilities: effectiveCapabilities(found.app.capabilities, found.app.capabilities),
+      pageIds: found.pages.filter((p) => p.connectionId === connectionId).map((p) => normaliseNotionId(p.pageId) ?? p.pageId),
+    },
+  };
+}
