@@ -5,19 +5,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import { hashToken } from '../crypto/tokens.js';
-import { authenticateClient } from './client-auth.js';
 import { InvalidRequest } from './errors.js';
 import { bodyParams } from './params.js';
 import { effectiveCapabilities, toScope } from './capabilities.js';
-import type { TokenDeps } from './token.js';
+import { authenticateEndpointClient, type TokenDeps } from './token.js';
 
 export async function handleIntrospection(deps: TokenDeps, req: Request): Promise<Record<string, unknown>> {
   const params = bodyParams(req);
   params.rejectDuplicates();
-  const app = await authenticateClient({
-    partnerApps: deps.partnerApps, limiter: deps.limiter, failureLimit: deps.clientAuthFailureLimit,
-    onFailure: (clientId, reason) => deps.audit.record({ action: 'client.authentication_failed', actor: { type: 'partner', label: clientId }, address: req.ip ?? null, outcome: 'failure', detail: { reason, endpoint: 'introspect' } }, deps.clock.now()),
-  }, req, params);
+  const app = await authenticateEndpointClient(deps, req, params, 'introspect');
   const token = params.get('token');
   if (token === undefined) throw new InvalidRequest('token is required.');
   const hint = params.get('token_type_hint');

@@ -6,18 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import { hashToken } from '../crypto/tokens.js';
-import { authenticateClient } from './client-auth.js';
 import { InvalidRequest } from './errors.js';
 import { bodyParams } from './params.js';
-import type { TokenDeps } from './token.js';
+import { authenticateEndpointClient, type TokenDeps } from './token.js';
 
 export async function handleRevocation(deps: TokenDeps, req: Request): Promise<{ request_id: string }> {
   const params = bodyParams(req);
   params.rejectDuplicates();
-  const app = await authenticateClient({
-    partnerApps: deps.partnerApps, limiter: deps.limiter, failureLimit: deps.clientAuthFailureLimit,
-    onFailure: (clientId, reason) => deps.audit.record({ action: 'client.authentication_failed', actor: { type: 'partner', label: clientId }, address: req.ip ?? null, outcome: 'failure', detail: { reason, endpoint: 'revoke' } }, deps.clock.now()),
-  }, req, params);
+  const app = await authenticateEndpointClient(deps, req, params, 'revoke');
   const token = params.get('token');
   if (token === undefined) throw new InvalidRequest('token is required.');
   const now = deps.clock.now();

@@ -49,13 +49,18 @@ function audit(deps: TokenDeps, req: Request, action: string, outcome: 'success'
   }, deps.clock.now());
 }
 
+/** Client authentication as every client-authenticated endpoint does it: limited, and each failure audited. */
+export function authenticateEndpointClient(deps: TokenDeps, req: Request, params: OAuthParams, endpoint: 'token' | 'introspect' | 'revoke'): Promise<PartnerApp> {
+  return authenticateClient({
+    partnerApps: deps.partnerApps, limiter: deps.limiter, failureLimit: deps.clientAuthFailureLimit,
+    onFailure: (clientId, reason) => deps.audit.record({ action: 'client.authentication_failed', actor: { type: 'partner', label: clientId }, address: req.ip ?? null, outcome: 'failure', detail: { reason, endpoint } }, deps.clock.now()),
+  }, req, params);
+}
+
 export async function handleTokenRequest(deps: TokenDeps, req: Request): Promise<TokenAnswer> {
   const params = bodyParams(req);
   params.rejectDuplicates();
-  const app = await authenticateClient({
-    partnerApps: deps.partnerApps, limiter: deps.limiter, failureLimit: deps.clientAuthFailureLimit,
-    onFailure: (clientId, reason) => deps.audit.record({ action: 'client.authentication_failed', actor: { type: 'partner', label: clientId }, address: req.ip ?? null, outcome: 'failure', detail: { reason } }, deps.clock.now()),
-  }, req, params);
+  const app = await authenticateEndpointClient(deps, req, params, 'token');
   const grantType = params.get('grant_type');
   if (grantType === undefined) throw new InvalidRequest('grant_type is required.');
   if (grantType === 'authorization_code') return redeemCode(deps, req, app, params);

@@ -6,7 +6,7 @@
  */
 import { hashToken } from '../crypto/tokens.js';
 import type { Capability } from '../oauth/capabilities.js';
-import { CONTENT_CAPABILITIES, USER_INFO_LEVELS, userInfoLevelOf } from '../oauth/capabilities.js';
+import { effectiveCapabilities } from '../oauth/capabilities.js';
 import type { GrantStore } from '../store/grants.js';
 import type { InternalIntegrationStore } from '../store/internal-integrations.js';
 import type { UpstreamConnectionStore } from '../store/upstream-connections.js';
@@ -36,19 +36,6 @@ export interface AuthenticateDeps {
   /** Internal integration tokens (`gh_int_`), when wired: looked up by hash like access tokens. */
   internalIntegrations?: Pick<InternalIntegrationStore, 'findByTokenHash'>;
   connections?: Pick<UpstreamConnectionStore, 'findById'>;
-}
-
-const LEVEL_RANK = Object.fromEntries(USER_INFO_LEVELS.map((level, rank) => [level, rank])) as Record<string, number>;
-
-/**
- * The token's capabilities narrowed by its grant's current ones: a grant
- * authorised again with fewer capabilities narrows tokens issued before.
- */
-function effectiveCapabilities(token: readonly string[], grant: readonly string[]): Capability[] {
-  const content = CONTENT_CAPABILITIES.filter((c) => token.includes(c) && grant.includes(c));
-  const tokenLevel = userInfoLevelOf(token);
-  const grantLevel = userInfoLevelOf(grant);
-  return [...content, LEVEL_RANK[tokenLevel]! <= LEVEL_RANK[grantLevel]! ? tokenLevel : grantLevel];
 }
 
 export async function authenticateBearer(deps: AuthenticateDeps, token: string | null, now: Date): Promise<Authentication> {

@@ -7,16 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../support/chromium.js';
+import { expectAccessible, launchChromium } from '../support/chromium.js';
 import { listenOnFreePort } from '../support/harness.js';
 import { startServerProcess, stopServerProcess, type ServerProcess } from '../support/processes.js';
 
-async function expectAccessible(page: Page): Promise<void> {
-  const results = await new AxeBuilder({ page }).analyze();
-  expect(results.violations.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
-}
 
 describe('a person connects the demo partner to Notion through Gatehouse', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-demo-partner-'));

@@ -4,15 +4,10 @@
  * audit log and admin tokens. Every page passes axe-core with no violations.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../support/chromium.js';
+import { expectAccessible, launchChromium } from '../support/chromium.js';
 import { startTestGatehouse, type TestGatehouse } from '../support/harness.js';
 
-async function expectAccessible(page: Page): Promise<void> {
-  const results = await new AxeBuilder({ page }).analyze();
-  expect(results.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join('; ')})`)).toEqual([]);
-}
 
 describe('an owner manages internal integrations, the audit log and admin tokens, on accessible pages', () => {
   let t: TestGatehouse;
