@@ -91,7 +91,9 @@ export async function createSandboxNotion(opts: SandboxNotionOptions): Promise<S
   store.changed();
 
   const counters = { tokenCalls: { authorization_code: 0, refresh_token: 0 }, apiCalls: 0 };
-  const limiter = new TokenBucketLimiter(opts.rateLimitPerSecond ?? 3, 10);
+  // Bursts of ten, as Notion allows some; a raised limit raises the burst too, so same-millisecond requests are not refused.
+  const rate = opts.rateLimitPerSecond ?? 3;
+  const limiter = new TokenBucketLimiter(rate, Math.max(10, Math.min(rate, 10_000)));
 
   const router = Router();
   router.use(express.json({ limit: '1mb' }), express.urlencoded({ extended: false, limit: '1mb' }));

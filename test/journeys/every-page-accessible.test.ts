@@ -1,0 +1,69 @@
+/**
+ * Every server-rendered page, visited in Chromium by an owner who is also an
+ * organisation admin (so every page is open to her), passes an axe-core
+ * check with no violations, and carries the header every signed-in page has.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Browser, Page } from 'playwright-core';
+import { expectAccessible, launchChromium } from '../support/chromium.js';
+import { startTestGatehouse, type TestGatehouse } from '../support/harness.js';
+import { issueCode, registerApp } from '../support/partner.js';
+
+describe('every page is accessible', () => {
+  let t: TestGatehouse;
+  let browser: Browser;
+  let page: Page;
+  let acmeId: string;
+  let appId: string;
+  let pageId: string;
+
+  beforeAll(async () => {
+    t = await startTestGatehouse();
+    const registered = await registerApp(t.gatehouse, { name: 'Accessible partner' });
+    appId = registered.app.id;
+    await issueCode(t.gatehouse, { registered, email: 'ada@example.com', workspaceName: 'Acme' });
+    acmeId = t.gatehouse.sandboxNotion!.workspaces().find((w) => w.name === 'Acme')!.id;
+    const [ada] = await t.gatehouse.stores.people.findByEmail('ada@example.com');
+    const connection = (await t.gatehouse.stores.connections.findForPersonAndWorkspace(ada!.id, acmeId))!;
+    pageId = (await t.gatehouse.stores.pageIndex.roots(connection.id, 1, 0))[0]!.pageId;
+    browser = await launchChromium();
+    page = await (await browser.newContext()).newPage();
+    await page.goto(`${t.url}/auth/sign-in`);
+    await page.getByLabel('Email').fill('ada@example.com');
+    await page.getByLabel('Password').fill('ada-demo');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${t.url}/workspaces**`);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t.stop();
+  });
+
+  const pages = () => [
+    '/workspaces',
+    '/connections/mine',
+    `/connections?workspace=${acmeId}`,
+    `/connections/${acmeId}/apps/${appId}`,
+    '/admin/apps',
+    '/admin/audit',
+    '/admin/tokens',
+    '/integrations',
+    `/workspaces/${acmeId}/pages`,
+    `/workspaces/${acmeId}/pages/${pageId}`,
+  ];
+
+  it('visits each signed-in page: answered, headed, axe-clean', async () => {
+    for (const path of pages()) {
+      const response = await page.goto(`${t.url}${path}`);
+      expect([path, response?.status()]).toEqual([path, 200]);
+      expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(1);
+      await expectAccessible(page);
+    }
+  });
+
+  it('the error page is accessible too', async () => {
+    const response = await page.goto(`${t.url}/no-such-page`);
+    expect(response?.status()).toBe(404);
+    await expectAccessible(page);
+  });
+});
