@@ -16,6 +16,7 @@
 import type { Clock } from '../clock.js';
 import type { AuditStore } from '../store/audit.js';
 import type { GrantStore, GrantSummary } from '../store/grants.js';
+import type { InternalIntegrationStore } from '../store/internal-integrations.js';
 import type { PageIndexStore } from '../store/page-index.js';
 import type { PartnerApp, PartnerAppStore } from '../store/partner-apps.js';
 import { isUuid, type PeopleStore, type Person } from '../store/people.js';
@@ -38,6 +39,7 @@ export interface ConsoleDeps {
   people: PeopleStore;
   pageIndex: PageIndexStore;
   audit: AuditStore;
+  internalIntegrations: InternalIntegrationStore;
   clock: Clock;
 }
 
@@ -122,6 +124,45 @@ export async function listWorkspaceConnections(deps: ConsoleDeps, workspaceId: s
     out.push({ app: appFacts(app), approved: approved.has(appId), grants: [...list].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()) });
   }
   return out.sort((a, b) => a.app.name.localeCompare(b.app.name));
+}
+
+export interface InternalConnection {
+  app: AppFacts;
+  createdAt: Date;
+  /** The owner who created it (null when that person is gone). */
+  createdBy: { id: string; email: string; name: string } | null;
+  /** How many pages of the workspace it is connected to, and who connected them. */
+  pageCount: number;
+  connectedBy: string[];
+}
+
+/**
+ * The workspace's internal integrations, for "Connections": they hold no
+ * grants (their pages are connected from the page's side), so they are
+ * listed from their own store, each with who created it, when, and who
+ * connected how many pages.
+ */
+export async function listInternalConnections(deps: ConsoleDeps, workspaceId: string): Promise<InternalConnection[]> {
+  const out: InternalConnection[] = [];
+  for (const integration of await deps.internalIntegrations.listForWorkspaces([workspaceId])) {
+    const app = await deps.partnerApps.findById(integration.id);
+    if (!app) continue;
+    const creator = integration.createdBy ? await deps.people.findById(integration.createdBy) : null;
+    const pages = await deps.internalIntegrations.listPages(integration.id);
+    out.push({
+      app: appFacts(app), createdAt: integration.createdAt,
+      createdBy: creator ? { id: creator.id, email: creator.email, name: creator.name } : null,
+      pageCount: pages.length, connectedBy: [...new Set(pages.map((p) => p.connectedByEmail))].sort(),
+    });
+  }
+  return out.sort((a, b) => a.app.name.localeCompare(b.app.name) || a.createdAt.getTime() - b.createdAt.getTime());
+}
+
+/** An internal integration of this workspace, or not found (an integration of another workspace is, from here, one that does not exist). */
+export async function requireInternalIntegrationOf(deps: Pick<ConsoleDeps, 'internalIntegrations'>, workspace: Workspace, appId: string) {
+  const app = isUuid(appId) ? await deps.internalIntegrations.findById(appId) : null;
+  if (!app || app.workspaceId !== workspace.id) throw new ConsoleError('not_found', 'There is no such internal integration in this workspace.');
+  return app;
 }
 
 export interface UserWithAccess {

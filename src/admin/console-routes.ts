@@ -15,12 +15,18 @@
  *   POST /connections/:workspaceId/approved                    "+ Add approved connection"
  *   POST /connections/:workspaceId/approved/:appId/remove      "Remove from approved list"
  *   POST /connections/:workspaceId/members/:personId/role      "Make owner" / "Remove as owner"
+ *   POST /connections/:workspaceId/integrations/:appId/disconnect   "Disconnect" an internal integration from every page
+ *   POST /connections/:workspaceId/disconnect                  "Disconnect workspace from Gatehouse"
+ *   POST /workspaces/:workspaceId/disconnect                   "Disconnect" on "Your workspaces": the person's own
+ *                                                              Notion connection (here, beside the API's upstream
+ *                                                              disconnect, because this router holds the revocation deps)
  *
  * Admin JSON API (session + CSRF, or Bearer admin token), under /api/admin/v1:
  *   GET  /grants[?workspace=&person=&app=]       grants the caller may see
  *   GET  /grants/:grantId
  *   POST /grants/:grantId/revoke                 {reason?}; idempotent
- *   GET  /workspaces/:workspaceId/connections    grouped per partner app
+ *   GET  /workspaces/:workspaceId/connections    grouped per partner app, and the internal integrations
+ *   POST /workspaces/:workspaceId/integrations/:appId/disconnect  {reason?}: an internal integration off every page
  *   GET  /workspaces/:workspaceId/connections/:appId/users[?person=]
  *   POST /workspaces/:workspaceId/connections/:appId/disconnect   {reason?}
  *   GET  /workspaces/:workspaceId/policy
@@ -49,18 +55,18 @@ import type { Workspace } from '../store/workspaces.js';
 import type { NotionUpstream } from '../upstream/notion.js';
 import { adminAuthentication, isOrganisationAdmin, type AdminPrincipal } from './auth.js';
 import {
-  addApprovedApp, approvableApps, approvedList, ConsoleError, findAppByClientIdOrId, findMemberByEmail, listMembers, listWorkspaceConnections,
-  manageableWorkspaces, removeApprovedApp, requireOwnerOf, requireVisibleGrant, setInstallPolicy, setMemberRole, usersWithAccess,
-  type AppFacts, type Caller, type ConsoleDeps,
+  addApprovedApp, approvableApps, approvedList, ConsoleError, findAppByClientIdOrId, findMemberByEmail, listInternalConnections, listMembers, listWorkspaceConnections,
+  manageableWorkspaces, removeApprovedApp, requireInternalIntegrationOf, requireOwnerOf, requireVisibleGrant, setInstallPolicy, setMemberRole, usersWithAccess,
+  type AppFacts, type Caller, type ConsoleDeps, type InternalConnection,
 } from './connections.js';
 import { describeZodError } from './partner-app-routes.js';
 import {
-  ConnectionNotFound, disconnectUpstreamConnection, disconnectWorkspace, GrantNotFound, revokeGrant, revokeGrantsOfApp,
+  ConnectionNotFound, disconnectInternalIntegration, disconnectUpstreamConnection, disconnectWorkspace, GrantNotFound, revokeGrant, revokeGrantsOfApp,
   type Actor, type DisconnectDeps,
 } from './revocation.js';
 
 export interface ConsoleRouteDeps {
-  stores: Pick<Stores, 'workspaces' | 'grants' | 'partnerApps' | 'people' | 'pageIndex' | 'audit' | 'tokens' | 'connections' | 'adminTokens'>;
+  stores: Pick<Stores, 'workspaces' | 'grants' | 'partnerApps' | 'people' | 'pageIndex' | 'audit' | 'tokens' | 'connections' | 'adminTokens' | 'internalIntegrations'>;
   config: Pick<Config, 'adminEmails' | 'organisationName'>;
   clock: Clock;
   keyring: Keyring;
@@ -117,6 +123,13 @@ function grantToWire(g: GrantSummary, status: 'active' | 'revoked' = 'active'): 
 
 function appToWire(a: AppFacts) {
   return { id: a.id, name: a.name, client_id: a.clientId, integration_kind: a.integrationKind, website: a.website, support_contact: a.supportContact, built_by_organisation: a.builtByOrganisation };
+}
+
+function internalToWire(c: InternalConnection) {
+  return {
+    app: appToWire(c.app), created_at: c.createdAt.toISOString(), created_by: c.createdBy ? { id: c.createdBy.id, email: c.createdBy.email } : null,
+    pages: c.pageCount, connected_by: c.connectedBy,
+  };
 }
 
 function policyToWire(w: Workspace): z.infer<typeof policyWireSchema> {
@@ -184,6 +197,8 @@ const NOTICES: Record<string, string> = {
   approved: 'Added to the approved list.',
   unapproved: 'Removed from the approved list. Existing connections stay until disconnected.',
   role: 'Role changed.',
+  integration_disconnected: 'Internal integration disconnected from every page of this workspace. Its token reaches nothing now.',
+  workspace_disconnected: 'Workspace disconnected from Gatehouse: every Notion connection to it was removed and every connection in it revoked.',
 };
 const ERRORS: Record<string, string> = {
   last_owner: 'A workspace needs at least one owner: make someone else an owner first.',
@@ -212,6 +227,7 @@ export function consoleRoutes(deps: ConsoleRouteDeps): Router {
   const rules: ConsoleDeps = { ...stores, clock: deps.clock };
   const revocation: DisconnectDeps = {
     grants: stores.grants, tokens: stores.tokens, audit: stores.audit, clock: deps.clock, connections: stores.connections, keyring: deps.keyring, upstream: deps.upstream,
+    internalIntegrations: stores.internalIntegrations,
     warn: (message, detail) => deps.logger.warn(detail, message),
   };
   const auth = adminAuthentication({ adminTokens: stores.adminTokens, people: stores.people, adminEmails: deps.config.adminEmails, clock: deps.clock });
@@ -268,7 +284,16 @@ export function consoleRoutes(deps: ConsoleRouteDeps): Router {
     res.json({
       object: 'list', workspace: { id: workspace.id, name: workspace.name },
       connections: connections.map((c) => ({ app: appToWire(c.app), approved: c.approved, grants: c.grants.map((g) => ({ id: g.id, person: { id: g.personId, email: g.personEmail }, created_at: g.createdAt.toISOString() })) })),
+      internal_integrations: (await listInternalConnections(rules, workspace.id)).map(internalToWire),
     });
+  }));
+
+  router.post(`${api}/workspaces/:workspaceId/integrations/:appId/disconnect`, auth, handle(async (req, res) => {
+    const body = parseBody(revokeBodySchema, req.body);
+    const workspace = await requireOwnerOf(rules, apiCaller(res), param(req, 'workspaceId'));
+    const app = await requireInternalIntegrationOf(rules, workspace, param(req, 'appId'));
+    const result = await disconnectInternalIntegration({ internalIntegrations: stores.internalIntegrations, audit: stores.audit, clock: deps.clock }, app, apiActor(res.locals.principal!, req), body.reason ?? 'disconnected from the workspace by an owner');
+    res.json({ object: 'internal_integration_disconnection', integration_id: app.id, pages_disconnected: result.pagesDisconnected });
   }));
 
   router.get(`${api}/workspaces/:workspaceId/connections/:appId/users`, auth, handle(async (req, res) => {
@@ -346,7 +371,7 @@ export function consoleRoutes(deps: ConsoleRouteDeps): Router {
     const body = parseBody(revokeBodySchema, req.body);
     const workspace = await requireOwnerOf(rules, apiCaller(res), param(req, 'workspaceId'));
     const result = await disconnectWorkspace(revocation, workspace.id, apiActor(res.locals.principal!, req), body.reason ?? 'workspace disconnected from Gatehouse');
-    res.json({ ...revocationToWire(result.grants), upstream_connections_disconnected: result.connections });
+    res.json({ ...revocationToWire(result.grants), upstream_connections_disconnected: result.connections, internal_integrations_disconnected: result.internalIntegrations });
   }));
 
   router.post(`${api}/upstream-connections/:connectionId/disconnect`, auth, handle(async (req, res) => {
@@ -388,6 +413,15 @@ export function consoleRoutes(deps: ConsoleRouteDeps): Router {
     res.redirect(303, '/connections/mine?notice=revoked');
   }));
 
+  router.post('/workspaces/:workspaceId/disconnect', requireSignIn, handle(async (req, res) => {
+    parseBody(csrfOnly, req.body);
+    // The person's own Notion connection only: anyone else's is, from here, one that does not exist.
+    const connection = await stores.connections.findForPersonAndWorkspace(req.user!.id, param(req, 'workspaceId'));
+    if (!connection) throw notFound('You have no Notion connection to that workspace.');
+    await disconnectUpstreamConnection(revocation, connection.id, pageActor(req), 'Notion account disconnected by its person');
+    res.redirect(303, '/workspaces?notice=disconnected');
+  }));
+
   router.get('/connections', requireSignIn, handle(async (req, res) => {
     const caller = pageCaller(req);
     const workspaces = await manageableWorkspaces(rules, caller);
@@ -403,6 +437,7 @@ export function consoleRoutes(deps: ConsoleRouteDeps): Router {
     const ws = encodeURIComponent(workspace.id);
     const usersHref = (appId: string) => `/connections/${ws}/apps/${appId}`;
     const connections = await listWorkspaceConnections(rules, workspace.id);
+    const internal = await listInternalConnections(rules, workspace.id);
     const approved = await approvedList(rules, workspace.id);
     const approvable = await approvableApps(rules, workspace.id);
     const members = await listMembers(rules, workspace.id);
@@ -422,6 +457,16 @@ export function consoleRoutes(deps: ConsoleRouteDeps): Router {
         usersHref: usersHref(c.app.id),
         disconnectAction: `/connections/${ws}/apps/${c.app.id}/disconnect`,
       })),
+      internal: internal.map((c) => ({
+        app: { ...c.app, website: safeLink(c.app.website), supportHref: contactLink(c.app.supportContact) },
+        createdBy: c.createdBy?.email ?? 'a former owner',
+        created: dateText(c.createdAt),
+        pages: c.pageCount === 1 ? '1 page' : `${c.pageCount} pages`,
+        connectedBy: c.connectedBy.join(', '),
+        href: `/integrations/${c.app.id}`,
+        disconnectAction: c.pageCount > 0 ? `/connections/${ws}/integrations/${c.app.id}/disconnect` : null,
+      })),
+      disconnectWorkspaceAction: `/connections/${ws}/disconnect`,
       policy: { approvedOnly: workspace.installPolicy === 'approved_only', autoApprove: workspace.autoApproveOrganisation, action: `/connections/${ws}/policy` },
       approved: approved.map((e) => ({
         app: e.app,
@@ -483,6 +528,21 @@ export function consoleRoutes(deps: ConsoleRouteDeps): Router {
     // The users page of an app with nobody left (and not approved) no longer exists: go back to the console.
     const returnTo = form.return_to && form.return_to.includes('/apps/') && !(await stores.grants.isApproved(workspace.id, app.id)) ? fallback : form.return_to;
     res.redirect(303, backTo(fallback, returnTo, 'disconnected'));
+  }));
+
+  router.post('/connections/:workspaceId/integrations/:appId/disconnect', requireSignIn, handle(async (req, res) => {
+    const form = parseBody(csrfOnly, req.body);
+    const workspace = await requireOwnerOf(rules, pageCaller(req), param(req, 'workspaceId'));
+    const app = await requireInternalIntegrationOf(rules, workspace, param(req, 'appId'));
+    await disconnectInternalIntegration({ internalIntegrations: stores.internalIntegrations, audit: stores.audit, clock: deps.clock }, app, pageActor(req), 'disconnected from the workspace by an owner');
+    res.redirect(303, backTo(`/connections?workspace=${encodeURIComponent(workspace.id)}`, form.return_to, 'integration_disconnected'));
+  }));
+
+  router.post('/connections/:workspaceId/disconnect', requireSignIn, handle(async (req, res) => {
+    parseBody(csrfOnly, req.body);
+    const workspace = await requireOwnerOf(rules, pageCaller(req), param(req, 'workspaceId'));
+    await disconnectWorkspace(revocation, workspace.id, pageActor(req), 'workspace disconnected from Gatehouse');
+    res.redirect(303, backTo(`/connections?workspace=${encodeURIComponent(workspace.id)}`, undefined, 'workspace_disconnected'));
   }));
 
   router.post('/connections/:workspaceId/policy', requireSignIn, handle(async (req, res) => {

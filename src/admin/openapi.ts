@@ -121,6 +121,9 @@ function consolePaths(errors: Record<string, unknown>, error: Record<string, unk
     '/workspaces/{workspace_id}/members/role': {
       post: { summary: 'Make a member an owner or an owner a member; the last owner cannot step down (409)', parameters: [workspace], requestBody: body('RoleRequest'), responses: { 200: { description: 'The role now' }, 409: { description: 'The last owner', content: { 'application/json': { schema: error } } }, ...bad, ...errors, ...notFound } },
     },
+    '/workspaces/{workspace_id}/integrations/{integration_id}/disconnect': {
+      post: { summary: '"Disconnect" an internal integration from every page of the workspace; it stays, with its token, to be connected again (owners)', parameters: [workspace, { name: 'integration_id', in: 'path', required: true, schema: { type: 'string' } }], requestBody: body('RevokeRequest', false), responses: { 200: { description: '{ object, integration_id, pages_disconnected }' }, ...bad, ...errors, ...notFound } },
+    },
     '/workspaces/{workspace_id}/disconnect': {
       post: { summary: 'Disconnect the whole workspace from Gatehouse: every upstream credential revoked at Notion and destroyed, every grant revoked (owners)', parameters: [workspace], requestBody: body('RevokeRequest', false), responses: { ...revocation, ...bad, ...errors, ...notFound } },
     },

@@ -17,6 +17,7 @@ import type { Clock } from '../clock.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { AuditStore } from '../store/audit.js';
 import type { GrantStore } from '../store/grants.js';
+import type { InternalIntegrationStore } from '../store/internal-integrations.js';
 import type { TokenStore } from '../store/tokens.js';
 import type { UpstreamConnectionStore } from '../store/upstream-connections.js';
 import { decryptCredential } from '../upstream/connect.js';
@@ -98,6 +99,12 @@ export interface DisconnectDeps extends RevocationDeps {
   connections: UpstreamConnectionStore;
   keyring: Keyring;
   upstream: NotionUpstream;
+  /**
+   * Internal integrations reach their pages through the connecting owner's
+   * upstream connection: when it goes, those page connections go too (else a
+   * reconnect, which keeps the connection's id, would bring them back).
+   */
+  internalIntegrations?: Pick<InternalIntegrationStore, 'disconnectPagesOfConnection' | 'disconnectAllPages' | 'listForWorkspaces'>;
   /** Failures to revoke at Notion are logged, never fatal: the credential is destroyed either way. */
   warn?: (message: string, detail: Record<string, unknown>) => void;
 }
@@ -115,7 +122,7 @@ export class ConnectionNotFound extends Error {
  * connection disconnected, and revoke every grant made through it (they have
  * no credential left to act with). Idempotent like revokeGrant.
  */
-export async function disconnectUpstreamConnection(deps: DisconnectDeps, connectionId: string, actor: Actor, reason: string): Promise<{ connectionId: string; disconnected: boolean; revokedAtNotion: boolean; grants: RevokeResult[] }> {
+export async function disconnectUpstreamConnection(deps: DisconnectDeps, connectionId: string, actor: Actor, reason: string): Promise<{ connectionId: string; disconnected: boolean; revokedAtNotion: boolean; grants: RevokeResult[]; internalPages: number }> {
   const connection = await deps.connections.findById(connectionId);
   if (!connection) throw new ConnectionNotFound();
   let revokedAtNotion = false;
@@ -130,22 +137,57 @@ export async function disconnectUpstreamConnection(deps: DisconnectDeps, connect
   }
   const now = deps.clock.now();
   const disconnected = await deps.connections.disconnect(connection.id, now);
-  if (disconnected) {
+  const internalPages = (await deps.internalIntegrations?.disconnectPagesOfConnection(connection.id)) ?? [];
+  if (disconnected || internalPages.length > 0) {
     await deps.audit.record({
       action: 'upstream_connection.disconnected', actor: { type: actor.type, id: actor.id, label: actor.label }, target: { type: 'upstream_connection', id: connection.id },
-      workspaceId: connection.workspaceId, address: actor.address, outcome: 'success', detail: { reason, personId: connection.personId, revokedAtNotion },
+      workspaceId: connection.workspaceId, address: actor.address, outcome: 'success',
+      detail: { reason, personId: connection.personId, revokedAtNotion, ...(internalPages.length > 0 ? { internalIntegrationPages: internalPages } : {}) },
     }, now);
   }
   const grants = await revokeMany(deps, await deps.grants.listActiveIds({ upstreamConnectionId: connection.id }), actor, reason);
-  return { connectionId: connection.id, disconnected, revokedAtNotion, grants };
+  return { connectionId: connection.id, disconnected, revokedAtNotion, grants, internalPages: internalPages.length };
 }
 
-/** A whole workspace disconnected from Gatehouse: every person's credential for it, and every grant in it. */
-export async function disconnectWorkspace(deps: DisconnectDeps, workspaceId: string, actor: Actor, reason: string): Promise<{ connections: number; grants: RevokeResult[] }> {
-  const connections = await deps.connections.listActiveForWorkspace(workspaceId);
+/**
+ * "Disconnect" of an internal integration on the owners' console (Notion's
+ * Settings > Connections): it leaves every page of its workspace at once, so
+ * its token reaches nothing from the next call on (the proxy reads the page
+ * connections on every call). The integration itself stays, its token still
+ * retrievable, to be connected to pages again from the page's side.
+ * Idempotent: a second call removes nothing and records nothing.
+ */
+export async function disconnectInternalIntegration(
+  deps: { internalIntegrations: Pick<InternalIntegrationStore, 'disconnectAllPages'>; audit: AuditStore; clock: Clock },
+  app: { id: string; name: string; workspaceId: string }, actor: Actor, reason: string,
+): Promise<{ appId: string; pagesDisconnected: string[] }> {
+  const pages = await deps.internalIntegrations.disconnectAllPages(app.id);
+  if (pages.length > 0) {
+    await deps.audit.record({
+      action: 'internal_integration.disconnected', actor: { type: actor.type, id: actor.id, label: actor.label }, target: { type: 'partner_app', id: app.id },
+      workspaceId: app.workspaceId, address: actor.address, outcome: 'success', detail: { reason, appId: app.id, name: app.name, pageIds: pages },
+    }, deps.clock.now());
+  }
+  return { appId: app.id, pagesDisconnected: pages };
+}
+
+/**
+ * A whole workspace disconnected from Gatehouse: every person's credential for
+ * it (broken ones too: they still hold a ciphertext), every grant in it, and
+ * every internal integration's page connections.
+ */
+export async function disconnectWorkspace(deps: DisconnectDeps, workspaceId: string, actor: Actor, reason: string): Promise<{ connections: number; grants: RevokeResult[]; internalIntegrations: number }> {
+  const all = await deps.connections.listForWorkspace(workspaceId);
+  const live = all.filter((c) => c.status !== 'disconnected' || c.credentialCiphertext !== null);
   const grants: RevokeResult[] = [];
-  for (const c of connections) grants.push(...(await disconnectUpstreamConnection(deps, c.id, actor, reason)).grants);
+  for (const c of live) grants.push(...(await disconnectUpstreamConnection(deps, c.id, actor, reason)).grants);
   // Grants through connections already broken or disconnected earlier.
   grants.push(...(await revokeGrantsOfWorkspace(deps, workspaceId, actor, reason)));
-  return { connections: connections.length, grants };
+  let internalIntegrations = 0;
+  if (deps.internalIntegrations) {
+    for (const app of await deps.internalIntegrations.listForWorkspaces([workspaceId])) {
+      if ((await disconnectInternalIntegration({ internalIntegrations: deps.internalIntegrations, audit: deps.audit, clock: deps.clock }, app, actor, reason)).pagesDisconnected.length > 0) internalIntegrations++;
+    }
+  }
+  return { connections: live.length, grants, internalIntegrations };
 }

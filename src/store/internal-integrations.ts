@@ -59,6 +59,10 @@ export interface InternalIntegrationStore {
   /** False when the page was already connected to this integration. */
   connectPage(args: { appId: string; pageId: string; connectionId: string; connectedBy: string }, now: Date): Promise<boolean>;
   disconnectPage(appId: string, pageId: string): Promise<boolean>;
+  /** "Disconnect" on the owners' console: the integration off every page of its workspace; the ids of the pages it left. */
+  disconnectAllPages(appId: string): Promise<string[]>;
+  /** A person's upstream connection going away: every page connected through it, of any integration. */
+  disconnectPagesOfConnection(connectionId: string): Promise<Array<{ appId: string; pageId: string }>>;
   listPages(appId: string): Promise<ConnectedPage[]>;
   /** Integrations connected to one page of a workspace. */
   listForPage(workspaceId: string, pageId: string): Promise<Array<InternalIntegration & { connectedBy: string; connectedAt: Date }>>;
@@ -129,6 +133,16 @@ export function internalIntegrationStore(db: Kysely<Database>): InternalIntegrat
     async disconnectPage(appId, pageId) {
       const result = await db.deleteFrom('internal_integration_pages').where('app_id', '=', appId).where('page_id', '=', pageId).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
+    },
+    async disconnectAllPages(appId) {
+      if (!isUuid(appId)) return [];
+      const rows = await db.deleteFrom('internal_integration_pages').where('app_id', '=', appId).returning('page_id').execute();
+      return rows.map((r) => r.page_id).sort();
+    },
+    async disconnectPagesOfConnection(connectionId) {
+      if (!isUuid(connectionId)) return [];
+      const rows = await db.deleteFrom('internal_integration_pages').where('connection_id', '=', connectionId).returning(['app_id', 'page_id']).execute();
+      return rows.map((r) => ({ appId: r.app_id, pageId: r.page_id })).sort((a, b) => a.appId.localeCompare(b.appId) || a.pageId.localeCompare(b.pageId));
     },
     async listPages(appId) {
       if (!isUuid(appId)) return [];

@@ -31,6 +31,8 @@ export interface UpstreamConnectionStore {
   listForPerson(personId: string): Promise<UpstreamConnection[]>;
   listActive(): Promise<UpstreamConnection[]>;
   listActiveForWorkspace(workspaceId: string): Promise<UpstreamConnection[]>;
+  /** Every connection to the workspace, whatever its status (a broken one still holds a credential). */
+  listForWorkspace(workspaceId: string): Promise<UpstreamConnection[]>;
   /** Compare-and-swap on `version`: false when someone else changed the credential first. */
   replaceCredential(id: string, expectedVersion: number, ciphertext: string, now: Date): Promise<boolean>;
   setStatus(id: string, status: UpstreamConnection['status'], now: Date): Promise<boolean>;
@@ -95,6 +97,10 @@ export function upstreamConnectionStore(db: Kysely<Database>): UpstreamConnectio
     },
     async listActiveForWorkspace(workspaceId) {
       const rows = await db.selectFrom('upstream_connections').selectAll().where('workspace_id', '=', workspaceId).where('status', '=', 'active').execute();
+      return rows.map(toConnection);
+    },
+    async listForWorkspace(workspaceId) {
+      const rows = await db.selectFrom('upstream_connections').selectAll().where('workspace_id', '=', workspaceId).orderBy('id').execute();
       return rows.map(toConnection);
     },
     async replaceCredential(id, expectedVersion, ciphertext, now) {

@@ -1,6 +1,8 @@
 /**
  * "Your workspaces": connect a Notion account per workspace, see the page
- * index state, refresh it. Routes parse and call one rule each.
+ * index state, refresh it, disconnect it ("Disconnect": POST
+ * /workspaces/:id/disconnect, answered by src/admin/console-routes.ts, since
+ * it revokes grants). Routes parse and call one rule each.
  */
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { randomString } from '../crypto/tokens.js';
@@ -27,6 +29,7 @@ type ConnectState = NonNullable<import('express-session').SessionData['connectSt
 const NOTICES: Record<string, string> = {
   connected: 'Workspace connected. Its pages are being indexed.',
   refreshing: 'Refreshing pages in the background.',
+  disconnected: 'Notion account disconnected: its credential is destroyed and the connections you made through it are revoked.',
 };
 
 export function indexStateText(connection: UpstreamConnection | null): string {
@@ -55,6 +58,8 @@ export function workspaceRoutes(deps: WorkspaceRoutesDeps): Router {
         id: w.id, name: w.name, role: w.role === 'owner' ? 'Owner' : 'Member',
         connected: connection?.status === 'active', kind: connection?.kind ?? null,
         indexState: connection?.indexState ?? 'none', indexText: indexStateText(connection),
+        // Answered by the console router (src/admin/console-routes.ts), which holds the revocation deps.
+        disconnectAction: connection?.status === 'active' ? `/workspaces/${encodeURIComponent(w.id)}/disconnect` : null,
       };
     });
     const notice = typeof req.query.notice === 'string' ? NOTICES[req.query.notice] ?? null : null;

@@ -52,6 +52,8 @@ describe('admin authorisation matrix: every page and API action, seven callers',
   let convertibleViaPageId: string;
   let pageId: string;
   let sideConnectionId: string;
+  let disconnectableId: string;
+  let disconnectableViaPageId: string;
 
   /** Everything a refused request could change, as one digest per table (admin_tokens without last_used_at, which every presented token updates). */
   const digest = async () => {
@@ -142,6 +144,15 @@ describe('admin authorisation matrix: every page and API action, seven callers',
     await t.gatehouse.indexer.idle();
     const adaAcme = (await stores.connections.findForPersonAndWorkspace(ada.id, acmeId))!;
     pageId = (await stores.pageIndex.roots(adaAcme.id, 1, 0))[0]!.pageId;
+    // Internal integrations connected to a page, for the console's "Disconnect" (a refused cell that removed the page would show).
+    disconnectableId = await createIntegration('Matrix disconnectable (API)');
+    disconnectableViaPageId = await createIntegration('Matrix disconnectable (page)');
+    for (const id of [disconnectableId, disconnectableViaPageId]) {
+      const connected = await fetch(`${t.url}/api/admin/v1/workspaces/${acmeId}/pages/${pageId}/connections`, {
+        method: 'POST', headers: { authorization: `Bearer ${adaToken.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ integration_id: id }),
+      });
+      expect(connected.status).toBe(201);
+    }
   });
   afterAll(async () => t.stop());
 
@@ -203,6 +214,8 @@ describe('admin authorisation matrix: every page and API action, seven callers',
     { name: 'page Disconnect (page side)', kind: 'page', method: 'POST', path: () => `/workspaces/${acmeId}/pages/${pageId}/connections/${integrationId}/disconnect`, allowed: ['owner'] },
     { name: 'page Convert to public', kind: 'page', method: 'POST', path: () => `/integrations/${convertibleViaPageId}/convert`, body: () => ({ redirect_uris: 'https://matrix.example/page-converted' }), allowed: ['owner'] },
     { name: 'page create admin token', kind: 'page', method: 'POST', path: () => '/admin/tokens', body: () => ({ label: 'matrix page' }), allowed: sessions },
+    { name: 'API disconnect an internal integration from every page', kind: 'api', method: 'POST', path: () => `${api}/workspaces/${acmeId}/integrations/${disconnectableId}/disconnect`, body: () => ({}), allowed: ownerish },
+    { name: 'page Connections: Disconnect an internal integration', kind: 'page', method: 'POST', path: () => `/connections/${acmeId}/integrations/${disconnectableViaPageId}/disconnect`, allowed: ownerish },
     // ---- writes that destroy state: last ----
     { name: 'API revoke one\'s admin token (Ada\'s)', kind: 'api', method: 'POST', path: () => `${api}/admin-tokens/${adaAdminTokenId}/revoke`, allowed: ['owner'] },
     { name: 'page revoke own admin token (Ada\'s)', kind: 'page', method: 'POST', path: () => `/admin/tokens/${adaAdminTokenId}/revoke`, allowed: ['owner'] },
@@ -213,6 +226,10 @@ describe('admin authorisation matrix: every page and API action, seven callers',
     { name: 'page Disconnect all users', kind: 'page', method: 'POST', path: () => `/connections/${acmeId}/apps/${partner.app.id}/disconnect`, allowed: ownerish },
     { name: 'API disconnect an upstream connection (Ada\'s Side Project)', kind: 'api', method: 'POST', path: () => `${api}/upstream-connections/${sideConnectionId}/disconnect`, body: () => ({}), allowed: ownerish },
     { name: 'API disconnect a workspace from Gatehouse', kind: 'api', method: 'POST', path: () => `${api}/workspaces/${acmeId}/disconnect`, body: () => ({}), allowed: ownerish },
+    // After the API's: idempotent for the allowed cells; the refused cells are checked all the same.
+    { name: 'page Disconnect workspace from Gatehouse', kind: 'page', method: 'POST', path: () => `/connections/${acmeId}/disconnect`, allowed: ownerish },
+    // One's own Notion account only: Ben and Ada each have one in Acme; nobody else has anything there to disconnect (404).
+    { name: 'page Your workspaces: Disconnect (Acme)', kind: 'page', method: 'POST', path: () => `/workspaces/${acmeId}/disconnect`, allowed: ['member', 'owner'] },
   ];
 
   const refusedStatuses = [401, 403, 404];

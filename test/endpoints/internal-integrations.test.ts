@@ -172,6 +172,27 @@ describe('internal integrations: created by owners, connected from pages, conver
     expect((await notion(`/pages/${pageIds[0]}`, `gh_int_${'x'.repeat(43)}`)).status).toBe(401);
   });
 
+  it('refuses a second owner connecting a page through their own connection while the pages go through Ada\'s: 409, nothing changed', async () => {
+    const { stores } = t.gatehouse;
+    const [benPerson] = await stores.people.findByEmail('ben@example.com');
+    expect(await stores.workspaces.setRole(acmeId, benPerson!.id, 'owner')).toBe('changed');
+    try {
+      const benConnection = (await stores.connections.findForPersonAndWorkspace(benPerson!.id, acmeId))!;
+      const benPage = (await stores.pageIndex.roots(benConnection.id, 1, 0))[0]!.pageId;
+      const before = await snapshot();
+      const viaApi = await api(`/workspaces/${acmeId}/pages/${benPage}/connections`, benToken, { body: { integration_id: appId } });
+      expect(viaApi.status).toBe(409);
+      expect((await viaApi.json()).error.message).toBe('"Acme reporting bot" reaches its pages through ada@example.com\'s Notion connection: ask them to add this page, or disconnect their pages first.');
+      const viaPage = await postForm(ben, `${t.url}/workspaces/${acmeId}/pages/${benPage}/connections`, { _csrf: await csrfOf(ben, t.url), integration: appId });
+      expect(viaPage.status).toBe(409);
+      expect(decodeHtml(await viaPage.text())).toContain('reaches its pages through ada@example.com\'s Notion connection');
+      expect(await snapshot()).toEqual(before);
+      expect((await pageRows()).every((r) => r.connection_id !== benConnection.id)).toBe(true);
+    } finally {
+      expect(await stores.workspaces.setRole(acmeId, benPerson!.id, 'member')).toBe('changed');
+    }
+  });
+
   it('refuses a member of the workspace (Ben): 403 on every page and API action, nothing changed', async () => {
     const before = await snapshot();
     const benCsrf = await csrfOf(ben, t.url);
