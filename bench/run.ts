@@ -237,7 +237,7 @@ async function benchProxy(args: { admin: pg.Client; databaseUrl: URL; redisPrefi
   });
 
   // Gatehouse in front of it, with its budget raised out of the way; it indexes the new connection at start.
-  args.children.push(await startProcess([...process.execArgv, 'bench/run.ts', '--gatehouse-with-tunables'], {
+  args.children.push(await startProcess([...process.execArgv, ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), 'bench/run.ts', '--gatehouse-with-tunables'], {
     PORT: String(port), GATEHOUSE_PUBLIC_URL: url, GATEHOUSE_DATA_DIR: dataDir, DATABASE_URL: databaseUrl.href, REDIS_URL: REDIS,
     GATEHOUSE_SANDBOX: '1', GATEHOUSE_ENCRYPTION_KEYS: encryptionKeys, GATEHOUSE_SESSION_SECRET: randomBytes(32).toString('hex'),
     GATEHOUSE_NOTION_BASE_URL: notionUrl, GATEHOUSE_NOTION_CLIENT_ID: notionClient.id, GATEHOUSE_NOTION_CLIENT_SECRET: notionClient.secret,
