@@ -31,7 +31,7 @@ export type Authentication =
   | { ok: false; reason: Extract<RefusalReason, 'missing_token' | 'unknown_token' | 'expired_token' | 'revoked_token' | 'grant_revoked'>; known?: { grantId: string; appId: string; workspaceId: string | null } };
 
 export interface AuthenticateDeps {
-  tokens: Pick<TokenStore, 'findAccessToken'>;
+  tokens: Pick<TokenStore, 'findAccessTokenWithGrant'>;
   grants: Pick<GrantStore, 'findById'>;
   /** Internal integration tokens (`gh_int_`), when wired: looked up by hash like access tokens. */
   internalIntegrations?: Pick<InternalIntegrationStore, 'findByTokenHash'>;
@@ -41,9 +41,9 @@ export interface AuthenticateDeps {
 export async function authenticateBearer(deps: AuthenticateDeps, token: string | null, now: Date): Promise<Authentication> {
   if (!token) return { ok: false, reason: 'missing_token' };
   if (token.startsWith('gh_int_') && deps.internalIntegrations) return authenticateInternalToken(deps, token);
-  const access = await deps.tokens.findAccessToken(hashToken(token));
-  if (!access) return { ok: false, reason: 'unknown_token' };
-  const grant = await deps.grants.findById(access.grantId);
+  const found = await deps.tokens.findAccessTokenWithGrant(hashToken(token));
+  if (!found) return { ok: false, reason: 'unknown_token' };
+  const { access, grant } = found;
   const known = { grantId: access.grantId, appId: access.appId, workspaceId: grant?.workspaceId ?? null };
   if (access.revokedAt !== null) return { ok: false, reason: 'revoked_token', known };
   if (access.expiresAt.getTime() <= now.getTime()) return { ok: false, reason: 'expired_token', known };

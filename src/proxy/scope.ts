@@ -159,8 +159,11 @@ export class ScopeResolver {
     if (parent === undefined) return this.chainOf(id, 'block');
     const above = parent === null ? [] : await this.chainOf(parent, 'block');
     const chain = above === null ? null : parent === null ? [] : [parent, ...above];
+    const known = this.memo.has(id) ? this.memo.get(id) ?? null : (await this.deps.cache.get(this.connectionId, [id])).get(id) ?? null;
     this.memo.set(id, chain);
     if (chain !== null) {
+      // Unchanged since Notion last said so: nothing to store, and the index was checked then (the hot path of repeated reads).
+      if (known !== null && known.length === chain.length && known.every((a, i) => a === chain[i])) return chain;
       await this.deps.cache.set(this.connectionId, [[id, chain]]);
       if (checkIndex) {
         const indexed = await this.deps.pageIndex.get(this.connectionId, id);

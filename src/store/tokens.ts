@@ -4,6 +4,7 @@
  * so concurrent redemptions cannot both win (RFC 6749 §4.1.2, §10.5).
  */
 import type { Kysely } from 'kysely';
+import type { Grant } from './grants.js';
 import type { Database } from './schema.js';
 
 export interface AuthorizationCodeRow {
@@ -52,6 +53,8 @@ export interface TokenStore {
   saveAccessToken(token: { tokenHash: string; grantId: string; appId: string; refreshTokenHash: string | null; codeHash: string | null; capabilities: string[]; expiresAt: Date }, now: Date): Promise<void>;
   saveRefreshToken(token: { tokenHash: string; familyId: string; grantId: string; appId: string; codeHash: string | null; capabilities: string[]; absoluteExpiresAt: Date }, now: Date): Promise<void>;
   findAccessToken(tokenHash: string): Promise<AccessTokenRow | null>;
+  /** The proxy's hot path: the token and its grant in one round trip (grant null when it no longer exists). */
+  findAccessTokenWithGrant(tokenHash: string): Promise<{ access: AccessTokenRow; grant: Grant | null } | null>;
   findRefreshToken(tokenHash: string): Promise<RefreshTokenRow | null>;
   /** Marks a live refresh token used (rotation) and returns it; null when used, revoked or unknown. */
   useRefreshToken(tokenHash: string, now: Date): Promise<RefreshTokenRow | null>;
@@ -115,6 +118,21 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
     async findAccessToken(tokenHash) {
       const row = await db.selectFrom('access_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
       return row ? toAccess(row) : null;
+    },
+    async findAccessTokenWithGrant(tokenHash) {
+      const row = await db.selectFrom('access_tokens as t')
+        .leftJoin('grants as g', 'g.id', 't.grant_id')
+        .selectAll('t')
+        .select(['g.id as g_id', 'g.person_id as g_person_id', 'g.app_id as g_app_id', 'g.workspace_id as g_workspace_id', 'g.upstream_connection_id as g_upstream_connection_id',
+          'g.capabilities as g_capabilities', 'g.page_ids as g_page_ids', 'g.status as g_status', 'g.created_at as g_created_at', 'g.updated_at as g_updated_at'])
+        .where('t.token_hash', '=', tokenHash)
+        .executeTakeFirst();
+      if (!row) return null;
+      const grant: Grant | null = row.g_id === null ? null : {
+        id: row.g_id, personId: row.g_person_id!, appId: row.g_app_id!, workspaceId: row.g_workspace_id!, upstreamConnectionId: row.g_upstream_connection_id!,
+        capabilities: row.g_capabilities as unknown as string[], pageIds: row.g_page_ids as unknown as string[], status: row.g_status!, createdAt: row.g_created_at!, updatedAt: row.g_updated_at!,
+      };
+      return { access: toAccess(row), grant };
     },
     async findRefreshToken(tokenHash) {
       const row = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
