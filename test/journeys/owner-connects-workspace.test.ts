@@ -5,13 +5,9 @@
  * Notion's own authorisation page.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { expectAccessible, launchChromium } from '../support/chromium.js';
-import { listenOnFreePort } from '../support/harness.js';
-import { startServerProcess, stopServerProcess, type ServerProcess } from '../support/processes.js';
+import type { Page } from 'playwright-core';
+import { expectAccessible } from '../support/chromium.js';
+import { startEmbeddedDemo } from '../support/processes.js';
 
 
 /** "Your workspaces" refreshes itself while indexing; wait for a workspace's row to say it is indexed. */
@@ -26,25 +22,15 @@ async function waitUntilIndexed(page: Page, workspace: string): Promise<string> 
 }
 
 describe('an owner tries the demo and connects a third workspace', () => {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-journey-'));
-  let server: ServerProcess;
+  let demo: Awaited<ReturnType<typeof startEmbeddedDemo>>;
   let baseUrl: string;
-  let browser: Browser;
   let page: Page;
 
   beforeAll(async () => {
-    const { server: probe, url } = await listenOnFreePort();
-    await new Promise((resolve) => probe.close(resolve));
-    baseUrl = url;
-    server = await startServerProcess({ PORT: new URL(url).port, GATEHOUSE_PUBLIC_URL: url, GATEHOUSE_DATA_DIR: dataDir });
-    browser = await launchChromium();
-    page = await (await browser.newContext()).newPage();
+    demo = await startEmbeddedDemo();
+    ({ baseUrl, page } = demo);
   });
-  afterAll(async () => {
-    await browser?.close();
-    if (server) await stopServerProcess(server);
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(async () => demo?.stop());
 
   it('signs in as ada@example.com on the sandbox sign-in page', async () => {
     await page.goto(baseUrl);

@@ -1,5 +1,10 @@
 /** Real server and command-line processes, as an operator runs them. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import type { Page } from 'playwright-core';
+import { launchChromium } from './chromium.js';
+import { listenOnFreePort } from './harness.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -57,4 +62,26 @@ export function startServerProcess(env: Record<string, string>, timeoutMs = 60_0
 export async function stopServerProcess(server: ServerProcess): Promise<number | null> {
   server.child.kill('SIGTERM');
   return server.exited;
+}
+
+/**
+ * The embedded default as a new user runs it: `npm start` on a fresh data
+ * folder and a free port, and a Chromium page to drive it.
+ */
+export async function startEmbeddedDemo(): Promise<{ baseUrl: string; page: Page; stop(): Promise<void> }> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-demo-'));
+  const { server: probe, url } = await listenOnFreePort();
+  await new Promise((resolve) => probe.close(resolve));
+  const server = await startServerProcess({ PORT: new URL(url).port, GATEHOUSE_PUBLIC_URL: url, GATEHOUSE_DATA_DIR: dataDir });
+  const browser = await launchChromium();
+  const page = await (await browser.newContext()).newPage();
+  return {
+    baseUrl: url,
+    page,
+    async stop() {
+      await browser.close();
+      await stopServerProcess(server);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }

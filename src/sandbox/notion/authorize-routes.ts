@@ -22,6 +22,7 @@ import {
 import type { PickerNode } from './authorize-flow.js';
 import type { SandboxCapability } from './capabilities.js';
 import type { AuthorizeTransactionRecord, PersonRecord, StateStore } from './state.js';
+import { CAPABILITY_LABELS } from '../../oauth/capabilities.js';
 
 export interface AuthorizeDeps {
   store: StateStore;
@@ -30,17 +31,8 @@ export interface AuthorizeDeps {
 }
 
 export const SESSION_COOKIE = 'sandbox_notion_session';
+// The capability words are Notion's, the same ones Gatehouse's consent screen shows.
 
-const CAPABILITY_LABELS: Record<SandboxCapability, string> = {
-  read_content: 'Read content',
-  update_content: 'Update content',
-  insert_content: 'Insert content',
-  read_comments: 'Read comments',
-  insert_comments: 'Insert comments',
-  no_user_info: 'No user information',
-  user_info_without_email: 'Read user information without email addresses',
-  user_info_with_email: 'Read user information including email addresses',
-};
 
 function readCookie(req: Request, name: string): string | undefined {
   for (const part of (req.get('Cookie') ?? '').split(';')) {
