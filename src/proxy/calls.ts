@@ -19,7 +19,7 @@ import type { TokenScope } from './authenticate.js';
 import { NotionError, objectNotFound, restricted, validationError, type ObjectKind } from './errors.js';
 import { normaliseNotionId, type Endpoint, type MatchedCall } from './endpoints.js';
 import { filteredPage, parsePageSize, type UpstreamList } from './filter.js';
-import { parentNode, ScopeResolver, type ScopeDeps } from './scope.js';
+import { parentLink, ScopeResolver, type ParentLink, type ScopeDeps } from './scope.js';
 import { collectReferences, shapeAnswer } from './shape.js';
 
 type Json = Record<string, unknown>;
@@ -54,12 +54,12 @@ export async function runCall(deps: CallDeps, call: ProxyCall): Promise<unknown>
   const forward = (path: string, method: Endpoint['method'], query?: Record<string, string | string[]>, body?: Json) =>
     upstream((client) => client.request<Json>({ path, method: method.toLowerCase() as 'get', query, body }));
 
-  const lookupParent = async (id: string, kind: ObjectKind): Promise<string | null | undefined> => {
+  const lookupParent = async (id: string, kind: ObjectKind): Promise<ParentLink | null | undefined> => {
     if (kind !== 'page' && kind !== 'block' && kind !== 'database' && kind !== 'data_source') return undefined;
     try {
       // Gatehouse's own lookups use its configured Notion-Version (data sources need 2025-09-03).
       const answer = await deps.gateway.call(target, (client) => client.request<Json>({ path: kind === 'data_source' ? `data_sources/${id}` : `blocks/${id}`, method: 'get' }));
-      return parentNode(answer.parent);
+      return parentLink(answer.parent);
     } catch (err) {
       if (isNotionClientError(err) && 'status' in err && (err.status === 404 || err.status === 400)) return undefined;
       throw err;
@@ -129,7 +129,7 @@ export async function runCall(deps: CallDeps, call: ProxyCall): Promise<unknown>
           const verdicts: boolean[] = [];
           for (const result of results) {
             const id = typeof result.id === 'string' ? result.id : '';
-            verdicts.push(id !== '' && resolver.covers(id, await resolver.learn(id, parentNode(result.parent), false)));
+            verdicts.push(id !== '' && resolver.covers(id, await resolver.learn(id, parentLink(result.parent), false)));
           }
           return verdicts;
         },
@@ -150,7 +150,7 @@ export async function runCall(deps: CallDeps, call: ProxyCall): Promise<unknown>
       if (!(await run(() => resolver.inScope(id, kind)))) throw notFound(kind, id);
       const body = { ...call.body, parent: { ...parent, [field]: id } };
       const page = await run(() => forward(upstreamPath, 'POST', undefined, body), { kind, id });
-      if (typeof page.id === 'string') await run(() => resolver.learn(page.id as string, parentNode(page.parent), false));
+      if (typeof page.id === 'string') await run(() => resolver.learn(page.id as string, parentLink(page.parent), false));
       answer = page;
       break;
     }
@@ -185,8 +185,8 @@ export async function runCall(deps: CallDeps, call: ProxyCall): Promise<unknown>
         throw validationError('body should have a parent (page_id or block_id) or a discussion_id.');
       }
       const comment = await run(() => forward(upstreamPath, 'POST', undefined, body));
-      const parentId = isObject(comment.parent) ? parentNode(comment.parent) : undefined;
-      if (typeof comment.discussion_id === 'string' && typeof parentId === 'string') await run(() => resolver.learn(comment.discussion_id as string, parentId, false));
+      const parent = isObject(comment.parent) ? parentLink(comment.parent) : undefined;
+      if (typeof comment.discussion_id === 'string' && parent) await run(() => resolver.learn(comment.discussion_id as string, parent, false));
       answer = comment;
       break;
     }
@@ -196,7 +196,7 @@ export async function runCall(deps: CallDeps, call: ProxyCall): Promise<unknown>
       const missing = endpoint.target ? { kind: endpoint.target.kind, id: targetId! } : undefined;
       const result = await run(() => forward(upstreamPath, endpoint.method, call.query, endpoint.body ? call.body : undefined), missing);
       if (endpoint.target?.check === 'after') {
-        const chain = await run(() => resolver.learn(targetId!, parentNode(result.parent), true));
+        const chain = await run(() => resolver.learn(targetId!, parentLink(result.parent), true));
         if (!resolver.covers(targetId!, chain)) throw notFound(endpoint.target.kind, targetId!);
       }
       answer = result;
@@ -230,7 +230,7 @@ async function shapeReferences(answer: unknown, resolver: ScopeResolver, level: 
   const refs = collectReferences(answer);
   const outOfScope = new Set<string>();
   for (const child of refs.childBlocks) {
-    if (!resolver.covers(child.id, await resolver.learn(child.id, parentNode(child.parent), false))) outOfScope.add(child.id);
+    if (!resolver.covers(child.id, await resolver.learn(child.id, parentLink(child.parent), false))) outOfScope.add(child.id);
   }
   const mentioned = [...refs.mentioned];
   await resolver.prefetch(mentioned);

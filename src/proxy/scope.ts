@@ -104,23 +104,36 @@ export function redisAncestryCache(redis: RedisLike, prefix: string, clock: Cloc
   };
 }
 
-/** The tree node above an object, from a Notion `parent` value: null at the top of the workspace; undefined when unreadable. */
-export function parentNode(parent: unknown): string | null | undefined {
+/** The tree node above an object and what kind of object it is, as a Notion `parent` value names it. */
+export interface ParentLink { id: string; kind: ObjectKind }
+
+/**
+ * The tree node above an object, from a Notion `parent` value: null at the
+ * top of the workspace; undefined when unreadable. A row of a data source
+ * (2025-09-03) sits under its data source, which sits under its database
+ * (as in the page index): row → data source → database → …
+ */
+export function parentLink(parent: unknown): ParentLink | null | undefined {
   if (typeof parent !== 'object' || parent === null) return undefined;
   const p = parent as Record<string, unknown>;
+  const link = (id: unknown, kind: ObjectKind) => (typeof id === 'string' ? { id, kind } : undefined);
   switch (p.type) {
     case 'workspace': return null;
-    case 'page_id': return typeof p.page_id === 'string' ? p.page_id : undefined;
-    case 'block_id': return typeof p.block_id === 'string' ? p.block_id : undefined;
-    case 'database_id': return typeof p.database_id === 'string' ? p.database_id : undefined;
-    // A row of a data source: the database is the tree node (as in the page index).
-    case 'data_source_id': return typeof p.database_id === 'string' ? p.database_id : typeof p.data_source_id === 'string' ? p.data_source_id : undefined;
+    case 'page_id': return link(p.page_id, 'page');
+    case 'block_id': return link(p.block_id, 'block');
+    case 'database_id': return link(p.database_id, 'database');
+    case 'data_source_id': return link(p.data_source_id, 'data_source') ?? link(p.database_id, 'database');
     default: return undefined;
   }
 }
 
+/** The kind of object an index row's parent is, for the next step of a walk (Notion reads data sources at their own path). */
+function kindOfIndexedParent(parentType: string): ObjectKind {
+  return parentType === 'data_source' ? 'data_source' : parentType === 'database' ? 'database' : parentType === 'page' ? 'page' : 'block';
+}
+
 /** One step up, from Notion: the parent node, null at the top, undefined when Notion does not know the object. */
-export type LookupParent = (id: string, kind: ObjectKind) => Promise<string | null | undefined>;
+export type LookupParent = (id: string, kind: ObjectKind) => Promise<ParentLink | null | undefined>;
 
 export interface ScopeDeps {
   cache: AncestryCache;
@@ -153,13 +166,15 @@ export class ScopeResolver {
   /**
    * Records what Notion just said about an object's parent (a fresh answer)
    * and returns the object's chain. The fresh link wins over the cache and
-   * the index for this object.
+   * the index for this object. A plain id is a block's parent (a comment's).
    */
-  async learn(id: string, parent: string | null | undefined, checkIndex: boolean): Promise<Chain | null> {
+  async learn(id: string, parent: ParentLink | string | null | undefined, checkIndex: boolean): Promise<Chain | null> {
     if (parent === undefined) return this.chainOf(id, 'block');
-    const above = parent === null ? [] : await this.chainOf(parent, 'block');
-    const chain = above === null ? null : parent === null ? [] : [parent, ...above];
     const known = this.memo.has(id) ? this.memo.get(id) ?? null : (await this.deps.cache.get(this.connectionId, [id])).get(id) ?? null;
+    let link: ParentLink | null = typeof parent === 'string' ? { id: parent, kind: 'block' } : parent;
+    if (link?.kind === 'database') link = await this.dataSourceBetween(id, link, known);
+    const above = link === null ? [] : await this.chainOf(link.id, link.kind);
+    const chain = above === null ? null : link === null ? [] : [link.id, ...above];
     this.memo.set(id, chain);
     if (chain !== null) {
       // Unchanged since Notion last said so: nothing to store, and the index was checked then (the hot path of repeated reads).
@@ -167,10 +182,26 @@ export class ScopeResolver {
       await this.deps.cache.set(this.connectionId, [[id, chain]]);
       if (checkIndex) {
         const indexed = await this.deps.pageIndex.get(this.connectionId, id);
-        if (indexed && (indexed.parentId ?? null) !== parent) this.deps.onIndexContradicted?.();
+        if (indexed && (indexed.parentId ?? null) !== (link?.id ?? null)) this.deps.onIndexContradicted?.();
       }
     }
     return chain;
+  }
+
+  /**
+   * Notion-Version 2022-06-28 names a row's database as its parent; the data
+   * source between them (from a 2025-09-03 answer already cached, or the page
+   * index) stays in the chain, so both versions see the same tree and a grant
+   * on the data source covers its rows in either.
+   */
+  private async dataSourceBetween(id: string, database: ParentLink, known: Chain | null): Promise<ParentLink> {
+    // Something directly under the database (memoised, so the caller's walk from it costs nothing more).
+    const between = async (candidate: string) => (await this.chainOf(candidate, 'data_source'))?.[0] === database.id;
+    if (known !== null && known[0] === database.id) return database;
+    if (known !== null && known.length >= 2 && known[1] === database.id && await between(known[0]!)) return { id: known[0]!, kind: 'data_source' };
+    const indexed = await this.deps.pageIndex.get(this.connectionId, id);
+    if (indexed?.parentType !== 'data_source' || !indexed.parentId) return database;
+    return (await between(indexed.parentId)) ? { id: indexed.parentId, kind: 'data_source' } : database;
   }
 
   /** Several objects at once: one cache read for all, then walks for the misses. */
@@ -217,8 +248,8 @@ export class ScopeResolver {
         await this.remember(fresh, [current, []]);
         return this.memo.get(id) ?? null;
       }
-      current = parent;
-      currentKind = 'block';
+      current = parent.id;
+      currentKind = parent.kind;
     }
     if (tail === null) {
       for (const node of walked) this.memo.set(node, null);
@@ -245,9 +276,9 @@ export class ScopeResolver {
     if (all.length > 0) await this.deps.cache.set(this.connectionId, all);
   }
 
-  private async parentOf(id: string, kind: ObjectKind): Promise<string | null | undefined> {
+  private async parentOf(id: string, kind: ObjectKind): Promise<ParentLink | null | undefined> {
     const indexed = await this.deps.pageIndex.get(this.connectionId, id);
-    if (indexed) return indexed.parentId;
+    if (indexed) return indexed.parentId === null ? null : { id: indexed.parentId, kind: kindOfIndexedParent(indexed.parentType) };
     return this.deps.lookupParent(id, kind);
   }
 }

@@ -22,9 +22,10 @@ function parentOf(parent: Record<string, any> | undefined): { parentId: string |
   switch (parent?.type) {
     case 'page_id': return { parentId: parent.page_id, parentType: 'page' };
     case 'block_id': return { parentId: parent.block_id, parentType: 'block' };
-    // A row's parent is its database; in 2025-09-03 the data source sits between, we keep the database as the tree node.
     case 'database_id': return { parentId: parent.database_id, parentType: 'database' };
-    case 'data_source_id': return { parentId: parent.database_id ?? parent.data_source_id, parentType: 'database' };
+    // A row (2025-09-03) sits under its data source, which sits under its database: row → data source → database,
+    // as the proxy's scope walks it (a grant on the data source covers its rows, one on the database covers both).
+    case 'data_source_id': return parent.data_source_id ? { parentId: parent.data_source_id, parentType: 'data_source' } : { parentId: parent.database_id ?? null, parentType: 'database' };
     default: return { parentId: null, parentType: 'workspace' };
   }
 }

@@ -21,6 +21,7 @@ import { SEED_DATA_SOURCE_IDS, SEED_DATABASE_IDS, SEED_PAGE_IDS, SEED_WORKSPACE_
 import { decryptCredential } from '../../src/upstream/connect.js';
 import { withUpstreamClient } from '../../src/upstream/credentials.js';
 import type { NotionUpstream } from '../../src/upstream/notion.js';
+import { toIndexedPages } from '../../src/upstream/page-indexer.js';
 
 const ADA = { email: 'ada@example.com', password: 'ada-demo' };
 const BEN = { email: 'ben@example.com', password: 'ben-demo' };
@@ -85,8 +86,13 @@ describe('the page index', () => {
     const found = await collectPaginatedAPI(notion(credential.accessToken).search, {});
     expect(rows.length).toBe(found.length + 1);
     expect(rows.find((r) => r.page_id === SEED_DATABASE_IDS.projects)).toEqual({ page_id: SEED_DATABASE_IDS.projects, parent_id: null, parent_type: 'workspace', title: 'Projects', object_type: 'database' });
-    expect(rows.find((r) => r.page_id === SEED_DATA_SOURCE_IDS.projects)).toMatchObject({ parent_id: SEED_DATABASE_IDS.projects, object_type: 'data_source' });
-    expect(rows.find((r) => r.title === 'Website Redesign')).toMatchObject({ parent_id: SEED_DATABASE_IDS.projects, parent_type: 'database', object_type: 'page' });
+    expect(rows.find((r) => r.page_id === SEED_DATA_SOURCE_IDS.projects)).toMatchObject({ parent_id: SEED_DATABASE_IDS.projects, parent_type: 'database', object_type: 'data_source' });
+    // Rows sit under their data source (row → data source → database), as the proxy's scope walks them.
+    const projectRows = rows.filter((r) => r.object_type === 'page' && r.parent_id === SEED_DATA_SOURCE_IDS.projects);
+    expect(projectRows.length).toBeGreaterThan(1);
+    expect(projectRows.every((r) => r.parent_type === 'data_source')).toBe(true);
+    expect(rows.find((r) => r.title === 'Website Redesign')).toMatchObject({ parent_id: SEED_DATA_SOURCE_IDS.projects, parent_type: 'data_source', object_type: 'page' });
+    expect(rows.filter((r) => r.object_type === 'page' && r.parent_id === SEED_DATABASE_IDS.projects)).toEqual([]);
     expect(rows.find((r) => r.page_id === SEED_PAGE_IDS.entityGlossary)).toMatchObject({ title: 'Entity Glossary', parent_id: SEED_PAGE_IDS.dataModel, parent_type: 'page' });
     expect(rows.find((r) => r.page_id === SEED_PAGE_IDS.companyHome)).toMatchObject({ parent_id: null, parent_type: 'workspace' });
 
@@ -293,5 +299,21 @@ describe('indexing progress under Notion\'s rate limit', () => {
     expect(refused).toBeGreaterThan(0);
     expect(refused).toBeLessThanOrEqual(searches);
     expect(Date.now() - started).toBeGreaterThanOrEqual(((searches - 1) / RATE) * 1000);
+  });
+});
+
+describe('index rows from Notion\'s search results', () => {
+  const row = (parent: Record<string, unknown>) => ({ object: 'page', id: 'row', parent, properties: { Name: { type: 'title', title: [{ plain_text: 'A row' }] } } });
+
+  it('a 2025-09-03 row points at its data source; the data source at its database', () => {
+    expect(toIndexedPages(row({ type: 'data_source_id', data_source_id: 'ds', database_id: 'db' }))).toEqual([{ pageId: 'row', parentId: 'ds', parentType: 'data_source', title: 'A row', objectType: 'page' }]);
+    expect(toIndexedPages({ object: 'data_source', id: 'ds', title: [{ plain_text: 'Projects' }], parent: { type: 'database_id', database_id: 'db' }, database_parent: { type: 'page_id', page_id: 'home' } })).toEqual([
+      { pageId: 'ds', parentId: 'db', parentType: 'database', title: 'Projects', objectType: 'data_source' },
+      { pageId: 'db', parentId: 'home', parentType: 'page', title: 'Projects', objectType: 'database' },
+    ]);
+  });
+
+  it('a 2022-06-28 row points at its database (no data source is named)', () => {
+    expect(toIndexedPages(row({ type: 'database_id', database_id: 'db' }))).toEqual([{ pageId: 'row', parentId: 'db', parentType: 'database', title: 'A row', objectType: 'page' }]);
   });
 });
