@@ -15,7 +15,7 @@
 import { APIErrorCode, isNotionClientError, type Client } from '@notionhq/client';
 import type { UpstreamConnectionStore } from '../store/upstream-connections.js';
 import { ConnectionBroken, withUpstreamClient, type CredentialDeps } from './credentials.js';
-import { unlimitedRateBudget, type RateBudget } from './rate-budget.js';
+import type { RateBudget } from './rate-budget.js';
 
 export class UpstreamRateLimited extends Error {
   constructor(readonly retryAfterSeconds: number) {
@@ -100,7 +100,3 @@ export function createUpstreamGateway(deps: GatewayDeps): UpstreamGateway {
   };
 }
 
-/** The gateway without a budget (tests of other parts). */
-export function basicGateway(deps: CredentialDeps & { connections: UpstreamConnectionStore }): UpstreamGateway {
-  return createUpstreamGateway({ ...deps, budget: unlimitedRateBudget });
-}

@@ -98,13 +98,6 @@ export function memoryRateBudget(clock: Clock, settings: RateBudgetSettings): Ra
   };
 }
 
-/** No budget at all (tests of other parts, benchmarks of the proxy's own cost). */
-export const unlimitedRateBudget: RateBudget = {
-  take: async () => ({ allowed: true, waitMs: 0 }),
-  block: async () => undefined,
-  blockedForMs: async () => 0,
-};
-
 /** The node-redis calls used here (a structural type, so tests can pass any client). */
 export interface RedisCommander {
   sendCommand(args: string[]): Promise<unknown>;
