@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import { hashToken } from '../crypto/tokens.js';
+import type { Grant } from '../store/grants.js';
 import { InvalidRequest } from './errors.js';
 import { bodyParams } from './params.js';
 import { effectiveCapabilities, toScope } from './capabilities.js';
@@ -21,27 +22,25 @@ export async function handleIntrospection(deps: TokenDeps, req: Request): Promis
   const tokenHash = hashToken(token);
   const inactive = { active: false };
 
-  const access = hint === 'refresh_token' ? null : await deps.tokens.findAccessToken(tokenHash);
-  if (access) {
-    if (access.appId !== app.id || access.revokedAt || access.expiresAt <= now) return inactive;
-    const grant = await deps.grants.findById(access.grantId);
-    if (!grant || grant.status !== 'active') return inactive;
-    return {
-      active: true, scope: toScope(effectiveCapabilities(access.capabilities, grant.capabilities)), client_id: app.clientId, token_type: 'bearer',
-      exp: Math.floor(access.expiresAt.getTime() / 1000), iat: Math.floor(access.createdAt.getTime() / 1000),
-      sub: grant.id, bot_id: grant.id, workspace_id: grant.workspaceId, request_id: randomUUID(),
-    };
+  // RFC 7662 §2.2: an active token's answer; the grant's current capabilities narrow the token's.
+  const active = (grant: Grant, capabilities: string[], tokenType: string, expiresAt: Date, issuedAt: Date) => ({
+    active: true, scope: toScope(effectiveCapabilities(capabilities, grant.capabilities)), client_id: app.clientId, token_type: tokenType,
+    exp: Math.floor(expiresAt.getTime() / 1000), iat: Math.floor(issuedAt.getTime() / 1000),
+    sub: grant.id, bot_id: grant.id, workspace_id: grant.workspaceId, request_id: randomUUID(),
+  });
+
+  const found = hint === 'refresh_token' ? null : await deps.tokens.findAccessTokenWithGrant(tokenHash);
+  if (found) {
+    const { access, grant } = found;
+    if (access.appId !== app.id || access.revokedAt || access.expiresAt <= now || !grant || grant.status !== 'active') return inactive;
+    return active(grant, access.capabilities, 'bearer', access.expiresAt, access.createdAt);
   }
   const refresh = await deps.tokens.findRefreshToken(tokenHash);
   if (refresh) {
     if (refresh.appId !== app.id || refresh.revokedAt || refresh.usedAt || refresh.absoluteExpiresAt <= now) return inactive;
     const grant = await deps.grants.findById(refresh.grantId);
     if (!grant || grant.status !== 'active') return inactive;
-    return {
-      active: true, scope: toScope(effectiveCapabilities(refresh.capabilities, grant.capabilities)), client_id: app.clientId, token_type: 'refresh_token',
-      exp: Math.floor(refresh.absoluteExpiresAt.getTime() / 1000), iat: Math.floor(refresh.createdAt.getTime() / 1000),
-      sub: grant.id, bot_id: grant.id, workspace_id: grant.workspaceId, request_id: randomUUID(),
-    };
+    return active(grant, refresh.capabilities, 'refresh_token', refresh.absoluteExpiresAt, refresh.createdAt);
   }
   return inactive;
 }
