@@ -9,7 +9,7 @@ import type { Capability } from '../oauth/capabilities.js';
 import { effectiveCapabilities } from '../oauth/capabilities.js';
 import type { GrantStore } from '../store/grants.js';
 import type { InternalIntegrationStore } from '../store/internal-integrations.js';
-import type { UpstreamConnectionStore } from '../store/upstream-connections.js';
+import type { UpstreamConnection, UpstreamConnectionStore } from '../store/upstream-connections.js';
 import type { TokenStore } from '../store/tokens.js';
 import type { RefusalReason } from './errors.js';
 import { normaliseNotionId } from './endpoints.js';
@@ -24,6 +24,8 @@ export interface TokenScope {
   capabilities: Capability[];
   /** Picked pages and databases (dashed ids): they and everything below them are in scope. */
   pageIds: string[];
+  /** The upstream connection as read with the token on this call (saves the gateway reading it again). */
+  connection?: UpstreamConnection;
 }
 
 export type Authentication =
@@ -43,7 +45,7 @@ export async function authenticateBearer(deps: AuthenticateDeps, token: string |
   if (token.startsWith('gh_int_') && deps.internalIntegrations) return authenticateInternalToken(deps, token);
   const found = await deps.tokens.findAccessTokenWithGrant(hashToken(token));
   if (!found) return { ok: false, reason: 'unknown_token' };
-  const { access, grant } = found;
+  const { access, grant, connection } = found;
   const known = { grantId: access.grantId, appId: access.appId, workspaceId: grant?.workspaceId ?? null };
   if (access.revokedAt !== null) return { ok: false, reason: 'revoked_token', known };
   if (access.expiresAt.getTime() <= now.getTime()) return { ok: false, reason: 'expired_token', known };
@@ -57,6 +59,7 @@ export async function authenticateBearer(deps: AuthenticateDeps, token: string |
       upstreamConnectionId: grant.upstreamConnectionId,
       capabilities: effectiveCapabilities(access.capabilities, grant.capabilities),
       pageIds: grant.pageIds.map((id) => normaliseNotionId(id) ?? id),
+      ...(connection?.id === grant.upstreamConnectionId ? { connection } : {}),
     },
   };
 }
@@ -94,6 +97,7 @@ async function authenticateInternalToken(deps: AuthenticateDeps, token: string):
       upstreamConnectionId: connectionId,
       capabilities: effectiveCapabilities(found.app.capabilities, found.app.capabilities),
       pageIds: found.pages.filter((p) => p.connectionId === connectionId).map((p) => normaliseNotionId(p.pageId) ?? p.pageId),
+      ...(connection ? { connection } : {}),
     },
   };
 }

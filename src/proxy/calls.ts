@@ -49,7 +49,7 @@ function isObject(value: unknown): value is Json {
 export async function runCall(deps: CallDeps, call: ProxyCall): Promise<unknown> {
   const { scope, matched, notionVersion } = call;
   const level = userInfoLevelOf(scope.capabilities);
-  const target = { connectionId: scope.upstreamConnectionId, workspaceId: scope.workspaceId, partnerKey: scope.appId };
+  const target = { connectionId: scope.upstreamConnectionId, workspaceId: scope.workspaceId, partnerKey: scope.appId, ...(scope.connection ? { connection: scope.connection } : {}) };
   const upstream = <T>(fn: (client: Client) => Promise<T>) => deps.gateway.call({ ...target, notionVersion }, fn);
   const forward = (path: string, method: Endpoint['method'], query?: Record<string, string | string[]>, body?: Json) =>
     upstream((client) => client.request<Json>({ path, method: method.toLowerCase() as 'get', query, body }));
@@ -194,7 +194,10 @@ export async function runCall(deps: CallDeps, call: ProxyCall): Promise<unknown>
     default: {
       // Single objects and children lists: forward the rebuilt path.
       const missing = endpoint.target ? { kind: endpoint.target.kind, id: targetId! } : undefined;
+      // The target's cached chain is read while Notion answers (a failed cache read is only a miss).
+      const warm = endpoint.target?.check === 'after' ? resolver.prefetch([targetId!]).catch(() => undefined) : undefined;
       const result = await run(() => forward(upstreamPath, endpoint.method, call.query, endpoint.body ? call.body : undefined), missing);
+      await warm;
       if (endpoint.target?.check === 'after') {
         const chain = await run(() => resolver.learn(targetId!, parentLink(result.parent), true));
         if (!resolver.covers(targetId!, chain)) throw notFound(endpoint.target.kind, targetId!);

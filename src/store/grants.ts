@@ -16,7 +16,7 @@ export interface Grant {
   updatedAt: Date;
 }
 
-function toGrant(row: any): Grant {
+export function toGrant(row: any): Grant {
   return {
     id: row.id, personId: row.person_id, appId: row.app_id, workspaceId: row.workspace_id, upstreamConnectionId: row.upstream_connection_id,
     capabilities: row.capabilities, pageIds: row.page_ids, status: row.status, createdAt: row.created_at, updatedAt: row.updated_at,

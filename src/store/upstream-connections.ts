@@ -46,7 +46,7 @@ export interface UpstreamConnectionStore {
 }
 
 
-function toConnection(row: any): UpstreamConnection {
+export function toConnection(row: any): UpstreamConnection {
   return {
     id: row.id, personId: row.person_id, workspaceId: row.workspace_id, kind: row.kind,
     credentialCiphertext: row.credential_ciphertext, botId: row.bot_id, notionUserId: row.notion_user_id,

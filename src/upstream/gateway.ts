@@ -13,7 +13,7 @@
  * UpstreamRateLimited too, so the proxy answers one shape of 429.
  */
 import { APIErrorCode, isNotionClientError, type Client } from '@notionhq/client';
-import type { UpstreamConnectionStore } from '../store/upstream-connections.js';
+import type { UpstreamConnection, UpstreamConnectionStore } from '../store/upstream-connections.js';
 import { ConnectionBroken, withUpstreamClient, type CredentialDeps } from './credentials.js';
 import type { RateBudget } from './rate-budget.js';
 
@@ -31,6 +31,8 @@ export interface UpstreamCallTarget {
   partnerKey: string;
   /** Notion-Version for this call (the proxy forwards the partner's); unset = the configured one. */
   notionVersion?: string;
+  /** The connection as the caller just read it (the proxy reads it with the token); unset = read here. */
+  connection?: UpstreamConnection;
 }
 
 export interface UpstreamGateway {
@@ -91,7 +93,7 @@ export function createUpstreamGateway(deps: GatewayDeps): UpstreamGateway {
 
   return {
     async call(target, fn) {
-      const connection = await deps.connections.findById(target.connectionId);
+      const connection = target.connection?.id === target.connectionId ? target.connection : await deps.connections.findById(target.connectionId);
       if (!connection) throw new ConnectionBroken(target.connectionId);
       const upstream = target.notionVersion ? { ...deps.upstream, notionVersion: target.notionVersion } : deps.upstream;
       // The budget is the workspace's as Gatehouse knows it from the connection (Notion counts per integration and workspace).

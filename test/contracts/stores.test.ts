@@ -174,6 +174,18 @@ describe.each([['pglite'], ['postgres']] as const)('stores on %s', (kind) => {
     expect([back.grant.id, back.grant.status, back.created]).toEqual([first.grant.id, 'active', false]);
   });
 
+  it('tokens: the proxy reads an access token, its grant and its upstream connection in one query, each as its own store reads it', async () => {
+    const { person, connection } = await owner('hot-path', 'ws-hot-path');
+    const app = await partnerApp('Hot path app');
+    const { grant } = await stores.grants.upsert({ personId: person.id, appId: app.id, workspaceId: 'ws-hot-path', upstreamConnectionId: connection.id, capabilities: ['read_content', 'no_user_info'], pageIds: ['p1'] }, T0);
+    await stores.tokens.saveAccessToken({ tokenHash: 'hot-path-hash', grantId: grant.id, appId: app.id, refreshTokenHash: null, codeHash: null, capabilities: ['read_content'], expiresAt: later(60_000) }, T0);
+    const found = await stores.tokens.findAccessTokenWithGrant('hot-path-hash');
+    expect(found?.access).toEqual(await stores.tokens.findAccessToken('hot-path-hash'));
+    expect(found?.grant).toEqual(await stores.grants.findById(grant.id));
+    expect(found?.connection).toEqual(await stores.connections.findById(connection.id));
+    expect(await stores.tokens.findAccessTokenWithGrant('no-such-hash')).toBeNull();
+  });
+
   it('grants: the approved list: approve and unapprove once each, listed oldest first', async () => {
     await owner('approver', 'ws-approved');
     const a = await partnerApp('Approved A');
