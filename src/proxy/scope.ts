@@ -9,7 +9,8 @@
  * revoked grant takes effect at the next call and nothing grant-derived needs
  * clearing. Chains come from, in order: this call's memo, the shared cache
  * (Redis in production, in-process otherwise; entries expire after the
- * cache lifetime, 2 minutes by default), the connection's page index, and
+ * cache lifetime, 2 minutes by default, and a chain built on a cached one
+ * expires no later than it), the connection's page index, and
  * last Notion itself (parents of pages, blocks, databases, data sources).
  * Single reads take the object's own parent from Notion's fresh answer, so a
  * page moved out of a granted tree is out at once; objects below it once
@@ -23,9 +24,23 @@ import type { ObjectKind } from './errors.js';
 /** Ancestor ids, nearest first; [] for an object at the top of the workspace. */
 export type Chain = string[];
 
+/** A cached chain and when it stops being trusted (ms since the epoch). */
+export interface CachedChain { chain: Chain; expiresAt: number }
+
+/**
+ * A chain to store. `notAfter`: a chain built on top of a cached one expires
+ * no later than it (so a derived chain never outlives what it was derived
+ * from); unset for chains learned fresh on this call.
+ */
+export interface ChainEntry { id: string; chain: Chain; notAfter?: number }
+
 export interface AncestryCache {
-  get(connectionId: string, ids: readonly string[]): Promise<Map<string, Chain>>;
-  set(connectionId: string, entries: ReadonlyArray<readonly [string, Chain]>): Promise<void>;
+  get(connectionId: string, ids: readonly string[]): Promise<Map<string, CachedChain>>;
+  set(connectionId: string, entries: readonly ChainEntry[]): Promise<void>;
+}
+
+function expiryOf(entry: ChainEntry, now: number, ttl: number): number {
+  return Math.min(now + ttl, entry.notAfter ?? Infinity);
 }
 
 export const DEFAULT_ANCESTRY_TTL_MS = 120_000;
@@ -35,26 +50,28 @@ const MAX_DEPTH = 64;
 export function memoryAncestryCache(clock: Clock, options: { ttlMs?: number; maxEntries?: number } = {}): AncestryCache {
   const ttl = options.ttlMs ?? DEFAULT_ANCESTRY_TTL_MS;
   const max = options.maxEntries ?? 50_000;
-  const entries = new Map<string, { chain: Chain; expiresAt: number }>();
+  const entries = new Map<string, CachedChain>();
   return {
     async get(connectionId, ids) {
       const now = clock.now().getTime();
-      const found = new Map<string, Chain>();
+      const found = new Map<string, CachedChain>();
       for (const id of ids) {
         const key = `${connectionId}:${id}`;
         const entry = entries.get(key);
         if (!entry) continue;
         if (entry.expiresAt <= now) entries.delete(key);
-        else found.set(id, entry.chain);
+        else found.set(id, entry);
       }
       return found;
     },
     async set(connectionId, list) {
-      const expiresAt = clock.now().getTime() + ttl;
-      for (const [id, chain] of list) {
-        const key = `${connectionId}:${id}`;
+      const now = clock.now().getTime();
+      for (const entry of list) {
+        const expiresAt = expiryOf(entry, now, ttl);
+        if (expiresAt <= now) continue;
+        const key = `${connectionId}:${entry.id}`;
         entries.delete(key);
-        entries.set(key, { chain, expiresAt });
+        entries.set(key, { chain: entry.chain, expiresAt });
       }
       while (entries.size > max) entries.delete(entries.keys().next().value as string);
     },
@@ -76,7 +93,7 @@ export function redisAncestryCache(redis: RedisLike, prefix: string, clock: Cloc
   const key = (connectionId: string, id: string) => `${prefix}proxy:ancestry:${connectionId}:${id}`;
   return {
     async get(connectionId, ids) {
-      const found = new Map<string, Chain>();
+      const found = new Map<string, CachedChain>();
       if (ids.length === 0) return found;
       let values: Array<string | null>;
       try {
@@ -90,7 +107,7 @@ export function redisAncestryCache(redis: RedisLike, prefix: string, clock: Cloc
         if (!value) return;
         try {
           const entry = JSON.parse(value) as { c: unknown; e: unknown };
-          if (typeof entry.e === 'number' && entry.e > now && Array.isArray(entry.c) && entry.c.every((x) => typeof x === 'string')) found.set(id, entry.c as Chain);
+          if (typeof entry.e === 'number' && entry.e > now && Array.isArray(entry.c) && entry.c.every((x) => typeof x === 'string')) found.set(id, { chain: entry.c as Chain, expiresAt: entry.e });
         } catch {
           // A damaged entry is a miss.
         }
@@ -98,8 +115,12 @@ export function redisAncestryCache(redis: RedisLike, prefix: string, clock: Cloc
       return found;
     },
     async set(connectionId, list) {
-      const expiresAt = clock.now().getTime() + ttl;
-      await Promise.all(list.map(([id, chain]) => redis.setPx(key(connectionId, id), JSON.stringify({ c: chain, e: expiresAt }), ttl).catch(() => undefined)));
+      const now = clock.now().getTime();
+      await Promise.all(list.map((entry) => {
+        const expiresAt = expiryOf(entry, now, ttl);
+        if (expiresAt <= now) return undefined;
+        return redis.setPx(key(connectionId, entry.id), JSON.stringify({ c: entry.chain, e: expiresAt }), Math.ceil(expiresAt - now)).catch(() => undefined);
+      }));
     },
   };
 }
@@ -143,9 +164,16 @@ export interface ScopeDeps {
   onIndexContradicted?: () => void;
 }
 
+/** A chain known on this call, and the time it must be forgotten by when it came (even partly) from the cache. */
+interface Known { chain: Chain; notAfter?: number }
+
+function sameChain(a: Chain, b: Chain): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
+}
+
 /** Scope decisions for one call: one connection, the grant's current picks, a memo for the call. */
 export class ScopeResolver {
-  private readonly memo = new Map<string, Chain | null>();
+  private readonly memo = new Map<string, Known | null>();
   private readonly picks: Set<string>;
 
   constructor(private readonly deps: ScopeDeps, private readonly connectionId: string, pageIds: readonly string[]) {
@@ -170,22 +198,27 @@ export class ScopeResolver {
    */
   async learn(id: string, parent: ParentLink | string | null | undefined, checkIndex: boolean): Promise<Chain | null> {
     if (parent === undefined) return this.chainOf(id, 'block');
-    const known = this.memo.has(id) ? this.memo.get(id) ?? null : (await this.deps.cache.get(this.connectionId, [id])).get(id) ?? null;
+    const known = await this.knownOf(id);
     let link: ParentLink | null = typeof parent === 'string' ? { id: parent, kind: 'block' } : parent;
-    if (link?.kind === 'database') link = await this.dataSourceBetween(id, link, known);
-    const above = link === null ? [] : await this.chainOf(link.id, link.kind);
-    const chain = above === null ? null : link === null ? [] : [link.id, ...above];
-    this.memo.set(id, chain);
-    if (chain !== null) {
-      // Unchanged since Notion last said so: nothing to store, and the index was checked then (the hot path of repeated reads).
-      if (known !== null && known.length === chain.length && known.every((a, i) => a === chain[i])) return chain;
-      await this.deps.cache.set(this.connectionId, [[id, chain]]);
-      if (checkIndex) {
-        const indexed = await this.deps.pageIndex.get(this.connectionId, id);
-        if (indexed && (indexed.parentId ?? null) !== (link?.id ?? null)) this.deps.onIndexContradicted?.();
-      }
+    if (link?.kind === 'database') link = await this.dataSourceBetween(id, link, known?.chain ?? null);
+    let fresh: Known | null;
+    if (link === null) fresh = { chain: [] };
+    // Notion confirms the nearest parent: the rest of the cached chain stays as trusted as it was, and expires with it.
+    else if (known !== null && known.chain[0] === link.id) fresh = known;
+    else {
+      const above = await this.walk(link.id, link.kind);
+      fresh = above === null ? null : { chain: [link.id, ...above.chain], ...(above.notAfter === undefined ? {} : { notAfter: above.notAfter }) };
     }
-    return chain;
+    this.memo.set(id, fresh);
+    if (fresh === null) return null;
+    // Unchanged since Notion last said so: nothing to store, and the index was checked then (the hot path of repeated reads).
+    if (known !== null && sameChain(known.chain, fresh.chain)) return fresh.chain;
+    await this.deps.cache.set(this.connectionId, [{ id, ...fresh }]);
+    if (checkIndex) {
+      const indexed = await this.deps.pageIndex.get(this.connectionId, id);
+      if (indexed && (indexed.parentId ?? null) !== (link?.id ?? null)) this.deps.onIndexContradicted?.();
+    }
+    return fresh.chain;
   }
 
   /**
@@ -204,20 +237,31 @@ export class ScopeResolver {
     return (await between(indexed.parentId)) ? { id: indexed.parentId, kind: 'data_source' } : database;
   }
 
-  /** Several objects at once: one cache read for all, then walks for the misses. */
+  /** Several objects at once: one cache read for all (before the walks or answers that need them). */
   async prefetch(ids: readonly string[]): Promise<void> {
     const unknown = [...new Set(ids)].filter((id) => !this.memo.has(id));
     if (unknown.length === 0) return;
     const cached = await this.deps.cache.get(this.connectionId, unknown);
-    for (const [id, chain] of cached) this.memo.set(id, chain);
+    for (const [id, entry] of cached) if (!this.memo.has(id)) this.memo.set(id, { chain: entry.chain, notAfter: entry.expiresAt });
   }
 
   /** The object's ancestors, or null when neither the index nor Notion knows it (out of scope). */
   async chainOf(id: string, kind: ObjectKind): Promise<Chain | null> {
+    return (await this.walk(id, kind))?.chain ?? null;
+  }
+
+  private async knownOf(id: string): Promise<Known | null> {
+    if (this.memo.has(id)) return this.memo.get(id) ?? null;
+    const cached = (await this.deps.cache.get(this.connectionId, [id])).get(id);
+    return cached ? { chain: cached.chain, notAfter: cached.expiresAt } : null;
+  }
+
+  /** Up from `id` until a known chain (memo, cache) or the top of the workspace; every node passed is remembered. */
+  private async walk(id: string, kind: ObjectKind): Promise<Known | null> {
     const walked: string[] = [];
     let current = id;
     let currentKind = kind;
-    let tail: Chain | null;
+    let tail: Known | null;
     for (;;) {
       if (this.memo.has(current)) {
         tail = this.memo.get(current) ?? null;
@@ -225,8 +269,8 @@ export class ScopeResolver {
       }
       const cached = (await this.deps.cache.get(this.connectionId, [current])).get(current);
       if (cached) {
-        this.memo.set(current, cached);
-        tail = cached;
+        tail = { chain: cached.chain, notAfter: cached.expiresAt };
+        this.memo.set(current, tail);
         break;
       }
       if (walked.includes(current) || walked.length >= MAX_DEPTH) {
@@ -241,11 +285,9 @@ export class ScopeResolver {
       }
       if (parent === null) {
         // `current` sits at the top of the workspace.
-        this.memo.set(current, []);
-        tail = [];
         walked.pop();
-        const fresh = this.chainsFor(walked, current, []);
-        await this.remember(fresh, [current, []]);
+        const top: Known = { chain: [] };
+        await this.remember([...this.chainsFor(walked, current, top), { id: current, chain: [] }]);
         return this.memo.get(id) ?? null;
       }
       current = parent.id;
@@ -259,21 +301,20 @@ export class ScopeResolver {
     return this.memo.get(id) ?? null;
   }
 
-  /** Chains of walked nodes (each the child of the next), above which sits `top` with chain `topChain`. */
-  private chainsFor(walked: string[], top: string, topChain: Chain): Array<[string, Chain]> {
-    const out: Array<[string, Chain]> = [];
-    let above: Chain = [top, ...topChain];
+  /** Chains of walked nodes (each the child of the next), above which sits `top`; they expire no later than its chain. */
+  private chainsFor(walked: string[], top: string, topKnown: Known): ChainEntry[] {
+    const out: ChainEntry[] = [];
+    let above: Chain = [top, ...topKnown.chain];
     for (let i = walked.length - 1; i >= 0; i -= 1) {
-      out.push([walked[i]!, above]);
+      out.push({ id: walked[i]!, chain: above, ...(topKnown.notAfter === undefined ? {} : { notAfter: topKnown.notAfter }) });
       above = [walked[i]!, ...above];
     }
     return out;
   }
 
-  private async remember(entries: Array<[string, Chain]>, extra?: [string, Chain]): Promise<void> {
-    const all = extra ? [...entries, extra] : entries;
-    for (const [node, chain] of all) this.memo.set(node, chain);
-    if (all.length > 0) await this.deps.cache.set(this.connectionId, all);
+  private async remember(entries: ChainEntry[]): Promise<void> {
+    for (const entry of entries) this.memo.set(entry.id, { chain: entry.chain, ...(entry.notAfter === undefined ? {} : { notAfter: entry.notAfter }) });
+    if (entries.length > 0) await this.deps.cache.set(this.connectionId, entries);
   }
 
   private async parentOf(id: string, kind: ObjectKind): Promise<ParentLink | null | undefined> {
