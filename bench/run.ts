@@ -1,8 +1,10 @@
 /**
  * `npm run bench`: partner OAuth throughput on PostgreSQL and Redis, against
  * a bare Express hello-world on the same machine as the ceiling; then the
- * proxy: one read (retrieve a page) through Gatehouse and directly against
- * the sandbox Notion in its own process, as added latency and throughput ratio.
+ * proxy: one read (retrieve a page) through Gatehouse, directly against the
+ * sandbox Notion in its own process, and through a bare forwarder (Express +
+ * @notionhq/client, nothing checked: the floor for any Node proxy on this
+ * machine), as added latency, throughput ratio and CPU time per call.
  *
  * Gatehouse runs as its own process (as in production) on a fresh database;
  * this process only drives load over loopback HTTP with a fixed concurrency.
@@ -31,6 +33,7 @@ const POSTGRES = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.
 const REDIS = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const COUNT = Number(process.env.BENCH_COUNT ?? 2000);
+const LATENCY_COUNT = Number(process.env.BENCH_LATENCY_COUNT ?? 500);
 
 interface Result { name: string; perSecond: number; p50: number; p99: number }
 
@@ -42,16 +45,26 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** CPU time (user + system) a child process has used so far, in ms, from /proc (Linux); null elsewhere. */
+function cpuMs(child: ChildProcess | undefined): number | null {
+  try {
+    const fields = fs.readFileSync(`/proc/${child?.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 1/100 s
+  } catch {
+    return null;
+  }
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** Runs `count` requests, `CONCURRENCY` at a time; each makes one HTTP call. */
-async function measure(name: string, count: number, call: (i: number) => Promise<void>): Promise<Result> {
+/** Runs `count` requests, `concurrency` at a time; each makes one HTTP call. */
+async function measure(name: string, count: number, call: (i: number) => Promise<void>, concurrency = CONCURRENCY): Promise<Result> {
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+  await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next < count) {
       const i = next++;
       const t0 = performance.now();
@@ -93,6 +106,11 @@ async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'));
   const children: ChildProcess[] = [];
   try {
+    // BENCH_ONLY=proxy: the proxy measure alone (a quicker loop while working on the hot path).
+    if (process.env.BENCH_ONLY === 'proxy') {
+      await benchProxy({ admin, databaseUrl, redisPrefix, dataDir, children });
+      return;
+    }
     // The ceiling: a bare Express hello-world in its own process.
     const helloPort = await freePort();
     const helloSource = `const express=require(${JSON.stringify(require_resolve('express'))});const a=express();a.post('/',(q,s)=>s.json({ok:true}));a.listen(${helloPort},'127.0.0.1',()=>console.log('hello ready'));`;
@@ -217,7 +235,9 @@ async function benchProxy(args: { admin: pg.Client; databaseUrl: URL; redisPrefi
     method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ workspaceName: 'Acme', name: 'Gatehouse bench', capabilities: ['read_content', 'user_info_with_email'] }),
   })).json() as { token: string };
-  const pageId = SEED_PAGE_IDS.companyHome;
+  // The grant picks Engineering; the read is Entity Glossary, three levels below it.
+  const grantedPageId = SEED_PAGE_IDS.engineering;
+  const pageId = SEED_PAGE_IDS.entityGlossary;
   const handle = await openDatabase({ kind: 'postgres', url: databaseUrl.href });
   await migrateToLatest(handle);
   const stores = createStores(handle.db);
@@ -232,8 +252,8 @@ async function benchProxy(args: { admin: pg.Client; databaseUrl: URL; redisPrefi
   const secret = generateToken('gh_cs');
   const app = await stores.partnerApps.create({ clientId, clientSecretHash: hashToken(secret), name: 'Bench proxy partner', website: null, supportContact: null, logo: null, redirectUris: ['https://bench.example/cb'], capabilities: ['read_content', 'no_user_info'], builtByOrganisation: false, clientType: 'confidential', createdBy: null }, now());
   const { code } = await grantAndIssueCode({ grants: stores.grants, tokens: stores.tokens, audit: stores.audit, clock: { now }, codeLifetimeSeconds: 600 }, {
-    transaction: { id: 'bench-proxy', status: 'signed_in', appId: app.id, clientId, redirectUri: 'https://bench.example/cb', redirectUriExplicit: true, state: null, codeChallenge: null, capabilities: ['read_content', 'no_user_info'], createdAt: Date.now(), picks: { workspaceId: workspace.id, pageIds: [pageId] } },
-    personId: ada.id, personLabel: 'bench', workspaceId: workspace.id, upstreamConnectionId: connection.id, pageIds: [pageId], address: null,
+    transaction: { id: 'bench-proxy', status: 'signed_in', appId: app.id, clientId, redirectUri: 'https://bench.example/cb', redirectUriExplicit: true, state: null, codeChallenge: null, capabilities: ['read_content', 'no_user_info'], createdAt: Date.now(), picks: { workspaceId: workspace.id, pageIds: [grantedPageId] } },
+    personId: ada.id, personLabel: 'bench', workspaceId: workspace.id, upstreamConnectionId: connection.id, pageIds: [grantedPageId], address: null,
   });
 
   // Gatehouse in front of it, with its budget raised out of the way; it indexes the new connection at start.
@@ -262,23 +282,46 @@ async function benchProxy(args: { admin: pg.Client; databaseUrl: URL; redisPrefi
   };
   const direct = read(notionUrl, integration.token);
   const proxied = read(url, token.access_token);
+  // The floor for any Node proxy here: Express and @notionhq/client forwarding the read, with no token, scope, budget or database.
+  const forwarderPort = await freePort();
+  const forwarderSource = `const express=require(${JSON.stringify(require_resolve('express'))});const {Client}=require(${JSON.stringify(require_resolve('@notionhq/client'))});`
+    + `const c=new Client({auth:process.env.BENCH_UPSTREAM_TOKEN,baseUrl:${JSON.stringify(notionUrl)},retry:false,notionVersion:'2025-09-03',logger:()=>{}});const a=express();`
+    + `a.get('/v1/pages/:id',async(q,s)=>{try{s.json(await c.request({path:'pages/'+q.params.id,method:'get'}))}catch(e){s.status(502).json({})}});`
+    + `a.listen(${forwarderPort},'127.0.0.1',()=>console.log('forwarder ready'));`;
+  args.children.push(await startProcess(['-e', forwarderSource], { BENCH_UPSTREAM_TOKEN: integration.token }, 'forwarder ready'));
+  const forwarded = read(`http://127.0.0.1:${forwarderPort}`, 'unused');
   try {
     await proxied();
   } catch (err) {
     process.stdout.write(`\nproxy: skipped, ${(err as Error).message} (the measure runs once Gatehouse's proxy answers GET /v1/pages/:id)\n`);
     return;
   }
-  // Warm-up (JIT, pools, the ancestry cache), then the same read both ways.
-  await measure('warm-up', 300, direct);
-  await measure('warm-up', 300, proxied);
-  const straight = await measure('retrieve a page, directly (sandbox Notion)', COUNT, direct);
-  const through = await measure('retrieve a page, through Gatehouse', COUNT, proxied);
-  process.stdout.write(`\nProxy: the same read directly and through Gatehouse (PostgreSQL + Redis), ${COUNT} requests each, concurrency ${CONCURRENCY}; Notion's limit and Gatehouse's budget raised out of the way\n`);
-  process.stdout.write(`${'operation'.padEnd(44)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}\n`);
-  for (const r of [straight, through]) {
-    process.stdout.write(`${r.name.padEnd(44)} ${r.perSecond.toFixed(0).padStart(9)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)}\n`);
+  // Warm-up (JIT, pools, the ancestry cache), then the same read three ways: latency one call at a
+  // time (nothing queued), throughput CONCURRENCY at a time, with each process's CPU time per call.
+  for (const call of [direct, forwarded, proxied]) await measure('warm-up', 300, call);
+  const [sandboxProcess, forwarderProcess, gatehouseProcess] = [args.children.at(-3), args.children.at(-1), args.children.at(-2)];
+  const run = async (name: string, call: () => Promise<void>, front: ChildProcess | undefined) => {
+    const latency = await measure(name, LATENCY_COUNT, call, 1);
+    const before = [cpuMs(sandboxProcess), cpuMs(front)];
+    const throughput = await measure(name, COUNT, call);
+    const after = [cpuMs(sandboxProcess), cpuMs(front)];
+    const perCall = (i: number) => (before[i] === null || after[i] === null ? null : (after[i]! - before[i]!) / COUNT);
+    return { name, latency, throughput, sandboxCpu: perCall(0), frontCpu: perCall(1) };
+  };
+  const rows = [
+    await run('directly (sandbox Notion)', direct, undefined),
+    await run('bare forwarder (Express + @notionhq/client)', forwarded, forwarderProcess),
+    await run('through Gatehouse', proxied, gatehouseProcess),
+  ];
+  const [straight, bare, through] = rows as [typeof rows[0], typeof rows[0], typeof rows[0]];
+  const ms = (value: number | null, digits = 2) => (value === null ? 'n/a' : value.toFixed(digits));
+  process.stdout.write(`\nProxy: retrieve a page three levels below the granted page (warm ancestry cache); latency over ${LATENCY_COUNT} calls one at a time, throughput over ${COUNT} calls ${CONCURRENCY} at a time; Notion's limit and Gatehouse's budget raised out of the way\n`);
+  process.stdout.write(`${'path'.padEnd(46)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'req/s'.padStart(7)} ${'vs direct'.padStart(9)} ${'CPU ms/call: front'.padStart(19)} ${'sandbox'.padStart(8)}\n`);
+  for (const r of rows) {
+    process.stdout.write(`${r.name.padEnd(46)} ${ms(r.latency.p50).padStart(7)} ${ms(r.latency.p99).padStart(7)} ${r.throughput.perSecond.toFixed(0).padStart(7)} ${(r.throughput.perSecond / straight.throughput.perSecond).toFixed(3).padStart(9)} ${ms(r.frontCpu, 3).padStart(19)} ${ms(r.sandboxCpu, 3).padStart(8)}\n`);
   }
-  process.stdout.write(`added latency: p50 ${(through.p50 - straight.p50).toFixed(2)} ms, p99 ${(through.p99 - straight.p99).toFixed(2)} ms; throughput through Gatehouse ${(through.perSecond / straight.perSecond).toFixed(3)} of direct\n`);
+  const added = (r: typeof straight) => `p50 ${(r.latency.p50 - straight.latency.p50).toFixed(2)} ms, p99 ${(r.latency.p99 - straight.latency.p99).toFixed(2)} ms`;
+  process.stdout.write(`added latency through Gatehouse: ${added(through)} (bare forwarder: ${added(bare)}); throughput through Gatehouse ${(through.throughput.perSecond / straight.throughput.perSecond).toFixed(3)} of direct, ${(through.throughput.perSecond / bare.throughput.perSecond).toFixed(3)} of the bare forwarder\n`);
 }
 
 /** Gatehouse as `npm start` runs it, with tunables from BENCH_TUNABLES (the bench must not write config/local.json). */
