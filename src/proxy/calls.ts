@@ -54,18 +54,23 @@ export async function runCall(deps: CallDeps, call: ProxyCall): Promise<unknown>
   const forward = (path: string, method: Endpoint['method'], query?: Record<string, string | string[]>, body?: Json) =>
     upstream((client) => client.request<Json>({ path, method: method.toLowerCase() as 'get', query, body }));
 
-  const lookupParent = async (id: string, kind: ObjectKind): Promise<ParentLink | null | undefined> => {
-    if (kind !== 'page' && kind !== 'block' && kind !== 'database' && kind !== 'data_source') return undefined;
+  /** An object's parent as Notion names it; undefined when Notion does not know the object. */
+  const parentFromNotion = async (path: string): Promise<ParentLink | null | undefined> => {
     try {
-      // Gatehouse's own lookups use its configured Notion-Version (data sources need 2025-09-03).
-      const answer = await deps.gateway.call(target, (client) => client.request<Json>({ path: kind === 'data_source' ? `data_sources/${id}` : `blocks/${id}`, method: 'get' }));
+      // Gatehouse's own lookups use its configured Notion-Version (2025-09-03: data sources, and a row's data source).
+      const answer = await deps.gateway.call(target, (client) => client.request<Json>({ path, method: 'get' }));
       return parentLink(answer.parent);
     } catch (err) {
       if (isNotionClientError(err) && 'status' in err && (err.status === 404 || err.status === 400)) return undefined;
       throw err;
     }
   };
-  const resolver = new ScopeResolver({ ...deps.scope, lookupParent }, scope.upstreamConnectionId, scope.pageIds);
+  const lookupParent = async (id: string, kind: ObjectKind): Promise<ParentLink | null | undefined> => {
+    if (kind !== 'page' && kind !== 'block' && kind !== 'database' && kind !== 'data_source') return undefined;
+    return parentFromNotion(kind === 'data_source' ? `data_sources/${id}` : `blocks/${id}`);
+  };
+  const lookupRowParent = (id: string) => parentFromNotion(`pages/${id}`);
+  const resolver = new ScopeResolver({ ...deps.scope, lookupParent, lookupRowParent }, scope.upstreamConnectionId, scope.pageIds);
   const { endpoint, params, upstreamPath } = matched;
   const targetId = endpoint.target ? params[endpoint.target.param]! : null;
 

@@ -160,6 +160,12 @@ export interface ScopeDeps {
   cache: AncestryCache;
   pageIndex: Pick<PageIndexStore, 'get'>;
   lookupParent: LookupParent;
+  /**
+   * A database row's parent as Notion-Version 2025-09-03 names it (its data
+   * source), for a 2022-06-28 answer that names only the database and a row
+   * the page index does not know yet.
+   */
+  lookupRowParent?: (id: string) => Promise<ParentLink | null | undefined>;
   /** Called when Notion's fresh answer contradicts the page index (the index then resyncs). */
   onIndexContradicted?: () => void;
 }
@@ -233,8 +239,14 @@ export class ScopeResolver {
     if (known !== null && known[0] === database.id) return database;
     if (known !== null && known.length >= 2 && known[1] === database.id && await between(known[0]!)) return { id: known[0]!, kind: 'data_source' };
     const indexed = await this.deps.pageIndex.get(this.connectionId, id);
-    if (indexed?.parentType !== 'data_source' || !indexed.parentId) return database;
-    return (await between(indexed.parentId)) ? { id: indexed.parentId, kind: 'data_source' } : database;
+    let candidate = indexed?.parentType === 'data_source' ? indexed.parentId : null;
+    // A row made since the last index: Notion names its data source when asked in 2025-09-03.
+    if (!indexed && this.deps.lookupRowParent) {
+      const fresh = await this.deps.lookupRowParent(id);
+      if (fresh?.kind === 'data_source') candidate = fresh.id;
+    }
+    if (!candidate) return database;
+    return (await between(candidate)) ? { id: candidate, kind: 'data_source' } : database;
   }
 
   /** Several objects at once: one cache read for all (before the walks or answers that need them). */

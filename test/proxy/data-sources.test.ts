@@ -13,7 +13,8 @@ import { DEFAULT_ANCESTRY_TTL_MS, memoryAncestryCache, parentLink, ScopeResolver
 import type { ObjectKind } from '../../src/proxy/errors.js';
 import { SEED_DATA_SOURCE_IDS, SEED_DATABASE_IDS, SEED_PAGE_IDS } from '../../src/sandbox/notion/index.js';
 import { startTestGatehouse, type TestGatehouse } from '../support/harness.js';
-import { connectPartner, failure, type PartnerSession } from './partner-session.js';
+import { decryptCredential } from '../../src/upstream/connect.js';
+import { connectPartner, failure, partnerClient, type PartnerSession } from './partner-session.js';
 
 const READ = ['read_content', 'user_info_with_email'] as const;
 const DATA_SOURCE = SEED_DATA_SOURCE_IDS.projects;
@@ -27,6 +28,7 @@ describe('rows of a data source through the proxy', () => {
   let t: TestGatehouse;
   let dataSource: PartnerSession;
   let database: PartnerSession;
+  let outsider: PartnerSession;
   let reindex: jest.SpiedFunction<(id: string) => void>;
 
   const queryDataSource = (p: PartnerSession) => p.notion.request<List>({ path: `data_sources/${DATA_SOURCE}/query`, method: 'post', body: {} });
@@ -38,6 +40,7 @@ describe('rows of a data source through the proxy', () => {
     t = await startTestGatehouse({ clock, sandboxNotion: { rateLimitPerSecond: Infinity }, tunables: { upstreamRequestsPerSecond: 10_000, upstreamBurst: 10_000 } });
     dataSource = await connectPartner(t.gatehouse, t.url, { capabilities: [...READ], pageIds: [DATA_SOURCE], clock, name: 'Data source partner' });
     database = await connectPartner(t.gatehouse, t.url, { capabilities: [...READ], pageIds: [DATABASE], clock, name: 'Database partner' });
+    outsider = await connectPartner(t.gatehouse, t.url, { capabilities: [...READ], pageIds: [SEED_PAGE_IDS.engineering], clock, name: 'Engineering partner' });
     reindex = jest.spyOn(t.gatehouse.indexer, 'request');
   });
   afterAll(async () => t.stop());
@@ -92,6 +95,19 @@ describe('rows of a data source through the proxy', () => {
     await dataSource.notion.pages.retrieve({ page_id: ROW });
     await dataSource.legacy.pages.retrieve({ page_id: ROW });
     expect(reindex).not.toHaveBeenCalled();
+  });
+
+  it('2022-06-28: a row made in Notion since the last index, never seen through the proxy, is still covered by a data-source grant', async () => {
+    expireCache();
+    const connection = await t.gatehouse.stores.connections.findById(dataSource.connectionId);
+    const upstream = partnerClient(`${t.url}/sandbox/notion`, decryptCredential(t.gatehouse.keyring, connection!.credentialCiphertext!, connection!.id).accessToken);
+    const fresh = await upstream.pages.create({ parent: { type: 'data_source_id', data_source_id: DATA_SOURCE }, properties: {} }) as PageObjectResponse;
+    expect(await t.gatehouse.stores.pageIndex.get(dataSource.connectionId, fresh.id)).toBeNull();
+    const page = await dataSource.legacy.pages.retrieve({ page_id: fresh.id }) as PageObjectResponse;
+    expect(page.parent).toMatchObject({ type: 'database_id', database_id: DATABASE });
+    expect((await dataSource.legacy.blocks.children.list({ block_id: fresh.id })).object).toBe('list');
+    // A grant elsewhere in the workspace still does not reach it.
+    expect(await failure(outsider.legacy.pages.retrieve({ page_id: fresh.id }))).toMatchObject({ status: 404, code: 'object_not_found' });
   });
 
   it('a grant on the database covers the data source and its rows, in both Notion-Versions', async () => {
