@@ -1,0 +1,105 @@
+/**
+ * The ancestry cache is shared through Redis: two Gatehouse instances on one
+ * PostgreSQL schema and one Redis prefix, a sandbox Notion on its own port,
+ * and a connection whose pages are not indexed (so ancestors can only come
+ * from Notion or the shared cache). What one instance learned about a page's
+ * ancestors saves the other the lookups; a changed grant holds on the other
+ * instance at the next call; a moved ancestor takes the pages below it out on
+ * both within one cache lifetime.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ManualClock } from '../../src/clock.js';
+import { SEED_PAGE_IDS, seedPageId } from '../../src/sandbox/notion/index.js';
+import { connectFromTokenAnswer } from '../../src/upstream/connect.js';
+import { DEFAULT_ANCESTRY_TTL_MS } from '../../src/proxy/scope.js';
+import { GATEHOUSE_CLIENT, startSandbox, type RunningSandbox } from '../sandbox-notion/harness.js';
+import { startTestGatehouse, testKeys, type TestGatehouse } from '../support/harness.js';
+import { connectPartner, failure, partnerClient, type PartnerSession } from './partner-session.js';
+
+const READ = ['read_content', 'no_user_info'] as const;
+const MIGRATION_GUIDELINES = seedPageId('Acme', 'Migration Guidelines');
+
+describe('the ancestry cache across two instances (Redis)', () => {
+  const clock = new ManualClock();
+  let sandbox: RunningSandbox;
+  let first: TestGatehouse;
+  let second: TestGatehouse;
+  let partner: PartnerSession;
+  /** The same partner token, calling the second instance. */
+  let onSecond: ReturnType<typeof partnerClient>;
+  let adaUpstreamToken: string;
+
+  const apiCalls = () => sandbox.sandbox.stats().apiCalls;
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ clock: () => clock.now(), rateLimitPerSecond: Infinity });
+    const env = {
+      ...testKeys(),
+      GATEHOUSE_NOTION_BASE_URL: sandbox.baseUrl, GATEHOUSE_NOTION_CLIENT_ID: GATEHOUSE_CLIENT.clientId, GATEHOUSE_NOTION_CLIENT_SECRET: GATEHOUSE_CLIENT.clientSecret,
+    };
+    const tunables = { upstreamRequestsPerSecond: 100_000, upstreamBurst: 100_000 };
+    first = await startTestGatehouse({ database: 'postgres', redis: true, env, clock, tunables });
+    second = await startTestGatehouse({ database: 'postgres', redis: true, env, clock, tunables, schema: first.schema!, redisPrefix: first.redisPrefix! });
+
+    // Ada connected Acme; nothing is indexed (requestIndex is a no-op), so ancestry comes from Notion or the cache.
+    const { stores, keyring, config } = first.gatehouse;
+    const person = await stores.people.upsertFromSignIn({ issuer: 'https://idp.test', subject: 'ada', email: 'ada@example.com', emailVerified: true, name: 'Ada Lovelace' }, clock.now());
+    const answer = await sandbox.sandbox.grantDirect({ clientId: GATEHOUSE_CLIENT.clientId, email: 'ada@example.com', workspaceName: 'Acme' });
+    adaUpstreamToken = answer.access_token;
+    const upstream = { baseUrl: sandbox.baseUrl, clientId: GATEHOUSE_CLIENT.clientId, clientSecret: GATEHOUSE_CLIENT.clientSecret, notionVersion: config.tunables.notionVersion, timeoutMs: 10_000 };
+    await connectFromTokenAnswer(
+      { upstream, keyring, connections: stores.connections, workspaces: stores.workspaces, audit: stores.audit, clock, requestIndex: () => undefined },
+      { person, answer, reconnectWorkspaceId: null, address: null },
+    );
+    partner = await connectPartner(first.gatehouse, first.url, { capabilities: [...READ], pageIds: [SEED_PAGE_IDS.engineering], clock });
+    onSecond = partnerClient(second.url, partner.accessToken);
+    expect(await first.gatehouse.stores.pageIndex.get(partner.connectionId, SEED_PAGE_IDS.entityGlossary)).toBeNull();
+  });
+
+  afterAll(async () => {
+    await second?.stop();
+    await first?.stop();
+    await sandbox?.stop();
+  });
+
+  it('ancestors one instance looked up in Notion save the other instance the lookups', async () => {
+    // First instance: the page itself, then Data Model, Architecture and Engineering looked up in Notion.
+    let before = apiCalls();
+    expect((await partner.notion.pages.retrieve({ page_id: SEED_PAGE_IDS.entityGlossary })).id).toBe(SEED_PAGE_IDS.entityGlossary);
+    expect(apiCalls() - before).toBeGreaterThanOrEqual(4);
+
+    // Second instance: only the page itself, and a sibling below the same cached parent.
+    before = apiCalls();
+    expect((await onSecond.pages.retrieve({ page_id: SEED_PAGE_IDS.entityGlossary })).id).toBe(SEED_PAGE_IDS.entityGlossary);
+    expect(apiCalls() - before).toBe(1);
+    before = apiCalls();
+    expect((await onSecond.pages.retrieve({ page_id: MIGRATION_GUIDELINES })).id).toBe(MIGRATION_GUIDELINES);
+    expect(apiCalls() - before).toBe(1);
+  });
+
+  it('a grant narrowed through one instance holds on the other at its next call', async () => {
+    const { stores } = first.gatehouse;
+    const grant = (await stores.grants.findById(partner.grantId))!;
+    await stores.grants.upsert({ personId: grant.personId, appId: grant.appId, workspaceId: grant.workspaceId, upstreamConnectionId: grant.upstreamConnectionId, capabilities: grant.capabilities, pageIds: [SEED_PAGE_IDS.incidentResponse] }, clock.now());
+    expect(await failure(onSecond.pages.retrieve({ page_id: SEED_PAGE_IDS.entityGlossary }))).toMatchObject({ status: 404, code: 'object_not_found' });
+    expect(await failure(partner.notion.pages.retrieve({ page_id: SEED_PAGE_IDS.entityGlossary }))).toMatchObject({ status: 404, code: 'object_not_found' });
+    // Back to Engineering for the next test.
+    await stores.grants.upsert({ personId: grant.personId, appId: grant.appId, workspaceId: grant.workspaceId, upstreamConnectionId: grant.upstreamConnectionId, capabilities: grant.capabilities, pageIds: [SEED_PAGE_IDS.engineering] }, clock.now());
+    expect((await onSecond.pages.retrieve({ page_id: SEED_PAGE_IDS.entityGlossary })).id).toBe(SEED_PAGE_IDS.entityGlossary);
+  });
+
+  it('an ancestor moved out of the granted tree takes the pages below it out on both instances within one cache lifetime', async () => {
+    await partnerClient(sandbox.baseUrl, adaUpstreamToken).pages.move({ page_id: SEED_PAGE_IDS.dataModel, parent: { page_id: SEED_PAGE_IDS.product } });
+    // The moved page itself is out at once, on either instance (Notion's fresh answer names its new parent).
+    expect(await failure(onSecond.pages.retrieve({ page_id: SEED_PAGE_IDS.dataModel }))).toMatchObject({ status: 404 });
+    expect(await failure(partner.notion.pages.retrieve({ page_id: SEED_PAGE_IDS.dataModel }))).toMatchObject({ status: 404 });
+
+    clock.advance(DEFAULT_ANCESTRY_TTL_MS + 1_000);
+    for (const client of [partner.notion, onSecond]) {
+      expect(await failure(client.pages.retrieve({ page_id: SEED_PAGE_IDS.entityGlossary }))).toMatchObject({ status: 404, code: 'object_not_found' });
+      expect(await failure(client.blocks.children.list({ block_id: MIGRATION_GUIDELINES }))).toMatchObject({ status: 404 });
+    }
+    // What stayed in the tree still works.
+    expect((await onSecond.pages.retrieve({ page_id: SEED_PAGE_IDS.architecture })).id).toBe(SEED_PAGE_IDS.architecture);
+  });
+});
