@@ -203,9 +203,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
 
     const limiterSettings = { windowSeconds: config.tunables.clientAuthFailureWindowSeconds };
     const clientAuthLimiter = redis
-      ? redisFailureLimiter({
-        incr: (k) => redis!.incr(k), expire: (k, s) => redis!.expire(k, s), get: (k) => redis!.get(k), ttl: (k) => redis!.ttl(k),
-      }, prefix, limiterSettings)
+      ? redisFailureLimiter(redis, prefix, limiterSettings)
       : memoryFailureLimiter(clock, limiterSettings);
 
     const ancestry = redis
