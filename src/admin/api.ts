@@ -60,9 +60,10 @@ export function adminApi(deps: AdminApiDeps): Router {
     const principal = res.locals.principal!;
     await deps.audit.record({
       action: 'keys.rotated', actor: { type: principal.via === 'session' ? 'person' : 'admin_token', id: principal.person?.id ?? null, label: principal.label },
-      address: req.ip ?? null, outcome: 'success', detail: { keyId: result.keyId, reencrypted: result.reencrypted },
+      address: req.ip ?? null, outcome: result.unreadable.length > 0 ? 'failure' : 'success',
+      detail: { keyId: result.keyId, reencrypted: result.reencrypted, unreadable: result.unreadable.length },
     }, deps.clock.now());
-    res.json({ key_id: result.keyId, reencrypted: result.reencrypted, already_current: result.alreadyCurrent });
+    res.json({ key_id: result.keyId, reencrypted: result.reencrypted, already_current: result.alreadyCurrent, unreadable: result.unreadable });
   });
 
   return router;

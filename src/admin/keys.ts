@@ -4,10 +4,12 @@
  * GATEHOUSE_ENCRYPTION_KEYS. Each row is swapped by compare-and-swap on its
  * version, so a concurrent refresh is never overwritten with an old value.
  * Internal integration tokens (AAD `partner_app:<id>`) are re-encrypted too,
- * each by compare-and-swap on the old ciphertext.
+ * each by compare-and-swap on the old ciphertext. A value that no configured
+ * key decrypts (its key was dropped, or it was tampered with) cannot be
+ * re-encrypted: it is reported by id and the rotation goes on with the rest.
  */
 import type { Clock } from '../clock.js';
-import type { Keyring } from '../crypto/keyring.js';
+import { DecryptionError, type Keyring } from '../crypto/keyring.js';
 import type { InternalIntegrationStore } from '../store/internal-integrations.js';
 import type { UpstreamConnectionStore } from '../store/upstream-connections.js';
 
@@ -15,11 +17,24 @@ export interface RotationResult {
   keyId: string;
   reencrypted: number;
   alreadyCurrent: number;
+  /** Values no configured key decrypts: their connections must be reconnected, their integrations' tokens replaced. */
+  unreadable: Array<{ type: 'upstream_connection' | 'internal_integration'; id: string }>;
+}
+
+/** Re-encrypts under the current key, or null when no configured key decrypts the value. */
+function reencrypt(keyring: Keyring, ciphertext: string, aad: string): string | null {
+  try {
+    return keyring.encrypt(keyring.decrypt(ciphertext, aad), aad);
+  } catch (err) {
+    if (err instanceof DecryptionError) return null;
+    throw err;
+  }
 }
 
 export async function rotateKeys(deps: { keyring: Keyring; connections: UpstreamConnectionStore; clock: Clock; internalIntegrations?: InternalIntegrationStore }): Promise<RotationResult> {
   let reencrypted = 0;
   let alreadyCurrent = 0;
+  const unreadable: RotationResult['unreadable'] = [];
   for (const row of await deps.connections.listCiphertexts()) {
     let current: { version: number; ciphertext: string } | null = row;
     for (let attempt = 0; current && attempt < 5; attempt++) {
@@ -27,8 +42,11 @@ export async function rotateKeys(deps: { keyring: Keyring; connections: Upstream
         alreadyCurrent++;
         break;
       }
-      const aad = `upstream_connection:${row.id}`;
-      const next = deps.keyring.encrypt(deps.keyring.decrypt(current.ciphertext, aad), aad);
+      const next = reencrypt(deps.keyring, current.ciphertext, `upstream_connection:${row.id}`);
+      if (next === null) {
+        unreadable.push({ type: 'upstream_connection', id: row.id });
+        break;
+      }
       if (await deps.connections.replaceCredential(row.id, current.version, next, deps.clock.now())) {
         reencrypted++;
         break;
@@ -46,8 +64,12 @@ export async function rotateKeys(deps: { keyring: Keyring; connections: Upstream
           alreadyCurrent++;
           break;
         }
-        const aad = `partner_app:${row.id}`;
-        if (await integrations.replaceTokenCiphertext(row.id, current, deps.keyring.encrypt(deps.keyring.decrypt(current, aad), aad))) {
+        const next = reencrypt(deps.keyring, current, `partner_app:${row.id}`);
+        if (next === null) {
+          unreadable.push({ type: 'internal_integration', id: row.id });
+          break;
+        }
+        if (await integrations.replaceTokenCiphertext(row.id, current, next)) {
           reencrypted++;
           break;
         }
@@ -55,5 +77,5 @@ export async function rotateKeys(deps: { keyring: Keyring; connections: Upstream
       }
     }
   }
-  return { keyId: deps.keyring.currentKeyId, reencrypted, alreadyCurrent };
+  return { keyId: deps.keyring.currentKeyId, reencrypted, alreadyCurrent, unreadable };
 }

@@ -66,7 +66,7 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
           },
         },
       },
-      '/keys/rotate': { post: { summary: 'Re-encrypt every stored credential under the current key (organisation admins)', responses: { 200: { description: 'How many values were re-encrypted' }, ...errors } } },
+      '/keys/rotate': { post: { summary: 'Re-encrypt every stored credential under the current key (organisation admins)', responses: { 200: { description: 'How many values were re-encrypted, and which (by type and id) no configured key decrypts' }, ...errors } } },
     },
   };
 }

@@ -154,7 +154,7 @@ describe('encryption key rotation (PostgreSQL)', () => {
     expect(result.code).toBe(0);
     const lines = result.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toEqual({ key_id: 'B', reencrypted: 3, already_current: 1 });
+    expect(JSON.parse(lines[0]!)).toEqual({ key_id: 'B', reencrypted: 3, already_current: 1, unreadable: [] });
 
     const after = await rows();
     expect(after.map((r) => g.keyring.keyIdOf(r.credential_ciphertext!))).toEqual(['B', 'B', 'B', 'B']);
@@ -166,7 +166,7 @@ describe('encryption key rotation (PostgreSQL)', () => {
       expect(g.keyring.decrypt(row.credential_ciphertext!, aad(row.id))).toBe(plaintexts.get(row.id));
     }
     expect(await rotations()).toEqual([expect.objectContaining({
-      actor: { type: 'admin_token', id: null, label: 'bootstrap admin token' }, outcome: 'success', detail: { keyId: 'B', reencrypted: 3 },
+      actor: { type: 'admin_token', id: null, label: 'bootstrap admin token' }, outcome: 'success', detail: { keyId: 'B', reencrypted: 3, unreadable: 0 },
     })]);
   });
 
@@ -178,7 +178,7 @@ describe('encryption key rotation (PostgreSQL)', () => {
     const csrf = csrfTokenOf(await landed.text());
     const response = await ada.request(`${url}/api/admin/v1/keys/rotate`, { method: 'POST', headers: { 'x-csrf-token': csrf, accept: 'application/json' } });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ key_id: 'B', reencrypted: 0, already_current: 4 });
+    expect(await response.json()).toEqual({ key_id: 'B', reencrypted: 0, already_current: 4, unreadable: [] });
     expect(await rows()).toEqual(before);
     expect((await rotations())[0]).toMatchObject({ actor: { type: 'person', label: ADA.email }, detail: { keyId: 'B', reencrypted: 0 } });
   });
@@ -220,5 +220,19 @@ describe('encryption key rotation (PostgreSQL)', () => {
     await g.indexer.idle();
     expect(g.sandboxNotion!.stats().apiCalls).toBe(calls);
     expect(await g.stores.connections.findById(victim!.id)).toMatchObject({ indexState: 'failed', credentialCiphertext: tampered });
+  });
+
+  it('`keys rotate` reports a value no key opens by id, and still re-encrypts the rest', async () => {
+    const [victim, other] = await rows();
+    // A row given a value under A, which this instance (B alone) no longer has. (Values under B are not opened:
+    // the row tampered with above is left as it is, and shows as "Notion could not be read".)
+    await g.database.db.updateTable('upstream_connections').set({ credential_ciphertext: underA.credential_ciphertext }).where('id', '=', other!.id).execute();
+    const result = await run('npm', ['run', '--silent', 'gatehouse', '--', 'keys', 'rotate'], { GATEHOUSE_URL: url, GATEHOUSE_ADMIN_TOKEN: g.adminToken });
+    expect(result.code).toBe(0);
+    const answer = JSON.parse(result.stdout.trim()) as { unreadable: Array<{ type: string; id: string }>; already_current: number };
+    expect(answer.unreadable).toEqual([{ type: 'upstream_connection', id: other!.id }]);
+    expect(answer.already_current).toBe(3);
+    expect((await rows()).find((r) => r.id === victim!.id)!.credential_ciphertext!.startsWith('v1.B.')).toBe(true);
+    expect((await rotations())[0]).toMatchObject({ outcome: 'failure', detail: { keyId: 'B', reencrypted: 0, unreadable: 1 } });
   });
 });
