@@ -47,6 +47,8 @@ export interface PartnerAppStore {
   /** Every app, newest first, without secret hashes (the admin page and API). */
   listForAdmin(): Promise<PartnerAppSummary[]>;
   setSecretHash(id: string, hash: string): Promise<boolean>;
+  /** Where the app lives: its redirect URIs and website (the demo partner follows Gatehouse's public URL). */
+  setAddresses(id: string, addresses: { redirectUris: string[]; website: string | null }): Promise<boolean>;
   logo(id: string): Promise<{ contentType: string; bytes: Buffer } | null>;
 }
 
@@ -95,6 +97,10 @@ export function partnerAppStore(db: Kysely<Database>): PartnerAppStore {
     },
     async setSecretHash(id, hash) {
       const result = await db.updateTable('partner_apps').set({ client_secret_hash: hash }).where('id', '=', id).where('client_type', '=', 'confidential').executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+    async setAddresses(id, addresses) {
+      const result = await db.updateTable('partner_apps').set({ redirect_uris: JSON.stringify(addresses.redirectUris), website: addresses.website }).where('id', '=', id).executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
     async logo(id) {

@@ -26,12 +26,17 @@ export interface DemoPartnerOptions {
   clock: Clock;
 }
 
-/** Registers the demo partner at first start; later starts only refresh its secret (kept in the data folder). */
+/**
+ * Registers the demo partner at first start; later starts refresh its secret
+ * (kept in the data folder) and its addresses, which follow
+ * GATEHOUSE_PUBLIC_URL (a data folder started under another URL keeps working).
+ */
 export async function ensureDemoPartner(options: DemoPartnerOptions): Promise<void> {
   const redirectUri = `${options.publicUrl}/sandbox/partner/callback`;
   const existing = await options.stores.partnerApps.findByClientId(DEMO_PARTNER_CLIENT_ID);
   if (existing) {
     await options.stores.partnerApps.setSecretHash(existing.id, hashToken(options.clientSecret));
+    await options.stores.partnerApps.setAddresses(existing.id, { redirectUris: [redirectUri], website: `${options.publicUrl}/sandbox/partner` });
     return;
   }
   await options.stores.partnerApps.create({
