@@ -28,7 +28,7 @@ import { healthRoutes, type RedisPing } from './http/health.js';
 import { requestLogger } from './http/logging.js';
 import type { Metrics } from './http/metrics.js';
 import { createPassport, identityRoutes } from './identity/routes.js';
-import { absoluteTimeout, sessionMiddleware } from './identity/sessions.js';
+import { absoluteTimeout, sessionLifetimes, sessionMiddleware } from './identity/sessions.js';
 import type { DatabaseHandle } from './store/database.js';
 import type { Stores } from './store/stores.js';
 import type { NotionUpstream } from './upstream/notion.js';
@@ -119,6 +119,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(absoluteTimeout(deps.clock, config.tunables.sessionAbsoluteHours));
   app.use(passport.initialize());
   app.use(passport.session());
+  app.use(sessionLifetimes(config.tunables.sessionIdleMinutes));
   app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 }));
   app.use(express.json({ limit: '256kb' }));
   app.use(rejectNulInBody);
@@ -131,7 +132,7 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
 
-  app.use(identityRoutes(passport, { publicUrl: config.publicUrl, discover: deps.discover, people: stores.people, audit: stores.audit, clock: deps.clock, onSignedIn: deps.onSignedIn }));
+  app.use(identityRoutes(passport, { publicUrl: config.publicUrl, sessionIdleMinutes: config.tunables.sessionIdleMinutes, discover: deps.discover, people: stores.people, audit: stores.audit, clock: deps.clock, onSignedIn: deps.onSignedIn }));
   app.use(workspaceRoutes({
     publicUrl: config.publicUrl, upstream: deps.upstream, keyring: deps.keyring, connections: stores.connections,
     workspaces: stores.workspaces, audit: stores.audit, clock: deps.clock, requestIndex: deps.requestIndex,

@@ -21,6 +21,8 @@ declare global {
 
 export interface IdentityDeps {
   publicUrl: string;
+  /** How long a signed-in session lives without use. */
+  sessionIdleMinutes: number;
   discover: () => Promise<client.Configuration>;
   people: PeopleStore;
   audit: AuditStore;
@@ -97,6 +99,8 @@ export function identityRoutes(passport: PassportStatic, deps: IdentityDeps): Ro
         if (loginErr) return next(loginErr);
         delete req.session.returnTo;
         req.session.signedInAt = deps.clock.now().getTime();
+        // Signed in now: the session lives the idle timeout (it was opened anonymous, for minutes).
+        req.session.cookie.maxAge = deps.sessionIdleMinutes * 60_000;
         deps.audit.record({ action: 'person.signed_in', actor: { type: 'person', id: person.id, label: person.email }, address: req.ip ?? null, outcome: 'success' }, deps.clock.now())
           .catch(() => undefined);
         deps.onSignedIn?.(person);

@@ -49,6 +49,22 @@ export function sessionMiddleware(settings: SessionSettings): RequestHandler {
   });
 }
 
+/**
+ * A session with nobody signed in in it (a sign-in or an authorisation under
+ * way) lives this long, not the idle timeout: anyone can open one, so the
+ * rows a stranger can make expire within minutes. Long enough for the sign-in
+ * round trip and an authorisation (whose transaction lasts 10 minutes).
+ */
+export const ANONYMOUS_SESSION_MINUTES = 15;
+
+/** Each response sets the session's lifetime by who is in it: the idle timeout once signed in, minutes before. */
+export function sessionLifetimes(idleMinutes: number): RequestHandler {
+  return (req, _res, next) => {
+    if (req.session) req.session.cookie.maxAge = (req.user ? idleMinutes : Math.min(idleMinutes, ANONYMOUS_SESSION_MINUTES)) * 60_000;
+    next();
+  };
+}
+
 /** Ends sessions older than the absolute lifetime, however active they were. */
 export function absoluteTimeout(clock: Clock, absoluteHours: number): RequestHandler {
   return (req, _res, next) => {

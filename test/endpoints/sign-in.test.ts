@@ -73,6 +73,26 @@ describe('sign-in (PostgreSQL + Redis sessions)', () => {
     expect(await sessionKeys()).toBeGreaterThan(0);
   });
 
+  it('a session opened before anyone signs in lives minutes; signed in, the idle timeout', async () => {
+    const ttlOf = async (browser: Browser) => redis.ttl(`${t.redisPrefix}sess:${decodeURIComponent(browser.cookie(SESSION_COOKIE)!).slice(2).split('.')[0]}`);
+    /** Seconds until the cookie's Expires, rounded to the minute. */
+    const lifetime = (response: Response) => {
+      const expires = /Expires=([^;]+)/.exec(response.headers.getSetCookie().find((c) => c.startsWith(SESSION_COOKIE)) ?? '')?.[1];
+      return Math.round((Date.parse(expires ?? '') - Date.now()) / 60_000) * 60;
+    };
+    const browser = new Browser();
+    const start = await browser.request(`${t.url}/auth/sign-in`);
+    expect(lifetime(start)).toBe(15 * 60);
+    const anonymousTtl = await ttlOf(browser);
+    expect(anonymousTtl).toBeGreaterThan(0);
+    expect(anonymousTtl).toBeLessThanOrEqual(15 * 60);
+
+    await signIn(browser, t.url, 'ada@example.com', 'ada-demo');
+    const page = await browser.request(`${t.url}/workspaces`);
+    expect(lifetime(page)).toBe(t.gatehouse.config.tunables.sessionIdleMinutes * 60);
+    expect(await ttlOf(browser)).toBeGreaterThan(15 * 60);
+  });
+
   it('a replayed callback answers 400 and does not replace the session', async () => {
     const browser = new Browser();
     const start = await browser.request(`${t.url}/auth/sign-in`);
