@@ -83,15 +83,16 @@ function toRefresh(row: any): RefreshTokenRow {
 }
 
 /** An access token with its grant and the grant's upstream connection, columns prefixed g__ and c__. */
+const GRANT_COLUMNS = ['id', 'person_id', 'app_id', 'workspace_id', 'upstream_connection_id', 'capabilities', 'page_ids', 'status', 'created_at', 'updated_at'] as const;
+const CONNECTION_COLUMNS = ['id', 'person_id', 'workspace_id', 'kind', 'credential_ciphertext', 'bot_id', 'notion_user_id', 'notion_user', 'version', 'status', 'index_state', 'index_count', 'index_error', 'indexed_at'] as const;
+
 function accessInContextQuery(db: Kysely<Database>): CompiledQuery {
-  const grantColumns = ['id', 'person_id', 'app_id', 'workspace_id', 'upstream_connection_id', 'capabilities', 'page_ids', 'status', 'created_at', 'updated_at'] as const;
-  const connectionColumns = ['id', 'person_id', 'workspace_id', 'kind', 'credential_ciphertext', 'bot_id', 'notion_user_id', 'notion_user', 'version', 'status', 'index_state', 'index_count', 'index_error', 'indexed_at'] as const;
   return db.selectFrom('access_tokens as t')
     .leftJoin('grants as g', 'g.id', 't.grant_id')
     .leftJoin('upstream_connections as c', 'c.id', 'g.upstream_connection_id')
     .selectAll('t')
-    .select(grantColumns.map((column) => `g.${column} as g__${column}` as const))
-    .select(connectionColumns.map((column) => `c.${column} as c__${column}` as const))
+    .select(GRANT_COLUMNS.map((column) => `g.${column} as g__${column}` as const))
+    .select(CONNECTION_COLUMNS.map((column) => `c.${column} as c__${column}` as const))
     .where('t.token_hash', '=', '')
     .compile();
 }
@@ -142,11 +143,15 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
       // Compiled once (building and compiling the query cost more CPU than running it): see accessInContextQuery.
       const { rows: [row] } = await db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(accessInContext.sql, [tokenHash]));
       if (!row) return null;
-      const prefixed = (prefix: string) => Object.fromEntries(Object.entries(row).filter(([key]) => key.startsWith(prefix)).map(([key, value]) => [key.slice(prefix.length), value]));
+      const unprefixed = (prefix: string, columns: readonly string[]) => {
+        const out: Record<string, unknown> = {};
+        for (const column of columns) out[column] = row[`${prefix}${column}`];
+        return out;
+      };
       return {
         access: toAccess(row),
-        grant: row.g__id === null ? null : toGrant(prefixed('g__')),
-        connection: row.c__id === null ? null : toConnection(prefixed('c__')),
+        grant: row.g__id === null ? null : toGrant(unprefixed('g__', GRANT_COLUMNS)),
+        connection: row.c__id === null ? null : toConnection(unprefixed('c__', CONNECTION_COLUMNS)),
       };
     },
     async findRefreshToken(tokenHash) {
