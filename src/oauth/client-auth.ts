@@ -62,26 +62,20 @@ export async function authenticateClient(deps: ClientAuthDeps, req: Request, par
   const presented = readClientCredentials(req, params);
   const clientKey = presented.clientId.slice(0, 200);
   const keys = [{ key: `client:${clientKey}:${address}`, limit: deps.failureLimit }, { key: `address:${address}`, limit: deps.failureLimit * 5 }];
-  const wait = await deps.limiter.attempt(keys);
+  const wait = await deps.limiter.blockedFor(keys);
   if (wait !== null) throw new RateLimited(wait);
   const fail = async (reason: string): Promise<never> => {
+    await deps.limiter.recordFailure(keys);
     await deps.onFailure(clientKey, reason);
     throw new InvalidClient('Client authentication failed.', reason);
   };
-  try {
-    const app = presented.clientId.length <= 200 ? await deps.partnerApps.findByClientId(presented.clientId) : null;
-    if (!app || app.integrationKind !== 'public') return await fail('unknown client');
-    if (app.clientType === 'confidential') {
-      if (presented.clientSecret === null || app.clientSecretHash === null) return await fail('missing client secret');
-      if (!constantTimeEqual(hashToken(presented.clientSecret), app.clientSecretHash)) return await fail('wrong client secret');
-    } else if (presented.clientSecret !== null) {
-      return await fail('a public client has no secret');
-    }
-    await deps.limiter.release(keys);
-    return app;
-  } catch (err) {
-    // Only wrong credentials count: an attempt that could not be checked (the database is away, say) is given back.
-    if (!(err instanceof InvalidClient)) await deps.limiter.release(keys).catch(() => undefined);
-    throw err;
+  const app = presented.clientId.length <= 200 ? await deps.partnerApps.findByClientId(presented.clientId) : null;
+  if (!app || app.integrationKind !== 'public') return fail('unknown client');
+  if (app.clientType === 'confidential') {
+    if (presented.clientSecret === null || app.clientSecretHash === null) return fail('missing client secret');
+    if (!constantTimeEqual(hashToken(presented.clientSecret), app.clientSecretHash)) return fail('wrong client secret');
+  } else if (presented.clientSecret !== null) {
+    return fail('a public client has no secret');
   }
+  return app;
 }

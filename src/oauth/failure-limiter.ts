@@ -5,10 +5,12 @@
  * configured (shared by every instance), else in this process (the embedded
  * default is one process).
  *
- * Each attempt reserves one count on every key before the credentials are
- * checked, in one atomic step (a Lua script in Redis), and gives it back when
- * they were right (or could not be checked): so a burst of concurrent guesses is bounded by the limit,
- * not by how many requests arrive before the first failure is counted.
+ * Only failures count: a partner's concurrent right requests are never
+ * limited. A key at its limit is refused before any credential is checked.
+ * Counting a failure and starting its window are one atomic step (a Lua
+ * script in Redis), so every counter expires. Guesses already in flight when
+ * the limit is reached are still checked: the overshoot is bounded by the
+ * attacker's concurrency, against secrets of 256 bits.
  */
 import type { Clock } from '../clock.js';
 import { luaScript, runScript, type RedisCommander } from '../upstream/rate-budget.js';
@@ -20,10 +22,9 @@ export interface LimitKey {
 }
 
 export interface FailureLimiter {
-  /** Reserves one attempt on every key at once; seconds to wait (nothing reserved) when any key is at its limit, else null. */
-  attempt(keys: LimitKey[]): Promise<number | null>;
-  /** The attempt did not fail (it authenticated, or could not be checked): its reservation is given back. */
-  release(keys: LimitKey[]): Promise<void>;
+  /** Seconds to wait when any of the keys is at its limit, else null. */
+  blockedFor(keys: LimitKey[]): Promise<number | null>;
+  recordFailure(keys: LimitKey[]): Promise<void>;
 }
 
 export interface LimiterSettings {
@@ -31,18 +32,19 @@ export interface LimiterSettings {
 }
 
 /**
- * KEYS: the counters. ARGV: 'attempt', window seconds, then one limit per key;
- * or 'release'. A counter's window starts at its first count, and every
- * counter has an expiry (set in the same step as its first count).
+ * KEYS: the counters. ARGV: 'blocked', window seconds, then one limit per key
+ * (answers the seconds to wait, 0 when none); or 'failed', window seconds
+ * (counts one failure on every key; a counter's window starts at its first
+ * failure, and a counter found without an expiry gets one).
  */
 const LIMITER_SCRIPT = luaScript(`
-if ARGV[1] == 'release' then
+local window = tonumber(ARGV[2])
+if ARGV[1] == 'failed' then
   for _, key in ipairs(KEYS) do
-    if redis.call('DECR', key) <= 0 then redis.call('DEL', key) end
+    if redis.call('INCR', key) == 1 or redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, window) end
   end
   return 0
 end
-local window = tonumber(ARGV[2])
 for i, key in ipairs(KEYS) do
   local count = tonumber(redis.call('GET', key) or '0')
   if count >= tonumber(ARGV[i + 2]) then
@@ -51,21 +53,19 @@ for i, key in ipairs(KEYS) do
     return math.max(1, ttl)
   end
 end
-for _, key in ipairs(KEYS) do
-  if redis.call('INCR', key) == 1 or redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, window) end
-end
 return 0
 `);
 
 export function redisFailureLimiter(redis: RedisCommander, prefix: string, settings: LimiterSettings): FailureLimiter {
   const key = (k: string) => `${prefix}authfail:${k}`;
+  const window = String(settings.windowSeconds);
   return {
-    async attempt(keys) {
-      const wait = Number(await runScript(redis, LIMITER_SCRIPT, keys.map((k) => key(k.key)), ['attempt', String(settings.windowSeconds), ...keys.map((k) => String(k.limit))]));
+    async blockedFor(keys) {
+      const wait = Number(await runScript(redis, LIMITER_SCRIPT, keys.map((k) => key(k.key)), ['blocked', window, ...keys.map((k) => String(k.limit))]));
       return wait > 0 ? wait : null;
     },
-    async release(keys) {
-      await runScript(redis, LIMITER_SCRIPT, keys.map((k) => key(k.key)), ['release']);
+    async recordFailure(keys) {
+      await runScript(redis, LIMITER_SCRIPT, keys.map((k) => key(k.key)), ['failed', window]);
     },
   };
 }
@@ -84,26 +84,22 @@ export function memoryFailureLimiter(clock: Clock, settings: LimiterSettings): F
     return entry;
   };
   return {
-    async attempt(keys) {
+    async blockedFor(keys) {
       const now = clock.now().getTime();
       for (const { key: k, limit } of keys) {
         const entry = live(k, now);
         if (entry && entry.count >= limit) return Math.max(1, Math.ceil((entry.resetAt - now) / 1000));
       }
+      return null;
+    },
+    async recordFailure(keys) {
+      const now = clock.now().getTime();
       for (const { key: k } of keys) {
         const entry = live(k, now) ?? { count: 0, resetAt: now + settings.windowSeconds * 1000 };
         entry.count++;
         counters.set(k, entry);
       }
       while (counters.size > MAX_COUNTERS) counters.delete(counters.keys().next().value as string);
-      return null;
-    },
-    async release(keys) {
-      const now = clock.now().getTime();
-      for (const { key: k } of keys) {
-        const entry = live(k, now);
-        if (entry && --entry.count <= 0) counters.delete(k);
-      }
     },
   };
 }

@@ -81,6 +81,11 @@ describe('openid-client as the partner (PostgreSQL + Redis)', () => {
     expect((answer as Record<string, unknown>).workspace_name).toBe('Side Project');
   });
 
+  it('a partner\'s right credentials are never limited, however many requests it makes at once', async () => {
+    const answers = await Promise.all(Array.from({ length: 30 }, () => client.tokenIntrospection(config, 'not-a-token')));
+    expect(answers.every((a) => a.active === false)).toBe(true);
+  });
+
   it('counts failed client authentication in Redis: 429 with Retry-After, other clients unaffected', async () => {
     const wrong = await client.discovery(new URL(t.url), confidential.clientId, 'not-the-secret', undefined, { algorithm: 'oauth2', execute: [client.allowInsecureRequests] });
     for (let i = 0; i < 10; i++) await expect(client.tokenIntrospection(wrong, 'x')).rejects.toMatchObject({ status: 401 });

@@ -1,8 +1,9 @@
 /**
- * The failed-client-authentication limiter reserves each attempt before the
- * credentials are checked, atomically: a burst of concurrent guesses gets at
- * most the limit through, on Redis (shared by instances) and in process.
- * Right credentials give their reservation back; every Redis counter expires.
+ * The failed-client-authentication limiter, on Redis (shared by instances)
+ * and in process: every failure is counted, concurrent ones included, and
+ * once a key is at its limit every attempt is refused with a wait; right
+ * credentials are never counted, however many arrive at once; every Redis
+ * counter expires.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { createClient } from 'redis';
@@ -38,23 +39,25 @@ const limiters: Array<[string, () => Promise<{ limiter: FailureLimiter; other?: 
 describe.each(limiters)('failure limiter (%s)', (_name, make) => {
   const keys = [{ key: 'client:c1:10.0.0.1', limit: 10 }, { key: 'address:10.0.0.1', limit: 50 }];
 
-  it('lets at most the limit of 40 concurrent attempts through, and tells the others how long to wait', async () => {
+  it('counts 40 concurrent failures over two instances, then refuses with a wait; every counter expires', async () => {
     const { limiter, other, keyPrefix } = await make();
-    const verdicts = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 && other ? other : limiter).attempt(keys)));
-    expect(verdicts.filter((v) => v === null)).toHaveLength(10);
-    for (const wait of verdicts.filter((v) => v !== null)) expect(wait).toBeGreaterThan(0);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 && other ? other : limiter).recordFailure(keys)));
+    const wait = await (other ?? limiter).blockedFor(keys);
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(300);
     if (keyPrefix) {
+      expect(await redis.get(`${keyPrefix}authfail:${keys[0]!.key}`)).toBe('40');
       for (const k of keys) expect(await redis.ttl(`${keyPrefix}authfail:${k.key}`)).toBeGreaterThan(0);
     }
   });
 
-  it('right credentials give their reservation back: only failures count', async () => {
+  it('is not at its limit below it, and the address limit holds for every client from that address', async () => {
     const { limiter } = await make();
-    for (let i = 0; i < 25; i++) {
-      expect(await limiter.attempt(keys)).toBeNull();
-      await limiter.release(keys);
-    }
-    for (let i = 0; i < 10; i++) expect(await limiter.attempt(keys)).toBeNull();
-    expect(await limiter.attempt(keys)).not.toBeNull();
+    for (let i = 0; i < 9; i++) await limiter.recordFailure(keys);
+    expect(await limiter.blockedFor(keys)).toBeNull();
+    await limiter.recordFailure(keys);
+    expect(await limiter.blockedFor(keys)).not.toBeNull();
+    // Another client from the same address: its own pair is clear, the address is not yet at 50.
+    expect(await limiter.blockedFor([{ key: 'client:c2:10.0.0.1', limit: 10 }, keys[1]!])).toBeNull();
   });
 });
