@@ -49,8 +49,16 @@ function isObject(value: unknown): value is Json {
 export async function runCall(deps: CallDeps, call: ProxyCall): Promise<unknown> {
   const { scope, matched, notionVersion } = call;
   const level = userInfoLevelOf(scope.capabilities);
-  const target = { connectionId: scope.upstreamConnectionId, workspaceId: scope.workspaceId, partnerKey: scope.appId, ...(scope.connection ? { connection: scope.connection } : {}) };
-  const upstream = <T>(fn: (client: Client) => Promise<T>) => deps.gateway.call({ ...target, notionVersion }, fn);
+  const base = { connectionId: scope.upstreamConnectionId, workspaceId: scope.workspaceId, partnerKey: scope.appId };
+  // The connection read with the token serves the call's first upstream request; later ones read it again
+  // (a refresh or a disconnect may have happened meanwhile).
+  let preloaded = scope.connection;
+  const target = () => {
+    const connection = preloaded;
+    preloaded = undefined;
+    return connection ? { ...base, connection } : base;
+  };
+  const upstream = <T>(fn: (client: Client) => Promise<T>) => deps.gateway.call({ ...target(), notionVersion }, fn);
   const forward = (path: string, method: Endpoint['method'], query?: Record<string, string | string[]>, body?: Json) =>
     upstream((client) => client.request<Json>({ path, method: method.toLowerCase() as 'get', query, body }));
 
@@ -58,7 +66,7 @@ export async function runCall(deps: CallDeps, call: ProxyCall): Promise<unknown>
   const parentFromNotion = async (path: string): Promise<ParentLink | null | undefined> => {
     try {
       // Gatehouse's own lookups use its configured Notion-Version (2025-09-03: data sources, and a row's data source).
-      const answer = await deps.gateway.call(target, (client) => client.request<Json>({ path, method: 'get' }));
+      const answer = await deps.gateway.call(target(), (client) => client.request<Json>({ path, method: 'get' }));
       return parentLink(answer.parent);
     } catch (err) {
       if (isNotionClientError(err) && 'status' in err && (err.status === 404 || err.status === 400)) return undefined;

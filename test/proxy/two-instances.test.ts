@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ManualClock } from '../../src/clock.js';
 import { SEED_PAGE_IDS, seedPageId } from '../../src/sandbox/notion/index.js';
-import { connectFromTokenAnswer } from '../../src/upstream/connect.js';
+import { connectFromTokenAnswer, decryptCredential } from '../../src/upstream/connect.js';
 import { DEFAULT_ANCESTRY_TTL_MS } from '../../src/proxy/scope.js';
 import { GATEHOUSE_CLIENT, startSandbox, type RunningSandbox } from '../sandbox-notion/harness.js';
 import { startTestGatehouse, testKeys, type TestGatehouse } from '../support/harness.js';
@@ -27,12 +27,11 @@ describe('the ancestry cache across two instances (Redis)', () => {
   let partner: PartnerSession;
   /** The same partner token, calling the second instance. */
   let onSecond: ReturnType<typeof partnerClient>;
-  let adaUpstreamToken: string;
 
   const apiCalls = () => sandbox.sandbox.stats().apiCalls;
 
   beforeAll(async () => {
-    sandbox = await startSandbox({ clock: () => clock.now(), rateLimitPerSecond: Infinity });
+    sandbox = await startSandbox({ clock: () => clock.now(), rateLimitPerSecond: Infinity, accessTokenLifetimeSeconds: 600 });
     const env = {
       ...testKeys(),
       GATEHOUSE_NOTION_BASE_URL: sandbox.baseUrl, GATEHOUSE_NOTION_CLIENT_ID: GATEHOUSE_CLIENT.clientId, GATEHOUSE_NOTION_CLIENT_SECRET: GATEHOUSE_CLIENT.clientSecret,
@@ -45,7 +44,6 @@ describe('the ancestry cache across two instances (Redis)', () => {
     const { stores, keyring, config } = first.gatehouse;
     const person = await stores.people.upsertFromSignIn({ issuer: 'https://idp.test', subject: 'ada', email: 'ada@example.com', emailVerified: true, name: 'Ada Lovelace' }, clock.now());
     const answer = await sandbox.sandbox.grantDirect({ clientId: GATEHOUSE_CLIENT.clientId, email: 'ada@example.com', workspaceName: 'Acme' });
-    adaUpstreamToken = answer.access_token;
     const upstream = { baseUrl: sandbox.baseUrl, clientId: GATEHOUSE_CLIENT.clientId, clientSecret: GATEHOUSE_CLIENT.clientSecret, notionVersion: config.tunables.notionVersion, timeoutMs: 10_000 };
     await connectFromTokenAnswer(
       { upstream, keyring, connections: stores.connections, workspaces: stores.workspaces, audit: stores.audit, clock, requestIndex: () => undefined },
@@ -88,8 +86,22 @@ describe('the ancestry cache across two instances (Redis)', () => {
     expect((await onSecond.pages.retrieve({ page_id: SEED_PAGE_IDS.entityGlossary })).id).toBe(SEED_PAGE_IDS.entityGlossary);
   });
 
+  it('a call that meets an expired upstream token refreshes it once, and its later lookups use the new one', async () => {
+    clock.advance(700_000); // the upstream token (600 s) and every cached chain have expired
+    const refreshes = sandbox.sandbox.stats().tokenCalls.refresh_token;
+    const before = apiCalls();
+    const serviceMap = seedPageId('Acme', 'Service Map');
+    expect((await onSecond.pages.retrieve({ page_id: serviceMap })).id).toBe(serviceMap);
+    expect(sandbox.sandbox.stats().tokenCalls.refresh_token).toBe(refreshes + 1);
+    // The read refused with the old token, the read again, then Architecture and Engineering looked up with the new token.
+    expect(apiCalls() - before).toBe(4);
+  });
+
   it('an ancestor moved out of the granted tree takes the pages below it out on both instances within one cache lifetime', async () => {
-    await partnerClient(sandbox.baseUrl, adaUpstreamToken).pages.move({ page_id: SEED_PAGE_IDS.dataModel, parent: { page_id: SEED_PAGE_IDS.product } });
+    // Ada moves it in Notion (with Gatehouse's current credential for her: the first one was refreshed above).
+    const connection = (await first.gatehouse.stores.connections.findById(partner.connectionId))!;
+    const adaToken = decryptCredential(first.gatehouse.keyring, connection.credentialCiphertext!, connection.id).accessToken;
+    await partnerClient(sandbox.baseUrl, adaToken).pages.move({ page_id: SEED_PAGE_IDS.dataModel, parent: { page_id: SEED_PAGE_IDS.product } });
     // The moved page itself is out at once, on either instance (Notion's fresh answer names its new parent).
     expect(await failure(onSecond.pages.retrieve({ page_id: SEED_PAGE_IDS.dataModel }))).toMatchObject({ status: 404 });
     expect(await failure(partner.notion.pages.retrieve({ page_id: SEED_PAGE_IDS.dataModel }))).toMatchObject({ status: 404 });
