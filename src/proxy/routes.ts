@@ -99,7 +99,7 @@ export function proxyRoutes(deps: ProxyDeps): RequestHandler {
 
       const answer = await runCall({
         gateway: deps.gateway,
-        scope: { cache: deps.ancestry, pageIndex: deps.pageIndex, onIndexContradicted: () => deps.requestIndex?.(scope!.upstreamConnectionId) },
+        scope: { cache: deps.ancestry, pageIndex: deps.pageIndex, now: () => deps.clock.now().getTime(), onIndexContradicted: () => deps.requestIndex?.(scope!.upstreamConnectionId) },
         describeBot,
       }, { scope, matched, notionVersion: version, query: allowedQuery(endpoint, req.query as Record<string, unknown>), body });
       forwarded.inc({ app: scope.appId, workspace: scope.workspaceId });

@@ -45,6 +45,8 @@ function expiryOf(entry: ChainEntry, now: number, ttl: number): number {
 
 export const DEFAULT_ANCESTRY_TTL_MS = 120_000;
 const MAX_DEPTH = 64;
+/** Rows looked up in Notion for their data source, per call at most (a page of new rows must not spend the workspace's budget). */
+const MAX_ROW_LOOKUPS = 5;
 
 /** In-process cache for the embedded default: bounded (oldest entries go first) and expiring on the injected clock. */
 export function memoryAncestryCache(clock: Clock, options: { ttlMs?: number; maxEntries?: number } = {}): AncestryCache {
@@ -166,6 +168,8 @@ export interface ScopeDeps {
    * the page index does not know yet.
    */
   lookupRowParent?: (id: string) => Promise<ParentLink | null | undefined>;
+  /** The time (ms since the epoch) a chain remembered during the call is checked against; unset: never expires within a call. */
+  now?: () => number;
   /** Called when Notion's fresh answer contradicts the page index (the index then resyncs). */
   onIndexContradicted?: () => void;
 }
@@ -181,6 +185,7 @@ function sameChain(a: Chain, b: Chain): boolean {
 export class ScopeResolver {
   private readonly memo = new Map<string, Known | null>();
   private readonly picks: Set<string>;
+  private rowLookups = 0;
 
   constructor(private readonly deps: ScopeDeps, private readonly connectionId: string, pageIds: readonly string[]) {
     this.picks = new Set(pageIds);
@@ -206,7 +211,8 @@ export class ScopeResolver {
     if (parent === undefined) return this.chainOf(id, 'block');
     const known = await this.knownOf(id);
     let link: ParentLink | null = typeof parent === 'string' ? { id: parent, kind: 'block' } : parent;
-    if (link?.kind === 'database') link = await this.dataSourceBetween(id, link, known?.chain ?? null);
+    let certain = true;
+    if (link?.kind === 'database') ({ link, certain } = await this.dataSourceBetween(id, link, known?.chain ?? null));
     let fresh: Known | null;
     if (link === null) fresh = { chain: [] };
     // Notion confirms the nearest parent: the rest of the cached chain stays as trusted as it was, and expires with it.
@@ -219,6 +225,8 @@ export class ScopeResolver {
     if (fresh === null) return null;
     // Unchanged since Notion last said so: nothing to store, and the index was checked then (the hot path of repeated reads).
     if (known !== null && sameChain(known.chain, fresh.chain)) return fresh.chain;
+    // A row whose data source is not known: right for this call, but not to be shared (a grant on the data source would miss it).
+    if (!certain) return fresh.chain;
     await this.deps.cache.set(this.connectionId, [{ id, ...fresh }]);
     if (checkIndex) {
       const indexed = await this.deps.pageIndex.get(this.connectionId, id);
@@ -233,20 +241,23 @@ export class ScopeResolver {
    * index) stays in the chain, so both versions see the same tree and a grant
    * on the data source covers its rows in either.
    */
-  private async dataSourceBetween(id: string, database: ParentLink, known: Chain | null): Promise<ParentLink> {
+  private async dataSourceBetween(id: string, database: ParentLink, known: Chain | null): Promise<{ link: ParentLink; certain: boolean }> {
     // Something directly under the database (memoised, so the caller's walk from it costs nothing more).
     const between = async (candidate: string) => (await this.chainOf(candidate, 'data_source'))?.[0] === database.id;
-    if (known !== null && known[0] === database.id) return database;
-    if (known !== null && known.length >= 2 && known[1] === database.id && await between(known[0]!)) return { id: known[0]!, kind: 'data_source' };
+    const certainly = (link: ParentLink) => ({ link, certain: true });
+    if (known !== null && known[0] === database.id) return certainly(database);
+    if (known !== null && known.length >= 2 && known[1] === database.id && await between(known[0]!)) return certainly({ id: known[0]!, kind: 'data_source' });
     const indexed = await this.deps.pageIndex.get(this.connectionId, id);
     let candidate = indexed?.parentType === 'data_source' ? indexed.parentId : null;
-    // A row made since the last index: Notion names its data source when asked in 2025-09-03.
-    if (!indexed && this.deps.lookupRowParent) {
+    if (!indexed) {
+      // A row made since the last index: Notion names its data source when asked in 2025-09-03 (a few rows per call at most).
+      if (!this.deps.lookupRowParent || this.rowLookups >= MAX_ROW_LOOKUPS) return { link: database, certain: false };
+      this.rowLookups += 1;
       const fresh = await this.deps.lookupRowParent(id);
       if (fresh?.kind === 'data_source') candidate = fresh.id;
     }
-    if (!candidate) return database;
-    return (await between(candidate)) ? { id: candidate, kind: 'data_source' } : database;
+    if (!candidate) return certainly(database);
+    return certainly((await between(candidate)) ? { id: candidate, kind: 'data_source' } : database);
   }
 
   /** Several objects at once: one cache read for all (before the walks or answers that need them). */
@@ -262,8 +273,17 @@ export class ScopeResolver {
     return (await this.walk(id, kind))?.chain ?? null;
   }
 
+  /** Remembered during this call and not yet expired (a call may wait seconds for the budget and for Notion). */
+  private remembered(id: string): boolean {
+    if (!this.memo.has(id)) return false;
+    const known = this.memo.get(id);
+    if (known?.notAfter === undefined || !this.deps.now || known.notAfter > this.deps.now()) return true;
+    this.memo.delete(id);
+    return false;
+  }
+
   private async knownOf(id: string): Promise<Known | null> {
-    if (this.memo.has(id)) return this.memo.get(id) ?? null;
+    if (this.remembered(id)) return this.memo.get(id) ?? null;
     const cached = (await this.deps.cache.get(this.connectionId, [id])).get(id);
     return cached ? { chain: cached.chain, notAfter: cached.expiresAt } : null;
   }
@@ -275,7 +295,7 @@ export class ScopeResolver {
     let currentKind = kind;
     let tail: Known | null;
     for (;;) {
-      if (this.memo.has(current)) {
+      if (this.remembered(current)) {
         tail = this.memo.get(current) ?? null;
         break;
       }

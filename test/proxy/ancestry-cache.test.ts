@@ -66,6 +66,26 @@ describe.each(caches)('ancestry cache (%s)', (_name, makeCache) => {
     expect(asked).toEqual(['late', 'section', 'early']);
   });
 
+  it('a chain read at the start of a long call is not trusted past its expiry at the end of it', async () => {
+    const clock = new ManualClock(new Date('2026-11-01T10:00:00Z'));
+    const cache = await makeCache(clock);
+    const parents: Record<string, ParentLink | null> = { granted: null, section: { id: 'granted', kind: 'page' }, leaf: { id: 'section', kind: 'page' } };
+    const looked: string[] = [];
+    const resolver = () => new ScopeResolver({ cache, pageIndex: { get: async () => null }, lookupParent: async (id) => (looked.push(id), parents[id]), now: () => clock.now().getTime() }, 'connection', ['granted']);
+    expect(await resolver().inScope('leaf', 'page')).toBe(true);
+
+    // A call starts just before the entries expire and reads the leaf's chain; Notion answers after they expired,
+    // and the section has moved out meanwhile.
+    clock.advance(DEFAULT_ANCESTRY_TTL_MS - 500);
+    const slow = resolver();
+    await slow.prefetch(['leaf']);
+    parents.section = null;
+    clock.advance(1_000);
+    looked.length = 0;
+    expect(slow.covers('leaf', await slow.learn('leaf', { id: 'section', kind: 'page' }, false))).toBe(false);
+    expect(looked).toEqual(['section']);
+  });
+
   it('a fresh answer naming the cached parent keeps the cached chain without reading the parent again', async () => {
     const clock = new ManualClock(new Date('2026-11-01T10:00:00Z'));
     const cache = await makeCache(clock);

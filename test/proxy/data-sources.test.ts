@@ -149,4 +149,24 @@ describe('scope walks through data sources without the page index', () => {
     expect(byDatabase.covers('row', await byDatabase.learn('row', parentLink({ type: 'database_id', database_id: 'db' }), false))).toBe(true);
     expect(await resolver(['ds']).inScope('home', 'page')).toBe(false);
   });
+
+  it('2022-06-28 rows the index does not know: a few per call are looked up in Notion; beyond, the chain is not shared', async () => {
+    const cache = memoryAncestryCache(new ManualClock());
+    const rowLookups: string[] = [];
+    const parents: Record<string, ParentLink | null> = { ds: { id: 'db', kind: 'database' }, db: { id: 'home', kind: 'page' }, home: null };
+    const resolver = new ScopeResolver({
+      cache,
+      pageIndex: { get: async () => null },
+      lookupParent: async (id) => parents[id],
+      lookupRowParent: async (id) => (rowLookups.push(id), { id: 'ds', kind: 'data_source' }),
+    }, 'connection', ['ds']);
+    const legacyParent = parentLink({ type: 'database_id', database_id: 'db' });
+    const rows = Array.from({ length: 8 }, (_, i) => `row-${i}`);
+    const verdicts: boolean[] = [];
+    for (const row of rows) verdicts.push(resolver.covers(row, await resolver.learn(row, legacyParent, false)));
+    expect(rowLookups).toEqual(rows.slice(0, 5));
+    expect(verdicts).toEqual([true, true, true, true, true, false, false, false]);
+    // The rows looked up are shared with the next calls; the others are not (a grant on the data source would miss them).
+    expect([...(await cache.get('connection', rows)).keys()]).toEqual(rows.slice(0, 5));
+  });
 });
