@@ -10,10 +10,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ManualClock } from '../../src/clock.js';
 import { SEED_PAGE_IDS, seedPageId } from '../../src/sandbox/notion/index.js';
-import { connectFromTokenAnswer, decryptCredential } from '../../src/upstream/connect.js';
+import { decryptCredential } from '../../src/upstream/connect.js';
 import { DEFAULT_ANCESTRY_TTL_MS } from '../../src/proxy/scope.js';
-import { GATEHOUSE_CLIENT, startSandbox, type RunningSandbox } from '../sandbox-notion/harness.js';
-import { startTestGatehouse, testKeys, type TestGatehouse } from '../support/harness.js';
+import { startSandbox, type RunningSandbox } from '../sandbox-notion/harness.js';
+import { startTestGatehouse, type TestGatehouse } from '../support/harness.js';
+import { connectAdaToAcme, sharedUpstreamEnv } from '../support/shared-upstream.js';
 import { connectPartner, failure, partnerClient, type PartnerSession } from './partner-session.js';
 
 const READ = ['read_content', 'no_user_info'] as const;
@@ -32,23 +33,11 @@ describe('the ancestry cache across two instances (Redis)', () => {
 
   beforeAll(async () => {
     sandbox = await startSandbox({ clock: () => clock.now(), rateLimitPerSecond: Infinity, accessTokenLifetimeSeconds: 600 });
-    const env = {
-      ...testKeys(),
-      GATEHOUSE_NOTION_BASE_URL: sandbox.baseUrl, GATEHOUSE_NOTION_CLIENT_ID: GATEHOUSE_CLIENT.clientId, GATEHOUSE_NOTION_CLIENT_SECRET: GATEHOUSE_CLIENT.clientSecret,
-    };
+    const env = sharedUpstreamEnv(sandbox);
     const tunables = { upstreamRequestsPerSecond: 100_000, upstreamBurst: 100_000 };
     first = await startTestGatehouse({ database: 'postgres', redis: true, env, clock, tunables });
     second = await startTestGatehouse({ database: 'postgres', redis: true, env, clock, tunables, schema: first.schema!, redisPrefix: first.redisPrefix! });
-
-    // Ada connected Acme; nothing is indexed (requestIndex is a no-op), so ancestry comes from Notion or the cache.
-    const { stores, keyring, config } = first.gatehouse;
-    const person = await stores.people.upsertFromSignIn({ issuer: 'https://idp.test', subject: 'ada', email: 'ada@example.com', emailVerified: true, name: 'Ada Lovelace' }, clock.now());
-    const answer = await sandbox.sandbox.grantDirect({ clientId: GATEHOUSE_CLIENT.clientId, email: 'ada@example.com', workspaceName: 'Acme' });
-    const upstream = { baseUrl: sandbox.baseUrl, clientId: GATEHOUSE_CLIENT.clientId, clientSecret: GATEHOUSE_CLIENT.clientSecret, notionVersion: config.tunables.notionVersion, timeoutMs: 10_000 };
-    await connectFromTokenAnswer(
-      { upstream, keyring, connections: stores.connections, workspaces: stores.workspaces, audit: stores.audit, clock, requestIndex: () => undefined },
-      { person, answer, reconnectWorkspaceId: null, address: null },
-    );
+    await connectAdaToAcme(first.gatehouse, sandbox, clock);
     partner = await connectPartner(first.gatehouse, first.url, { capabilities: [...READ], pageIds: [SEED_PAGE_IDS.engineering], clock });
     onSecond = partnerClient(second.url, partner.accessToken);
     expect(await first.gatehouse.stores.pageIndex.get(partner.connectionId, SEED_PAGE_IDS.entityGlossary)).toBeNull();

@@ -9,11 +9,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createClient } from 'redis';
 import { ManualClock } from '../../src/clock.js';
-import { connectFromTokenAnswer } from '../../src/upstream/connect.js';
 import { decryptCredential } from '../../src/upstream/connect.js';
 import { redisRefreshLock } from '../../src/upstream/refresh-lock.js';
-import { GATEHOUSE_CLIENT, startSandbox, type RunningSandbox } from '../sandbox-notion/harness.js';
-import { REDIS_URL, startTestGatehouse, testKeys, uniqueName, type TestGatehouse } from '../support/harness.js';
+import { startSandbox, type RunningSandbox } from '../sandbox-notion/harness.js';
+import { REDIS_URL, startTestGatehouse, uniqueName, type TestGatehouse } from '../support/harness.js';
+import { connectAdaToAcme, sharedUpstreamEnv } from '../support/shared-upstream.js';
 
 const OUT_OF_THE_WAY = { upstreamRequestsPerSecond: 100_000, upstreamBurst: 100_000 };
 
@@ -32,25 +32,15 @@ describe.each([
   beforeAll(async () => {
     sandbox = await startSandbox({ clock: () => clock.now(), accessTokenLifetimeSeconds: 60, rateLimitPerSecond: Infinity });
     // Both instances: one schema, one Redis prefix, one encryption key, the one sandbox Notion as "real" Notion.
-    const env = {
-      ...testKeys(),
-      GATEHOUSE_NOTION_BASE_URL: sandbox.baseUrl, GATEHOUSE_NOTION_CLIENT_ID: GATEHOUSE_CLIENT.clientId, GATEHOUSE_NOTION_CLIENT_SECRET: GATEHOUSE_CLIENT.clientSecret,
-    };
+    const env = sharedUpstreamEnv(sandbox);
     first = await startTestGatehouse({ database: 'postgres', redis, env, clock, tunables: OUT_OF_THE_WAY });
     second = await startTestGatehouse({ database: 'postgres', redis, env, clock, tunables: OUT_OF_THE_WAY, schema: first.schema!, ...(redis ? { redisPrefix: first.redisPrefix! } : {}) });
 
     // Ada connected Acme (as the OAuth callback stores it).
-    const { stores, keyring, config } = first.gatehouse;
-    const person = await stores.people.upsertFromSignIn({ issuer: 'https://idp.test', subject: 'ada', email: 'ada@example.com', emailVerified: true, name: 'Ada Lovelace' }, clock.now());
-    const answer = await sandbox.sandbox.grantDirect({ clientId: GATEHOUSE_CLIENT.clientId, email: 'ada@example.com', workspaceName: 'Acme' });
-    const upstream = { baseUrl: sandbox.baseUrl, clientId: GATEHOUSE_CLIENT.clientId, clientSecret: GATEHOUSE_CLIENT.clientSecret, notionVersion: config.tunables.notionVersion, timeoutMs: 10_000 };
-    const { connection } = await connectFromTokenAnswer(
-      { upstream, keyring, connections: stores.connections, workspaces: stores.workspaces, audit: stores.audit, clock, requestIndex: () => undefined },
-      { person, answer, reconnectWorkspaceId: null, address: null },
-    );
-    connectionId = connection.id;
-    workspaceId = connection.workspaceId;
-    botId = answer.bot_id;
+    const connected = await connectAdaToAcme(first.gatehouse, sandbox, clock);
+    connectionId = connected.connection.id;
+    workspaceId = connected.connection.workspaceId;
+    botId = connected.botId;
   });
 
   afterAll(async () => {
