@@ -6,7 +6,7 @@ import fs from 'node:fs';
 const [file, statusText] = process.argv.slice(2);
 const status = Number(statusText ?? '1');
 let passed = 0;
-let failed = 0;
+let failed;
 try {
   const report = JSON.parse(fs.readFileSync(file, 'utf8'));
   passed = report.numPassedTests;

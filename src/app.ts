@@ -74,48 +74,88 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(requestLogger(deps.logger));
   app.use(rejectNulInUrl);
   app.use(deps.metrics.middleware);
-  app.use(helmet({
-    contentSecurityPolicy: {
-      useDefaults: true,
-      directives: {
-        'default-src': ["'self'"],
-        'script-src': ["'self'"],
-        'style-src': ["'self'"],
-        // Logos and icons are served by Gatehouse itself: no third-party resources on these pages (RFC 9700 §4.2.4).
-        'img-src': ["'self'", 'data:'],
-        // Chrome applies form-action to the redirect after a form post: the connect button leads to Notion.
-        // The consent page adds the partner's redirect origin to this, on its own responses only (src/consent/routes.ts).
-        'form-action': ["'self'", new URL(deps.upstream.baseUrl).origin],
-        'frame-ancestors': ["'none'"],
-        'upgrade-insecure-requests': config.secureCookies ? [] : null,
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: true,
+        directives: {
+          'default-src': ["'self'"],
+          'script-src': ["'self'"],
+          'style-src': ["'self'"],
+          // Logos and icons are served by Gatehouse itself: no third-party resources on these pages (RFC 9700 §4.2.4).
+          'img-src': ["'self'", 'data:'],
+          // Chrome applies form-action to the redirect after a form post: the connect button leads to Notion.
+          // The consent page adds the partner's redirect origin to this, on its own responses only (src/consent/routes.ts).
+          'form-action': ["'self'", new URL(deps.upstream.baseUrl).origin],
+          'frame-ancestors': ["'none'"],
+          'upgrade-insecure-requests': config.secureCookies ? [] : null,
+        },
       },
-    },
-    referrerPolicy: { policy: 'no-referrer' },
-    // RFC 9700 §4.16 / security.md B8: no framing anywhere, consent and sign-in included.
-    frameguard: { action: 'deny' },
-    strictTransportSecurity: config.secureCookies,
-  }));
-  app.use(healthRoutes({ database: deps.database, redis: deps.redis, registry: deps.metrics.registry, metricsToken: config.metricsToken, metricsOpen: config.embedded }));
+      referrerPolicy: { policy: 'no-referrer' },
+      // RFC 9700 §4.16 / security.md B8: no framing anywhere, consent and sign-in included.
+      frameguard: { action: 'deny' },
+      strictTransportSecurity: config.secureCookies,
+    }),
+  );
+  app.use(
+    healthRoutes({
+      database: deps.database,
+      redis: deps.redis,
+      registry: deps.metrics.registry,
+      metricsToken: config.metricsToken,
+      metricsOpen: config.embedded,
+    }),
+  );
   app.use('/static', express.static(publicDir, { maxAge: '1h', index: false }));
   for (const { mount, router } of deps.sandboxRouters) app.use(mount, router);
-  app.use(oauthEndpointRoutes({
-    partnerApps: stores.partnerApps, tokens: stores.tokens, grants: stores.grants, workspaces: stores.workspaces, connections: stores.connections,
-    audit: stores.audit, limiter: deps.clientAuthLimiter, clientAuthFailureLimit: config.tunables.clientAuthFailuresPerWindow, clock: deps.clock, issuer: config.publicUrl, logger: deps.logger,
-    accessTokenLifetimeSeconds: config.tunables.accessTokenLifetimeSeconds, refreshTokenLifetimeDays: config.tunables.refreshTokenLifetimeDays,
-  }));
+  app.use(
+    oauthEndpointRoutes({
+      partnerApps: stores.partnerApps,
+      tokens: stores.tokens,
+      grants: stores.grants,
+      workspaces: stores.workspaces,
+      connections: stores.connections,
+      audit: stores.audit,
+      limiter: deps.clientAuthLimiter,
+      clientAuthFailureLimit: config.tunables.clientAuthFailuresPerWindow,
+      clock: deps.clock,
+      issuer: config.publicUrl,
+      logger: deps.logger,
+      accessTokenLifetimeSeconds: config.tunables.accessTokenLifetimeSeconds,
+      refreshTokenLifetimeDays: config.tunables.refreshTokenLifetimeDays,
+    }),
+  );
   // The Notion API proxy: /v1/... except /v1/oauth/*, before sessions (partners carry no cookies).
-  app.use(proxyRoutes({
-    tokens: stores.tokens, grants: stores.grants, connections: stores.connections, workspaces: stores.workspaces, partnerApps: stores.partnerApps,
-    internalIntegrations: stores.internalIntegrations,
-    pageIndex: stores.pageIndex, audit: stores.audit, clock: deps.clock, gateway: deps.gateway, ancestry: deps.ancestry,
-    registry: deps.metrics.registry, logger: deps.logger, requestIndex: deps.requestIndex,
-  }));
+  app.use(
+    proxyRoutes({
+      tokens: stores.tokens,
+      grants: stores.grants,
+      connections: stores.connections,
+      workspaces: stores.workspaces,
+      partnerApps: stores.partnerApps,
+      internalIntegrations: stores.internalIntegrations,
+      pageIndex: stores.pageIndex,
+      audit: stores.audit,
+      clock: deps.clock,
+      gateway: deps.gateway,
+      ancestry: deps.ancestry,
+      registry: deps.metrics.registry,
+      logger: deps.logger,
+      requestIndex: deps.requestIndex,
+    }),
+  );
 
   const passport = createPassport(stores.people);
-  app.use(sessionMiddleware({
-    secret: deps.sessionSecret, secureCookies: config.secureCookies, trustProxy: config.trustProxy !== false,
-    idleMinutes: config.tunables.sessionIdleMinutes, absoluteHours: config.tunables.sessionAbsoluteHours, store: deps.sessionStore,
-  }));
+  app.use(
+    sessionMiddleware({
+      secret: deps.sessionSecret,
+      secureCookies: config.secureCookies,
+      trustProxy: config.trustProxy !== false,
+      idleMinutes: config.tunables.sessionIdleMinutes,
+      absoluteHours: config.tunables.sessionAbsoluteHours,
+      store: deps.sessionStore,
+    }),
+  );
   app.use(absoluteTimeout(deps.clock, config.tunables.sessionAbsoluteHours));
   app.use(passport.initialize());
   app.use(passport.session());
@@ -132,23 +172,57 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
 
-  app.use(identityRoutes(passport, { publicUrl: config.publicUrl, sessionIdleMinutes: config.tunables.sessionIdleMinutes, discover: deps.discover, people: stores.people, audit: stores.audit, clock: deps.clock, onSignedIn: deps.onSignedIn }));
-  app.use(workspaceRoutes({
-    publicUrl: config.publicUrl, upstream: deps.upstream, keyring: deps.keyring, connections: stores.connections,
-    workspaces: stores.workspaces, audit: stores.audit, clock: deps.clock, requestIndex: deps.requestIndex,
-  }));
-  app.use(consentRoutes({ ...stores, clock: deps.clock, publicUrl: config.publicUrl, codeLifetimeSeconds: config.tunables.authorizationCodeLifetimeSeconds }));
+  app.use(
+    identityRoutes(passport, {
+      publicUrl: config.publicUrl,
+      sessionIdleMinutes: config.tunables.sessionIdleMinutes,
+      discover: deps.discover,
+      people: stores.people,
+      audit: stores.audit,
+      clock: deps.clock,
+      onSignedIn: deps.onSignedIn,
+    }),
+  );
+  app.use(
+    workspaceRoutes({
+      publicUrl: config.publicUrl,
+      upstream: deps.upstream,
+      keyring: deps.keyring,
+      connections: stores.connections,
+      workspaces: stores.workspaces,
+      audit: stores.audit,
+      clock: deps.clock,
+      requestIndex: deps.requestIndex,
+    }),
+  );
+  app.use(
+    consentRoutes({
+      ...stores,
+      clock: deps.clock,
+      publicUrl: config.publicUrl,
+      codeLifetimeSeconds: config.tunables.authorizationCodeLifetimeSeconds,
+    }),
+  );
   app.use(authorizeRoutes({ partnerApps: stores.partnerApps, clock: deps.clock, issuer: config.publicUrl }));
   app.use(consoleRoutes({ stores, config, clock: deps.clock, keyring: deps.keyring, upstream: deps.upstream, logger: deps.logger }));
   app.use(partnerAppRoutes({ stores, config, clock: deps.clock }));
   app.use(internalIntegrationRoutes({ stores, config, keyring: deps.keyring, clock: deps.clock }));
   app.use(auditRoutes({ stores, config, clock: deps.clock }));
   app.use(adminTokenRoutes({ stores, config, clock: deps.clock }));
-  app.use(adminApi({
-    adminTokens: stores.adminTokens, people: stores.people, workspaces: stores.workspaces, connections: stores.connections,
-    audit: stores.audit, keyring: deps.keyring, adminEmails: config.adminEmails, clock: deps.clock, publicUrl: config.publicUrl,
-    internalIntegrations: stores.internalIntegrations,
-  }));
+  app.use(
+    adminApi({
+      adminTokens: stores.adminTokens,
+      people: stores.people,
+      workspaces: stores.workspaces,
+      connections: stores.connections,
+      audit: stores.audit,
+      keyring: deps.keyring,
+      adminEmails: config.adminEmails,
+      clock: deps.clock,
+      publicUrl: config.publicUrl,
+      internalIntegrations: stores.internalIntegrations,
+    }),
+  );
 
   app.use((_req, _res, next) => next(notFound('There is no page here.')));
   app.use(errorHandler(deps.logger));

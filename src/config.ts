@@ -10,54 +10,70 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 export class ConfigError extends Error {
-  constructor(readonly key: string, readonly problem: string) {
+  constructor(
+    readonly key: string,
+    readonly problem: string,
+  ) {
     super(`${key}: ${problem}`);
     this.name = 'ConfigError';
   }
 }
 
-export interface EncryptionKey { id: string; key: Buffer }
+export interface EncryptionKey {
+  id: string;
+  key: Buffer;
+}
 
-export type IdentityProviderConfig =
-  | { mode: 'sandbox' }
-  | { mode: 'real'; issuer: string; clientId: string; clientSecret: string };
+export type IdentityProviderConfig = { mode: 'sandbox' } | { mode: 'real'; issuer: string; clientId: string; clientSecret: string };
 
-export type NotionConfig =
-  | { mode: 'sandbox' }
-  | { mode: 'real'; baseUrl: string; clientId: string; clientSecret: string };
+export type NotionConfig = { mode: 'sandbox' } | { mode: 'real'; baseUrl: string; clientId: string; clientSecret: string };
 
-const tunablesSchema = z.object({
-  sessionIdleMinutes: z.number().int().min(1).max(7 * 24 * 60),
-  sessionAbsoluteHours: z.number().int().min(1).max(24 * 30),
-  pageIndexRefreshMinutes: z.number().int().min(1),
-  membershipSyncMinutes: z.number().int().min(1),
-  notionVersion: z.enum(['2022-06-28', '2025-09-03']),
-  requestTimeoutMs: z.number().int().min(100),
-  databaseTimeoutMs: z.number().int().min(100),
-  // RFC 6749 §4.1.2: codes live at most 10 minutes.
-  authorizationCodeLifetimeSeconds: z.number().int().min(10).max(600),
-  accessTokenLifetimeSeconds: z.number().int().min(60).max(24 * 3600),
-  refreshTokenLifetimeDays: z.number().int().min(1).max(365),
-  clientAuthFailuresPerWindow: z.number().int().min(1),
-  clientAuthFailureWindowSeconds: z.number().int().min(1),
-  // Notion's request limit, per integration and workspace, shared by every partner there (notion-api.md §8).
-  upstreamRequestsPerSecond: z.number().positive(),
-  upstreamBurst: z.number().int().min(1),
-  // Longest a call queues for the budget before the partner gets 429 with Retry-After.
-  upstreamMaxWaitMs: z.number().int().min(0).max(60_000),
-}).strict();
+const tunablesSchema = z
+  .object({
+    sessionIdleMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60),
+    sessionAbsoluteHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 30),
+    pageIndexRefreshMinutes: z.number().int().min(1),
+    membershipSyncMinutes: z.number().int().min(1),
+    notionVersion: z.enum(['2022-06-28', '2025-09-03']),
+    requestTimeoutMs: z.number().int().min(100),
+    databaseTimeoutMs: z.number().int().min(100),
+    // RFC 6749 §4.1.2: codes live at most 10 minutes.
+    authorizationCodeLifetimeSeconds: z.number().int().min(10).max(600),
+    accessTokenLifetimeSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(24 * 3600),
+    refreshTokenLifetimeDays: z.number().int().min(1).max(365),
+    clientAuthFailuresPerWindow: z.number().int().min(1),
+    clientAuthFailureWindowSeconds: z.number().int().min(1),
+    // Notion's request limit, per integration and workspace, shared by every partner there (notion-api.md §8).
+    upstreamRequestsPerSecond: z.number().positive(),
+    upstreamBurst: z.number().int().min(1),
+    // Longest a call queues for the budget before the partner gets 429 with Retry-After.
+    upstreamMaxWaitMs: z.number().int().min(0).max(60_000),
+  })
+  .strict();
 export type Tunables = z.infer<typeof tunablesSchema>;
 
 export interface Config {
   port: number;
-  publicUrl: string;          // no trailing slash
-  secureCookies: boolean;     // public URL is https
-  dataDir: string;            // absolute
+  publicUrl: string; // no trailing slash
+  secureCookies: boolean; // public URL is https
+  dataDir: string; // absolute
   databaseUrl: string | null;
   redisUrl: string | null;
   /** Key prefix in Redis, so several deployments can share one server. */
   redisPrefix: string;
-  embedded: boolean;          // no DATABASE_URL: PGlite in the data folder
+  embedded: boolean; // no DATABASE_URL: PGlite in the data folder
   sandboxAllowed: boolean;
   oidc: IdentityProviderConfig;
   notion: NotionConfig;
@@ -95,15 +111,19 @@ function parseUrl(key: string, value: string, protocols: string[]): URL {
 
 /** `GATEHOUSE_ENCRYPTION_KEYS`: comma-separated `id:base64key`, each key 32 bytes; the first encrypts new writes. */
 export function parseEncryptionKeys(key: string, value: string): EncryptionKey[] {
-  const keys = value.split(',').map((part) => part.trim()).filter(Boolean).map((part) => {
-    const colon = part.indexOf(':');
-    if (colon < 1) throw new ConfigError(key, 'each entry must look like id:base64key');
-    const id = part.slice(0, colon);
-    if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) throw new ConfigError(key, 'key ids use letters, digits, - and _ (at most 32)');
-    const material = Buffer.from(part.slice(colon + 1), 'base64');
-    if (material.length !== 32) throw new ConfigError(key, `key "${id}" must be 32 bytes, base64-encoded`);
-    return { id, key: material };
-  });
+  const keys = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const colon = part.indexOf(':');
+      if (colon < 1) throw new ConfigError(key, 'each entry must look like id:base64key');
+      const id = part.slice(0, colon);
+      if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) throw new ConfigError(key, 'key ids use letters, digits, - and _ (at most 32)');
+      const material = Buffer.from(part.slice(colon + 1), 'base64');
+      if (material.length !== 32) throw new ConfigError(key, `key "${id}" must be 32 bytes, base64-encoded`);
+      return { id, key: material };
+    });
   if (keys.length === 0) throw new ConfigError(key, 'needs at least one key');
   if (new Set(keys.map((k) => k.id)).size !== keys.length) throw new ConfigError(key, 'key ids must be unique');
   return keys;
@@ -136,7 +156,7 @@ function loadTunables(configDir: string): Tunables {
   const result = tunablesSchema.safeParse(merged);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    const where = issue.path.length ? issue.path.join('.') : (issue as { keys?: string[] }).keys?.join(', ') ?? '?';
+    const where = issue.path.length ? issue.path.join('.') : ((issue as { keys?: string[] }).keys?.join(', ') ?? '?');
     throw new ConfigError(`config/${where}`, issue.message);
   }
   return result.data;
@@ -160,10 +180,12 @@ export function loadConfig(env: Env = process.env, options: { configDir?: string
   if (redisUrl) parseUrl('REDIS_URL', redisUrl, ['redis:', 'rediss:']);
 
   const redisPrefix = read(env, 'GATEHOUSE_REDIS_PREFIX') ?? 'gatehouse:';
-  if (!/^[A-Za-z0-9:_-]{1,64}$/.test(redisPrefix)) throw new ConfigError('GATEHOUSE_REDIS_PREFIX', 'use letters, digits, ":", "_" and "-" (at most 64)');
+  if (!/^[A-Za-z0-9:_-]{1,64}$/.test(redisPrefix))
+    throw new ConfigError('GATEHOUSE_REDIS_PREFIX', 'use letters, digits, ":", "_" and "-" (at most 64)');
 
   const sandboxFlag = read(env, 'GATEHOUSE_SANDBOX');
-  if (sandboxFlag !== undefined && sandboxFlag !== '1' && sandboxFlag !== '0') throw new ConfigError('GATEHOUSE_SANDBOX', 'must be 1 or unset');
+  if (sandboxFlag !== undefined && sandboxFlag !== '1' && sandboxFlag !== '0')
+    throw new ConfigError('GATEHOUSE_SANDBOX', 'must be 1 or unset');
   const embedded = databaseUrl === null;
   // DESIGN.md: sandboxes are never live by accident.
   const sandboxAllowed = embedded || sandboxFlag === '1';
@@ -176,7 +198,10 @@ export function loadConfig(env: Env = process.env, options: { configDir?: string
   } else if (sandboxAllowed) {
     oidc = { mode: 'sandbox' };
   } else {
-    throw new ConfigError('GATEHOUSE_OIDC_ISSUER', 'is required with DATABASE_URL (with _OIDC_CLIENT_ID and _OIDC_CLIENT_SECRET), or set GATEHOUSE_SANDBOX=1 to use the sandbox provider');
+    throw new ConfigError(
+      'GATEHOUSE_OIDC_ISSUER',
+      'is required with DATABASE_URL (with _OIDC_CLIENT_ID and _OIDC_CLIENT_SECRET), or set GATEHOUSE_SANDBOX=1 to use the sandbox provider',
+    );
   }
 
   const notionTriple = readTriple(env, ['GATEHOUSE_NOTION_BASE_URL', 'GATEHOUSE_NOTION_CLIENT_ID', 'GATEHOUSE_NOTION_CLIENT_SECRET']);
@@ -187,13 +212,17 @@ export function loadConfig(env: Env = process.env, options: { configDir?: string
   } else if (sandboxAllowed) {
     notion = { mode: 'sandbox' };
   } else {
-    throw new ConfigError('GATEHOUSE_NOTION_BASE_URL', 'is required with DATABASE_URL (with _NOTION_CLIENT_ID and _NOTION_CLIENT_SECRET), or set GATEHOUSE_SANDBOX=1 to use the sandbox Notion');
+    throw new ConfigError(
+      'GATEHOUSE_NOTION_BASE_URL',
+      'is required with DATABASE_URL (with _NOTION_CLIENT_ID and _NOTION_CLIENT_SECRET), or set GATEHOUSE_SANDBOX=1 to use the sandbox Notion',
+    );
   }
 
   const keysText = read(env, 'GATEHOUSE_ENCRYPTION_KEYS');
   const encryptionKeys = keysText ? parseEncryptionKeys('GATEHOUSE_ENCRYPTION_KEYS', keysText) : null;
   const sessionSecret = read(env, 'GATEHOUSE_SESSION_SECRET') ?? null;
-  if (sessionSecret !== null && sessionSecret.length < 32) throw new ConfigError('GATEHOUSE_SESSION_SECRET', 'must be at least 32 characters');
+  if (sessionSecret !== null && sessionSecret.length < 32)
+    throw new ConfigError('GATEHOUSE_SESSION_SECRET', 'must be at least 32 characters');
   if (!embedded) {
     // Generated secrets are for the single-process demo only: instances must share them.
     if (!encryptionKeys) throw new ConfigError('GATEHOUSE_ENCRYPTION_KEYS', 'is required when DATABASE_URL is set');
@@ -201,23 +230,30 @@ export function loadConfig(env: Env = process.env, options: { configDir?: string
   }
 
   const adminEmailsText = read(env, 'GATEHOUSE_ADMIN_EMAILS') ?? (embedded ? 'ada@example.com' : '');
-  const adminEmails = adminEmailsText.split(',').map((e) => e.trim().toLowerCase()).filter(Boolean);
+  const adminEmails = adminEmailsText
+    .split(',')
+    .map((e) => e.trim().toLowerCase())
+    .filter(Boolean);
   for (const email of adminEmails) {
-    if (!z.email().safeParse(email).success) throw new ConfigError('GATEHOUSE_ADMIN_EMAILS', 'must be a comma-separated list of email addresses');
+    if (!z.email().safeParse(email).success)
+      throw new ConfigError('GATEHOUSE_ADMIN_EMAILS', 'must be a comma-separated list of email addresses');
   }
 
   const trustProxyText = read(env, 'GATEHOUSE_TRUST_PROXY');
   let trustProxy: boolean | number | string = false;
   if (trustProxyText !== undefined) {
     if (/^(0|false|off|no)$/i.test(trustProxyText)) trustProxy = false;
-    else if (/^(1|true|on|yes)$/i.test(trustProxyText)) trustProxy = 1; // one hop: the load balancer in front
+    else if (/^(1|true|on|yes)$/i.test(trustProxyText))
+      trustProxy = 1; // one hop: the load balancer in front
     else if (/^\d+$/.test(trustProxyText)) trustProxy = Number(trustProxyText);
-    else if (/^[0-9a-fA-F:.,/ a-z]+$/.test(trustProxyText)) trustProxy = trustProxyText; // addresses or express presets
+    else if (/^[0-9a-fA-F:.,/ a-z]+$/.test(trustProxyText))
+      trustProxy = trustProxyText; // addresses or express presets
     else throw new ConfigError('GATEHOUSE_TRUST_PROXY', 'must be on/off, a hop count, or addresses/subnets');
   }
 
   const logLevel = read(env, 'LOG_LEVEL') ?? 'info';
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new ConfigError('LOG_LEVEL', 'must be one of fatal, error, warn, info, debug, trace, silent');
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel))
+    throw new ConfigError('LOG_LEVEL', 'must be one of fatal, error, warn, info, debug, trace, silent');
 
   const metricsToken = read(env, 'GATEHOUSE_METRICS_TOKEN') ?? null;
 

@@ -39,7 +39,14 @@ import { memoryFailureLimiter, redisFailureLimiter } from './oauth/failure-limit
 import { memoryAncestryCache, redisAncestryCache } from './proxy/scope.js';
 
 export const SANDBOX_CLIENT_ID = 'gatehouse';
-const ALL_CAPABILITIES = ['read_content', 'update_content', 'insert_content', 'read_comments', 'insert_comments', 'user_info_with_email'] as const;
+const ALL_CAPABILITIES = [
+  'read_content',
+  'update_content',
+  'insert_content',
+  'read_comments',
+  'insert_comments',
+  'user_info_with_email',
+] as const;
 
 export interface StartOptions {
   clock?: Clock;
@@ -101,7 +108,13 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     const keyring = new Keyring(secrets.encryptionKeys);
 
     const database = config.databaseUrl
-      ? await openDatabase({ kind: 'postgres', url: config.databaseUrl, schema: options.databaseSchema, timeoutMs: config.tunables.databaseTimeoutMs, onError: (err) => logger.warn({ err: err.message }, 'database connection lost') })
+      ? await openDatabase({
+          kind: 'postgres',
+          url: config.databaseUrl,
+          schema: options.databaseSchema,
+          timeoutMs: config.tunables.databaseTimeoutMs,
+          onError: (err) => logger.warn({ err: err.message }, 'database connection lost'),
+        })
       : await openDatabase({ kind: 'pglite', dataDir: options.pgliteInMemory ? null : dataFiles.pglite(config.dataDir) });
     cleanups.push(() => database.close());
     await migrateToLatest(database, options.databaseSchema);
@@ -119,7 +132,9 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       });
       // An unheard 'error' event would kill the process; node-redis reconnects by itself.
       redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'));
-      await redis.connect().catch((err: Error) => logger.warn({ err: err.message }, 'redis not reachable at start; retrying in the background'));
+      await redis
+        .connect()
+        .catch((err: Error) => logger.warn({ err: err.message }, 'redis not reachable at start; retrying in the background'));
       const client = redis;
       cleanups.push(async () => {
         if (client.isOpen) await client.quit().catch(() => client.destroy());
@@ -144,34 +159,68 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
         publicUrl: `${config.publicUrl}/sandbox/notion`,
         clock: () => clock.now(),
         ...options.sandboxNotion,
-        oauthClients: [{
-          clientId: SANDBOX_CLIENT_ID, clientSecret: secrets.sandboxNotionClientSecret,
-          redirectUris: [`${config.publicUrl}/connect/notion/callback`], name: `${config.organisationName} Gatehouse`,
-          capabilities: [...ALL_CAPABILITIES],
-        }],
+        oauthClients: [
+          {
+            clientId: SANDBOX_CLIENT_ID,
+            clientSecret: secrets.sandboxNotionClientSecret,
+            redirectUris: [`${config.publicUrl}/connect/notion/callback`],
+            name: `${config.organisationName} Gatehouse`,
+            capabilities: [...ALL_CAPABILITIES],
+          },
+        ],
       });
       const sandbox = sandboxNotion;
       cleanups.push(() => sandbox.close());
       sandboxRouters.push({ mount: '/sandbox/notion', router: sandboxNotion.router });
-      upstream = { baseUrl: `${config.publicUrl}/sandbox/notion`, clientId: SANDBOX_CLIENT_ID, clientSecret: secrets.sandboxNotionClientSecret, notionVersion: config.tunables.notionVersion, timeoutMs: config.tunables.requestTimeoutMs };
+      upstream = {
+        baseUrl: `${config.publicUrl}/sandbox/notion`,
+        clientId: SANDBOX_CLIENT_ID,
+        clientSecret: secrets.sandboxNotionClientSecret,
+        notionVersion: config.tunables.notionVersion,
+        timeoutMs: config.tunables.requestTimeoutMs,
+      };
     } else {
-      upstream = { baseUrl: config.notion.baseUrl, clientId: config.notion.clientId, clientSecret: config.notion.clientSecret, notionVersion: config.tunables.notionVersion, timeoutMs: config.tunables.requestTimeoutMs };
+      upstream = {
+        baseUrl: config.notion.baseUrl,
+        clientId: config.notion.clientId,
+        clientSecret: config.notion.clientSecret,
+        notionVersion: config.tunables.notionVersion,
+        timeoutMs: config.tunables.requestTimeoutMs,
+      };
     }
 
     let discoverSettings;
     const idpIssuer = `${config.publicUrl}/sandbox/idp`;
     if (config.oidc.mode === 'sandbox') {
       const { createSandboxIdp } = await quietly(logger, () => import('./sandbox/idp/index.js'));
-      const idp = await quietly(logger, () => createSandboxIdp({
-        issuer: idpIssuer,
-        clients: [{ client_id: SANDBOX_CLIENT_ID, client_secret: secrets.sandboxOidcClientSecret, redirect_uris: [`${config.publicUrl}/auth/callback`] }],
-        cookieKeys: [secrets.sessionSecret],
-        trustProxy: config.trustProxy !== false,
-      }));
+      const idp = await quietly(logger, () =>
+        createSandboxIdp({
+          issuer: idpIssuer,
+          clients: [
+            {
+              client_id: SANDBOX_CLIENT_ID,
+              client_secret: secrets.sandboxOidcClientSecret,
+              redirect_uris: [`${config.publicUrl}/auth/callback`],
+            },
+          ],
+          cookieKeys: [secrets.sessionSecret],
+          trustProxy: config.trustProxy !== false,
+        }),
+      );
       sandboxRouters.push({ mount: '/sandbox/idp', router: idp.router });
-      discoverSettings = { issuer: idpIssuer, clientId: SANDBOX_CLIENT_ID, clientSecret: secrets.sandboxOidcClientSecret, allowHttp: idpIssuer.startsWith('http:') };
+      discoverSettings = {
+        issuer: idpIssuer,
+        clientId: SANDBOX_CLIENT_ID,
+        clientSecret: secrets.sandboxOidcClientSecret,
+        allowHttp: idpIssuer.startsWith('http:'),
+      };
     } else {
-      discoverSettings = { issuer: config.oidc.issuer, clientId: config.oidc.clientId, clientSecret: config.oidc.clientSecret, allowHttp: config.oidc.issuer.startsWith('http:') };
+      discoverSettings = {
+        issuer: config.oidc.issuer,
+        clientId: config.oidc.clientId,
+        clientSecret: config.oidc.clientSecret,
+        allowHttp: config.oidc.issuer.startsWith('http:'),
+      };
     }
 
     if (sandboxNotion && config.oidc.mode === 'sandbox') {
@@ -183,38 +232,74 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     // One refresh per credential across instances (Redis lock; advisory lock on PostgreSQL alone; PGlite is one process).
     const refreshLock = redis
       ? redisRefreshLock(redis, prefix, { ttlMs: config.tunables.requestTimeoutMs * 3 })
-      : database.kind === 'postgres' ? postgresRefreshLock(database.db) : undefined;
+      : database.kind === 'postgres'
+        ? postgresRefreshLock(database.db)
+        : undefined;
     const credentialDeps = { upstream, keyring, connections: stores.connections, audit: stores.audit, clock, refreshLock };
     // Notion's limit runs on real seconds, as the gateway's waits do: never on a test's frozen clock. Redis decides on its own TIME.
-    const budgetSettings = { ratePerSecond: config.tunables.upstreamRequestsPerSecond, burst: config.tunables.upstreamBurst, maxWaitMs: config.tunables.upstreamMaxWaitMs };
+    const budgetSettings = {
+      ratePerSecond: config.tunables.upstreamRequestsPerSecond,
+      burst: config.tunables.upstreamBurst,
+      maxWaitMs: config.tunables.upstreamMaxWaitMs,
+    };
     const budget = redis ? redisRateBudget(redis, prefix, budgetSettings) : memoryRateBudget(systemClock, budgetSettings);
     const gateway = createUpstreamGateway({ ...credentialDeps, budget });
     const indexer = new PageIndexer({ ...credentialDeps, pageIndex: stores.pageIndex, logger, gateway });
     cleanups.push(() => indexer.stop());
     const membership = new MembershipSync({
-      ...credentialDeps, people: stores.people, workspaces: stores.workspaces, logger, gateway,
+      ...credentialDeps,
+      people: stores.people,
+      workspaces: stores.workspaces,
+      logger,
+      gateway,
       // Issue 4, part 5: a person who left loses every grant they made in that workspace.
       onLeft: async (workspaceId, personId) => {
-        await revokeGrantsOfPerson({ grants: stores.grants, tokens: stores.tokens, audit: stores.audit, clock }, workspaceId, personId, systemActor('membership sync'), 'person left the workspace');
+        await revokeGrantsOfPerson(
+          { grants: stores.grants, tokens: stores.tokens, audit: stores.audit, clock },
+          workspaceId,
+          personId,
+          systemActor('membership sync'),
+          'person left the workspace',
+        );
       },
     });
     cleanups.push(() => membership.stop());
     const requestIndex = (id: string) => indexer.request(id);
 
     const limiterSettings = { windowSeconds: config.tunables.clientAuthFailureWindowSeconds };
-    const clientAuthLimiter = redis
-      ? redisFailureLimiter(redis, prefix, limiterSettings)
-      : memoryFailureLimiter(clock, limiterSettings);
+    const clientAuthLimiter = redis ? redisFailureLimiter(redis, prefix, limiterSettings) : memoryFailureLimiter(clock, limiterSettings);
 
     const ancestry = redis
-      ? redisAncestryCache({ mGet: (keys) => redis!.mGet(keys), setPx: (key, value, ms) => redis!.set(key, value, { expiration: { type: 'PX', value: ms } }) }, prefix, clock)
+      ? redisAncestryCache(
+          {
+            mGet: (keys) => redis!.mGet(keys),
+            setPx: (key, value, ms) => redis!.set(key, value, { expiration: { type: 'PX', value: ms } }),
+          },
+          prefix,
+          clock,
+        )
       : memoryAncestryCache(clock);
 
     const metrics = createMetrics();
     const app = createApp({
-      config, clock, logger, metrics, database, redis: redis ? { ping: () => redis!.ping() } : null, stores, keyring,
-      sessionStore, sessionSecret: secrets.sessionSecret, upstream, discover: lazyDiscovery(discoverSettings),
-      sandboxRouters, requestIndex, onSignedIn: () => membership.request(), clientAuthLimiter, gateway, ancestry,
+      config,
+      clock,
+      logger,
+      metrics,
+      database,
+      redis: redis ? { ping: () => redis!.ping() } : null,
+      stores,
+      keyring,
+      sessionStore,
+      sessionSecret: secrets.sessionSecret,
+      upstream,
+      discover: lazyDiscovery(discoverSettings),
+      sandboxRouters,
+      requestIndex,
+      onSignedIn: () => membership.request(),
+      clientAuthLimiter,
+      gateway,
+      ancestry,
     });
     server.on('request', app);
     if (!server.listening) {
@@ -228,8 +313,17 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     const url = config.publicUrl;
 
     if (sandboxNotion && config.oidc.mode === 'sandbox') {
-      const connectDeps = { upstream, keyring, connections: stores.connections, workspaces: stores.workspaces, audit: stores.audit, clock, requestIndex };
-      if (await seedDemo({ stores, sandbox: sandboxNotion, clientId: SANDBOX_CLIENT_ID, idpIssuer, connect: connectDeps })) logger.info('demo workspaces connected for Ada and Ben');
+      const connectDeps = {
+        upstream,
+        keyring,
+        connections: stores.connections,
+        workspaces: stores.workspaces,
+        audit: stores.audit,
+        clock,
+        requestIndex,
+      };
+      if (await seedDemo({ stores, sandbox: sandboxNotion, clientId: SANDBOX_CLIENT_ID, idpIssuer, connect: connectDeps }))
+        logger.info('demo workspaces connected for Ada and Ben');
     }
 
     // The command line reads these when GATEHOUSE_URL / GATEHOUSE_ADMIN_TOKEN are unset.
@@ -248,7 +342,17 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
 
     logger.debug({ port }, 'listening');
     return {
-      url, config, server, database, stores, keyring, indexer, membership, gateway, sandboxNotion, adminToken,
+      url,
+      config,
+      server,
+      database,
+      stores,
+      keyring,
+      indexer,
+      membership,
+      gateway,
+      sandboxNotion,
+      adminToken,
       stop: cleanup,
     };
   } catch (err) {

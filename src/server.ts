@@ -41,7 +41,10 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`Gatehouse stopping (${signal})\n`);
-    gatehouse.stop().then(() => process.exit(0), () => process.exit(1));
+    gatehouse.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

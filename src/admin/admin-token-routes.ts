@@ -35,9 +35,11 @@ export interface AdminTokenRouteDeps {
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
-export const newAdminTokenBodySchema = z.object({
-  label: z.string().min(1).max(100).describe('What the token is for, e.g. "laptop CLI"'),
-}).strict();
+export const newAdminTokenBodySchema = z
+  .object({
+    label: z.string().min(1).max(100).describe('What the token is for, e.g. "laptop CLI"'),
+  })
+  .strict();
 
 export const adminTokenWireSchema = z.object({
   id: z.string(),
@@ -50,14 +52,19 @@ export const adminTokenWireSchema = z.object({
 
 function toWire(t: PersonalAdminToken, token?: string) {
   return {
-    id: t.id, label: t.label, ...(token ? { token } : {}), created_at: t.createdAt.toISOString(),
-    last_used_at: t.lastUsedAt?.toISOString() ?? null, revoked_at: t.revokedAt?.toISOString() ?? null,
+    id: t.id,
+    label: t.label,
+    ...(token ? { token } : {}),
+    created_at: t.createdAt.toISOString(),
+    last_used_at: t.lastUsedAt?.toISOString() ?? null,
+    revoked_at: t.revokedAt?.toISOString() ?? null,
   };
 }
 
 function checkLabel(label: string): string {
   const trimmed = label.trim();
-  if (trimmed.length < 1 || trimmed.length > 100 || CONTROL.test(trimmed)) throw badRequest('The label must be 1 to 100 characters, without control characters.');
+  if (trimmed.length < 1 || trimmed.length > 100 || CONTROL.test(trimmed))
+    throw badRequest('The label must be 1 to 100 characters, without control characters.');
   return trimmed;
 }
 
@@ -66,10 +73,16 @@ export function adminTokenRoutes(deps: AdminTokenRouteDeps): Router {
   const { stores } = deps;
 
   const audit = (action: string, actor: AuditEvent['actor'], tokenId: string, req: Request) =>
-    stores.audit.record({ action, actor, target: { type: 'admin_token', id: tokenId }, address: req.ip ?? null, outcome: 'success' }, deps.clock.now());
+    stores.audit.record(
+      { action, actor, target: { type: 'admin_token', id: tokenId }, address: req.ip ?? null, outcome: 'success' },
+      deps.clock.now(),
+    );
 
   const create = async (person: Person, label: string, via: 'person' | 'admin_token', req: Request) => {
-    const { token, id } = await stores.adminTokens.create({ personId: person.id, label: checkLabel(label), bootstrap: false }, deps.clock.now());
+    const { token, id } = await stores.adminTokens.create(
+      { personId: person.id, label: checkLabel(label), bootstrap: false },
+      deps.clock.now(),
+    );
     await audit('admin_token.created', { type: via, id: person.id, label: person.email }, id, req);
     const listed = (await stores.adminTokens.listForPerson(person.id)).find((t) => t.id === id)!;
     return { token, listed };
@@ -88,10 +101,14 @@ export function adminTokenRoutes(deps: AdminTokenRouteDeps): Router {
   };
 
   // ---- JSON API ----------------------------------------------------------
-  router.use('/api/admin/v1/admin-tokens', adminAuthentication({ ...stores, adminEmails: deps.config.adminEmails, clock: deps.clock }), (_req, res, next) => {
-    if (!res.locals.principal!.person) return next(forbidden('The bootstrap admin token has no personal admin tokens.'));
-    next();
-  });
+  router.use(
+    '/api/admin/v1/admin-tokens',
+    adminAuthentication({ ...stores, adminEmails: deps.config.adminEmails, clock: deps.clock }),
+    (_req, res, next) => {
+      if (!res.locals.principal!.person) return next(forbidden('The bootstrap admin token has no personal admin tokens.'));
+      next();
+    },
+  );
 
   router.get('/api/admin/v1/admin-tokens', async (_req, res) => {
     const list = await stores.adminTokens.listForPerson(res.locals.principal!.person!.id);
@@ -109,27 +126,50 @@ export function adminTokenRoutes(deps: AdminTokenRouteDeps): Router {
 
   router.post('/api/admin/v1/admin-tokens/:tokenId/revoke', async (req, res) => {
     const principal = res.locals.principal!;
-    const revoked = await revoke(principal.person!, String(req.params.tokenId), principal.via === 'session' ? 'person' : 'admin_token', req);
+    const revoked = await revoke(
+      principal.person!,
+      String(req.params.tokenId),
+      principal.via === 'session' ? 'person' : 'admin_token',
+      req,
+    );
     res.json({ id: String(req.params.tokenId), revoked });
   });
 
   // ---- The page ----------------------------------------------------------
-  const render = async (req: Request, res: Response, extra: { created?: { label: string; token: string }; error?: string; notice?: string } = {}, status = 200) => {
+  const render = async (
+    req: Request,
+    res: Response,
+    extra: { created?: { label: string; token: string }; error?: string; notice?: string } = {},
+    status = 200,
+  ) => {
     const list = await stores.adminTokens.listForPerson(req.user!.id);
-    renderPage(res, 'admin-tokens', {
-      title: 'Admin tokens',
-      tokens: list.map((t) => ({
-        id: t.id, label: t.label, created: t.createdAt.toISOString().slice(0, 16).replace('T', ' '),
-        lastUsed: t.lastUsedAt ? t.lastUsedAt.toISOString().slice(0, 16).replace('T', ' ') : 'Never', revoked: t.revokedAt !== null,
-      })),
-      created: extra.created ?? null, error: extra.error ?? null, notice: extra.notice ?? null,
-    }, status);
+    renderPage(
+      res,
+      'admin-tokens',
+      {
+        title: 'Admin tokens',
+        tokens: list.map((t) => ({
+          id: t.id,
+          label: t.label,
+          created: t.createdAt.toISOString().slice(0, 16).replace('T', ' '),
+          lastUsed: t.lastUsedAt ? t.lastUsedAt.toISOString().slice(0, 16).replace('T', ' ') : 'Never',
+          revoked: t.revokedAt !== null,
+        })),
+        created: extra.created ?? null,
+        error: extra.error ?? null,
+        notice: extra.notice ?? null,
+      },
+      status,
+    );
   };
 
   router.get('/admin/tokens', requireSignIn, async (req, res) => render(req, res));
 
   router.post('/admin/tokens', requireSignIn, async (req, res) => {
-    const parsed = z.object({ _csrf: z.string().optional(), label: z.string().max(1000) }).strict().safeParse(req.body);
+    const parsed = z
+      .object({ _csrf: z.string().optional(), label: z.string().max(1000) })
+      .strict()
+      .safeParse(req.body);
     if (!parsed.success) throw badRequest(describeZodError(parsed.error, req.body));
     let label: string;
     try {

@@ -42,28 +42,54 @@ export function adminApi(deps: AdminApiDeps): Router {
     const principal = res.locals.principal!;
     const list = principal.isOrganisationAdmin
       ? (await deps.workspaces.listAll()).map((w) => ({ ...w, role: null as string | null }))
-      : principal.person ? await deps.workspaces.listForPerson(principal.person.id) : [];
-    const workspaces = await Promise.all(list.map(async (w) => {
-      const members = (await deps.workspaces.listMembers(w.id)).filter((m) => m.status === 'active');
-      const connections = await deps.connections.listActiveForWorkspace(w.id);
-      return {
-        id: w.id, name: w.name, icon: w.icon, install_policy: w.installPolicy, role: w.role,
-        owners: members.filter((m) => m.role === 'owner').length, members: members.length,
-        upstream_connections: connections.map((c) => ({ id: c.id, person_id: c.personId, kind: c.kind, index_state: c.indexState, pages_indexed: c.indexCount, index_text: indexStateText(c) })),
-      };
-    }));
+      : principal.person
+        ? await deps.workspaces.listForPerson(principal.person.id)
+        : [];
+    const workspaces = await Promise.all(
+      list.map(async (w) => {
+        const members = (await deps.workspaces.listMembers(w.id)).filter((m) => m.status === 'active');
+        const connections = await deps.connections.listActiveForWorkspace(w.id);
+        return {
+          id: w.id,
+          name: w.name,
+          icon: w.icon,
+          install_policy: w.installPolicy,
+          role: w.role,
+          owners: members.filter((m) => m.role === 'owner').length,
+          members: members.length,
+          upstream_connections: connections.map((c) => ({
+            id: c.id,
+            person_id: c.personId,
+            kind: c.kind,
+            index_state: c.indexState,
+            pages_indexed: c.indexCount,
+            index_text: indexStateText(c),
+          })),
+        };
+      }),
+    );
     res.json({ object: 'list', workspaces });
   });
 
   router.post('/api/admin/v1/keys/rotate', requireOrganisationAdmin, async (req, res) => {
     const result = await rotateKeys(deps);
     const principal = res.locals.principal!;
-    await deps.audit.record({
-      action: 'keys.rotated', actor: { type: principal.via === 'session' ? 'person' : 'admin_token', id: principal.person?.id ?? null, label: principal.label },
-      address: req.ip ?? null, outcome: result.unreadable.length > 0 ? 'failure' : 'success',
-      detail: { keyId: result.keyId, reencrypted: result.reencrypted, unreadable: result.unreadable.length },
-    }, deps.clock.now());
-    res.json({ key_id: result.keyId, reencrypted: result.reencrypted, already_current: result.alreadyCurrent, unreadable: result.unreadable });
+    await deps.audit.record(
+      {
+        action: 'keys.rotated',
+        actor: { type: principal.via === 'session' ? 'person' : 'admin_token', id: principal.person?.id ?? null, label: principal.label },
+        address: req.ip ?? null,
+        outcome: result.unreadable.length > 0 ? 'failure' : 'success',
+        detail: { keyId: result.keyId, reencrypted: result.reencrypted, unreadable: result.unreadable.length },
+      },
+      deps.clock.now(),
+    );
+    res.json({
+      key_id: result.keyId,
+      reencrypted: result.reencrypted,
+      already_current: result.alreadyCurrent,
+      unreadable: result.unreadable,
+    });
   });
 
   return router;

@@ -35,25 +35,38 @@ export interface AuditRouteDeps {
 const PAGE_SIZE = 100;
 const EXPORT_MAX = 1000;
 
-const isoDate = z.string().max(40).refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 date and time');
+const isoDate = z
+  .string()
+  .max(40)
+  .refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 date and time');
 
 /** Query parameters; unknown ones are refused, as everywhere in the admin API. */
-export const auditFilterSchema = z.object({
-  since: isoDate.optional().describe('ISO 8601; events at or after'),
-  until: isoDate.optional().describe('ISO 8601; events before'),
-  actor: z.string().max(320).optional().describe("A person's id or email, or an actor's label"),
-  partner: z.string().max(200).optional().describe("A partner app's id or client id: events by it, about it, or about its grants"),
-  action: z.string().max(100).optional().describe('resource.action, e.g. internal_integration.token_read'),
-  workspace: z.string().max(100).optional().describe("A workspace id within the caller's scope"),
-  before: z.string().regex(/^\d{1,18}$/).optional().describe('Paging: events older than this event id'),
-  limit: z.coerce.number().int().min(1).max(EXPORT_MAX).optional(),
-}).strict();
+export const auditFilterSchema = z
+  .object({
+    since: isoDate.optional().describe('ISO 8601; events at or after'),
+    until: isoDate.optional().describe('ISO 8601; events before'),
+    actor: z.string().max(320).optional().describe("A person's id or email, or an actor's label"),
+    partner: z.string().max(200).optional().describe("A partner app's id or client id: events by it, about it, or about its grants"),
+    action: z.string().max(100).optional().describe('resource.action, e.g. internal_integration.token_read'),
+    workspace: z.string().max(100).optional().describe("A workspace id within the caller's scope"),
+    before: z
+      .string()
+      .regex(/^\d{1,18}$/)
+      .optional()
+      .describe('Paging: events older than this event id'),
+    limit: z.coerce.number().int().min(1).max(EXPORT_MAX).optional(),
+  })
+  .strict();
 
 export const auditEventWireSchema = z.object({
   id: z.string(),
   action: z.string(),
   occurred_at: z.string(),
-  actor: z.object({ type: z.enum(['person', 'admin_token', 'partner', 'system']), id: z.string().nullable(), label: z.string().nullable() }),
+  actor: z.object({
+    type: z.enum(['person', 'admin_token', 'partner', 'system']),
+    id: z.string().nullable(),
+    label: z.string().nullable(),
+  }),
   target: z.object({ type: z.string(), id: z.string() }).nullable(),
   workspace_id: z.string().nullable(),
   address: z.string().nullable(),
@@ -65,9 +78,15 @@ type AuditFilter = z.output<typeof auditFilterSchema>;
 
 export function auditEventToWire(e: StoredAuditEvent) {
   return {
-    id: e.id, action: e.action, occurred_at: e.occurredAt.toISOString(),
+    id: e.id,
+    action: e.action,
+    occurred_at: e.occurredAt.toISOString(),
     actor: { type: e.actor.type, id: e.actor.id ?? null, label: e.actor.label ?? null },
-    target: e.target ?? null, workspace_id: e.workspaceId ?? null, address: e.address ?? null, outcome: e.outcome, detail: e.detail ?? {},
+    target: e.target ?? null,
+    workspace_id: e.workspaceId ?? null,
+    address: e.address ?? null,
+    outcome: e.outcome,
+    detail: e.detail ?? {},
   };
 }
 
@@ -76,7 +95,10 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
   const { stores } = deps;
 
   /** The caller's scope: null = everything (organisation admins); owners: their workspaces. */
-  const scopeOf = async (person: Person | null, organisationAdmin: boolean): Promise<{ scope: string[] | null; workspaces: Array<{ id: string; name: string }> }> => {
+  const scopeOf = async (
+    person: Person | null,
+    organisationAdmin: boolean,
+  ): Promise<{ scope: string[] | null; workspaces: Array<{ id: string; name: string }> }> => {
     if (organisationAdmin) return { scope: null, workspaces: (await stores.workspaces.listAll()).map((w) => ({ id: w.id, name: w.name })) };
     const owned = person ? (await stores.workspaces.listForPerson(person.id)).filter((w) => w.role === 'owner') : [];
     if (owned.length === 0) throw forbidden('The audit log is for workspace owners and organisation admins.');
@@ -84,7 +106,8 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
   };
 
   const search = async (filter: AuditFilter, scope: string[] | null, limit: number): Promise<StoredAuditEvent[]> => {
-    if (filter.workspace !== undefined && scope !== null && !scope.includes(filter.workspace)) throw notFound('There is no such workspace.');
+    if (filter.workspace !== undefined && scope !== null && !scope.includes(filter.workspace))
+      throw notFound('There is no such workspace.');
     let partnerAppId: string | undefined;
     if (filter.partner) {
       const app = (await stores.partnerApps.findById(filter.partner)) ?? (await stores.partnerApps.findByClientId(filter.partner));
@@ -97,29 +120,46 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
       if (person) actor = person.id;
     }
     const query: AuditSearch = {
-      scope, limit, partnerAppId, actor, action: filter.action?.trim() || undefined, workspaceId: filter.workspace || undefined,
-      since: filter.since ? new Date(filter.since) : undefined, until: filter.until ? new Date(filter.until) : undefined, before: filter.before,
+      scope,
+      limit,
+      partnerAppId,
+      actor,
+      action: filter.action?.trim() || undefined,
+      workspaceId: filter.workspace || undefined,
+      since: filter.since ? new Date(filter.since) : undefined,
+      until: filter.until ? new Date(filter.until) : undefined,
+      before: filter.before,
     };
     return stores.auditQuery.search(query);
   };
 
   const parse = (req: Request): AuditFilter => {
     // Empty fields from the page's GET form mean "no filter".
-    const query = Object.fromEntries(Object.entries(req.query).filter(([k, v]) => !(typeof v === 'string' && v.trim() === '' && k !== 'before')));
+    const query = Object.fromEntries(
+      Object.entries(req.query).filter(([k, v]) => !(typeof v === 'string' && v.trim() === '' && k !== 'before')),
+    );
     const parsed = auditFilterSchema.safeParse(query);
     if (!parsed.success) throw badRequest(describeZodError(parsed.error, query));
     return parsed.data;
   };
 
   // ---- JSON API ----------------------------------------------------------
-  router.get('/api/admin/v1/audit', adminAuthentication({ ...stores, adminEmails: deps.config.adminEmails, clock: deps.clock }), async (req, res) => {
-    const principal = res.locals.principal!;
-    const { scope } = await scopeOf(principal.person, principal.isOrganisationAdmin);
-    const filter = parse(req);
-    const limit = filter.limit ?? PAGE_SIZE;
-    const events = await search(filter, scope, limit);
-    res.json({ object: 'list', events: events.map(auditEventToWire), next_before: events.length === limit ? events[events.length - 1]!.id : null });
-  });
+  router.get(
+    '/api/admin/v1/audit',
+    adminAuthentication({ ...stores, adminEmails: deps.config.adminEmails, clock: deps.clock }),
+    async (req, res) => {
+      const principal = res.locals.principal!;
+      const { scope } = await scopeOf(principal.person, principal.isOrganisationAdmin);
+      const filter = parse(req);
+      const limit = filter.limit ?? PAGE_SIZE;
+      const events = await search(filter, scope, limit);
+      res.json({
+        object: 'list',
+        events: events.map(auditEventToWire),
+        next_before: events.length === limit ? events[events.length - 1]!.id : null,
+      });
+    },
+  );
 
   // ---- The page and its export -------------------------------------------
   const pageScope = (req: Request) => scopeOf(req.user!, isOrganisationAdmin(req.user!, deps.config.adminEmails));
@@ -129,20 +169,46 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
     const filter = parse(req);
     const events = await search(filter, scope, filter.limit ?? PAGE_SIZE);
     const names = new Map(workspaces.map((w) => [w.id, w.name]));
-    const exportQuery = new URLSearchParams(Object.entries(filter).filter(([k, v]) => v !== undefined && k !== 'before').map(([k, v]) => [k, String(v)])).toString();
+    const exportQuery = new URLSearchParams(
+      Object.entries(filter)
+        .filter(([k, v]) => v !== undefined && k !== 'before')
+        .map(([k, v]) => [k, String(v)]),
+    ).toString();
     renderPage(res, 'audit', {
       title: 'Audit log',
       scopeText: scope === null ? 'Every event (organisation admin).' : `Events of ${workspaces.map((w) => w.name).join(', ')}.`,
-      filter: { since: filter.since ?? '', until: filter.until ?? '', actor: filter.actor ?? '', partner: filter.partner ?? '', action: filter.action ?? '', workspace: filter.workspace ?? '' },
+      filter: {
+        since: filter.since ?? '',
+        until: filter.until ?? '',
+        actor: filter.actor ?? '',
+        partner: filter.partner ?? '',
+        action: filter.action ?? '',
+        workspace: filter.workspace ?? '',
+      },
       workspaces: workspaces.map((w) => ({ ...w, selected: w.id === filter.workspace })),
       events: events.map((e) => ({
-        id: e.id, time: e.occurredAt.toISOString(), action: e.action,
-        actor: e.actor.label ?? e.actor.id ?? e.actor.type, actorType: e.actor.type,
-        target: e.target ? `${e.target.type} ${e.target.id}` : '', workspace: e.workspaceId ? names.get(e.workspaceId) ?? e.workspaceId : '',
-        address: e.address ?? '', outcome: e.outcome,
+        id: e.id,
+        time: e.occurredAt.toISOString(),
+        action: e.action,
+        actor: e.actor.label ?? e.actor.id ?? e.actor.type,
+        actorType: e.actor.type,
+        target: e.target ? `${e.target.type} ${e.target.id}` : '',
+        workspace: e.workspaceId ? (names.get(e.workspaceId) ?? e.workspaceId) : '',
+        address: e.address ?? '',
+        outcome: e.outcome,
       })),
       exportHref: `/admin/audit/export${exportQuery ? `?${exportQuery}` : ''}`,
-      olderHref: events.length === (filter.limit ?? PAGE_SIZE) ? `/admin/audit?${new URLSearchParams({ ...Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])), before: events[events.length - 1]!.id }).toString()}` : null,
+      olderHref:
+        events.length === (filter.limit ?? PAGE_SIZE)
+          ? `/admin/audit?${new URLSearchParams({
+              ...Object.fromEntries(
+                Object.entries(filter)
+                  .filter(([, v]) => v !== undefined)
+                  .map(([k, v]) => [k, String(v)]),
+              ),
+              before: events[events.length - 1]!.id,
+            }).toString()}`
+          : null,
     });
   });
 

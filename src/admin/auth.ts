@@ -32,7 +32,12 @@ export function isOrganisationAdmin(person: Person, adminEmails: string[]): bool
   return person.emailVerified && adminEmails.includes(person.email.toLowerCase());
 }
 
-export function adminAuthentication(deps: { adminTokens: AdminTokenStore; people: PeopleStore; adminEmails: string[]; clock: Clock }): RequestHandler {
+export function adminAuthentication(deps: {
+  adminTokens: AdminTokenStore;
+  people: PeopleStore;
+  adminEmails: string[];
+  clock: Clock;
+}): RequestHandler {
   return async (req, res, next) => {
     const header = req.headers.authorization;
     if (header !== undefined) {
@@ -43,14 +48,20 @@ export function adminAuthentication(deps: { adminTokens: AdminTokenStore; people
       const person = holder.personId ? await deps.people.findById(holder.personId) : null;
       if (holder.personId && !person) return next(unauthorized('This admin token is not valid.'));
       res.locals.principal = {
-        via: 'admin_token', person,
+        via: 'admin_token',
+        person,
         isOrganisationAdmin: holder.bootstrap || (person !== null && isOrganisationAdmin(person, deps.adminEmails)),
         label: holder.bootstrap ? 'bootstrap admin token' : `admin token of ${person!.email}`,
       };
       return next();
     }
     if (req.user) {
-      res.locals.principal = { via: 'session', person: req.user, isOrganisationAdmin: isOrganisationAdmin(req.user, deps.adminEmails), label: req.user.email };
+      res.locals.principal = {
+        via: 'session',
+        person: req.user,
+        isOrganisationAdmin: isOrganisationAdmin(req.user, deps.adminEmails),
+        label: req.user.email,
+      };
       return next();
     }
     next(unauthorized());

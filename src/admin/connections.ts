@@ -26,7 +26,10 @@ import type { Actor } from './revocation.js';
 export type ConsoleErrorCode = 'not_found' | 'forbidden' | 'invalid' | 'conflict';
 
 export class ConsoleError extends Error {
-  constructor(readonly code: ConsoleErrorCode, message: string) {
+  constructor(
+    readonly code: ConsoleErrorCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'ConsoleError';
   }
@@ -71,7 +74,11 @@ export async function manageableWorkspaces(deps: Pick<ConsoleDeps, 'workspaces'>
 }
 
 /** A grant the caller may see and revoke: their own, one in a workspace they own, or any for organisation admins. Otherwise 404. */
-export async function requireVisibleGrant(deps: Pick<ConsoleDeps, 'workspaces' | 'grants'>, caller: Caller, grantId: string): Promise<{ grantId: string; workspaceId: string; own: boolean }> {
+export async function requireVisibleGrant(
+  deps: Pick<ConsoleDeps, 'workspaces' | 'grants'>,
+  caller: Caller,
+  grantId: string,
+): Promise<{ grantId: string; workspaceId: string; own: boolean }> {
   const grant = await deps.grants.findById(grantId);
   if (!grant) throw new ConsoleError('not_found', 'No such grant.');
   const own = caller.person !== null && grant.personId === caller.person.id;
@@ -99,8 +106,14 @@ export interface AppFacts {
 
 function appFacts(app: PartnerApp): AppFacts {
   return {
-    id: app.id, name: app.name, clientId: app.clientId, website: app.website, supportContact: app.supportContact,
-    logoUrl: app.hasLogo ? `/apps/${app.id}/logo` : null, integrationKind: app.integrationKind, builtByOrganisation: app.builtByOrganisation,
+    id: app.id,
+    name: app.name,
+    clientId: app.clientId,
+    website: app.website,
+    supportContact: app.supportContact,
+    logoUrl: app.hasLogo ? `/apps/${app.id}/logo` : null,
+    integrationKind: app.integrationKind,
+    builtByOrganisation: app.builtByOrganisation,
   };
 }
 
@@ -121,7 +134,11 @@ export async function listWorkspaceConnections(deps: ConsoleDeps, workspaceId: s
   for (const [appId, list] of byApp) {
     const app = await deps.partnerApps.findById(appId);
     if (!app) continue;
-    out.push({ app: appFacts(app), approved: approved.has(appId), grants: [...list].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()) });
+    out.push({
+      app: appFacts(app),
+      approved: approved.has(appId),
+      grants: [...list].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()),
+    });
   }
   return out.sort((a, b) => a.app.name.localeCompare(b.app.name));
 }
@@ -150,9 +167,11 @@ export async function listInternalConnections(deps: ConsoleDeps, workspaceId: st
     const creator = integration.createdBy ? await deps.people.findById(integration.createdBy) : null;
     const pages = await deps.internalIntegrations.listPages(integration.id);
     out.push({
-      app: appFacts(app), createdAt: integration.createdAt,
+      app: appFacts(app),
+      createdAt: integration.createdAt,
       createdBy: creator ? { id: creator.id, email: creator.email, name: creator.name } : null,
-      pageCount: pages.length, connectedBy: [...new Set(pages.map((p) => p.connectedByEmail))].sort(),
+      pageCount: pages.length,
+      connectedBy: [...new Set(pages.map((p) => p.connectedByEmail))].sort(),
     });
   }
   return out.sort((a, b) => a.app.name.localeCompare(b.app.name) || a.createdAt.getTime() - b.createdAt.getTime());
@@ -161,7 +180,8 @@ export async function listInternalConnections(deps: ConsoleDeps, workspaceId: st
 /** An internal integration of this workspace, or not found (an integration of another workspace is, from here, one that does not exist). */
 export async function requireInternalIntegrationOf(deps: Pick<ConsoleDeps, 'internalIntegrations'>, workspace: Workspace, appId: string) {
   const app = isUuid(appId) ? await deps.internalIntegrations.findById(appId) : null;
-  if (!app || app.workspaceId !== workspace.id) throw new ConsoleError('not_found', 'There is no such internal integration in this workspace.');
+  if (!app || app.workspaceId !== workspace.id)
+    throw new ConsoleError('not_found', 'There is no such internal integration in this workspace.');
   return app;
 }
 
@@ -178,18 +198,26 @@ export interface UserWithAccess {
  * from that person's own page index: the pages are theirs), with which
  * capabilities. `personId` filters to one person.
  */
-export async function usersWithAccess(deps: ConsoleDeps, workspaceId: string, appId: string, personId?: string): Promise<{ app: AppFacts; users: UserWithAccess[]; installers: Array<{ id: string; email: string }> }> {
+export async function usersWithAccess(
+  deps: ConsoleDeps,
+  workspaceId: string,
+  appId: string,
+  personId?: string,
+): Promise<{ app: AppFacts; users: UserWithAccess[]; installers: Array<{ id: string; email: string }> }> {
   const app = await deps.partnerApps.findById(appId);
   const all = (await deps.grants.listActiveForWorkspace(workspaceId)).filter((g) => g.appId === appId);
-  if (!app || (all.length === 0 && !(await deps.grants.isApproved(workspaceId, appId)))) throw new ConsoleError('not_found', 'This connection is not in this workspace.');
+  if (!app || (all.length === 0 && !(await deps.grants.isApproved(workspaceId, appId))))
+    throw new ConsoleError('not_found', 'This connection is not in this workspace.');
   const chosen = personId ? all.filter((g) => g.personId === personId) : all;
   const users: UserWithAccess[] = [];
   for (const g of chosen.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())) {
     const titles = await deps.pageIndex.titles(g.upstreamConnectionId, g.pageIds);
     users.push({
-      grantId: g.id, person: { id: g.personId, email: g.personEmail, name: g.personName },
+      grantId: g.id,
+      person: { id: g.personId, email: g.personEmail, name: g.personName },
       pages: g.pageIds.map((id) => ({ id, title: titles.get(id) ?? 'Page no longer shared' })),
-      capabilities: g.capabilities, addedAt: g.createdAt,
+      capabilities: g.capabilities,
+      addedAt: g.createdAt,
     });
   }
   return { app: appFacts(app), users, installers: all.map((g) => ({ id: g.personId, email: g.personEmail })) };
@@ -207,11 +235,22 @@ export async function setInstallPolicy(deps: ConsoleDeps, workspace: Workspace, 
   const updated = await deps.workspaces.setPolicy(workspace.id, policy);
   if (!updated) throw new ConsoleError('not_found', WORKSPACE_NOT_FOUND);
   if (updated.installPolicy !== workspace.installPolicy || updated.autoApproveOrganisation !== workspace.autoApproveOrganisation) {
-    await deps.audit.record({
-      action: 'workspace.policy_changed', actor: { type: actor.type, id: actor.id, label: actor.label }, target: { type: 'workspace', id: workspace.id },
-      workspaceId: workspace.id, address: actor.address, outcome: 'success',
-      detail: { installPolicy: updated.installPolicy, autoApproveOrganisation: updated.autoApproveOrganisation, before: { installPolicy: workspace.installPolicy, autoApproveOrganisation: workspace.autoApproveOrganisation } },
-    }, deps.clock.now());
+    await deps.audit.record(
+      {
+        action: 'workspace.policy_changed',
+        actor: { type: actor.type, id: actor.id, label: actor.label },
+        target: { type: 'workspace', id: workspace.id },
+        workspaceId: workspace.id,
+        address: actor.address,
+        outcome: 'success',
+        detail: {
+          installPolicy: updated.installPolicy,
+          autoApproveOrganisation: updated.autoApproveOrganisation,
+          before: { installPolicy: workspace.installPolicy, autoApproveOrganisation: workspace.autoApproveOrganisation },
+        },
+      },
+      deps.clock.now(),
+    );
   }
   return updated;
 }
@@ -232,8 +271,11 @@ export async function approvedList(deps: ConsoleDeps, workspaceId: string): Prom
     const app = await deps.partnerApps.findById(entry.appId);
     if (!app) continue;
     out.push({
-      app: appFacts(app), addedAt: entry.addedAt,
-      installers: grants.filter((g) => g.appId === app.id).map((g) => ({ grantId: g.id, personId: g.personId, email: g.personEmail, name: g.personName })),
+      app: appFacts(app),
+      addedAt: entry.addedAt,
+      installers: grants
+        .filter((g) => g.appId === app.id)
+        .map((g) => ({ grantId: g.id, personId: g.personId, email: g.personEmail, name: g.personName })),
     });
   }
   return out.sort((a, b) => a.app.name.localeCompare(b.app.name));
@@ -242,42 +284,76 @@ export async function approvedList(deps: ConsoleDeps, workspaceId: string): Prom
 /** "+ Add approved connection" offers only partner apps already installed (an active grant) in this workspace and not yet approved. */
 export async function approvableApps(deps: ConsoleDeps, workspaceId: string): Promise<AppFacts[]> {
   const approved = new Set((await deps.grants.listApproved(workspaceId)).map((a) => a.appId));
-  return (await listWorkspaceConnections(deps, workspaceId)).filter((c) => !approved.has(c.app.id) && c.app.integrationKind === 'public').map((c) => c.app);
+  return (await listWorkspaceConnections(deps, workspaceId))
+    .filter((c) => !approved.has(c.app.id) && c.app.integrationKind === 'public')
+    .map((c) => c.app);
 }
 
-export async function findAppByClientIdOrId(deps: Pick<ConsoleDeps, 'partnerApps'>, ref: { clientId?: string; appId?: string }): Promise<PartnerApp | null> {
+export async function findAppByClientIdOrId(
+  deps: Pick<ConsoleDeps, 'partnerApps'>,
+  ref: { clientId?: string; appId?: string },
+): Promise<PartnerApp | null> {
   if (ref.appId) return deps.partnerApps.findById(ref.appId);
   if (ref.clientId) return deps.partnerApps.findByClientId(ref.clientId);
   return null;
 }
 
-export async function addApprovedApp(deps: ConsoleDeps, workspace: Workspace, app: PartnerApp | null, actor: Actor): Promise<{ added: boolean }> {
+export async function addApprovedApp(
+  deps: ConsoleDeps,
+  workspace: Workspace,
+  app: PartnerApp | null,
+  actor: Actor,
+): Promise<{ added: boolean }> {
   if (!app) throw new ConsoleError('not_found', 'No such partner app.');
   const offered = await approvableApps(deps, workspace.id);
   const already = await deps.grants.isApproved(workspace.id, app.id);
   if (already) return { added: false };
   if (!offered.some((a) => a.id === app.id)) {
-    throw new ConsoleError('invalid', `${app.name} is not installed in ${workspace.name}: only connections already installed in this workspace can be approved. Install it first.`);
+    throw new ConsoleError(
+      'invalid',
+      `${app.name} is not installed in ${workspace.name}: only connections already installed in this workspace can be approved. Install it first.`,
+    );
   }
   const added = await deps.grants.approve(workspace.id, app.id, actor.id, deps.clock.now());
   if (added) {
-    await deps.audit.record({
-      action: 'approved_app.added', actor: { type: actor.type, id: actor.id, label: actor.label }, target: { type: 'partner_app', id: app.id },
-      workspaceId: workspace.id, address: actor.address, outcome: 'success', detail: { appName: app.name },
-    }, deps.clock.now());
+    await deps.audit.record(
+      {
+        action: 'approved_app.added',
+        actor: { type: actor.type, id: actor.id, label: actor.label },
+        target: { type: 'partner_app', id: app.id },
+        workspaceId: workspace.id,
+        address: actor.address,
+        outcome: 'success',
+        detail: { appName: app.name },
+      },
+      deps.clock.now(),
+    );
   }
   return { added };
 }
 
 /** "Remove from approved list": stops new installs by members; existing grants stay unless disconnected. */
-export async function removeApprovedApp(deps: ConsoleDeps, workspace: Workspace, app: PartnerApp | null, actor: Actor): Promise<{ removed: boolean }> {
+export async function removeApprovedApp(
+  deps: ConsoleDeps,
+  workspace: Workspace,
+  app: PartnerApp | null,
+  actor: Actor,
+): Promise<{ removed: boolean }> {
   if (!app) throw new ConsoleError('not_found', 'No such partner app.');
   const removed = await deps.grants.unapprove(workspace.id, app.id);
   if (removed) {
-    await deps.audit.record({
-      action: 'approved_app.removed', actor: { type: actor.type, id: actor.id, label: actor.label }, target: { type: 'partner_app', id: app.id },
-      workspaceId: workspace.id, address: actor.address, outcome: 'success', detail: { appName: app.name },
-    }, deps.clock.now());
+    await deps.audit.record(
+      {
+        action: 'approved_app.removed',
+        actor: { type: actor.type, id: actor.id, label: actor.label },
+        target: { type: 'partner_app', id: app.id },
+        workspaceId: workspace.id,
+        address: actor.address,
+        outcome: 'success',
+        detail: { appName: app.name },
+      },
+      deps.clock.now(),
+    );
   }
   return { removed };
 }
@@ -303,16 +379,31 @@ export async function listMembers(deps: ConsoleDeps, workspaceId: string): Promi
 }
 
 /** Owners make members owners and take that back; the last owner cannot step down (nor be demoted). */
-export async function setMemberRole(deps: ConsoleDeps, workspace: Workspace, personId: string, role: WorkspaceRole, actor: Actor): Promise<{ changed: boolean }> {
+export async function setMemberRole(
+  deps: ConsoleDeps,
+  workspace: Workspace,
+  personId: string,
+  role: WorkspaceRole,
+  actor: Actor,
+): Promise<{ changed: boolean }> {
   if (!isUuid(personId)) throw new ConsoleError('not_found', `No such member of ${workspace.name}.`);
   const outcome = await deps.workspaces.setRole(workspace.id, personId, role);
   if (outcome === 'not_member') throw new ConsoleError('not_found', `No such member of ${workspace.name}.`);
-  if (outcome === 'last_owner') throw new ConsoleError('conflict', `${workspace.name} needs at least one owner: make someone else an owner first.`);
+  if (outcome === 'last_owner')
+    throw new ConsoleError('conflict', `${workspace.name} needs at least one owner: make someone else an owner first.`);
   if (outcome === 'changed') {
-    await deps.audit.record({
-      action: 'workspace_member.role_changed', actor: { type: actor.type, id: actor.id, label: actor.label }, target: { type: 'person', id: personId },
-      workspaceId: workspace.id, address: actor.address, outcome: 'success', detail: { role },
-    }, deps.clock.now());
+    await deps.audit.record(
+      {
+        action: 'workspace_member.role_changed',
+        actor: { type: actor.type, id: actor.id, label: actor.label },
+        target: { type: 'person', id: personId },
+        workspaceId: workspace.id,
+        address: actor.address,
+        outcome: 'success',
+        detail: { role },
+      },
+      deps.clock.now(),
+    );
   }
   return { changed: outcome === 'changed' };
 }

@@ -38,8 +38,18 @@ import type { Stores } from '../store/stores.js';
 import { titleOf } from '../consent/picker.js';
 import { adminAuthentication, type AdminPrincipal } from './auth.js';
 import {
-  connectPage, convertToPublic, createInternalIntegration, disconnectPage, integrationToWire, InternalIntegrationError, ownedIntegration,
-  ownedWorkspaces, readInternalToken, requireOwner, type Caller, type InternalIntegrationDeps,
+  connectPage,
+  convertToPublic,
+  createInternalIntegration,
+  disconnectPage,
+  integrationToWire,
+  InternalIntegrationError,
+  ownedIntegration,
+  ownedWorkspaces,
+  readInternalToken,
+  requireOwner,
+  type Caller,
+  type InternalIntegrationDeps,
 } from './internal-integrations.js';
 import { createLogoFetcher, type LogoFetcher } from './logo.js';
 import { describeZodError } from './partner-app-routes.js';
@@ -58,12 +68,14 @@ const publicDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 // ---------------------------------------------------------------------------
 // Wire schemas (also the OpenAPI document's)
 
-export const newIntegrationBodySchema = z.object({
-  name: z.string().min(1).max(100),
-  workspace_id: z.string().min(1).max(100).describe('A workspace the caller owns; fixed for the life of the integration'),
-  capabilities: z.array(z.enum(CAPABILITIES)).min(1).max(CAPABILITIES.length).describe('At most one user-information level'),
-  logo_url: z.string().min(1).max(URL_MAX).nullable().optional(),
-}).strict();
+export const newIntegrationBodySchema = z
+  .object({
+    name: z.string().min(1).max(100),
+    workspace_id: z.string().min(1).max(100).describe('A workspace the caller owns; fixed for the life of the integration'),
+    capabilities: z.array(z.enum(CAPABILITIES)).min(1).max(CAPABILITIES.length).describe('At most one user-information level'),
+    logo_url: z.string().min(1).max(URL_MAX).nullable().optional(),
+  })
+  .strict();
 
 export const integrationWireSchema = z.object({
   id: z.string(),
@@ -76,9 +88,11 @@ export const integrationWireSchema = z.object({
   pages: z.number().int().optional().describe('How many pages are connected'),
 });
 
-export const convertBodySchema = z.object({
-  redirect_uris: z.array(z.string().min(1).max(URL_MAX)).min(1).max(10),
-}).strict();
+export const convertBodySchema = z
+  .object({
+    redirect_uris: z.array(z.string().min(1).max(URL_MAX)).min(1).max(10),
+  })
+  .strict();
 
 export const conversionWireSchema = z.object({
   id: z.string(),
@@ -99,7 +113,12 @@ const emptyBody = z.union([z.undefined(), z.object({}).strict()]);
 export function callerOf(principal: AdminPrincipal, req: Request): Caller {
   return {
     person: principal.person,
-    actor: { type: principal.via === 'session' ? 'person' : 'admin_token', id: principal.person?.id ?? null, label: principal.label, address: req.ip ?? null },
+    actor: {
+      type: principal.via === 'session' ? 'person' : 'admin_token',
+      id: principal.person?.id ?? null,
+      label: principal.label,
+      address: req.ip ?? null,
+    },
   };
 }
 
@@ -133,8 +152,13 @@ export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps): R
   const router = Router();
   const { stores } = deps;
   const rules: InternalIntegrationDeps = {
-    internalIntegrations: stores.internalIntegrations, workspaces: stores.workspaces, connections: stores.connections,
-    pageIndex: stores.pageIndex, audit: stores.audit, keyring: deps.keyring, clock: deps.clock,
+    internalIntegrations: stores.internalIntegrations,
+    workspaces: stores.workspaces,
+    connections: stores.connections,
+    pageIndex: stores.pageIndex,
+    audit: stores.audit,
+    keyring: deps.keyring,
+    clock: deps.clock,
     fetchLogo: deps.fetchLogo ?? createLogoFetcher({ publicUrl: deps.config.publicUrl, publicDir }),
   };
   const authenticate = adminAuthentication({ ...stores, adminEmails: deps.config.adminEmails, clock: deps.clock });
@@ -153,9 +177,14 @@ export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps): R
   router.post('/api/admin/v1/integrations', async (req, res) => {
     const parsed = newIntegrationBodySchema.safeParse(req.body);
     if (!parsed.success) throw badRequest(describeZodError(parsed.error, req.body));
-    const app = await mapped(() => createInternalIntegration(rules, callerOf(res.locals.principal!, req), {
-      name: parsed.data.name, workspaceId: parsed.data.workspace_id, capabilities: parsed.data.capabilities, logoUrl: parsed.data.logo_url ?? null,
-    }));
+    const app = await mapped(() =>
+      createInternalIntegration(rules, callerOf(res.locals.principal!, req), {
+        name: parsed.data.name,
+        workspaceId: parsed.data.workspace_id,
+        capabilities: parsed.data.capabilities,
+        logoUrl: parsed.data.logo_url ?? null,
+      }),
+    );
     res.status(201).json(integrationToWire({ ...app, pageCount: 0 }));
   });
 
@@ -164,7 +193,12 @@ export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps): R
     const pages = await stores.internalIntegrations.listPages(app.id);
     res.json({
       ...integrationToWire({ ...app, pageCount: pages.length }),
-      connected_pages: pages.map((p) => ({ page_id: p.pageId, title: p.title, connected_by: p.connectedBy, connected_at: p.connectedAt.toISOString() })),
+      connected_pages: pages.map((p) => ({
+        page_id: p.pageId,
+        title: p.title,
+        connected_by: p.connectedBy,
+        connected_at: p.connectedAt.toISOString(),
+      })),
     });
   });
 
@@ -177,26 +211,45 @@ export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps): R
   router.post('/api/admin/v1/integrations/:appId/convert', async (req, res) => {
     const parsed = convertBodySchema.safeParse(req.body);
     if (!parsed.success) throw badRequest(describeZodError(parsed.error, req.body));
-    const done = await mapped(() => convertToPublic(rules, callerOf(res.locals.principal!, req), String(req.params.appId), parsed.data.redirect_uris));
+    const done = await mapped(() =>
+      convertToPublic(rules, callerOf(res.locals.principal!, req), String(req.params.appId), parsed.data.redirect_uris),
+    );
     res.json({
-      id: done.app.id, integration_kind: 'public', client_id: done.clientId, client_secret: done.clientSecret, redirect_uris: done.redirectUris,
-      grants: done.grants.map((g) => ({ id: g.id, person_id: g.personId, upstream_connection_id: g.upstreamConnectionId, page_ids: g.pageIds })),
+      id: done.app.id,
+      integration_kind: 'public',
+      client_id: done.clientId,
+      client_secret: done.clientSecret,
+      redirect_uris: done.redirectUris,
+      grants: done.grants.map((g) => ({
+        id: g.id,
+        person_id: g.personId,
+        upstream_connection_id: g.upstreamConnectionId,
+        page_ids: g.pageIds,
+      })),
     });
   });
 
   router.post('/api/admin/v1/workspaces/:workspaceId/pages/:pageId/connections', async (req, res) => {
     const parsed = pageConnectionBodySchema.safeParse(req.body);
     if (!parsed.success) throw badRequest(describeZodError(parsed.error, req.body));
-    const { app, added } = await mapped(() => connectPage(rules, callerOf(res.locals.principal!, req), {
-      workspaceId: String(req.params.workspaceId), pageId: String(req.params.pageId), appId: parsed.data.integration_id,
-    }));
+    const { app, added } = await mapped(() =>
+      connectPage(rules, callerOf(res.locals.principal!, req), {
+        workspaceId: String(req.params.workspaceId),
+        pageId: String(req.params.pageId),
+        appId: parsed.data.integration_id,
+      }),
+    );
     res.status(added ? 201 : 200).json({ integration_id: app.id, page_id: String(req.params.pageId), added });
   });
 
   router.delete('/api/admin/v1/workspaces/:workspaceId/pages/:pageId/connections/:appId', async (req, res) => {
-    const { app, removed } = await mapped(() => disconnectPage(rules, callerOf(res.locals.principal!, req), {
-      workspaceId: String(req.params.workspaceId), pageId: String(req.params.pageId), appId: String(req.params.appId),
-    }));
+    const { app, removed } = await mapped(() =>
+      disconnectPage(rules, callerOf(res.locals.principal!, req), {
+        workspaceId: String(req.params.workspaceId),
+        pageId: String(req.params.pageId),
+        appId: String(req.params.appId),
+      }),
+    );
     res.json({ integration_id: app.id, page_id: String(req.params.pageId), removed });
   });
 
@@ -207,14 +260,31 @@ export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps): R
     const list = await stores.internalIntegrations.listForWorkspaces(owned.map((w) => w.id));
     const names = new Map(owned.map((w) => [w.id, w.name]));
     const form = extra.form ?? { name: '', workspaceId: owned[0]!.id, capabilities: ['read_content', 'no_user_info'], logoUrl: '' };
-    renderPage(res, 'integrations', {
-      title: 'Internal integrations',
-      integrations: list.map((a) => ({ id: a.id, name: a.name, workspace: names.get(a.workspaceId) ?? a.workspaceId, capabilities: capabilityText(a.capabilities), pages: a.pageCount, logoUrl: a.hasLogo ? `/apps/${a.id}/logo` : null })),
-      workspaces: owned.map((w) => ({ id: w.id, name: w.name, selected: w.id === form.workspaceId })),
-      contentCapabilities: CONTENT_CAPABILITIES.map((c) => ({ value: c, label: CAPABILITY_LABELS[c], checked: form.capabilities.includes(c) })),
-      userInfoLevels: USER_INFO_LEVELS.map((c) => ({ value: c, label: CAPABILITY_LABELS[c], checked: form.capabilities.includes(c) })),
-      form, error: extra.error ?? null,
-    }, status);
+    renderPage(
+      res,
+      'integrations',
+      {
+        title: 'Internal integrations',
+        integrations: list.map((a) => ({
+          id: a.id,
+          name: a.name,
+          workspace: names.get(a.workspaceId) ?? a.workspaceId,
+          capabilities: capabilityText(a.capabilities),
+          pages: a.pageCount,
+          logoUrl: a.hasLogo ? `/apps/${a.id}/logo` : null,
+        })),
+        workspaces: owned.map((w) => ({ id: w.id, name: w.name, selected: w.id === form.workspaceId })),
+        contentCapabilities: CONTENT_CAPABILITIES.map((c) => ({
+          value: c,
+          label: CAPABILITY_LABELS[c],
+          checked: form.capabilities.includes(c),
+        })),
+        userInfoLevels: USER_INFO_LEVELS.map((c) => ({ value: c, label: CAPABILITY_LABELS[c], checked: form.capabilities.includes(c) })),
+        form,
+        error: extra.error ?? null,
+      },
+      status,
+    );
   };
 
   router.get('/integrations', requireSignIn, async (req, res) => renderList(req, res));
@@ -222,9 +292,19 @@ export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps): R
   router.post('/integrations', requireSignIn, async (req, res) => {
     const parsed = newIntegrationFormSchema.safeParse(req.body);
     if (!parsed.success) throw badRequest(describeZodError(parsed.error, req.body));
-    const form: FormValues = { name: parsed.data.name, workspaceId: parsed.data.workspace, capabilities: listOf(parsed.data.capabilities), logoUrl: parsed.data.logo_url };
+    const form: FormValues = {
+      name: parsed.data.name,
+      workspaceId: parsed.data.workspace,
+      capabilities: listOf(parsed.data.capabilities),
+      logoUrl: parsed.data.logo_url,
+    };
     try {
-      const app = await createInternalIntegration(rules, pageCaller(req), { name: form.name, workspaceId: form.workspaceId, capabilities: form.capabilities, logoUrl: form.logoUrl || null });
+      const app = await createInternalIntegration(rules, pageCaller(req), {
+        name: form.name,
+        workspaceId: form.workspaceId,
+        capabilities: form.capabilities,
+        logoUrl: form.logoUrl || null,
+      });
       res.redirect(303, `/integrations/${app.id}?notice=created`);
     } catch (err) {
       if (err instanceof InternalIntegrationError && err.code !== 'not_found' && err.code !== 'forbidden') {
@@ -239,14 +319,31 @@ export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps): R
     const { app } = await mapped(() => ownedIntegration(rules, req.user!, appId));
     const workspace = await stores.workspaces.findById(app.workspaceId);
     const pages = await stores.internalIntegrations.listPages(app.id);
-    renderPage(res, 'integrations-detail', {
-      title: app.name,
-      app: { id: app.id, name: app.name, workspace: workspace?.name ?? app.workspaceId, workspaceId: app.workspaceId, capabilities: capabilityText(app.capabilities), logoUrl: app.hasLogo ? `/apps/${app.id}/logo` : null },
-      pages: pages.map((p) => ({ id: p.pageId, title: p.title ?? p.pageId, by: p.connectedByEmail, at: p.connectedAt.toISOString().slice(0, 10) })),
-      token: extra.token ?? null,
-      notice: req.query.notice === 'created' ? 'Integration created. Connect it to pages from each page: "Add connections".' : null,
-      error: extra.error ?? null,
-    }, status);
+    renderPage(
+      res,
+      'integrations-detail',
+      {
+        title: app.name,
+        app: {
+          id: app.id,
+          name: app.name,
+          workspace: workspace?.name ?? app.workspaceId,
+          workspaceId: app.workspaceId,
+          capabilities: capabilityText(app.capabilities),
+          logoUrl: app.hasLogo ? `/apps/${app.id}/logo` : null,
+        },
+        pages: pages.map((p) => ({
+          id: p.pageId,
+          title: p.title ?? p.pageId,
+          by: p.connectedByEmail,
+          at: p.connectedAt.toISOString().slice(0, 10),
+        })),
+        token: extra.token ?? null,
+        notice: req.query.notice === 'created' ? 'Integration created. Connect it to pages from each page: "Add connections".' : null,
+        error: extra.error ?? null,
+      },
+      status,
+    );
   };
 
   router.get('/integrations/:appId', requireSignIn, async (req, res) => renderDetail(req, res, String(req.params.appId)));
@@ -259,12 +356,18 @@ export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps): R
   router.post('/integrations/:appId/convert', requireSignIn, async (req, res) => {
     const parsed = convertFormSchema.safeParse(req.body);
     if (!parsed.success) throw badRequest(describeZodError(parsed.error, req.body));
-    const uris = parsed.data.redirect_uris.split(/\r?\n/).map((u) => u.trim()).filter(Boolean);
+    const uris = parsed.data.redirect_uris
+      .split(/\r?\n/)
+      .map((u) => u.trim())
+      .filter(Boolean);
     try {
       const done = await convertToPublic(rules, pageCaller(req), String(req.params.appId), uris);
       renderPage(res, 'integrations-converted', {
         title: `${done.app.name} is now public`,
-        app: { name: done.app.name }, clientId: done.clientId, clientSecret: done.clientSecret, redirectUris: done.redirectUris,
+        app: { name: done.app.name },
+        clientId: done.clientId,
+        clientSecret: done.clientSecret,
+        redirectUris: done.redirectUris,
         grants: done.grants.map((g) => ({ pages: g.pageIds.length })),
       });
     } catch (err) {
@@ -281,16 +384,21 @@ export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps): R
     const owner = await mapped(() => requireOwner(rules, req.user!, workspaceId));
     const workspace = (await stores.workspaces.findById(workspaceId))!;
     const connection = await stores.connections.findForPersonAndWorkspace(owner.id, workspaceId);
-    if (!connection || connection.status !== 'active') throw new HttpError(409, 'conflict', 'Connect your Notion account to this workspace first: its pages come from your own connection.');
+    if (!connection || connection.status !== 'active')
+      throw new HttpError(409, 'conflict', 'Connect your Notion account to this workspace first: its pages come from your own connection.');
     return { workspace, connection };
   };
 
   router.get('/workspaces/:workspaceId/pages', requireSignIn, async (req, res) => {
     const { workspace, connection } = await ownerConnection(req, String(req.params.workspaceId));
     const q = typeof req.query.q === 'string' ? req.query.q.slice(0, 100) : '';
-    const pages = q ? await stores.pageIndex.search(connection.id, q, PAGE_LIST_LIMIT) : await stores.pageIndex.listAll(connection.id, PAGE_LIST_LIMIT);
+    const pages = q
+      ? await stores.pageIndex.search(connection.id, q, PAGE_LIST_LIMIT)
+      : await stores.pageIndex.listAll(connection.id, PAGE_LIST_LIMIT);
     renderPage(res, 'integrations-pages', {
-      title: `Pages of ${workspace.name}`, workspace: { id: workspace.id, name: workspace.name }, q,
+      title: `Pages of ${workspace.name}`,
+      workspace: { id: workspace.id, name: workspace.name },
+      q,
       pages: pages.map((p) => ({ id: p.pageId, title: titleOf(p), type: p.objectType })),
     });
   });
@@ -304,18 +412,27 @@ export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps): R
     const connected = await stores.internalIntegrations.listForPage(workspaceId, pageId);
     const q = typeof req.query.q === 'string' ? req.query.q.slice(0, 100) : '';
     const connectedIds = new Set(connected.map((c) => c.id));
-    const candidates = (await stores.internalIntegrations.listForWorkspaces([workspaceId]))
-      .filter((a) => !connectedIds.has(a.id) && (q === '' || a.name.toLowerCase().includes(q.toLowerCase())));
+    const candidates = (await stores.internalIntegrations.listForWorkspaces([workspaceId])).filter(
+      (a) => !connectedIds.has(a.id) && (q === '' || a.name.toLowerCase().includes(q.toLowerCase())),
+    );
     renderPage(res, 'integrations-page', {
-      title: `Connections of ${titleOf(page)}`, workspace: { id: workspace.id, name: workspace.name },
-      page: { id: page.pageId, title: titleOf(page) }, q, notice,
+      title: `Connections of ${titleOf(page)}`,
+      workspace: { id: workspace.id, name: workspace.name },
+      page: { id: page.pageId, title: titleOf(page) },
+      q,
+      notice,
       connected: connected.map((a) => ({ id: a.id, name: a.name, capabilities: capabilityText(a.capabilities) })),
       candidates: candidates.map((a) => ({ id: a.id, name: a.name })),
     });
   };
 
-  router.get('/workspaces/:workspaceId/pages/:pageId', requireSignIn, async (req, res) => renderPageConnections(req, res,
-    req.query.notice === 'added' ? 'Connection added.' : req.query.notice === 'removed' ? 'Connection removed.' : null));
+  router.get('/workspaces/:workspaceId/pages/:pageId', requireSignIn, async (req, res) =>
+    renderPageConnections(
+      req,
+      res,
+      req.query.notice === 'added' ? 'Connection added.' : req.query.notice === 'removed' ? 'Connection removed.' : null,
+    ),
+  );
 
   router.post('/workspaces/:workspaceId/pages/:pageId/connections', requireSignIn, async (req, res) => {
     const parsed = addConnectionFormSchema.safeParse(req.body);
@@ -340,15 +457,24 @@ function capabilityText(capabilities: readonly Capability[]): string {
   return capabilities.map((c) => CAPABILITY_LABELS[c]).join(', ');
 }
 
-interface FormValues { name: string; workspaceId: string; capabilities: string[]; logoUrl: string }
+interface FormValues {
+  name: string;
+  workspaceId: string;
+  capabilities: string[];
+  logoUrl: string;
+}
 
-const newIntegrationFormSchema = z.object({
-  _csrf: z.string().optional(),
-  name: z.string().max(1000),
-  workspace: z.string().max(100),
-  capabilities: z.union([z.string(), z.array(z.string()).max(20)]).optional(),
-  logo_url: z.string().max(URL_MAX).optional().default(''),
-}).strict();
+const newIntegrationFormSchema = z
+  .object({
+    _csrf: z.string().optional(),
+    name: z.string().max(1000),
+    workspace: z.string().max(100),
+    capabilities: z.union([z.string(), z.array(z.string()).max(20)]).optional(),
+    logo_url: z.string().max(URL_MAX).optional().default(''),
+  })
+  .strict();
 
 const convertFormSchema = z.object({ _csrf: z.string().optional(), redirect_uris: z.string().max(25_000) }).strict();
-const addConnectionFormSchema = z.object({ _csrf: z.string().optional(), integration: z.string().max(100), q: z.string().max(100).optional() }).strict();
+const addConnectionFormSchema = z
+  .object({ _csrf: z.string().optional(), integration: z.string().max(100), q: z.string().max(100).optional() })
+  .strict();

@@ -37,11 +37,22 @@ import { LogoError, type LogoFetcher } from './logo.js';
 import { checkCapabilities, checkRedirectUri, NAME_MAX, REDIRECT_URIS_MAX, type Actor } from './partner-apps.js';
 
 export type InternalIntegrationErrorCode =
-  | 'not_found' | 'forbidden' | 'invalid_name' | 'invalid_capabilities' | 'invalid_logo' | 'invalid_redirect_uri'
-  | 'invalid_workspace' | 'no_upstream_connection' | 'page_not_in_index' | 'connected_through_another_owner';
+  | 'not_found'
+  | 'forbidden'
+  | 'invalid_name'
+  | 'invalid_capabilities'
+  | 'invalid_logo'
+  | 'invalid_redirect_uri'
+  | 'invalid_workspace'
+  | 'no_upstream_connection'
+  | 'page_not_in_index'
+  | 'connected_through_another_owner';
 
 export class InternalIntegrationError extends Error {
-  constructor(readonly code: InternalIntegrationErrorCode, message: string) {
+  constructor(
+    readonly code: InternalIntegrationErrorCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'InternalIntegrationError';
   }
@@ -75,15 +86,26 @@ function actorOf(actor: Actor): AuditEvent['actor'] {
 }
 
 /** Owner of the workspace, or the refusal that reveals no more than the caller may know. */
-export async function requireOwner(deps: Pick<InternalIntegrationDeps, 'workspaces'>, person: Person | null, workspaceId: string, what = 'workspace'): Promise<Person> {
+export async function requireOwner(
+  deps: Pick<InternalIntegrationDeps, 'workspaces'>,
+  person: Person | null,
+  workspaceId: string,
+  what = 'workspace',
+): Promise<Person> {
   const membership = person ? await deps.workspaces.membership(workspaceId, person.id) : null;
-  if (!person || !membership || membership.status !== 'active') throw new InternalIntegrationError('not_found', `There is no such ${what}.`);
-  if (membership.role !== 'owner') throw new InternalIntegrationError('forbidden', 'Only owners of the workspace manage its internal integrations.');
+  if (!person || !membership || membership.status !== 'active')
+    throw new InternalIntegrationError('not_found', `There is no such ${what}.`);
+  if (membership.role !== 'owner')
+    throw new InternalIntegrationError('forbidden', 'Only owners of the workspace manage its internal integrations.');
   return person;
 }
 
 /** The integration, if the caller owns its workspace. */
-export async function ownedIntegration(deps: Pick<InternalIntegrationDeps, 'workspaces' | 'internalIntegrations'>, person: Person | null, appId: string): Promise<{ app: InternalIntegration; owner: Person }> {
+export async function ownedIntegration(
+  deps: Pick<InternalIntegrationDeps, 'workspaces' | 'internalIntegrations'>,
+  person: Person | null,
+  appId: string,
+): Promise<{ app: InternalIntegration; owner: Person }> {
   const app = appId.length <= 100 ? await deps.internalIntegrations.findById(appId) : null;
   if (!app) throw new InternalIntegrationError('not_found', 'There is no such internal integration.');
   const owner = await requireOwner(deps, person, app.workspaceId, 'internal integration');
@@ -103,16 +125,22 @@ export interface NewIntegrationInput {
   logoUrl: string | null;
 }
 
-export async function createInternalIntegration(deps: InternalIntegrationDeps, caller: Caller, input: NewIntegrationInput): Promise<InternalIntegration> {
+export async function createInternalIntegration(
+  deps: InternalIntegrationDeps,
+  caller: Caller,
+  input: NewIntegrationInput,
+): Promise<InternalIntegration> {
   const name = input.name.trim();
-  if (name.length < 1 || name.length > NAME_MAX || CONTROL.test(name)) throw new InternalIntegrationError('invalid_name', `The name must be 1 to ${NAME_MAX} characters, without control characters.`);
+  if (name.length < 1 || name.length > NAME_MAX || CONTROL.test(name))
+    throw new InternalIntegrationError('invalid_name', `The name must be 1 to ${NAME_MAX} characters, without control characters.`);
   let capabilities: Capability[];
   try {
     capabilities = checkCapabilities(input.capabilities);
   } catch (err) {
     throw new InternalIntegrationError('invalid_capabilities', (err as Error).message);
   }
-  if (input.workspaceId.length === 0 || input.workspaceId.length > 100) throw new InternalIntegrationError('invalid_workspace', 'Choose a workspace you own.');
+  if (input.workspaceId.length === 0 || input.workspaceId.length > 100)
+    throw new InternalIntegrationError('invalid_workspace', 'Choose a workspace you own.');
   const owner = await requireOwner(deps, caller.person, input.workspaceId);
   const logoUrl = input.logoUrl?.trim() || null;
   let logo = null;
@@ -125,66 +153,130 @@ export async function createInternalIntegration(deps: InternalIntegrationDeps, c
     }
   }
   const token = generateToken('gh_int');
-  const app = await deps.internalIntegrations.create({
-    name, workspaceId: input.workspaceId, capabilities, logo, createdBy: owner.id,
-    tokenHash: hashToken(token), encrypt: (id) => deps.keyring.encrypt(token, tokenAad(id)),
-  }, deps.clock.now());
-  await deps.audit.record({
-    action: 'internal_integration.created', actor: actorOf(caller.actor), target: { type: 'partner_app', id: app.id }, workspaceId: app.workspaceId,
-    address: caller.actor.address ?? null, outcome: 'success', detail: { appId: app.id, name: app.name, capabilities: app.capabilities, logo: logo !== null },
-  }, deps.clock.now());
+  const app = await deps.internalIntegrations.create(
+    {
+      name,
+      workspaceId: input.workspaceId,
+      capabilities,
+      logo,
+      createdBy: owner.id,
+      tokenHash: hashToken(token),
+      encrypt: (id) => deps.keyring.encrypt(token, tokenAad(id)),
+    },
+    deps.clock.now(),
+  );
+  await deps.audit.record(
+    {
+      action: 'internal_integration.created',
+      actor: actorOf(caller.actor),
+      target: { type: 'partner_app', id: app.id },
+      workspaceId: app.workspaceId,
+      address: caller.actor.address ?? null,
+      outcome: 'success',
+      detail: { appId: app.id, name: app.name, capabilities: app.capabilities, logo: logo !== null },
+    },
+    deps.clock.now(),
+  );
   return app;
 }
 
 /** "Copy internal integration token": decrypts it for an owner; each retrieval is audited. */
-export async function readInternalToken(deps: InternalIntegrationDeps, caller: Caller, appId: string): Promise<{ app: InternalIntegration; token: string }> {
+export async function readInternalToken(
+  deps: InternalIntegrationDeps,
+  caller: Caller,
+  appId: string,
+): Promise<{ app: InternalIntegration; token: string }> {
   const { app } = await ownedIntegration(deps, caller.person, appId);
   const ciphertext = await deps.internalIntegrations.tokenCiphertext(app.id);
   if (!ciphertext) throw new InternalIntegrationError('not_found', 'There is no such internal integration.');
   const token = deps.keyring.decrypt(ciphertext, tokenAad(app.id));
-  await deps.audit.record({
-    action: 'internal_integration.token_read', actor: actorOf(caller.actor), target: { type: 'partner_app', id: app.id }, workspaceId: app.workspaceId,
-    address: caller.actor.address ?? null, outcome: 'success', detail: { appId: app.id },
-  }, deps.clock.now());
+  await deps.audit.record(
+    {
+      action: 'internal_integration.token_read',
+      actor: actorOf(caller.actor),
+      target: { type: 'partner_app', id: app.id },
+      workspaceId: app.workspaceId,
+      address: caller.actor.address ?? null,
+      outcome: 'success',
+      detail: { appId: app.id },
+    },
+    deps.clock.now(),
+  );
   return { app, token };
 }
 
 /** "Add connections" on a page of the owner's own page index. */
-export async function connectPage(deps: InternalIntegrationDeps, caller: Caller, args: { workspaceId: string; pageId: string; appId: string }): Promise<{ app: InternalIntegration; added: boolean }> {
+export async function connectPage(
+  deps: InternalIntegrationDeps,
+  caller: Caller,
+  args: { workspaceId: string; pageId: string; appId: string },
+): Promise<{ app: InternalIntegration; added: boolean }> {
   const owner = await requireOwner(deps, caller.person, args.workspaceId);
   const app = args.appId.length <= 100 ? await deps.internalIntegrations.findById(args.appId) : null;
   // An integration of another workspace is, from this page, one that does not exist.
-  if (!app || app.workspaceId !== args.workspaceId) throw new InternalIntegrationError('not_found', 'There is no such internal integration in this workspace.');
+  if (!app || app.workspaceId !== args.workspaceId)
+    throw new InternalIntegrationError('not_found', 'There is no such internal integration in this workspace.');
   const connection = await deps.connections.findForPersonAndWorkspace(owner.id, args.workspaceId);
-  if (!connection || connection.status !== 'active') throw new InternalIntegrationError('no_upstream_connection', 'Connect your Notion account to this workspace first: pages are connected through it.');
+  if (!connection || connection.status !== 'active')
+    throw new InternalIntegrationError(
+      'no_upstream_connection',
+      'Connect your Notion account to this workspace first: pages are connected through it.',
+    );
   if (args.pageId.length > 100 || !(await deps.pageIndex.get(connection.id, args.pageId))) {
     throw new InternalIntegrationError('page_not_in_index', 'This page is not among the pages your Notion connection reaches.');
   }
   const elsewhere = (await deps.internalIntegrations.listPages(app.id)).find((p) => p.connectionId !== connection.id);
   if (elsewhere) {
-    throw new InternalIntegrationError('connected_through_another_owner', `"${app.name}" reaches its pages through ${elsewhere.connectedByEmail}'s Notion connection: ask them to add this page, or disconnect their pages first.`);
+    throw new InternalIntegrationError(
+      'connected_through_another_owner',
+      `"${app.name}" reaches its pages through ${elsewhere.connectedByEmail}'s Notion connection: ask them to add this page, or disconnect their pages first.`,
+    );
   }
-  const added = await deps.internalIntegrations.connectPage({ appId: app.id, pageId: args.pageId, connectionId: connection.id, connectedBy: owner.id }, deps.clock.now());
+  const added = await deps.internalIntegrations.connectPage(
+    { appId: app.id, pageId: args.pageId, connectionId: connection.id, connectedBy: owner.id },
+    deps.clock.now(),
+  );
   if (added) {
-    await deps.audit.record({
-      action: 'internal_integration.page_connected', actor: actorOf(caller.actor), target: { type: 'partner_app', id: app.id }, workspaceId: app.workspaceId,
-      address: caller.actor.address ?? null, outcome: 'success', detail: { appId: app.id, pageId: args.pageId, connectionId: connection.id },
-    }, deps.clock.now());
+    await deps.audit.record(
+      {
+        action: 'internal_integration.page_connected',
+        actor: actorOf(caller.actor),
+        target: { type: 'partner_app', id: app.id },
+        workspaceId: app.workspaceId,
+        address: caller.actor.address ?? null,
+        outcome: 'success',
+        detail: { appId: app.id, pageId: args.pageId, connectionId: connection.id },
+      },
+      deps.clock.now(),
+    );
   }
   return { app, added };
 }
 
 /** "Disconnect" on the page: any owner of the workspace may take a connection off a page. Idempotent. */
-export async function disconnectPage(deps: InternalIntegrationDeps, caller: Caller, args: { workspaceId: string; pageId: string; appId: string }): Promise<{ app: InternalIntegration; removed: boolean }> {
+export async function disconnectPage(
+  deps: InternalIntegrationDeps,
+  caller: Caller,
+  args: { workspaceId: string; pageId: string; appId: string },
+): Promise<{ app: InternalIntegration; removed: boolean }> {
   await requireOwner(deps, caller.person, args.workspaceId);
   const app = args.appId.length <= 100 ? await deps.internalIntegrations.findById(args.appId) : null;
-  if (!app || app.workspaceId !== args.workspaceId) throw new InternalIntegrationError('not_found', 'There is no such internal integration in this workspace.');
+  if (!app || app.workspaceId !== args.workspaceId)
+    throw new InternalIntegrationError('not_found', 'There is no such internal integration in this workspace.');
   const removed = await deps.internalIntegrations.disconnectPage(app.id, args.pageId);
   if (removed) {
-    await deps.audit.record({
-      action: 'internal_integration.page_disconnected', actor: actorOf(caller.actor), target: { type: 'partner_app', id: app.id }, workspaceId: app.workspaceId,
-      address: caller.actor.address ?? null, outcome: 'success', detail: { appId: app.id, pageId: args.pageId },
-    }, deps.clock.now());
+    await deps.audit.record(
+      {
+        action: 'internal_integration.page_disconnected',
+        actor: actorOf(caller.actor),
+        target: { type: 'partner_app', id: app.id },
+        workspaceId: app.workspaceId,
+        address: caller.actor.address ?? null,
+        outcome: 'success',
+        detail: { appId: app.id, pageId: args.pageId },
+      },
+      deps.clock.now(),
+    );
   }
   return { app, removed };
 }
@@ -198,30 +290,56 @@ export interface Conversion {
 }
 
 /** Convert to public: a client id, a secret (this answer only) and redirect URIs; pages become grants. */
-export async function convertToPublic(deps: InternalIntegrationDeps, caller: Caller, appId: string, redirectUris: string[]): Promise<Conversion> {
+export async function convertToPublic(
+  deps: InternalIntegrationDeps,
+  caller: Caller,
+  appId: string,
+  redirectUris: string[],
+): Promise<Conversion> {
   const { app } = await ownedIntegration(deps, caller.person, appId);
-  if (redirectUris.length < 1 || redirectUris.length > REDIRECT_URIS_MAX) throw new InternalIntegrationError('invalid_redirect_uri', `Give 1 to ${REDIRECT_URIS_MAX} redirect URIs.`);
+  if (redirectUris.length < 1 || redirectUris.length > REDIRECT_URIS_MAX)
+    throw new InternalIntegrationError('invalid_redirect_uri', `Give 1 to ${REDIRECT_URIS_MAX} redirect URIs.`);
   let checked: string[];
   try {
     checked = redirectUris.map(checkRedirectUri);
   } catch (err) {
     throw new InternalIntegrationError('invalid_redirect_uri', (err as Error).message);
   }
-  if (new Set(checked).size !== checked.length) throw new InternalIntegrationError('invalid_redirect_uri', 'A redirect URI is listed twice.');
+  if (new Set(checked).size !== checked.length)
+    throw new InternalIntegrationError('invalid_redirect_uri', 'A redirect URI is listed twice.');
   const clientId = randomString(18);
   const clientSecret = generateToken('gh_cs');
-  const grants = await deps.internalIntegrations.convertToPublic({ appId: app.id, clientId, clientSecretHash: hashToken(clientSecret), redirectUris: checked }, deps.clock.now());
+  const grants = await deps.internalIntegrations.convertToPublic(
+    { appId: app.id, clientId, clientSecretHash: hashToken(clientSecret), redirectUris: checked },
+    deps.clock.now(),
+  );
   if (grants === null) throw new InternalIntegrationError('not_found', 'There is no such internal integration.');
   const now = deps.clock.now();
-  await deps.audit.record({
-    action: 'internal_integration.converted', actor: actorOf(caller.actor), target: { type: 'partner_app', id: app.id }, workspaceId: app.workspaceId,
-    address: caller.actor.address ?? null, outcome: 'success', detail: { appId: app.id, clientId, redirectUris: checked, grants: grants.map((g) => g.id) },
-  }, now);
+  await deps.audit.record(
+    {
+      action: 'internal_integration.converted',
+      actor: actorOf(caller.actor),
+      target: { type: 'partner_app', id: app.id },
+      workspaceId: app.workspaceId,
+      address: caller.actor.address ?? null,
+      outcome: 'success',
+      detail: { appId: app.id, clientId, redirectUris: checked, grants: grants.map((g) => g.id) },
+    },
+    now,
+  );
   for (const grant of grants) {
-    await deps.audit.record({
-      action: 'grant.created', actor: actorOf(caller.actor), target: { type: 'grant', id: grant.id }, workspaceId: app.workspaceId,
-      address: caller.actor.address ?? null, outcome: 'success', detail: { appId: app.id, capabilities: app.capabilities, pages: grant.pageIds.length, from: 'internal_integration' },
-    }, now);
+    await deps.audit.record(
+      {
+        action: 'grant.created',
+        actor: actorOf(caller.actor),
+        target: { type: 'grant', id: grant.id },
+        workspaceId: app.workspaceId,
+        address: caller.actor.address ?? null,
+        outcome: 'success',
+        detail: { appId: app.id, capabilities: app.capabilities, pages: grant.pageIds.length, from: 'internal_integration' },
+      },
+      now,
+    );
   }
   return { app, clientId, clientSecret, redirectUris: checked, grants };
 }
@@ -231,8 +349,13 @@ export async function convertToPublic(deps: InternalIntegrationDeps, caller: Cal
 
 export function integrationToWire(app: InternalIntegration & { pageCount?: number }) {
   return {
-    id: app.id, name: app.name, workspace_id: app.workspaceId, capabilities: app.capabilities, integration_kind: 'internal' as const,
-    logo_url: app.hasLogo ? `/apps/${app.id}/logo` : null, created_at: app.createdAt.toISOString(),
+    id: app.id,
+    name: app.name,
+    workspace_id: app.workspaceId,
+    capabilities: app.capabilities,
+    integration_kind: 'internal' as const,
+    logo_url: app.hasLogo ? `/apps/${app.id}/logo` : null,
+    created_at: app.createdAt.toISOString(),
     ...(app.pageCount !== undefined ? { pages: app.pageCount } : {}),
   };
 }

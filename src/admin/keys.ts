@@ -31,7 +31,12 @@ function reencrypt(keyring: Keyring, ciphertext: string, aad: string): string | 
   }
 }
 
-export async function rotateKeys(deps: { keyring: Keyring; connections: UpstreamConnectionStore; clock: Clock; internalIntegrations?: InternalIntegrationStore }): Promise<RotationResult> {
+export async function rotateKeys(deps: {
+  keyring: Keyring;
+  connections: UpstreamConnectionStore;
+  clock: Clock;
+  internalIntegrations?: InternalIntegrationStore;
+}): Promise<RotationResult> {
   let reencrypted = 0;
   let alreadyCurrent = 0;
   const unreadable: RotationResult['unreadable'] = [];

@@ -42,12 +42,25 @@ export class LogoError extends Error {
   }
 }
 
-export interface ResolvedAddress { address: string; family: 4 | 6 }
+export interface ResolvedAddress {
+  address: string;
+  family: 4 | 6;
+}
 
 /** What the network part answers; `download` never follows redirects. */
-export interface DownloadResult { status: number; contentType: string | null; location: string | null; bytes: Buffer }
+export interface DownloadResult {
+  status: number;
+  contentType: string | null;
+  location: string | null;
+  bytes: Buffer;
+}
 
-export interface DownloadTarget { url: URL; address: ResolvedAddress; timeoutMs: number; maxBytes: number }
+export interface DownloadTarget {
+  url: URL;
+  address: ResolvedAddress;
+  timeoutMs: number;
+  maxBytes: number;
+}
 
 export interface LogoFetcherOptions {
   /** Gatehouse's public URL: logos under `<publicUrl>/static/` are read from `publicDir`. */
@@ -169,7 +182,8 @@ export function sniffImageType(bytes: Buffer): LogoContentType | null {
   if (bytes.length >= 8 && bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
   if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
   if (bytes.length >= 6 && /^GIF8[79]a$/.test(bytes.subarray(0, 6).toString('latin1'))) return 'image/gif';
-  if (bytes.length >= 12 && bytes.subarray(0, 4).toString('latin1') === 'RIFF' && bytes.subarray(8, 12).toString('latin1') === 'WEBP') return 'image/webp';
+  if (bytes.length >= 12 && bytes.subarray(0, 4).toString('latin1') === 'RIFF' && bytes.subarray(8, 12).toString('latin1') === 'WEBP')
+    return 'image/webp';
   return null;
 }
 
@@ -177,7 +191,9 @@ export function sniffImageType(bytes: Buffer): LogoContentType | null {
 export function checkLogoContent(declared: string | null, bytes: Buffer, maxBytes = LOGO_MAX_BYTES): Logo {
   const type = (declared ?? '').split(';')[0]!.trim().toLowerCase();
   if (!(LOGO_CONTENT_TYPES as readonly string[]).includes(type)) {
-    throw new LogoError(`The logo must be a PNG, JPEG, GIF or WebP image (the server said "${type.slice(0, 60) || 'no content type'}"); SVG is not accepted.`);
+    throw new LogoError(
+      `The logo must be a PNG, JPEG, GIF or WebP image (the server said "${type.slice(0, 60) || 'no content type'}"); SVG is not accepted.`,
+    );
   }
   if (bytes.length > maxBytes) throw new LogoError(`The logo is larger than ${Math.round(maxBytes / 1024)} KB.`);
   if (bytes.length === 0) throw new LogoError('The logo is empty.');
@@ -205,7 +221,8 @@ export function httpsDownload(target: DownloadTarget, tls: { ca?: string | Buffe
   return new Promise((resolve, reject) => {
     const { address, family } = target.address;
     const pinned: LookupFunction = (_hostname, options, callback) => {
-      if ((options as { all?: boolean }).all) (callback as (err: null, addresses: Array<{ address: string; family: number }>) => void)(null, [{ address, family }]);
+      if ((options as { all?: boolean }).all)
+        (callback as (err: null, addresses: Array<{ address: string; family: number }>) => void)(null, [{ address, family }]);
       else callback(null, address, family);
     };
     let settled = false;
@@ -216,44 +233,54 @@ export function httpsDownload(target: DownloadTarget, tls: { ca?: string | Buffe
       request.destroy();
       reject(err);
     };
-    const request = https.request(target.url, {
-      method: 'GET',
-      lookup: pinned,
-      agent: false,
-      ca: tls.ca,
-      headers: { accept: LOGO_CONTENT_TYPES.join(', '), 'user-agent': 'Gatehouse logo fetcher' },
-    }, (response) => {
-      const status = response.statusCode ?? 0;
-      const contentType = response.headers['content-type'] ?? null;
-      const location = response.headers.location ?? null;
-      if (status < 200 || status >= 300) {
-        response.resume();
-        settled = true;
-        clearTimeout(deadline);
-        request.destroy();
-        resolve({ status, contentType, location, bytes: Buffer.alloc(0) });
-        return;
-      }
-      const declared = Number(response.headers['content-length']);
-      if (Number.isFinite(declared) && declared > target.maxBytes) return fail(new LogoError(`The logo is larger than ${Math.round(target.maxBytes / 1024)} KB.`));
-      const chunks: Buffer[] = [];
-      let size = 0;
-      response.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > target.maxBytes) return fail(new LogoError(`The logo is larger than ${Math.round(target.maxBytes / 1024)} KB.`));
-        chunks.push(chunk);
-      });
-      response.on('end', () => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(deadline);
-        resolve({ status, contentType, location, bytes: Buffer.concat(chunks) });
-      });
-      response.on('error', () => fail(new LogoError('The logo download was interrupted.')));
-    });
-    const deadline = setTimeout(() => fail(new LogoError(`The logo server did not answer within ${target.timeoutMs / 1000} s.`)), target.timeoutMs);
+    const request = https.request(
+      target.url,
+      {
+        method: 'GET',
+        lookup: pinned,
+        agent: false,
+        ca: tls.ca,
+        headers: { accept: LOGO_CONTENT_TYPES.join(', '), 'user-agent': 'Gatehouse logo fetcher' },
+      },
+      (response) => {
+        const status = response.statusCode ?? 0;
+        const contentType = response.headers['content-type'] ?? null;
+        const location = response.headers.location ?? null;
+        if (status < 200 || status >= 300) {
+          response.resume();
+          settled = true;
+          clearTimeout(deadline);
+          request.destroy();
+          resolve({ status, contentType, location, bytes: Buffer.alloc(0) });
+          return;
+        }
+        const declared = Number(response.headers['content-length']);
+        if (Number.isFinite(declared) && declared > target.maxBytes)
+          return fail(new LogoError(`The logo is larger than ${Math.round(target.maxBytes / 1024)} KB.`));
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > target.maxBytes) return fail(new LogoError(`The logo is larger than ${Math.round(target.maxBytes / 1024)} KB.`));
+          chunks.push(chunk);
+        });
+        response.on('end', () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(deadline);
+          resolve({ status, contentType, location, bytes: Buffer.concat(chunks) });
+        });
+        response.on('error', () => fail(new LogoError('The logo download was interrupted.')));
+      },
+    );
+    const deadline = setTimeout(
+      () => fail(new LogoError(`The logo server did not answer within ${target.timeoutMs / 1000} s.`)),
+      target.timeoutMs,
+    );
     request.on('error', (err: NodeJS.ErrnoException) => {
-      const reason = /certificate|self.signed|CERT_|SSL|TLS/i.test(`${err.code ?? ''} ${err.message}`) ? 'its TLS certificate is not valid' : 'the connection failed';
+      const reason = /certificate|self.signed|CERT_|SSL|TLS/i.test(`${err.code ?? ''} ${err.message}`)
+        ? 'its TLS certificate is not valid'
+        : 'the connection failed';
       fail(new LogoError(`The logo could not be fetched: ${reason}.`));
     });
     request.end();
@@ -277,7 +304,8 @@ async function readSandboxLogo(url: URL, publicDir: string, maxBytes: number): P
   const relative = decodeURIComponent(url.pathname.slice('/static/'.length));
   const root = path.resolve(publicDir);
   const file = path.resolve(root, relative);
-  if (!file.startsWith(`${root}${path.sep}`) || relative.includes('\0')) throw new LogoError('The logo URL does not name a file of Gatehouse.');
+  if (!file.startsWith(`${root}${path.sep}`) || relative.includes('\0'))
+    throw new LogoError('The logo URL does not name a file of Gatehouse.');
   let bytes: Buffer;
   try {
     const stat = await fs.stat(file);
@@ -288,7 +316,13 @@ async function readSandboxLogo(url: URL, publicDir: string, maxBytes: number): P
     if (err instanceof LogoError) throw err;
     throw new LogoError('The logo URL does not name a file of Gatehouse.');
   }
-  const byExtension: Record<string, LogoContentType> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.webp': 'image/webp' };
+  const byExtension: Record<string, LogoContentType> = {
+    '.png': 'image/png',
+    '.jpg': 'image/jpeg',
+    '.jpeg': 'image/jpeg',
+    '.gif': 'image/gif',
+    '.webp': 'image/webp',
+  };
   return checkLogoContent(byExtension[path.extname(file).toLowerCase()] ?? 'application/octet-stream', bytes, maxBytes);
 }
 
@@ -327,7 +361,9 @@ export function createLogoFetcher(options: LogoFetcherOptions): LogoFetcher {
     }
     // Every answer must be public: a host that resolves to one public and one private address is refused.
     if (addresses.some((a) => !isPublicAddress(a.address))) {
-      throw new LogoError('The logo URL leads to a private, loopback, link-local or otherwise non-public address; Gatehouse only fetches logos from the public internet.');
+      throw new LogoError(
+        'The logo URL leads to a private, loopback, link-local or otherwise non-public address; Gatehouse only fetches logos from the public internet.',
+      );
     }
     const remaining = Math.max(1, timeoutMs - (Date.now() - started));
     const result = await download({ url, address: addresses[0]!, timeoutMs: remaining, maxBytes });

@@ -27,8 +27,15 @@ import type { Stores } from '../store/stores.js';
 import { adminAuthentication, isOrganisationAdmin, requireOrganisationAdmin, type AdminPrincipal } from './auth.js';
 import { createLogoFetcher, type LogoFetcher } from './logo.js';
 import {
-  PartnerAppError, partnerAppToWire, registerPartnerApp, registrationBodySchema, registrationInputFromBody, rotateClientSecret,
-  type Actor, type PartnerAppDeps, type RegistrationInput,
+  PartnerAppError,
+  partnerAppToWire,
+  registerPartnerApp,
+  registrationBodySchema,
+  registrationInputFromBody,
+  rotateClientSecret,
+  type Actor,
+  type PartnerAppDeps,
+  type RegistrationInput,
 } from './partner-apps.js';
 
 export interface PartnerAppRouteDeps {
@@ -45,13 +52,15 @@ const publicDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 export function describeZodError(error: z.ZodError, input: unknown): string {
   const issue = error.issues[0]!;
   const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
-  if (issue.code === 'unrecognized_keys') return `Unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}.`;
+  if (issue.code === 'unrecognized_keys')
+    return `Unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}.`;
   if (issue.path.length === 0 && (input === undefined || typeof input !== 'object' || input === null || Array.isArray(input))) {
     return 'The body must be a JSON object.';
   }
   // Zod 4 does not keep the offending value in its issues: look it up to tell "missing" from "wrong".
   let value: unknown = input;
-  for (const key of issue.path) value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
+  for (const key of issue.path)
+    value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
   if (issue.code === 'invalid_type' && value === undefined) return `${where}is required.`;
   return `${where}${issue.message}.`;
 }
@@ -63,7 +72,10 @@ function toHttpError(err: unknown): unknown {
 
 function actorFromPrincipal(principal: AdminPrincipal, req: Request): Actor {
   return {
-    type: principal.via === 'session' ? 'person' : 'admin_token', id: principal.person?.id ?? null, label: principal.label, address: req.ip ?? null,
+    type: principal.via === 'session' ? 'person' : 'admin_token',
+    id: principal.person?.id ?? null,
+    label: principal.label,
+    address: req.ip ?? null,
   };
 }
 
@@ -72,12 +84,18 @@ const emptyBody = z.union([z.undefined(), z.object({}).strict()]);
 export function partnerAppRoutes(deps: PartnerAppRouteDeps): Router {
   const router = Router();
   const rules: PartnerAppDeps = {
-    partnerApps: deps.stores.partnerApps, audit: deps.stores.audit, clock: deps.clock,
+    partnerApps: deps.stores.partnerApps,
+    audit: deps.stores.audit,
+    clock: deps.clock,
     fetchLogo: deps.fetchLogo ?? createLogoFetcher({ publicUrl: deps.config.publicUrl, publicDir }),
   };
 
   // ---- JSON API ----------------------------------------------------------
-  router.use('/api/admin/v1/apps', adminAuthentication({ ...deps.stores, adminEmails: deps.config.adminEmails, clock: deps.clock }), requireOrganisationAdmin);
+  router.use(
+    '/api/admin/v1/apps',
+    adminAuthentication({ ...deps.stores, adminEmails: deps.config.adminEmails, clock: deps.clock }),
+    requireOrganisationAdmin,
+  );
 
   router.get('/api/admin/v1/apps', async (_req, res) => {
     const apps = await deps.stores.partnerApps.listForAdmin();
@@ -88,7 +106,11 @@ export function partnerAppRoutes(deps: PartnerAppRouteDeps): Router {
     const parsed = registrationBodySchema.safeParse(req.body);
     if (!parsed.success) throw badRequest(describeZodError(parsed.error, req.body));
     try {
-      const { app, clientSecret } = await registerPartnerApp(rules, registrationInputFromBody(parsed.data), actorFromPrincipal(res.locals.principal!, req));
+      const { app, clientSecret } = await registerPartnerApp(
+        rules,
+        registrationInputFromBody(parsed.data),
+        actorFromPrincipal(res.locals.principal!, req),
+      );
       res.status(201).json(partnerAppToWire(app, clientSecret));
     } catch (err) {
       throw toHttpError(err);
@@ -98,7 +120,11 @@ export function partnerAppRoutes(deps: PartnerAppRouteDeps): Router {
   router.post('/api/admin/v1/apps/:clientId/rotate-secret', async (req, res) => {
     if (!emptyBody.safeParse(req.body).success) throw badRequest('This request takes no body fields.');
     try {
-      const { app, clientSecret } = await rotateClientSecret(rules, String(req.params.clientId), actorFromPrincipal(res.locals.principal!, req));
+      const { app, clientSecret } = await rotateClientSecret(
+        rules,
+        String(req.params.clientId),
+        actorFromPrincipal(res.locals.principal!, req),
+      );
       res.json({ client_id: app.clientId, client_secret: clientSecret });
     } catch (err) {
       throw toHttpError(err);
@@ -114,22 +140,39 @@ export function partnerAppRoutes(deps: PartnerAppRouteDeps): Router {
   const render = async (res: Response, extra: Partial<PageModel> = {}, status = 200) => {
     const apps = await deps.stores.partnerApps.listForAdmin();
     const form = extra.form ?? emptyForm();
-    renderPage(res, 'admin-apps', {
-      title: 'Partner apps',
-      organisationName: deps.config.organisationName,
-      apps: apps.map((a) => ({
-        id: a.id, name: a.name, clientId: a.clientId ?? '', clientType: a.clientType, integrationKind: a.integrationKind,
-        capabilities: a.capabilities.map((c) => CAPABILITY_LABELS[c]).join(', '), redirectUris: a.redirectUris,
-        builtByOrganisation: a.builtByOrganisation, logoUrl: a.hasLogo ? `/apps/${a.id}/logo` : null,
-        website: a.website, supportContact: a.supportContact, canRotate: a.integrationKind === 'public' && a.clientType === 'confidential' && a.clientId !== null,
-      })),
-      contentCapabilities: CONTENT_CAPABILITIES.map((c) => ({ value: c, label: CAPABILITY_LABELS[c], checked: form.capabilities.includes(c) })),
-      userInfoLevels: USER_INFO_LEVELS.map((c) => ({ value: c, label: CAPABILITY_LABELS[c], checked: form.capabilities.includes(c) })),
-      form,
-      created: extra.created ?? null,
-      rotated: extra.rotated ?? null,
-      error: extra.error ?? null,
-    }, status);
+    renderPage(
+      res,
+      'admin-apps',
+      {
+        title: 'Partner apps',
+        organisationName: deps.config.organisationName,
+        apps: apps.map((a) => ({
+          id: a.id,
+          name: a.name,
+          clientId: a.clientId ?? '',
+          clientType: a.clientType,
+          integrationKind: a.integrationKind,
+          capabilities: a.capabilities.map((c) => CAPABILITY_LABELS[c]).join(', '),
+          redirectUris: a.redirectUris,
+          builtByOrganisation: a.builtByOrganisation,
+          logoUrl: a.hasLogo ? `/apps/${a.id}/logo` : null,
+          website: a.website,
+          supportContact: a.supportContact,
+          canRotate: a.integrationKind === 'public' && a.clientType === 'confidential' && a.clientId !== null,
+        })),
+        contentCapabilities: CONTENT_CAPABILITIES.map((c) => ({
+          value: c,
+          label: CAPABILITY_LABELS[c],
+          checked: form.capabilities.includes(c),
+        })),
+        userInfoLevels: USER_INFO_LEVELS.map((c) => ({ value: c, label: CAPABILITY_LABELS[c], checked: form.capabilities.includes(c) })),
+        form,
+        created: extra.created ?? null,
+        rotated: extra.rotated ?? null,
+        error: extra.error ?? null,
+      },
+      status,
+    );
   };
 
   router.get('/admin/apps', requireSignIn, async (req, res) => {
@@ -144,7 +187,10 @@ export function partnerAppRoutes(deps: PartnerAppRouteDeps): Router {
     const form = parsed.data;
     const input: RegistrationInput = {
       name: form.name,
-      redirectUris: form.redirect_uris.split(/\r?\n/).map((u) => u.trim()).filter(Boolean),
+      redirectUris: form.redirect_uris
+        .split(/\r?\n/)
+        .map((u) => u.trim())
+        .filter(Boolean),
       capabilities: listOf(form.capabilities),
       clientType: form.client_type,
       builtByOrganisation: form.built_by_organisation === 'on',
@@ -195,17 +241,19 @@ export function partnerAppRoutes(deps: PartnerAppRouteDeps): Router {
 const optionalText = z.string().max(2000).optional().default('');
 
 /** The page's form: strict, so a stray field is a 400 rather than silently ignored. */
-const pageFormSchema = z.object({
-  _csrf: z.string().optional(),
-  name: z.string().max(1000),
-  redirect_uris: z.string().max(25_000),
-  capabilities: z.union([z.string(), z.array(z.string()).max(20)]).optional(),
-  client_type: z.enum(['confidential', 'public']).default('confidential'),
-  built_by_organisation: z.literal('on').optional(),
-  logo_url: optionalText,
-  website: optionalText,
-  support_contact: optionalText,
-}).strict();
+const pageFormSchema = z
+  .object({
+    _csrf: z.string().optional(),
+    name: z.string().max(1000),
+    redirect_uris: z.string().max(25_000),
+    capabilities: z.union([z.string(), z.array(z.string()).max(20)]).optional(),
+    client_type: z.enum(['confidential', 'public']).default('confidential'),
+    built_by_organisation: z.literal('on').optional(),
+    logo_url: optionalText,
+    website: optionalText,
+    support_contact: optionalText,
+  })
+  .strict();
 
 function listOf(value: string | string[] | undefined): string[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
@@ -230,12 +278,27 @@ interface PageModel {
 }
 
 function emptyForm(): FormValues {
-  return { name: '', redirectUrisText: '', capabilities: ['no_user_info'], clientType: 'confidential', builtByOrganisation: false, logoUrl: '', website: '', supportContact: '' };
+  return {
+    name: '',
+    redirectUrisText: '',
+    capabilities: ['no_user_info'],
+    clientType: 'confidential',
+    builtByOrganisation: false,
+    logoUrl: '',
+    website: '',
+    supportContact: '',
+  };
 }
 
 function formFromInput(input: RegistrationInput): FormValues {
   return {
-    name: input.name, redirectUrisText: input.redirectUris.join('\n'), capabilities: input.capabilities, clientType: input.clientType,
-    builtByOrganisation: input.builtByOrganisation, logoUrl: input.logoUrl ?? '', website: input.website ?? '', supportContact: input.supportContact ?? '',
+    name: input.name,
+    redirectUrisText: input.redirectUris.join('\n'),
+    capabilities: input.capabilities,
+    clientType: input.clientType,
+    builtByOrganisation: input.builtByOrganisation,
+    logoUrl: input.logoUrl ?? '',
+    website: input.website ?? '',
+    supportContact: input.supportContact ?? '',
   };
 }

@@ -25,20 +25,35 @@ export const REDIRECT_URIS_MAX = 10;
 export const URL_MAX = 2000;
 
 /** The wire shape of a registration (JSON API; the page and the command line map onto it). */
-export const registrationBodySchema = z.object({
-  name: z.string().min(1).max(NAME_MAX).describe('Shown to people on the consent screen'),
-  redirect_uris: z.array(z.string().min(1).max(URL_MAX)).min(1).max(REDIRECT_URIS_MAX)
-    .describe('Absolute; https, or http for localhost and 127.0.0.1 only; no fragment, no user name; compared as exact strings'),
-  capabilities: z.array(z.enum(CAPABILITIES)).min(1).max(CAPABILITIES.length)
-    .describe('At most one user-information level; no_user_info when none is named'),
-  client_type: z.enum(['confidential', 'public']).default('confidential')
-    .describe('confidential: a client secret is returned once; public: no secret, PKCE required'),
-  built_by_organisation: z.boolean().default(false),
-  logo_url: z.string().min(1).max(URL_MAX).nullable().optional()
-    .describe('https, PNG/JPEG/GIF/WebP, at most 256 KB, fetched once; or a file under $GATEHOUSE_PUBLIC_URL/static/'),
-  website: z.string().min(1).max(URL_MAX).nullable().optional().describe('https URL'),
-  support_contact: z.string().min(1).max(URL_MAX).nullable().optional().describe('An email address or an https URL'),
-}).strict();
+export const registrationBodySchema = z
+  .object({
+    name: z.string().min(1).max(NAME_MAX).describe('Shown to people on the consent screen'),
+    redirect_uris: z
+      .array(z.string().min(1).max(URL_MAX))
+      .min(1)
+      .max(REDIRECT_URIS_MAX)
+      .describe('Absolute; https, or http for localhost and 127.0.0.1 only; no fragment, no user name; compared as exact strings'),
+    capabilities: z
+      .array(z.enum(CAPABILITIES))
+      .min(1)
+      .max(CAPABILITIES.length)
+      .describe('At most one user-information level; no_user_info when none is named'),
+    client_type: z
+      .enum(['confidential', 'public'])
+      .default('confidential')
+      .describe('confidential: a client secret is returned once; public: no secret, PKCE required'),
+    built_by_organisation: z.boolean().default(false),
+    logo_url: z
+      .string()
+      .min(1)
+      .max(URL_MAX)
+      .nullable()
+      .optional()
+      .describe('https, PNG/JPEG/GIF/WebP, at most 256 KB, fetched once; or a file under $GATEHOUSE_PUBLIC_URL/static/'),
+    website: z.string().min(1).max(URL_MAX).nullable().optional().describe('https URL'),
+    support_contact: z.string().min(1).max(URL_MAX).nullable().optional().describe('An email address or an https URL'),
+  })
+  .strict();
 
 export type RegistrationBody = z.output<typeof registrationBodySchema>;
 
@@ -56,19 +71,34 @@ export interface RegistrationInput {
 
 export function registrationInputFromBody(body: RegistrationBody): RegistrationInput {
   return {
-    name: body.name, redirectUris: body.redirect_uris, capabilities: body.capabilities, clientType: body.client_type,
-    builtByOrganisation: body.built_by_organisation, logoUrl: body.logo_url ?? null, website: body.website ?? null,
+    name: body.name,
+    redirectUris: body.redirect_uris,
+    capabilities: body.capabilities,
+    clientType: body.client_type,
+    builtByOrganisation: body.built_by_organisation,
+    logoUrl: body.logo_url ?? null,
+    website: body.website ?? null,
     supportContact: body.support_contact ?? null,
   };
 }
 
 /** Closed set of refusals; every one is the caller's input, so a 400. */
 export type RegistrationErrorCode =
-  | 'invalid_name' | 'invalid_redirect_uri' | 'invalid_capabilities' | 'invalid_website'
-  | 'invalid_support_contact' | 'invalid_logo' | 'unknown_client' | 'no_client_secret';
+  | 'invalid_name'
+  | 'invalid_redirect_uri'
+  | 'invalid_capabilities'
+  | 'invalid_website'
+  | 'invalid_support_contact'
+  | 'invalid_logo'
+  | 'unknown_client'
+  | 'no_client_secret';
 
 export class PartnerAppError extends Error {
-  constructor(readonly code: RegistrationErrorCode, message: string, readonly field?: string) {
+  constructor(
+    readonly code: RegistrationErrorCode,
+    message: string,
+    readonly field?: string,
+  ) {
     super(message);
     this.name = 'PartnerAppError';
   }
@@ -96,7 +126,8 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 function checkName(name: string): string {
   const trimmed = name.trim();
-  if (trimmed.length < 1 || trimmed.length > NAME_MAX) throw new PartnerAppError('invalid_name', `The name must be 1 to ${NAME_MAX} characters.`, 'name');
+  if (trimmed.length < 1 || trimmed.length > NAME_MAX)
+    throw new PartnerAppError('invalid_name', `The name must be 1 to ${NAME_MAX} characters.`, 'name');
   if (CONTROL.test(trimmed)) throw new PartnerAppError('invalid_name', 'The name must not contain control characters.', 'name');
   return trimmed;
 }
@@ -111,7 +142,8 @@ const LOOPBACK_HTTP_HOSTS = new Set(['localhost', '127.0.0.1']);
 
 /** One redirect URI; returns it unchanged (exact string match later). */
 export function checkRedirectUri(uri: string): string {
-  const refuse = (why: string) => new PartnerAppError('invalid_redirect_uri', `Redirect URI "${uri.slice(0, 200)}" ${why}.`, 'redirect_uris');
+  const refuse = (why: string) =>
+    new PartnerAppError('invalid_redirect_uri', `Redirect URI "${uri.slice(0, 200)}" ${why}.`, 'redirect_uris');
   if (uri.length === 0 || uri.length > URL_MAX) throw refuse(`must be 1 to ${URL_MAX} characters`);
   if (/\s/.test(uri) || CONTROL.test(uri)) throw refuse('must not contain spaces or control characters');
   if (!/^https?:\/\//i.test(uri)) throw refuse('must be an absolute https URL (http only for localhost and 127.0.0.1)');
@@ -139,18 +171,27 @@ function checkRedirectUris(uris: string[]): string[] {
   }
   const checked = uris.map(checkRedirectUri);
   const duplicate = checked.find((u, i) => checked.indexOf(u) !== i);
-  if (duplicate !== undefined) throw new PartnerAppError('invalid_redirect_uri', `Redirect URI "${duplicate.slice(0, 200)}" is listed twice.`, 'redirect_uris');
+  if (duplicate !== undefined)
+    throw new PartnerAppError('invalid_redirect_uri', `Redirect URI "${duplicate.slice(0, 200)}" is listed twice.`, 'redirect_uris');
   return checked;
 }
 
 export function checkCapabilities(names: string[]): Capability[] {
   const unknown = names.find((n) => !isCapability(n));
   if (unknown !== undefined) {
-    throw new PartnerAppError('invalid_capabilities', `Unknown capability "${unknown.slice(0, 60)}"; capabilities are ${CAPABILITIES.join(', ')}.`, 'capabilities');
+    throw new PartnerAppError(
+      'invalid_capabilities',
+      `Unknown capability "${unknown.slice(0, 60)}"; capabilities are ${CAPABILITIES.join(', ')}.`,
+      'capabilities',
+    );
   }
   const levels = new Set(names.filter((n) => (USER_INFO_LEVELS as readonly string[]).includes(n)));
   if (levels.size > 1) {
-    throw new PartnerAppError('invalid_capabilities', `Name at most one user-information level (${USER_INFO_LEVELS.join(', ')}).`, 'capabilities');
+    throw new PartnerAppError(
+      'invalid_capabilities',
+      `Name at most one user-information level (${USER_INFO_LEVELS.join(', ')}).`,
+      'capabilities',
+    );
   }
   return normaliseCapabilities(names as Capability[]);
 }
@@ -165,7 +206,8 @@ function checkHttpsUrl(text: string, code: 'invalid_website' | 'invalid_support_
     throw refuse();
   }
   if (url.protocol !== 'https:' || url.hostname === '') throw refuse();
-  if (rawAuthority(text).includes('@') || url.username || url.password) throw new PartnerAppError(code, `${what} must not contain a user name or password.`, field);
+  if (rawAuthority(text).includes('@') || url.username || url.password)
+    throw new PartnerAppError(code, `${what} must not contain a user name or password.`, field);
   return text;
 }
 
@@ -204,7 +246,11 @@ function isUniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
 }
 
-export async function registerPartnerApp(deps: PartnerAppDeps, input: RegistrationInput, actor: Actor = { type: 'system' }): Promise<RegisteredPartnerApp> {
+export async function registerPartnerApp(
+  deps: PartnerAppDeps,
+  input: RegistrationInput,
+  actor: Actor = { type: 'system' },
+): Promise<RegisteredPartnerApp> {
   const checked = checkRegistration(input);
   let logo = null;
   if (checked.logoUrl !== null) {
@@ -220,38 +266,78 @@ export async function registerPartnerApp(deps: PartnerAppDeps, input: Registrati
   // 18 random bytes make a collision all but impossible; the unique index makes it certain.
   for (let attempt = 0; app === null; attempt++) {
     try {
-      app = await deps.partnerApps.create({
-        clientId: randomString(18), clientSecretHash: clientSecret === null ? null : hashToken(clientSecret),
-        name: checked.name, website: checked.website, supportContact: checked.supportContact, logo,
-        redirectUris: checked.redirectUris, capabilities: checked.capabilities, builtByOrganisation: checked.builtByOrganisation,
-        clientType: checked.clientType, createdBy: actor.type === 'person' || actor.type === 'admin_token' ? actor.id ?? null : null,
-      }, deps.clock.now());
+      app = await deps.partnerApps.create(
+        {
+          clientId: randomString(18),
+          clientSecretHash: clientSecret === null ? null : hashToken(clientSecret),
+          name: checked.name,
+          website: checked.website,
+          supportContact: checked.supportContact,
+          logo,
+          redirectUris: checked.redirectUris,
+          capabilities: checked.capabilities,
+          builtByOrganisation: checked.builtByOrganisation,
+          clientType: checked.clientType,
+          createdBy: actor.type === 'person' || actor.type === 'admin_token' ? (actor.id ?? null) : null,
+        },
+        deps.clock.now(),
+      );
     } catch (err) {
       if (!isUniqueViolation(err) || attempt >= 2) throw err;
     }
   }
-  await deps.audit.record({
-    action: 'partner_app.created', actor: actorOf(actor), target: { type: 'partner_app', id: app.id }, address: actor.address ?? null, outcome: 'success',
-    detail: { clientId: app.clientId, name: app.name, clientType: app.clientType, capabilities: app.capabilities, redirectUris: app.redirectUris, builtByOrganisation: app.builtByOrganisation, logo: logo !== null },
-  }, deps.clock.now());
+  await deps.audit.record(
+    {
+      action: 'partner_app.created',
+      actor: actorOf(actor),
+      target: { type: 'partner_app', id: app.id },
+      address: actor.address ?? null,
+      outcome: 'success',
+      detail: {
+        clientId: app.clientId,
+        name: app.name,
+        clientType: app.clientType,
+        capabilities: app.capabilities,
+        redirectUris: app.redirectUris,
+        builtByOrganisation: app.builtByOrganisation,
+        logo: logo !== null,
+      },
+    },
+    deps.clock.now(),
+  );
   return { app, clientSecret };
 }
 
-export async function rotateClientSecret(deps: Pick<PartnerAppDeps, 'partnerApps' | 'audit' | 'clock'>, clientId: string, actor: Actor = { type: 'system' }): Promise<{ app: PartnerApp; clientSecret: string }> {
+export async function rotateClientSecret(
+  deps: Pick<PartnerAppDeps, 'partnerApps' | 'audit' | 'clock'>,
+  clientId: string,
+  actor: Actor = { type: 'system' },
+): Promise<{ app: PartnerApp; clientSecret: string }> {
   const app = clientId.length <= 200 ? await deps.partnerApps.findByClientId(clientId) : null;
   if (!app) throw new PartnerAppError('unknown_client', 'There is no partner app with this client id.', 'client_id');
   if (app.clientType !== 'confidential') {
-    throw new PartnerAppError('no_client_secret', `"${app.name}" is a public client: it has no client secret to rotate (it proves itself with PKCE).`, 'client_id');
+    throw new PartnerAppError(
+      'no_client_secret',
+      `"${app.name}" is a public client: it has no client secret to rotate (it proves itself with PKCE).`,
+      'client_id',
+    );
   }
   const clientSecret = generateToken('gh_cs');
   // Replacing the hash is the whole rotation: the old secret stops matching at once, on every instance.
   if (!(await deps.partnerApps.setSecretHash(app.id, hashToken(clientSecret)))) {
     throw new PartnerAppError('no_client_secret', `"${app.name}" has no client secret to rotate.`, 'client_id');
   }
-  await deps.audit.record({
-    action: 'partner_app.secret_rotated', actor: actorOf(actor), target: { type: 'partner_app', id: app.id }, address: actor.address ?? null,
-    outcome: 'success', detail: { clientId: app.clientId },
-  }, deps.clock.now());
+  await deps.audit.record(
+    {
+      action: 'partner_app.secret_rotated',
+      actor: actorOf(actor),
+      target: { type: 'partner_app', id: app.id },
+      address: actor.address ?? null,
+      outcome: 'success',
+      detail: { clientId: app.clientId },
+    },
+    deps.clock.now(),
+  );
   return { app, clientSecret };
 }
 

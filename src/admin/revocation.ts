@@ -65,11 +65,18 @@ export async function revokeGrant(deps: RevocationDeps, grantId: string, actor: 
   const revoked = await deps.grants.revoke(grant.id, { by: revokedBy(actor), reason }, now);
   await deps.tokens.revokeByGrant(grant.id, now);
   if (revoked) {
-    await deps.audit.record({
-      action: 'grant.revoked', actor: { type: actor.type, id: actor.id, label: actor.label }, target: { type: 'grant', id: grant.id },
-      workspaceId: grant.workspaceId, address: actor.address, outcome: 'success',
-      detail: { reason, appId: grant.appId, personId: grant.personId },
-    }, now);
+    await deps.audit.record(
+      {
+        action: 'grant.revoked',
+        actor: { type: actor.type, id: actor.id, label: actor.label },
+        target: { type: 'grant', id: grant.id },
+        workspaceId: grant.workspaceId,
+        address: actor.address,
+        outcome: 'success',
+        detail: { reason, appId: grant.appId, personId: grant.personId },
+      },
+      now,
+    );
   }
   return { grantId: grant.id, revoked };
 }
@@ -81,17 +88,34 @@ async function revokeMany(deps: RevocationDeps, ids: string[], actor: Actor, rea
 }
 
 /** "Disconnect" / "Disconnect all users": every person's grant of one partner app in one workspace. */
-export async function revokeGrantsOfApp(deps: RevocationDeps, workspaceId: string, appId: string, actor: Actor, reason: string): Promise<RevokeResult[]> {
+export async function revokeGrantsOfApp(
+  deps: RevocationDeps,
+  workspaceId: string,
+  appId: string,
+  actor: Actor,
+  reason: string,
+): Promise<RevokeResult[]> {
   return revokeMany(deps, await deps.grants.listActiveIds({ workspaceId, appId }), actor, reason);
 }
 
 /** A person who left the workspace (membership sync): their grants there. */
-export async function revokeGrantsOfPerson(deps: RevocationDeps, workspaceId: string, personId: string, actor: Actor, reason: string): Promise<RevokeResult[]> {
+export async function revokeGrantsOfPerson(
+  deps: RevocationDeps,
+  workspaceId: string,
+  personId: string,
+  actor: Actor,
+  reason: string,
+): Promise<RevokeResult[]> {
   return revokeMany(deps, await deps.grants.listActiveIds({ workspaceId, personId }), actor, reason);
 }
 
 /** A whole workspace disconnected from Gatehouse. */
-export async function revokeGrantsOfWorkspace(deps: RevocationDeps, workspaceId: string, actor: Actor, reason: string): Promise<RevokeResult[]> {
+export async function revokeGrantsOfWorkspace(
+  deps: RevocationDeps,
+  workspaceId: string,
+  actor: Actor,
+  reason: string,
+): Promise<RevokeResult[]> {
   return revokeMany(deps, await deps.grants.listActiveIds({ workspaceId }), actor, reason);
 }
 
@@ -122,14 +146,23 @@ export class ConnectionNotFound extends Error {
  * connection disconnected, and revoke every grant made through it (they have
  * no credential left to act with). Idempotent like revokeGrant.
  */
-export async function disconnectUpstreamConnection(deps: DisconnectDeps, connectionId: string, actor: Actor, reason: string): Promise<{ connectionId: string; disconnected: boolean; revokedAtNotion: boolean; grants: RevokeResult[]; internalPages: number }> {
+export async function disconnectUpstreamConnection(
+  deps: DisconnectDeps,
+  connectionId: string,
+  actor: Actor,
+  reason: string,
+): Promise<{ connectionId: string; disconnected: boolean; revokedAtNotion: boolean; grants: RevokeResult[]; internalPages: number }> {
   const connection = await deps.connections.findById(connectionId);
   if (!connection) throw new ConnectionNotFound();
   let revokedAtNotion = false;
   if (connection.kind === 'oauth' && connection.credentialCiphertext) {
     try {
       const credential = decryptCredential(deps.keyring, connection.credentialCiphertext, connection.id);
-      await notionClient(deps.upstream).oauth.revoke({ token: credential.accessToken, client_id: deps.upstream.clientId, client_secret: deps.upstream.clientSecret });
+      await notionClient(deps.upstream).oauth.revoke({
+        token: credential.accessToken,
+        client_id: deps.upstream.clientId,
+        client_secret: deps.upstream.clientSecret,
+      });
       revokedAtNotion = true;
     } catch (err) {
       deps.warn?.('revoking the credential at Notion failed; destroying it anyway', { connectionId: connection.id, err: String(err) });
@@ -139,11 +172,23 @@ export async function disconnectUpstreamConnection(deps: DisconnectDeps, connect
   const disconnected = await deps.connections.disconnect(connection.id, now);
   const internalPages = (await deps.internalIntegrations?.disconnectPagesOfConnection(connection.id)) ?? [];
   if (disconnected || internalPages.length > 0) {
-    await deps.audit.record({
-      action: 'upstream_connection.disconnected', actor: { type: actor.type, id: actor.id, label: actor.label }, target: { type: 'upstream_connection', id: connection.id },
-      workspaceId: connection.workspaceId, address: actor.address, outcome: 'success',
-      detail: { reason, personId: connection.personId, revokedAtNotion, ...(internalPages.length > 0 ? { internalIntegrationPages: internalPages } : {}) },
-    }, now);
+    await deps.audit.record(
+      {
+        action: 'upstream_connection.disconnected',
+        actor: { type: actor.type, id: actor.id, label: actor.label },
+        target: { type: 'upstream_connection', id: connection.id },
+        workspaceId: connection.workspaceId,
+        address: actor.address,
+        outcome: 'success',
+        detail: {
+          reason,
+          personId: connection.personId,
+          revokedAtNotion,
+          ...(internalPages.length > 0 ? { internalIntegrationPages: internalPages } : {}),
+        },
+      },
+      now,
+    );
   }
   const grants = await revokeMany(deps, await deps.grants.listActiveIds({ upstreamConnectionId: connection.id }), actor, reason);
   return { connectionId: connection.id, disconnected, revokedAtNotion, grants, internalPages: internalPages.length };
@@ -159,14 +204,24 @@ export async function disconnectUpstreamConnection(deps: DisconnectDeps, connect
  */
 export async function disconnectInternalIntegration(
   deps: { internalIntegrations: Pick<InternalIntegrationStore, 'disconnectAllPages'>; audit: AuditStore; clock: Clock },
-  app: { id: string; name: string; workspaceId: string }, actor: Actor, reason: string,
+  app: { id: string; name: string; workspaceId: string },
+  actor: Actor,
+  reason: string,
 ): Promise<{ appId: string; pagesDisconnected: string[] }> {
   const pages = await deps.internalIntegrations.disconnectAllPages(app.id);
   if (pages.length > 0) {
-    await deps.audit.record({
-      action: 'internal_integration.disconnected', actor: { type: actor.type, id: actor.id, label: actor.label }, target: { type: 'partner_app', id: app.id },
-      workspaceId: app.workspaceId, address: actor.address, outcome: 'success', detail: { reason, appId: app.id, name: app.name, pageIds: pages },
-    }, deps.clock.now());
+    await deps.audit.record(
+      {
+        action: 'internal_integration.disconnected',
+        actor: { type: actor.type, id: actor.id, label: actor.label },
+        target: { type: 'partner_app', id: app.id },
+        workspaceId: app.workspaceId,
+        address: actor.address,
+        outcome: 'success',
+        detail: { reason, appId: app.id, name: app.name, pageIds: pages },
+      },
+      deps.clock.now(),
+    );
   }
   return { appId: app.id, pagesDisconnected: pages };
 }
@@ -176,7 +231,12 @@ export async function disconnectInternalIntegration(
  * it (broken ones too: they still hold a ciphertext), every grant in it, and
  * every internal integration's page connections.
  */
-export async function disconnectWorkspace(deps: DisconnectDeps, workspaceId: string, actor: Actor, reason: string): Promise<{ connections: number; grants: RevokeResult[]; internalIntegrations: number }> {
+export async function disconnectWorkspace(
+  deps: DisconnectDeps,
+  workspaceId: string,
+  actor: Actor,
+  reason: string,
+): Promise<{ connections: number; grants: RevokeResult[]; internalIntegrations: number }> {
   const all = await deps.connections.listForWorkspace(workspaceId);
   const live = all.filter((c) => c.status !== 'disconnected' || c.credentialCiphertext !== null);
   const grants: RevokeResult[] = [];
@@ -186,7 +246,17 @@ export async function disconnectWorkspace(deps: DisconnectDeps, workspaceId: str
   let internalIntegrations = 0;
   if (deps.internalIntegrations) {
     for (const app of await deps.internalIntegrations.listForWorkspaces([workspaceId])) {
-      if ((await disconnectInternalIntegration({ internalIntegrations: deps.internalIntegrations, audit: deps.audit, clock: deps.clock }, app, actor, reason)).pagesDisconnected.length > 0) internalIntegrations++;
+      if (
+        (
+          await disconnectInternalIntegration(
+            { internalIntegrations: deps.internalIntegrations, audit: deps.audit, clock: deps.clock },
+            app,
+            actor,
+            reason,
+          )
+        ).pagesDisconnected.length > 0
+      )
+        internalIntegrations++;
     }
   }
   return { connections: live.length, grants, internalIntegrations };

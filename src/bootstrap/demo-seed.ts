@@ -16,12 +16,21 @@ const DEMO_CONNECTIONS: Array<[email: string, workspaceName: string]> = [
   ['ben@example.com', 'Acme'],
 ];
 
-export async function seedDemo(args: { stores: Stores; sandbox: SandboxNotion; clientId: string; idpIssuer: string; connect: ConnectDeps }): Promise<boolean> {
+export async function seedDemo(args: {
+  stores: Stores;
+  sandbox: SandboxNotion;
+  clientId: string;
+  idpIssuer: string;
+  connect: ConnectDeps;
+}): Promise<boolean> {
   if ((await args.stores.workspaces.listAll()).length > 0) return false;
   const now = args.connect.clock.now();
   for (const [email, workspaceName] of DEMO_CONNECTIONS) {
     const user = DEMO_USERS.find((u) => u.email === email)!;
-    const person = await args.stores.people.upsertFromSignIn({ issuer: args.idpIssuer, subject: user.subject, email: user.email, emailVerified: true, name: user.name }, now);
+    const person = await args.stores.people.upsertFromSignIn(
+      { issuer: args.idpIssuer, subject: user.subject, email: user.email, emailVerified: true, name: user.name },
+      now,
+    );
     const answer = await args.sandbox.grantDirect({ clientId: args.clientId, email, workspaceName });
     await connectFromTokenAnswer(args.connect, { person, answer, reconnectWorkspaceId: null, address: null });
   }

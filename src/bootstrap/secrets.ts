@@ -11,13 +11,15 @@ import { generateKeyMaterial } from '../crypto/keyring.js';
 import { generateToken, randomString } from '../crypto/tokens.js';
 import { dataFiles, writePrivateFile } from '../store/data-dir.js';
 
-const fileSchema = z.object({
-  encryptionKeys: z.string(),
-  sessionSecret: z.string().min(32),
-  sandboxNotionClientSecret: z.string().min(16),
-  sandboxOidcClientSecret: z.string().min(16),
-  demoPartnerClientSecret: z.string().min(16).optional(),
-}).strict();
+const fileSchema = z
+  .object({
+    encryptionKeys: z.string(),
+    sessionSecret: z.string().min(32),
+    sandboxNotionClientSecret: z.string().min(16),
+    sandboxOidcClientSecret: z.string().min(16),
+    demoPartnerClientSecret: z.string().min(16).optional(),
+  })
+  .strict();
 
 export interface Secrets {
   encryptionKeys: EncryptionKey[];
@@ -51,7 +53,9 @@ export function loadSecrets(config: Config, warn: (message: string) => void): Se
     fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     writePrivateFile(file, `${JSON.stringify(stored, null, 2)}\n`);
     generated = true;
-    warn(`generated an encryption key and session secret into ${file} (embedded default only; set GATEHOUSE_ENCRYPTION_KEYS and GATEHOUSE_SESSION_SECRET in production)`);
+    warn(
+      `generated an encryption key and session secret into ${file} (embedded default only; set GATEHOUSE_ENCRYPTION_KEYS and GATEHOUSE_SESSION_SECRET in production)`,
+    );
   }
   return {
     encryptionKeys: config.encryptionKeys ?? parseEncryptionKeys('secrets.json encryptionKeys', stored!.encryptionKeys),

@@ -18,7 +18,11 @@ interface ParsedArgs {
   positionals: string[];
 }
 
-interface HttpCall { method: 'GET' | 'POST'; path: string; body?: Record<string, unknown> }
+interface HttpCall {
+  method: 'GET' | 'POST';
+  path: string;
+  body?: Record<string, unknown>;
+}
 
 interface Command {
   summary: string;
@@ -31,28 +35,43 @@ interface Command {
 
 export const COMMANDS: Record<string, Command> = {
   'workspaces list': {
-    summary: 'list the workspaces you may see', usage: 'workspaces list', flags: {},
+    summary: 'list the workspaces you may see',
+    usage: 'workspaces list',
+    flags: {},
     request: () => ({ method: 'GET', path: '/api/admin/v1/workspaces' }),
   },
   'keys rotate': {
-    summary: 're-encrypt every stored credential under the current key', usage: 'keys rotate', flags: {},
+    summary: 're-encrypt every stored credential under the current key',
+    usage: 'keys rotate',
+    flags: {},
     request: () => ({ method: 'POST', path: '/api/admin/v1/keys/rotate', body: {} }),
   },
   'apps create': {
     summary: 'register a partner app; the secret of a confidential client is printed once',
-    usage: 'apps create --name N --redirect-uri U [--redirect-uri U2] --capabilities read_content,insert_content,user_info_without_email [--public-client] [--built-by-organisation] [--logo-url L] [--website W] [--support-contact S]',
+    usage:
+      'apps create --name N --redirect-uri U [--redirect-uri U2] --capabilities read_content,insert_content,user_info_without_email [--public-client] [--built-by-organisation] [--logo-url L] [--website W] [--support-contact S]',
     flags: {
-      name: 'value', 'redirect-uri': 'repeat', capabilities: 'value', 'public-client': 'switch', 'built-by-organisation': 'switch',
-      'logo-url': 'value', website: 'value', 'support-contact': 'value',
+      name: 'value',
+      'redirect-uri': 'repeat',
+      capabilities: 'value',
+      'public-client': 'switch',
+      'built-by-organisation': 'switch',
+      'logo-url': 'value',
+      website: 'value',
+      'support-contact': 'value',
     },
     request: (args) => {
       requireFlags(args, ['name', 'redirect-uri', 'capabilities']);
       return {
-        method: 'POST', path: '/api/admin/v1/apps',
+        method: 'POST',
+        path: '/api/admin/v1/apps',
         body: {
           name: args.values.name,
           redirect_uris: args.repeated['redirect-uri'],
-          capabilities: args.values.capabilities!.split(',').map((c) => c.trim()).filter(Boolean),
+          capabilities: args.values
+            .capabilities!.split(',')
+            .map((c) => c.trim())
+            .filter(Boolean),
           client_type: args.switches.has('public-client') ? 'public' : 'confidential',
           built_by_organisation: args.switches.has('built-by-organisation'),
           ...(args.values['logo-url'] !== undefined ? { logo_url: args.values['logo-url'] } : {}),
@@ -63,16 +82,21 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   'apps list': {
-    summary: 'list the partner apps (never their secrets)', usage: 'apps list', flags: {},
+    summary: 'list the partner apps (never their secrets)',
+    usage: 'apps list',
+    flags: {},
     request: () => ({ method: 'GET', path: '/api/admin/v1/apps' }),
   },
   'apps rotate-secret': {
     summary: 'give a confidential partner app a new client secret, printed once; the old one stops working',
-    usage: 'apps rotate-secret <client_id> (or --client-id <client_id>)', flags: { 'client-id': 'value' }, positionals: ['client_id'],
+    usage: 'apps rotate-secret <client_id> (or --client-id <client_id>)',
+    flags: { 'client-id': 'value' },
+    positionals: ['client_id'],
     request: (args) => {
       const fromFlag = args.values['client-id'];
       const fromPosition = args.positionals[0];
-      if (fromFlag !== undefined && fromPosition !== undefined && fromFlag !== fromPosition) throw usageError('bad_arguments', 'give the client id once: as an argument or with --client-id');
+      if (fromFlag !== undefined && fromPosition !== undefined && fromFlag !== fromPosition)
+        throw usageError('bad_arguments', 'give the client id once: as an argument or with --client-id');
       const clientId = fromFlag ?? fromPosition;
       if (!clientId) throw usageError('missing_argument', 'apps rotate-secret needs a client id: apps rotate-secret <client_id>');
       return { method: 'POST', path: `/api/admin/v1/apps/${encodeURIComponent(clientId)}/rotate-secret`, body: {} };
@@ -80,16 +104,26 @@ export const COMMANDS: Record<string, Command> = {
   },
   'grants list': {
     summary: 'list active grants: of one workspace (its owners, organisation admins), or all you may see',
-    usage: 'grants list [--workspace W]', flags: { workspace: 'value' },
-    request: (args) => ({ method: 'GET', path: `/api/admin/v1/grants${args.values.workspace !== undefined ? `?workspace=${encodeURIComponent(args.values.workspace)}` : ''}` }),
+    usage: 'grants list [--workspace W]',
+    flags: { workspace: 'value' },
+    request: (args) => ({
+      method: 'GET',
+      path: `/api/admin/v1/grants${args.values.workspace !== undefined ? `?workspace=${encodeURIComponent(args.values.workspace)}` : ''}`,
+    }),
   },
   'grants revoke': {
     summary: 'revoke one grant: its codes, access and refresh tokens stop working at once, on every instance (idempotent)',
-    usage: 'grants revoke <grant_id> [--reason R]', flags: { reason: 'value' }, positionals: ['grant_id'],
+    usage: 'grants revoke <grant_id> [--reason R]',
+    flags: { reason: 'value' },
+    positionals: ['grant_id'],
     request: (args) => {
       const grantId = args.positionals[0];
       if (!grantId) throw usageError('missing_argument', 'grants revoke needs a grant id: grants revoke <grant_id>');
-      return { method: 'POST', path: `/api/admin/v1/grants/${encodeURIComponent(grantId)}/revoke`, body: args.values.reason !== undefined ? { reason: args.values.reason } : {} };
+      return {
+        method: 'POST',
+        path: `/api/admin/v1/grants/${encodeURIComponent(grantId)}/revoke`,
+        body: args.values.reason !== undefined ? { reason: args.values.reason } : {},
+      };
     },
   },
   'policy set': {
@@ -99,18 +133,21 @@ export const COMMANDS: Record<string, Command> = {
     request: (args) => {
       requireFlags(args, ['workspace', 'restrict']);
       const restrict = args.values.restrict!;
-      if (restrict !== 'approved_only' && restrict !== 'no_restrictions') throw usageError('bad_arguments', '--restrict must be approved_only or no_restrictions');
+      if (restrict !== 'approved_only' && restrict !== 'no_restrictions')
+        throw usageError('bad_arguments', '--restrict must be approved_only or no_restrictions');
       const auto = args.values['auto-approve'];
       if (auto !== undefined && auto !== 'on' && auto !== 'off') throw usageError('bad_arguments', '--auto-approve must be on or off');
       return {
-        method: 'POST', path: `/api/admin/v1/workspaces/${encodeURIComponent(args.values.workspace!)}/policy`,
+        method: 'POST',
+        path: `/api/admin/v1/workspaces/${encodeURIComponent(args.values.workspace!)}/policy`,
         body: { install_policy: restrict, ...(auto !== undefined ? { auto_approve_organisation: auto === 'on' } : {}) },
       };
     },
   },
   'approved list': {
-    summary: 'a workspace\'s approved connections, who installed each, and the apps that could be approved',
-    usage: 'approved list --workspace W', flags: { workspace: 'value' },
+    summary: "a workspace's approved connections, who installed each, and the apps that could be approved",
+    usage: 'approved list --workspace W',
+    flags: { workspace: 'value' },
     request: (args) => {
       requireFlags(args, ['workspace']);
       return { method: 'GET', path: `/api/admin/v1/workspaces/${encodeURIComponent(args.values.workspace!)}/approved-apps` };
@@ -118,38 +155,55 @@ export const COMMANDS: Record<string, Command> = {
   },
   'approved add': {
     summary: 'add a partner app already installed in the workspace to its approved list',
-    usage: 'approved add --workspace W --client-id C', flags: { workspace: 'value', 'client-id': 'value' },
+    usage: 'approved add --workspace W --client-id C',
+    flags: { workspace: 'value', 'client-id': 'value' },
     request: (args) => {
       requireFlags(args, ['workspace', 'client-id']);
-      return { method: 'POST', path: `/api/admin/v1/workspaces/${encodeURIComponent(args.values.workspace!)}/approved-apps`, body: { client_id: args.values['client-id'] } };
+      return {
+        method: 'POST',
+        path: `/api/admin/v1/workspaces/${encodeURIComponent(args.values.workspace!)}/approved-apps`,
+        body: { client_id: args.values['client-id'] },
+      };
     },
   },
   'approved remove': {
     summary: 'remove a partner app from the approved list (stops new installs by members; existing grants stay)',
-    usage: 'approved remove --workspace W --client-id C', flags: { workspace: 'value', 'client-id': 'value' },
+    usage: 'approved remove --workspace W --client-id C',
+    flags: { workspace: 'value', 'client-id': 'value' },
     request: (args) => {
       requireFlags(args, ['workspace', 'client-id']);
-      return { method: 'POST', path: `/api/admin/v1/workspaces/${encodeURIComponent(args.values.workspace!)}/approved-apps/${encodeURIComponent(args.values['client-id']!)}/remove`, body: {} };
+      return {
+        method: 'POST',
+        path: `/api/admin/v1/workspaces/${encodeURIComponent(args.values.workspace!)}/approved-apps/${encodeURIComponent(args.values['client-id']!)}/remove`,
+        body: {},
+      };
     },
   },
   'roles set': {
     summary: 'make a member an owner, or an owner a member (the last owner cannot step down)',
-    usage: 'roles set --workspace W --email E --role owner|member', flags: { workspace: 'value', email: 'value', role: 'value' },
+    usage: 'roles set --workspace W --email E --role owner|member',
+    flags: { workspace: 'value', email: 'value', role: 'value' },
     request: (args) => {
       requireFlags(args, ['workspace', 'email', 'role']);
       const role = args.values.role!;
       if (role !== 'owner' && role !== 'member') throw usageError('bad_arguments', '--role must be owner or member');
-      return { method: 'POST', path: `/api/admin/v1/workspaces/${encodeURIComponent(args.values.workspace!)}/members/role`, body: { email: args.values.email, role } };
+      return {
+        method: 'POST',
+        path: `/api/admin/v1/workspaces/${encodeURIComponent(args.values.workspace!)}/members/role`,
+        body: { email: args.values.email, role },
+      };
     },
   },
   'audit export': {
     summary: 'the audit events you may see, newest first, as JSON (owners: their workspaces; organisation admins: everything)',
-    usage: 'audit export [--since ISO] [--until ISO] [--action A] [--workspace W] [--actor EMAIL_OR_ID] [--partner APP_OR_CLIENT_ID] [--limit N]',
+    usage:
+      'audit export [--since ISO] [--until ISO] [--action A] [--workspace W] [--actor EMAIL_OR_ID] [--partner APP_OR_CLIENT_ID] [--limit N]',
     flags: { since: 'value', until: 'value', action: 'value', workspace: 'value', actor: 'value', partner: 'value', limit: 'value' },
     request: (args) => {
       for (const name of ['since', 'until'] as const) {
         const value = args.values[name];
-        if (value !== undefined && Number.isNaN(Date.parse(value))) throw usageError('bad_arguments', `--${name} must be an ISO 8601 date and time`);
+        if (value !== undefined && Number.isNaN(Date.parse(value)))
+          throw usageError('bad_arguments', `--${name} must be an ISO 8601 date and time`);
       }
       const query = new URLSearchParams(Object.entries(args.values).filter(([, v]) => v !== undefined) as Array<[string, string]>);
       if (!query.has('limit')) query.set('limit', '1000');
@@ -157,7 +211,9 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   'integrations list': {
-    summary: 'internal integrations of the workspaces you own', usage: 'integrations list', flags: {},
+    summary: 'internal integrations of the workspaces you own',
+    usage: 'integrations list',
+    flags: {},
     request: () => ({ method: 'GET', path: '/api/admin/v1/integrations' }),
   },
   'integrations create': {
@@ -167,17 +223,25 @@ export const COMMANDS: Record<string, Command> = {
     request: (args) => {
       requireFlags(args, ['name', 'workspace', 'capabilities']);
       return {
-        method: 'POST', path: '/api/admin/v1/integrations',
+        method: 'POST',
+        path: '/api/admin/v1/integrations',
         body: {
-          name: args.values.name, workspace_id: args.values.workspace,
-          capabilities: args.values.capabilities!.split(',').map((c) => c.trim()).filter(Boolean),
+          name: args.values.name,
+          workspace_id: args.values.workspace,
+          capabilities: args.values
+            .capabilities!.split(',')
+            .map((c) => c.trim())
+            .filter(Boolean),
           ...(args.values['logo-url'] !== undefined ? { logo_url: args.values['logo-url'] } : {}),
         },
       };
     },
   },
   'integrations token': {
-    summary: 'print an internal integration\'s token (recorded in the audit log)', usage: 'integrations token <integration_id>', flags: {}, positionals: ['integration_id'],
+    summary: "print an internal integration's token (recorded in the audit log)",
+    usage: 'integrations token <integration_id>',
+    flags: {},
+    positionals: ['integration_id'],
     request: (args) => {
       const id = args.positionals[0];
       if (!id) throw usageError('missing_argument', 'integrations token needs an integration id');
@@ -186,18 +250,28 @@ export const COMMANDS: Record<string, Command> = {
   },
   'integrations convert': {
     summary: 'convert an internal integration to public; the client secret is printed once',
-    usage: 'integrations convert <integration_id> --redirect-uri U [--redirect-uri U2]', flags: { 'redirect-uri': 'repeat' }, positionals: ['integration_id'],
+    usage: 'integrations convert <integration_id> --redirect-uri U [--redirect-uri U2]',
+    flags: { 'redirect-uri': 'repeat' },
+    positionals: ['integration_id'],
     request: (args) => {
       const id = args.positionals[0];
       if (!id) throw usageError('missing_argument', 'integrations convert needs an integration id');
       requireFlags(args, ['redirect-uri']);
-      return { method: 'POST', path: `/api/admin/v1/integrations/${encodeURIComponent(id)}/convert`, body: { redirect_uris: args.repeated['redirect-uri'] } };
+      return {
+        method: 'POST',
+        path: `/api/admin/v1/integrations/${encodeURIComponent(id)}/convert`,
+        body: { redirect_uris: args.repeated['redirect-uri'] },
+      };
     },
   },
 };
 
 export class CliError extends Error {
-  constructor(readonly code: string, message: string, readonly exitCode = 1) {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
   }
 }
@@ -229,7 +303,11 @@ export function parseArgs(command: Command, args: string[]): ParsedArgs {
     const flag = eq === -1 ? arg : arg.slice(0, eq);
     const name = flag.replace(/^--?/, '');
     const kind = flag.startsWith('--') && Object.hasOwn(command.flags, name) ? command.flags[name] : undefined;
-    if (kind === undefined) throw usageError('unknown_flag', `unknown flag "${flag.slice(0, 100)}" for "${command.usage.split(' ').slice(0, 2).join(' ')}"; usage: ${command.usage}`);
+    if (kind === undefined)
+      throw usageError(
+        'unknown_flag',
+        `unknown flag "${flag.slice(0, 100)}" for "${command.usage.split(' ').slice(0, 2).join(' ')}"; usage: ${command.usage}`,
+      );
     if (kind === 'switch') {
       if (eq !== -1) throw usageError('bad_arguments', `--${name} takes no value`);
       parsed.switches.add(name);
@@ -252,7 +330,8 @@ export function parseArgs(command: Command, args: string[]): ParsedArgs {
     }
   }
   const allowed = command.positionals?.length ?? 0;
-  if (parsed.positionals.length > allowed) throw usageError('unexpected_argument', `unexpected argument "${parsed.positionals[allowed]!.slice(0, 100)}"; usage: ${command.usage}`);
+  if (parsed.positionals.length > allowed)
+    throw usageError('unexpected_argument', `unexpected argument "${parsed.positionals[allowed]!.slice(0, 100)}"; usage: ${command.usage}`);
   return parsed;
 }
 
@@ -275,8 +354,14 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
   const name = argv.slice(0, 2).join(' ');
   const command = COMMANDS[name];
   if (!command) {
-    const words = argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ');
-    throw usageError('unknown_command', `unknown command "${(words || argv[0]!).slice(0, 100)}"; commands: ${Object.keys(COMMANDS).join(', ')}`);
+    const words = argv
+      .filter((a) => !a.startsWith('-'))
+      .slice(0, 2)
+      .join(' ');
+    throw usageError(
+      'unknown_command',
+      `unknown command "${(words || argv[0]!).slice(0, 100)}"; commands: ${Object.keys(COMMANDS).join(', ')}`,
+    );
   }
   const rest = argv.slice(2);
   if (rest.includes('--help') || rest.includes('-h')) return { usage: command.usage, summary: command.summary };
@@ -289,7 +374,11 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
   try {
     response = await fetch(`${baseUrl}${request.path}`, {
       method: request.method,
-      headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        accept: 'application/json',
+        ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: request.body !== undefined ? JSON.stringify(request.body) : undefined,
       // A registration may fetch a logo (5 s at most) before it answers.
       signal: AbortSignal.timeout(30_000),

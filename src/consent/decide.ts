@@ -25,8 +25,16 @@ import type { WorkspaceStore } from '../store/workspaces.js';
 
 /** A closed list of reasons, each with the status the page answers with. */
 export type RefusalKind =
-  | 'transaction_unknown' | 'transaction_expired' | 'app_gone' | 'not_member' | 'policy' | 'no_connection'
-  | 'no_pages' | 'too_many_pages' | 'page_outside_index' | 'capability_not_asked';
+  | 'transaction_unknown'
+  | 'transaction_expired'
+  | 'app_gone'
+  | 'not_member'
+  | 'policy'
+  | 'no_connection'
+  | 'no_pages'
+  | 'too_many_pages'
+  | 'page_outside_index'
+  | 'capability_not_asked';
 
 const STATUS: Record<RefusalKind, number> = {
   transaction_unknown: 400,
@@ -43,7 +51,11 @@ const STATUS: Record<RefusalKind, number> = {
 
 export class ConsentRefused extends Error {
   readonly status: number;
-  constructor(readonly kind: RefusalKind, message: string, readonly detail?: string) {
+  constructor(
+    readonly kind: RefusalKind,
+    message: string,
+    readonly detail?: string,
+  ) {
     super(message);
     this.name = 'ConsentRefused';
     this.status = STATUS[kind];
@@ -54,7 +66,8 @@ export class ConsentRefused extends Error {
 export const MAX_PICKED_PAGES = 500;
 
 export const MESSAGES = {
-  unknown: 'This authorisation request is not open in this browser: it was finished, cancelled, or started elsewhere. Go back to the app and press its connect button again.',
+  unknown:
+    'This authorisation request is not open in this browser: it was finished, cancelled, or started elsewhere. Go back to the app and press its connect button again.',
   expired: 'This authorisation request expired (requests stay open for 10 minutes). Go back to the app and press its connect button again.',
 } as const;
 
@@ -94,13 +107,20 @@ export async function requireActiveMember(deps: Pick<ConsentDeps, 'workspaces'>,
 }
 
 /** "Only from approved list": members (not owners) may not install an app that is not approved. */
-export async function requireInstallAllowed(deps: Pick<ConsentDeps, 'workspaces' | 'grants'>, args: { personId: string; workspaceId: string; app: PartnerApp }): Promise<void> {
+export async function requireInstallAllowed(
+  deps: Pick<ConsentDeps, 'workspaces' | 'grants'>,
+  args: { personId: string; workspaceId: string; app: PartnerApp },
+): Promise<void> {
   const decision = await checkInstallPolicy(deps, args);
   if (!decision.allowed) throw new ConsentRefused('policy', decision.reason);
 }
 
 /** DESIGN.md: a person shares only pages reachable with their own connection, never someone else's. */
-export async function requireUpstreamConnection(deps: Pick<ConsentDeps, 'connections'>, personId: string, workspaceId: string): Promise<UpstreamConnection> {
+export async function requireUpstreamConnection(
+  deps: Pick<ConsentDeps, 'connections'>,
+  personId: string,
+  workspaceId: string,
+): Promise<UpstreamConnection> {
   const connection = await deps.connections.findForPersonAndWorkspace(personId, workspaceId);
   if (!connection || connection.status !== 'active') {
     throw new ConsentRefused('no_connection', 'Connect your Notion account for this workspace first.');
@@ -118,11 +138,19 @@ export function requirePickedPages(pageIds: readonly string[]): string[] {
 }
 
 /** B4: every picked page is in the person's own page index for this workspace. */
-export async function requirePagesInIndex(deps: Pick<ConsentDeps, 'pageIndex'>, connection: UpstreamConnection, pageIds: string[]): Promise<void> {
+export async function requirePagesInIndex(
+  deps: Pick<ConsentDeps, 'pageIndex'>,
+  connection: UpstreamConnection,
+  pageIds: string[],
+): Promise<void> {
   const present = await deps.pageIndex.presentIds(connection.id, pageIds);
   const outside = pageIds.filter((id) => !present.has(id));
   if (outside.length > 0) {
-    throw new ConsentRefused('page_outside_index', 'You picked a page that your Notion account does not share with Gatehouse in this workspace. Nothing was shared.', `pages outside index: ${outside.slice(0, 5).join(', ')}`);
+    throw new ConsentRefused(
+      'page_outside_index',
+      'You picked a page that your Notion account does not share with Gatehouse in this workspace. Nothing was shared.',
+      `pages outside index: ${outside.slice(0, 5).join(', ')}`,
+    );
   }
 }
 
@@ -136,7 +164,11 @@ export function requireAskedCapabilities(asked: readonly Capability[], posted: r
   if (posted === null) return normaliseCapabilities(asked);
   if (!posted.every(isCapability) || !isSubset(posted, asked)) {
     const extra = posted.filter((c) => !asked.includes(c as Capability)).map((c) => c.slice(0, 40));
-    throw new ConsentRefused('capability_not_asked', 'The form named a capability the app did not ask for. Nothing was shared.', `not asked: ${extra.join(', ')}`);
+    throw new ConsentRefused(
+      'capability_not_asked',
+      'The form named a capability the app did not ask for. Nothing was shared.',
+      `not asked: ${extra.join(', ')}`,
+    );
   }
   return normaliseCapabilities(posted as Capability[]);
 }
@@ -172,25 +204,49 @@ export async function allowAccess(deps: ConsentDeps, input: AllowInput): Promise
     const pageIds = requirePickedPages(await pagesOf(deps, input, transaction, connection));
     await requirePagesInIndex(deps, connection, pageIds);
     const capabilities = requireAskedCapabilities(transaction.capabilities, input.capabilities);
-    const issueDeps: IssueCodeDeps = { grants: deps.grants, tokens: deps.tokens, audit: deps.audit, clock: deps.clock, codeLifetimeSeconds: deps.codeLifetimeSeconds };
+    const issueDeps: IssueCodeDeps = {
+      grants: deps.grants,
+      tokens: deps.tokens,
+      audit: deps.audit,
+      clock: deps.clock,
+      codeLifetimeSeconds: deps.codeLifetimeSeconds,
+    };
     const { code, grant } = await grantAndIssueCode(issueDeps, {
-      transaction: { ...transaction, capabilities }, personId: input.person.id, personLabel: input.person.label, workspaceId: input.workspaceId,
-      upstreamConnectionId: connection.id, pageIds, address: input.address,
+      transaction: { ...transaction, capabilities },
+      personId: input.person.id,
+      personLabel: input.person.label,
+      workspaceId: input.workspaceId,
+      upstreamConnectionId: connection.id,
+      pageIds,
+      address: input.address,
     });
     return { transaction, code, grant };
   } catch (err) {
     if (err instanceof ConsentRefused && (err.status === 403 || err.kind === 'capability_not_asked')) {
-      await deps.audit.record({
-        action: 'consent.refused', actor: { type: 'person', id: input.person.id, label: input.person.label }, target: { type: 'partner_app', id: app.id },
-        workspaceId: null, address: input.address, outcome: 'failure', detail: { reason: err.kind, workspaceId: input.workspaceId.slice(0, 64) },
-      }, deps.clock.now());
+      await deps.audit.record(
+        {
+          action: 'consent.refused',
+          actor: { type: 'person', id: input.person.id, label: input.person.label },
+          target: { type: 'partner_app', id: app.id },
+          workspaceId: null,
+          address: input.address,
+          outcome: 'failure',
+          detail: { reason: err.kind, workspaceId: input.workspaceId.slice(0, 64) },
+        },
+        deps.clock.now(),
+      );
     }
     throw err;
   }
 }
 
 /** Re-authorisation keeps the pages of the existing grant that the person's connection still reaches. */
-async function pagesOf(deps: ConsentDeps, input: AllowInput, transaction: AuthorizationTransaction, connection: UpstreamConnection): Promise<string[]> {
+async function pagesOf(
+  deps: ConsentDeps,
+  input: AllowInput,
+  transaction: AuthorizationTransaction,
+  connection: UpstreamConnection,
+): Promise<string[]> {
   if (input.pages.kind === 'picked') return input.pages.pageIds;
   const grant = await activeGrantFor(deps, input.person.id, transaction.appId, input.workspaceId);
   if (!grant) throw new ConsentRefused('no_pages', 'You have not shared pages with this app in this workspace yet: use "Select pages".');
@@ -198,7 +254,12 @@ async function pagesOf(deps: ConsentDeps, input: AllowInput, transaction: Author
   return grant.pageIds.filter((id) => present.has(id));
 }
 
-export async function activeGrantFor(deps: Pick<ConsentDeps, 'grants'>, personId: string, appId: string, workspaceId: string): Promise<Grant | null> {
+export async function activeGrantFor(
+  deps: Pick<ConsentDeps, 'grants'>,
+  personId: string,
+  appId: string,
+  workspaceId: string,
+): Promise<Grant | null> {
   const grant = await deps.grants.findFor(personId, appId, workspaceId);
   return grant && grant.status === 'active' ? grant : null;
 }

@@ -50,10 +50,21 @@ export function titleOf(page: Pick<IndexedPage, 'title'>): string {
   return page.title.trim() === '' ? 'Untitled' : page.title;
 }
 
-export async function buildPicker(pageIndex: PageIndexStore, connectionId: string, request: PickerRequest, picked: ReadonlySet<string>): Promise<PickerView> {
+export async function buildPicker(
+  pageIndex: PageIndexStore,
+  connectionId: string,
+  request: PickerRequest,
+  picked: ReadonlySet<string>,
+): Promise<PickerView> {
   const total = await pageIndex.count(connectionId);
   const base = { query: request.query, parent: null, offset: 0, hasPrevious: false, hasNext: false, truncated: false, total };
-  const leaf = (page: IndexedPage, openable = false): PickerNode => ({ id: page.pageId, title: titleOf(page), checked: picked.has(page.pageId), openable, children: [] });
+  const leaf = (page: IndexedPage, openable = false): PickerNode => ({
+    id: page.pageId,
+    title: titleOf(page),
+    checked: picked.has(page.pageId),
+    openable,
+    children: [],
+  });
 
   if (request.query !== '') {
     const found = await pageIndex.search(connectionId, request.query, PAGE_SIZE + 1);
@@ -67,7 +78,8 @@ export async function buildPicker(pageIndex: PageIndexStore, connectionId: strin
   }
 
   const offset = Math.max(0, request.offset);
-  const openable = async (pages: IndexedPage[]) => Promise.all(pages.map(async (p) => leaf(p, (await pageIndex.children(connectionId, p.pageId, 1, 0)).length > 0)));
+  const openable = async (pages: IndexedPage[]) =>
+    Promise.all(pages.map(async (p) => leaf(p, (await pageIndex.children(connectionId, p.pageId, 1, 0)).length > 0)));
   if (request.parentId !== null) {
     const parent = await pageIndex.get(connectionId, request.parentId);
     if (parent) {
@@ -75,19 +87,35 @@ export async function buildPicker(pageIndex: PageIndexStore, connectionId: strin
       const children = await openable(page.slice(0, PAGE_SIZE));
       const parentNode: PickerNode = { ...leaf(parent), children };
       return {
-        ...base, mode: 'inside', parent: { id: parent.pageId, title: titleOf(parent) }, offset,
-        hasPrevious: offset > 0, hasNext: page.length > PAGE_SIZE, nodes: [parentNode], shownIds: [parent.pageId, ...children.map((c) => c.id)],
+        ...base,
+        mode: 'inside',
+        parent: { id: parent.pageId, title: titleOf(parent) },
+        offset,
+        hasPrevious: offset > 0,
+        hasNext: page.length > PAGE_SIZE,
+        nodes: [parentNode],
+        shownIds: [parent.pageId, ...children.map((c) => c.id)],
       };
     }
   }
   const page = await pageIndex.roots(connectionId, PAGE_SIZE + 1, offset);
   const nodes = await openable(page.slice(0, PAGE_SIZE));
-  return { ...base, mode: 'top', offset, hasPrevious: offset > 0, hasNext: page.length > PAGE_SIZE, nodes, shownIds: nodes.map((n) => n.id) };
+  return {
+    ...base,
+    mode: 'top',
+    offset,
+    hasPrevious: offset > 0,
+    hasNext: page.length > PAGE_SIZE,
+    nodes,
+    shownIds: nodes.map((n) => n.id),
+  };
 }
 
 /** Children under their parents; a page whose parent is not in the index is at the top, as in Notion's own picker. */
 export function nestTree(pages: IndexedPage[], picked: ReadonlySet<string>): PickerNode[] {
-  const nodes = new Map<string, PickerNode>(pages.map((p) => [p.pageId, { id: p.pageId, title: titleOf(p), checked: picked.has(p.pageId), openable: false, children: [] }]));
+  const nodes = new Map<string, PickerNode>(
+    pages.map((p) => [p.pageId, { id: p.pageId, title: titleOf(p), checked: picked.has(p.pageId), openable: false, children: [] }]),
+  );
   const roots: PickerNode[] = [];
   for (const page of pages) {
     const node = nodes.get(page.pageId)!;

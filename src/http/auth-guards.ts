@@ -18,7 +18,13 @@ export function pageChrome(workspaces: WorkspaceStore, adminEmails: string[]): R
     if (!req.user) return next();
     workspaces.listForPerson(req.user.id).then((mine) => {
       const isOrganisationAdmin = req.user!.emailVerified && adminEmails.includes(req.user!.email.toLowerCase());
-      res.locals.pageChrome = { person: { displayName: req.user!.name || req.user!.email, isOwnerSomewhere: mine.some((w) => w.role === 'owner'), isOrganisationAdmin } };
+      res.locals.pageChrome = {
+        person: {
+          displayName: req.user!.name || req.user!.email,
+          isOwnerSomewhere: mine.some((w) => w.role === 'owner'),
+          isOrganisationAdmin,
+        },
+      };
       next();
     }, next);
   };

@@ -8,11 +8,24 @@ import type { Logger } from 'pino';
 import { eta } from './views.js';
 
 export type ErrorCode =
-  | 'invalid_request' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict'
-  | 'payload_too_large' | 'unsupported_media_type' | 'rate_limited' | 'unavailable' | 'internal_error';
+  | 'invalid_request'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'rate_limited'
+  | 'unavailable'
+  | 'internal_error';
 
 export class HttpError extends Error {
-  constructor(readonly status: number, readonly code: ErrorCode, message: string, readonly detail?: string) {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly detail?: string,
+  ) {
     super(message);
     this.name = 'HttpError';
   }
@@ -24,7 +37,19 @@ export const forbidden = (message = 'You are not allowed to do that.') => new Ht
 export const notFound = (message = 'Not found.') => new HttpError(404, 'not_found', message);
 export const conflict = (message: string) => new HttpError(409, 'conflict', message);
 
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P03', '08006', '08001', '08003']);
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  '57P01',
+  '57P03',
+  '08006',
+  '08001',
+  '08003',
+]);
 
 /** Infrastructure that is down or slow: PostgreSQL, Redis. */
 export function isUnavailableError(err: unknown): boolean {
@@ -32,8 +57,19 @@ export function isUnavailableError(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown; name?: unknown; cause?: unknown };
   if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
   const message = typeof e.message === 'string' ? e.message : '';
-  if (/timed out|timeout exceeded|Connection terminated|The client is closed|client is offline|Socket closed|connect ECONNREFUSED|Connection is closed/i.test(message)) return true;
-  if (e.name === 'ClientClosedError' || e.name === 'ClientOfflineError' || e.name === 'SocketClosedUnexpectedlyError' || e.name === 'ConnectionTimeoutError') return true;
+  if (
+    /timed out|timeout exceeded|Connection terminated|The client is closed|client is offline|Socket closed|connect ECONNREFUSED|Connection is closed/i.test(
+      message,
+    )
+  )
+    return true;
+  if (
+    e.name === 'ClientClosedError' ||
+    e.name === 'ClientOfflineError' ||
+    e.name === 'SocketClosedUnexpectedlyError' ||
+    e.name === 'ConnectionTimeoutError'
+  )
+    return true;
   return e.cause ? isUnavailableError(e.cause) : false;
 }
 
@@ -54,7 +90,9 @@ export function sendError(req: Request, res: Response, status: number, code: Err
     return;
   }
   // No layout: the error may come from the session or database layer the layout depends on.
-  res.type('html').send(eta.render('error', { title: status === 503 ? 'Temporarily unavailable' : 'Something went wrong', status, message }));
+  res
+    .type('html')
+    .send(eta.render('error', { title: status === 503 ? 'Temporarily unavailable' : 'Something went wrong', status, message }));
 }
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
@@ -67,10 +105,16 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     // body-parser and csrf-sync errors carry an HTTP status and a type.
     const status = typeof err?.status === 'number' ? err.status : typeof err?.statusCode === 'number' ? err.statusCode : 0;
     if (status >= 400 && status < 500) {
-      const code: ErrorCode = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status === 403 ? 'forbidden' : 'invalid_request';
-      const message = err?.code === 'EBADCSRFTOKEN' || /csrf/i.test(String(err?.message))
-        ? 'The form expired or did not come from Gatehouse. Go back, reload and try again.'
-        : status === 413 ? 'The request body is too large.' : status === 400 && err?.type === 'entity.parse.failed' ? 'The request body is not valid JSON.' : 'The request could not be understood.';
+      const code: ErrorCode =
+        status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status === 403 ? 'forbidden' : 'invalid_request';
+      const message =
+        err?.code === 'EBADCSRFTOKEN' || /csrf/i.test(String(err?.message))
+          ? 'The form expired or did not come from Gatehouse. Go back, reload and try again.'
+          : status === 413
+            ? 'The request body is too large.'
+            : status === 400 && err?.type === 'entity.parse.failed'
+              ? 'The request body is not valid JSON.'
+              : 'The request could not be understood.';
       sendError(req, res, status, code, message);
       return;
     }

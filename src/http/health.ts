@@ -9,13 +9,23 @@ export interface RedisPing {
   ping(): Promise<unknown>;
 }
 
-export function healthRoutes(deps: { database: DatabaseHandle; redis: RedisPing | null; registry: Registry; metricsToken: string | null; metricsOpen: boolean }): Router {
+export function healthRoutes(deps: {
+  database: DatabaseHandle;
+  redis: RedisPing | null;
+  registry: Registry;
+  metricsToken: string | null;
+  metricsOpen: boolean;
+}): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   router.get('/readyz', async (_req, res) => {
-    const check = (p: Promise<unknown>) => withTimeout(p, 1500).then(() => 'ok', () => 'unreachable');
+    const check = (p: Promise<unknown>) =>
+      withTimeout(p, 1500).then(
+        () => 'ok',
+        () => 'unreachable',
+      );
     const [database, redis] = await Promise.all([
       check(deps.database.ping(1500)),
       deps.redis ? check(deps.redis.ping()) : Promise.resolve('not configured'),
@@ -27,7 +37,10 @@ export function healthRoutes(deps: { database: DatabaseHandle; redis: RedisPing 
     if (deps.metricsToken) {
       const presented = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
       if (!constantTimeEqual(presented, deps.metricsToken)) {
-        res.status(401).setHeader('WWW-Authenticate', 'Bearer').json({ error: { code: 'unauthorized', message: 'Present the metrics token.' } });
+        res
+          .status(401)
+          .setHeader('WWW-Authenticate', 'Bearer')
+          .json({ error: { code: 'unauthorized', message: 'Present the metrics token.' } });
         return;
       }
     } else if (!deps.metricsOpen) {

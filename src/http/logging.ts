@@ -10,16 +10,26 @@ import { pinoHttp } from 'pino-http';
 
 /** Logs go to stderr: stdout carries only the start-up line (and the command line's JSON). */
 export function createLogger(level: string): Logger {
-  return pino({
-    level,
-    redact: {
-      paths: [
-        'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]',
-        '*.access_token', '*.refresh_token', '*.client_secret', '*.code', '*.token', '*.password',
-      ],
-      censor: '[redacted]',
+  return pino(
+    {
+      level,
+      redact: {
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          'res.headers["set-cookie"]',
+          '*.access_token',
+          '*.refresh_token',
+          '*.client_secret',
+          '*.code',
+          '*.token',
+          '*.password',
+        ],
+        censor: '[redacted]',
+      },
     },
-  }, pino.destination(2));
+    pino.destination(2),
+  );
 }
 
 const SECRET_PARAMS = /([?&](?:code|state|token|access_token|refresh_token|client_secret|code_verifier|password)=)[^&#]*/gi;
@@ -38,7 +48,12 @@ export function requestLogger(logger: Logger) {
       return typeof incoming === 'string' && /^[A-Za-z0-9._-]{8,64}$/.test(incoming) ? incoming : randomUUID();
     },
     serializers: {
-      req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url), remoteAddress: req.remoteAddress }),
+      req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({
+        id: req.id,
+        method: req.method,
+        url: redactUrl(req.url),
+        remoteAddress: req.remoteAddress,
+      }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
     customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),

@@ -14,7 +14,9 @@ export class StatefulOidcStrategy extends Strategy {
   }
 
   override authorizationRequestParams(req: Request, options: Parameters<Strategy['authorizationRequestParams']>[1]): URLSearchParams {
-    const params = new URLSearchParams(super.authorizationRequestParams(req, options) as URLSearchParams | Record<string, string> | undefined);
+    const params = new URLSearchParams(
+      super.authorizationRequestParams(req, options) as URLSearchParams | Record<string, string> | undefined,
+    );
     params.set('state', client.randomState());
     return params;
   }
@@ -32,8 +34,14 @@ export function lazyDiscovery(settings: ProviderSettings): () => Promise<client.
   let pending: Promise<client.Configuration> | null = null;
   return () => {
     if (!pending) {
-      pending = client.discovery(new URL(settings.issuer), settings.clientId, settings.clientSecret, undefined,
-        settings.allowHttp ? { execute: [client.allowInsecureRequests], timeout: 5 } : { timeout: 5 })
+      pending = client
+        .discovery(
+          new URL(settings.issuer),
+          settings.clientId,
+          settings.clientSecret,
+          undefined,
+          settings.allowHttp ? { execute: [client.allowInsecureRequests], timeout: 5 } : { timeout: 5 },
+        )
         .catch((err) => {
           pending = null;
           throw err;

@@ -15,6 +15,7 @@ import { StatefulOidcStrategy } from './oidc-strategy.js';
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
+    // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- passport's req.user is declared by extending this interface
     interface User extends Person {}
   }
 }
@@ -54,17 +55,32 @@ export function identityRoutes(passport: PassportStatic, deps: IdentityDeps): Ro
 
   // Discovery must run after listen (the sandbox provider is in this process), so the strategy is built on first use.
   const ensureStrategy = () => {
-    strategyReady ??= deps.discover().then((config) => {
-      passport.use(STRATEGY, new StatefulOidcStrategy(
-        { config, scope: 'openid email profile', callbackURL: `${deps.publicUrl}/auth/callback`, passReqToCallback: true, sessionKey: 'oidc' },
-        (_req, tokens, verified) => {
-          verifyPerson(config, tokens, deps).then((person) => verified(null, person), (err) => verified(err));
-        },
-      ));
-    }).catch((err) => {
-      strategyReady = null;
-      throw err;
-    });
+    strategyReady ??= deps
+      .discover()
+      .then((config) => {
+        passport.use(
+          STRATEGY,
+          new StatefulOidcStrategy(
+            {
+              config,
+              scope: 'openid email profile',
+              callbackURL: `${deps.publicUrl}/auth/callback`,
+              passReqToCallback: true,
+              sessionKey: 'oidc',
+            },
+            (_req, tokens, verified) => {
+              verifyPerson(config, tokens, deps).then(
+                (person) => verified(null, person),
+                (err) => verified(err),
+              );
+            },
+          ),
+        );
+      })
+      .catch((err) => {
+        strategyReady = null;
+        throw err;
+      });
     return strategyReady;
   };
 
@@ -90,9 +106,27 @@ export function identityRoutes(passport: PassportStatic, deps: IdentityDeps): Ro
       if (err || !person) {
         if (err && isUnavailableError(err)) return next(err);
         if (err instanceof SignInRefused) return next(new HttpError(403, 'forbidden', err.message));
-        deps.audit.record({ action: 'person.sign_in_failed', actor: { type: 'system' }, address: req.ip ?? null, outcome: 'failure', detail: { reason: err ? String((err as Error).message ?? err) : 'state' } }, deps.clock.now()).catch(() => undefined);
+        deps.audit
+          .record(
+            {
+              action: 'person.sign_in_failed',
+              actor: { type: 'system' },
+              address: req.ip ?? null,
+              outcome: 'failure',
+              detail: { reason: err ? String((err as Error).message ?? err) : 'state' },
+            },
+            deps.clock.now(),
+          )
+          .catch(() => undefined);
         // A missing, wrong or replayed state lands here: no session is created.
-        return next(new HttpError(400, 'invalid_request', 'Sign-in could not be completed: the request was not started here, was already used, or expired. Start again from Gatehouse.', err ? String(err) : undefined));
+        return next(
+          new HttpError(
+            400,
+            'invalid_request',
+            'Sign-in could not be completed: the request was not started here, was already used, or expired. Start again from Gatehouse.',
+            err ? String(err) : undefined,
+          ),
+        );
       }
       const returnTo = safeReturnTo(req.session.returnTo);
       req.logIn(person, { session: true, keepSessionInfo: true }, (loginErr) => {
@@ -101,7 +135,16 @@ export function identityRoutes(passport: PassportStatic, deps: IdentityDeps): Ro
         req.session.signedInAt = deps.clock.now().getTime();
         // Signed in now: the session lives the idle timeout (it was opened anonymous, for minutes).
         req.session.cookie.maxAge = deps.sessionIdleMinutes * 60_000;
-        deps.audit.record({ action: 'person.signed_in', actor: { type: 'person', id: person.id, label: person.email }, address: req.ip ?? null, outcome: 'success' }, deps.clock.now())
+        deps.audit
+          .record(
+            {
+              action: 'person.signed_in',
+              actor: { type: 'person', id: person.id, label: person.email },
+              address: req.ip ?? null,
+              outcome: 'success',
+            },
+            deps.clock.now(),
+          )
           .catch(() => undefined);
         deps.onSignedIn?.(person);
         res.redirect(303, returnTo);
@@ -124,7 +167,11 @@ export function identityRoutes(passport: PassportStatic, deps: IdentityDeps): Ro
 
 export class SignInRefused extends Error {}
 
-async function verifyPerson(config: client.Configuration, tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers, deps: IdentityDeps): Promise<Person> {
+async function verifyPerson(
+  config: client.Configuration,
+  tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers,
+  deps: IdentityDeps,
+): Promise<Person> {
   const claims = tokens.claims();
   if (!claims) throw new SignInRefused('The identity provider sent no ID token.');
   let email = typeof claims.email === 'string' ? claims.email : undefined;
@@ -137,6 +184,10 @@ async function verifyPerson(config: client.Configuration, tokens: client.TokenEn
     emailVerified ||= info.email_verified === true && info.email === email;
     name ??= typeof info.name === 'string' ? info.name : undefined;
   }
-  if (!email || !emailVerified) throw new SignInRefused('Your identity provider did not confirm your email address, so Gatehouse cannot sign you in.');
-  return deps.people.upsertFromSignIn({ issuer: claims.iss, subject: claims.sub, email, emailVerified, name: name ?? email }, deps.clock.now());
+  if (!email || !emailVerified)
+    throw new SignInRefused('Your identity provider did not confirm your email address, so Gatehouse cannot sign you in.');
+  return deps.people.upsertFromSignIn(
+    { issuer: claims.iss, subject: claims.sub, email, emailVerified, name: name ?? email },
+    deps.clock.now(),
+  );
 }

@@ -27,18 +27,25 @@ function trustRedirectUri(app: PartnerApp, given: string | undefined): { uri: st
   return app.redirectUris.includes(given) ? { uri: given, explicit: true } : null;
 }
 
-export async function handleAuthorize(deps: { partnerApps: PartnerAppStore; clock: Clock; issuer: string }, req: Request): Promise<AuthorizeOutcome> {
+export async function handleAuthorize(
+  deps: { partnerApps: PartnerAppStore; clock: Clock; issuer: string },
+  req: Request,
+): Promise<AuthorizeOutcome> {
   const params = queryParams(req);
   try {
     params.rejectDuplicates(['client_id', 'redirect_uri']);
   } catch {
-    return { kind: 'page_error', message: 'The request repeats client_id or redirect_uri, so Gatehouse cannot tell where to send you back.' };
+    return {
+      kind: 'page_error',
+      message: 'The request repeats client_id or redirect_uri, so Gatehouse cannot tell where to send you back.',
+    };
   }
   const clientId = params.get('client_id');
   const app = clientId && clientId.length <= 200 ? await deps.partnerApps.findByClientId(clientId) : null;
   if (!app || app.integrationKind !== 'public') return { kind: 'page_error', message: 'This app is not registered with Gatehouse.' };
   const redirect = trustRedirectUri(app, params.get('redirect_uri'));
-  if (!redirect) return { kind: 'page_error', message: 'The redirect URI is not one registered for this app, so Gatehouse will not send you there.' };
+  if (!redirect)
+    return { kind: 'page_error', message: 'The redirect URI is not one registered for this app, so Gatehouse will not send you there.' };
 
   // From here the redirect URI is trusted: errors go back to it.
   let state: string | null = null;
@@ -64,17 +71,30 @@ export async function handleAuthorize(deps: { partnerApps: PartnerAppStore; cloc
   const challenge = params.get('code_challenge');
   const method = params.get('code_challenge_method');
   if (method !== undefined && method !== 'S256') return back('invalid_request', 'code_challenge_method must be S256.');
-  if (challenge !== undefined && method === undefined) return back('invalid_request', 'code_challenge_method is required with code_challenge (S256).');
-  if (method !== undefined && challenge === undefined) return back('invalid_request', 'code_challenge is required with code_challenge_method.');
-  if (challenge !== undefined && !CHALLENGE.test(challenge)) return back('invalid_request', 'code_challenge must be a base64url SHA-256 (43 characters).');
-  if (app.clientType === 'public' && challenge === undefined) return back('invalid_request', 'PKCE (code_challenge with S256) is required for this client.');
+  if (challenge !== undefined && method === undefined)
+    return back('invalid_request', 'code_challenge_method is required with code_challenge (S256).');
+  if (method !== undefined && challenge === undefined)
+    return back('invalid_request', 'code_challenge is required with code_challenge_method.');
+  if (challenge !== undefined && !CHALLENGE.test(challenge))
+    return back('invalid_request', 'code_challenge must be a base64url SHA-256 (43 characters).');
+  if (app.clientType === 'public' && challenge === undefined)
+    return back('invalid_request', 'PKCE (code_challenge with S256) is required for this client.');
 
   const scope = requestedCapabilities(app.capabilities, params.get('scope'));
   if (!scope.ok) return back('invalid_scope', scope.reason);
 
-  const transaction = openTransaction(req, {
-    appId: app.id, clientId: app.clientId!, redirectUri: redirect.uri, redirectUriExplicit: redirect.explicit,
-    state, codeChallenge: challenge ?? null, capabilities: scope.capabilities,
-  }, deps.clock.now());
+  const transaction = openTransaction(
+    req,
+    {
+      appId: app.id,
+      clientId: app.clientId!,
+      redirectUri: redirect.uri,
+      redirectUriExplicit: redirect.explicit,
+      state,
+      codeChallenge: challenge ?? null,
+      capabilities: scope.capabilities,
+    },
+    deps.clock.now(),
+  );
   return { kind: 'consent', transaction };
 }

@@ -29,7 +29,8 @@ export function readClientCredentials(req: Request, params: OAuthParams): Presen
   if (header !== undefined) {
     const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header.trim());
     if (!match) throw new InvalidClient('The Authorization header is not valid HTTP Basic.');
-    if (bodySecret !== undefined) throw new InvalidRequest('Use one client authentication method: HTTP Basic or client_secret in the body, not both.');
+    if (bodySecret !== undefined)
+      throw new InvalidRequest('Use one client authentication method: HTTP Basic or client_secret in the body, not both.');
     const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) throw new InvalidClient('The Authorization header is not valid HTTP Basic.');
@@ -41,8 +42,10 @@ export function readClientCredentials(req: Request, params: OAuthParams): Presen
     } catch {
       throw new InvalidClient('The Authorization header is not valid HTTP Basic.');
     }
-    if (clientId.includes('\u0000') || clientSecret.includes('\u0000')) throw new InvalidClient('The Authorization header is not valid HTTP Basic.');
-    if (bodyId !== undefined && bodyId !== clientId) throw new InvalidRequest('client_id in the body does not match the Authorization header.');
+    if (clientId.includes('\u0000') || clientSecret.includes('\u0000'))
+      throw new InvalidClient('The Authorization header is not valid HTTP Basic.');
+    if (bodyId !== undefined && bodyId !== clientId)
+      throw new InvalidRequest('client_id in the body does not match the Authorization header.');
     return { method: 'client_secret_basic', clientId, clientSecret: clientSecret === '' ? null : clientSecret };
   }
   if (bodyId === undefined) throw new InvalidClient('Client authentication is required.');
@@ -61,7 +64,10 @@ export async function authenticateClient(deps: ClientAuthDeps, req: Request, par
   const address = req.ip ?? 'unknown';
   const presented = readClientCredentials(req, params);
   const clientKey = presented.clientId.slice(0, 200);
-  const keys = [{ key: `client:${clientKey}:${address}`, limit: deps.failureLimit }, { key: `address:${address}`, limit: deps.failureLimit * 5 }];
+  const keys = [
+    { key: `client:${clientKey}:${address}`, limit: deps.failureLimit },
+    { key: `address:${address}`, limit: deps.failureLimit * 5 },
+  ];
   const wait = await deps.limiter.blockedFor(keys);
   if (wait !== null) throw new RateLimited(wait);
   const fail = async (reason: string): Promise<never> => {

@@ -8,37 +8,64 @@ import { randomUUID } from 'node:crypto';
 import type { Response } from 'express';
 
 export type OAuthErrorCode =
-  | 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type'
-  | 'invalid_scope' | 'access_denied' | 'unsupported_response_type' | 'server_error' | 'temporarily_unavailable'
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'access_denied'
+  | 'unsupported_response_type'
+  | 'server_error'
+  | 'temporarily_unavailable'
   | 'rate_limited';
 
 export class OAuthError extends Error {
-  constructor(readonly code: OAuthErrorCode, readonly status: number, message: string, readonly detail?: string) {
+  constructor(
+    readonly code: OAuthErrorCode,
+    readonly status: number,
+    message: string,
+    readonly detail?: string,
+  ) {
     super(message);
     this.name = 'OAuthError';
   }
 }
 
 export class InvalidRequest extends OAuthError {
-  constructor(message: string, detail?: string) { super('invalid_request', 400, message, detail); }
+  constructor(message: string, detail?: string) {
+    super('invalid_request', 400, message, detail);
+  }
 }
 export class InvalidClient extends OAuthError {
-  constructor(message = 'Client authentication failed.', detail?: string) { super('invalid_client', 401, message, detail); }
+  constructor(message = 'Client authentication failed.', detail?: string) {
+    super('invalid_client', 401, message, detail);
+  }
 }
 export class InvalidGrant extends OAuthError {
-  constructor(message: string, detail?: string) { super('invalid_grant', 400, message, detail); }
+  constructor(message: string, detail?: string) {
+    super('invalid_grant', 400, message, detail);
+  }
 }
 export class UnauthorizedClient extends OAuthError {
-  constructor(message: string, detail?: string) { super('unauthorized_client', 400, message, detail); }
+  constructor(message: string, detail?: string) {
+    super('unauthorized_client', 400, message, detail);
+  }
 }
 export class UnsupportedGrantType extends OAuthError {
-  constructor(message = 'This grant type is not supported.') { super('unsupported_grant_type', 400, message); }
+  constructor(message = 'This grant type is not supported.') {
+    super('unsupported_grant_type', 400, message);
+  }
 }
 export class InvalidScope extends OAuthError {
-  constructor(message: string) { super('invalid_scope', 400, message); }
+  constructor(message: string) {
+    super('invalid_scope', 400, message);
+  }
 }
 export class RateLimited extends OAuthError {
-  constructor(readonly retryAfterSeconds: number) { super('rate_limited', 429, 'Too many failed attempts; try again later.'); }
+  constructor(readonly retryAfterSeconds: number) {
+    super('rate_limited', 429, 'Too many failed attempts; try again later.');
+  }
 }
 
 export function oauthErrorBody(err: OAuthError): Record<string, unknown> {

@@ -61,11 +61,23 @@ export function redisFailureLimiter(redis: RedisCommander, prefix: string, setti
   const window = String(settings.windowSeconds);
   return {
     async blockedFor(keys) {
-      const wait = Number(await runScript(redis, LIMITER_SCRIPT, keys.map((k) => key(k.key)), ['blocked', window, ...keys.map((k) => String(k.limit))]));
+      const wait = Number(
+        await runScript(
+          redis,
+          LIMITER_SCRIPT,
+          keys.map((k) => key(k.key)),
+          ['blocked', window, ...keys.map((k) => String(k.limit))],
+        ),
+      );
       return wait > 0 ? wait : null;
     },
     async recordFailure(keys) {
-      await runScript(redis, LIMITER_SCRIPT, keys.map((k) => key(k.key)), ['failed', window]);
+      await runScript(
+        redis,
+        LIMITER_SCRIPT,
+        keys.map((k) => key(k.key)),
+        ['failed', window],
+      );
     },
   };
 }

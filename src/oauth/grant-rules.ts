@@ -19,14 +19,21 @@ export type PolicyDecision = { allowed: true } | { allowed: false; reason: strin
  * in Notion) from installing an app that is neither approved nor, with
  * auto-approval on, built by the organisation.
  */
-export async function checkInstallPolicy(deps: { workspaces: WorkspaceStore; grants: GrantStore }, args: { workspaceId: string; personId: string; app: PartnerApp }): Promise<PolicyDecision> {
+export async function checkInstallPolicy(
+  deps: { workspaces: WorkspaceStore; grants: GrantStore },
+  args: { workspaceId: string; personId: string; app: PartnerApp },
+): Promise<PolicyDecision> {
   const workspace = await deps.workspaces.findById(args.workspaceId);
   const membership = await deps.workspaces.membership(args.workspaceId, args.personId);
-  if (!workspace || !membership || membership.status !== 'active') return { allowed: false, reason: 'You are not a member of this workspace.' };
+  if (!workspace || !membership || membership.status !== 'active')
+    return { allowed: false, reason: 'You are not a member of this workspace.' };
   if (membership.role === 'owner' || workspace.installPolicy === 'no_restrictions') return { allowed: true };
   if (args.app.builtByOrganisation && workspace.autoApproveOrganisation) return { allowed: true };
   if (await deps.grants.isApproved(args.workspaceId, args.app.id)) return { allowed: true };
-  return { allowed: false, reason: `The owners of ${workspace.name} only allow connections from their approved list, and ${args.app.name} is not on it. Ask a workspace owner to approve it.` };
+  return {
+    allowed: false,
+    reason: `The owners of ${workspace.name} only allow connections from their approved list, and ${args.app.name} is not on it. Ask a workspace owner to approve it.`,
+  };
 }
 
 export interface IssueCodeDeps {
@@ -38,23 +45,70 @@ export interface IssueCodeDeps {
 }
 
 /** Creates or updates the grant (one per person, app and workspace) and issues a single-use code bound to client, redirect URI and PKCE challenge. */
-export async function grantAndIssueCode(deps: IssueCodeDeps, args: {
-  transaction: AuthorizationTransaction; personId: string; personLabel: string; workspaceId: string; upstreamConnectionId: string; pageIds: string[]; address: string | null;
-}): Promise<{ code: string; grant: Grant }> {
+export async function grantAndIssueCode(
+  deps: IssueCodeDeps,
+  args: {
+    transaction: AuthorizationTransaction;
+    personId: string;
+    personLabel: string;
+    workspaceId: string;
+    upstreamConnectionId: string;
+    pageIds: string[];
+    address: string | null;
+  },
+): Promise<{ code: string; grant: Grant }> {
   const now = deps.clock.now();
   const { transaction } = args;
-  const { grant, created } = await deps.grants.upsert({
-    personId: args.personId, appId: transaction.appId, workspaceId: args.workspaceId, upstreamConnectionId: args.upstreamConnectionId,
-    capabilities: transaction.capabilities, pageIds: args.pageIds,
-  }, now);
+  const { grant, created } = await deps.grants.upsert(
+    {
+      personId: args.personId,
+      appId: transaction.appId,
+      workspaceId: args.workspaceId,
+      upstreamConnectionId: args.upstreamConnectionId,
+      capabilities: transaction.capabilities,
+      pageIds: args.pageIds,
+    },
+    now,
+  );
   const code = generateToken('gh_code');
-  await deps.tokens.saveCode({
-    codeHash: hashToken(code), grantId: grant.id, appId: transaction.appId, personId: args.personId, redirectUri: transaction.redirectUri,
-    redirectUriExplicit: transaction.redirectUriExplicit, codeChallenge: transaction.codeChallenge, capabilities: transaction.capabilities,
-    expiresAt: new Date(now.getTime() + deps.codeLifetimeSeconds * 1000),
-  }, now);
+  await deps.tokens.saveCode(
+    {
+      codeHash: hashToken(code),
+      grantId: grant.id,
+      appId: transaction.appId,
+      personId: args.personId,
+      redirectUri: transaction.redirectUri,
+      redirectUriExplicit: transaction.redirectUriExplicit,
+      codeChallenge: transaction.codeChallenge,
+      capabilities: transaction.capabilities,
+      expiresAt: new Date(now.getTime() + deps.codeLifetimeSeconds * 1000),
+    },
+    now,
+  );
   const actor = { type: 'person' as const, id: args.personId, label: args.personLabel };
-  await deps.audit.record({ action: created ? 'grant.created' : 'grant.changed', actor, target: { type: 'grant', id: grant.id }, workspaceId: args.workspaceId, address: args.address, outcome: 'success', detail: { appId: transaction.appId, capabilities: transaction.capabilities, pages: args.pageIds.length } }, now);
-  await deps.audit.record({ action: 'code.issued', actor, target: { type: 'grant', id: grant.id }, workspaceId: args.workspaceId, address: args.address, outcome: 'success', detail: { appId: transaction.appId } }, now);
+  await deps.audit.record(
+    {
+      action: created ? 'grant.created' : 'grant.changed',
+      actor,
+      target: { type: 'grant', id: grant.id },
+      workspaceId: args.workspaceId,
+      address: args.address,
+      outcome: 'success',
+      detail: { appId: transaction.appId, capabilities: transaction.capabilities, pages: args.pageIds.length },
+    },
+    now,
+  );
+  await deps.audit.record(
+    {
+      action: 'code.issued',
+      actor,
+      target: { type: 'grant', id: grant.id },
+      workspaceId: args.workspaceId,
+      address: args.address,
+      outcome: 'success',
+      detail: { appId: transaction.appId },
+    },
+    now,
+  );
   return { code, grant };
 }

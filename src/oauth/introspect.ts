@@ -24,9 +24,16 @@ export async function handleIntrospection(deps: TokenDeps, req: Request): Promis
 
   // RFC 7662 §2.2: an active token's answer; the grant's current capabilities narrow the token's.
   const active = (grant: Grant, capabilities: string[], tokenType: string, expiresAt: Date, issuedAt: Date) => ({
-    active: true, scope: toScope(effectiveCapabilities(capabilities, grant.capabilities)), client_id: app.clientId, token_type: tokenType,
-    exp: Math.floor(expiresAt.getTime() / 1000), iat: Math.floor(issuedAt.getTime() / 1000),
-    sub: grant.id, bot_id: grant.id, workspace_id: grant.workspaceId, request_id: randomUUID(),
+    active: true,
+    scope: toScope(effectiveCapabilities(capabilities, grant.capabilities)),
+    client_id: app.clientId,
+    token_type: tokenType,
+    exp: Math.floor(expiresAt.getTime() / 1000),
+    iat: Math.floor(issuedAt.getTime() / 1000),
+    sub: grant.id,
+    bot_id: grant.id,
+    workspace_id: grant.workspaceId,
+    request_id: randomUUID(),
   });
 
   const found = hint === 'refresh_token' ? null : await deps.tokens.findAccessTokenWithGrant(tokenHash);

@@ -28,7 +28,8 @@ export class OAuthParams {
   /** Any repeated parameter at all (checked before anything else is read). */
   rejectDuplicates(names?: string[]): void {
     for (const [name, value] of Object.entries(this.values)) {
-      if ((names === undefined || names.includes(name)) && Array.isArray(value)) throw new InvalidRequest(`The parameter ${name} is repeated.`);
+      if ((names === undefined || names.includes(name)) && Array.isArray(value))
+        throw new InvalidRequest(`The parameter ${name} is repeated.`);
     }
   }
 }
@@ -50,8 +51,10 @@ export function bodyParams(req: Request): OAuthParams {
   const query = new URL(req.originalUrl, 'http://x').searchParams;
   if ([...query.keys()].length > 0) throw new InvalidRequest('Parameters belong in the request body, not the URL.');
   const type = req.headers['content-type'] ?? '';
-  if (!/^application\/(json|x-www-form-urlencoded)\b/i.test(type)) throw new InvalidRequest('Send the parameters as application/x-www-form-urlencoded or application/json.');
+  if (!/^application\/(json|x-www-form-urlencoded)\b/i.test(type))
+    throw new InvalidRequest('Send the parameters as application/x-www-form-urlencoded or application/json.');
   const body = req.body as unknown;
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new InvalidRequest('The request body must be an object of parameters.');
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw new InvalidRequest('The request body must be an object of parameters.');
   return new OAuthParams(body as Record<string, unknown>);
 }

@@ -20,7 +20,18 @@ export async function handleRevocation(deps: TokenDeps, req: Request): Promise<{
   const tokenHash = hashToken(token);
   const record = async (grantId: string, kind: string) => {
     const grant = await deps.grants.findById(grantId);
-    await deps.audit.record({ action: 'token.revoked', actor: { type: 'partner', id: app.id, label: app.name }, target: { type: 'grant', id: grantId }, workspaceId: grant?.workspaceId ?? null, address: req.ip ?? null, outcome: 'success', detail: { kind } }, now);
+    await deps.audit.record(
+      {
+        action: 'token.revoked',
+        actor: { type: 'partner', id: app.id, label: app.name },
+        target: { type: 'grant', id: grantId },
+        workspaceId: grant?.workspaceId ?? null,
+        address: req.ip ?? null,
+        outcome: 'success',
+        detail: { kind },
+      },
+      now,
+    );
   };
   const access = await deps.tokens.findAccessToken(tokenHash);
   if (access && access.appId === app.id) {

@@ -25,7 +25,10 @@ export function oauthEndpointRoutes(deps: TokenDeps & { issuer: string; logger: 
     res.json(authorizationServerMetadata(deps.issuer));
   });
 
-  const parsers = [express.json({ limit: BODY_LIMIT, strict: true }), express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 50 })];
+  const parsers = [
+    express.json({ limit: BODY_LIMIT, strict: true }),
+    express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 50 }),
+  ];
   const endpoint = (handler: (d: TokenDeps, req: Request) => Promise<unknown>) => async (req: Request, res: Response) => {
     // Whatever the outcome, answers of these endpoints are never cached (RFC 6749 §5.1).
     res.setHeader('Cache-Control', 'no-store').setHeader('Pragma', 'no-cache');
@@ -61,7 +64,15 @@ export function oauthEndpointRoutes(deps: TokenDeps & { issuer: string; logger: 
     if (!req.path.startsWith('/v1/oauth/')) return next(err);
     const status = typeof err?.status === 'number' ? err.status : 500;
     if (status === 413) return sendOAuthError(res, new OAuthError('invalid_request', 413, 'The request body is too large.'));
-    if (status >= 400 && status < 500) return sendOAuthError(res, new OAuthError('invalid_request', 400, err?.type === 'entity.parse.failed' ? 'The request body is not valid JSON.' : 'The request body could not be read.'));
+    if (status >= 400 && status < 500)
+      return sendOAuthError(
+        res,
+        new OAuthError(
+          'invalid_request',
+          400,
+          err?.type === 'entity.parse.failed' ? 'The request body is not valid JSON.' : 'The request body could not be read.',
+        ),
+      );
     next(err);
   };
   router.use(bodyErrors);

@@ -27,7 +27,8 @@ export function shapeOwnerUser(notionUser: Record<string, unknown>, capabilities
   if (level === 'no_user_info') return { object: 'user', id };
   const person = (notionUser.person ?? {}) as { email?: unknown };
   return {
-    object: 'user', id,
+    object: 'user',
+    id,
     name: typeof notionUser.name === 'string' ? notionUser.name : null,
     avatar_url: typeof notionUser.avatar_url === 'string' ? notionUser.avatar_url : null,
     type: 'person',
@@ -35,9 +36,21 @@ export function shapeOwnerUser(notionUser: Record<string, unknown>, capabilities
   };
 }
 
-export type TokenAnswer = Omit<OauthTokenResponse, 'owner'> & { owner: { type: 'user'; user: NotionOwnerUser }; expires_in: number; scope: string };
+export type TokenAnswer = Omit<OauthTokenResponse, 'owner'> & {
+  owner: { type: 'user'; user: NotionOwnerUser };
+  expires_in: number;
+  scope: string;
+};
 
-export function tokenAnswer(args: { accessToken: string; refreshToken: string; expiresIn: number; grant: Grant; capabilities: string[]; workspace: Workspace; notionUser: Record<string, unknown> }): TokenAnswer {
+export function tokenAnswer(args: {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+  grant: Grant;
+  capabilities: string[];
+  workspace: Workspace;
+  notionUser: Record<string, unknown>;
+}): TokenAnswer {
   return {
     access_token: args.accessToken,
     token_type: 'bearer',

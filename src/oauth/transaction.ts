@@ -41,20 +41,29 @@ declare module 'express-session' {
 export const TRANSACTION_LIFETIME_MS = 10 * 60_000;
 const MAX_OPEN_TRANSACTIONS = 10;
 
-export function openTransaction(req: Request, fields: Omit<AuthorizationTransaction, 'id' | 'status' | 'createdAt' | 'picks'>, now: Date): AuthorizationTransaction {
+export function openTransaction(
+  req: Request,
+  fields: Omit<AuthorizationTransaction, 'id' | 'status' | 'createdAt' | 'picks'>,
+  now: Date,
+): AuthorizationTransaction {
   const all = req.session.authorizations ?? {};
   // Bounded: a page that opens many authorisations cannot grow the session without limit.
   const open = Object.values(all).sort((a, b) => a.createdAt - b.createdAt);
   while (open.length >= MAX_OPEN_TRANSACTIONS) delete all[open.shift()!.id];
-  const transaction: AuthorizationTransaction = { ...fields, id: randomUUID(), status: 'pending', createdAt: now.getTime(), picks: { workspaceId: null, pageIds: [] } };
+  const transaction: AuthorizationTransaction = {
+    ...fields,
+    id: randomUUID(),
+    status: 'pending',
+    createdAt: now.getTime(),
+    picks: { workspaceId: null, pageIds: [] },
+  };
   all[transaction.id] = transaction;
   req.session.authorizations = all;
   return transaction;
 }
 
 export type TransactionLookup =
-  | { ok: true; transaction: AuthorizationTransaction }
-  | { ok: false; reason: 'unknown' | 'expired' | 'finished' };
+  { ok: true; transaction: AuthorizationTransaction } | { ok: false; reason: 'unknown' | 'expired' | 'finished' };
 
 /** The transaction of this session, still open. Another person's or browser's id is simply unknown here. */
 export function findTransaction(req: Request, id: string, now: Date): TransactionLookup {
@@ -64,7 +73,8 @@ export function findTransaction(req: Request, id: string, now: Date): Transactio
     delete req.session.authorizations![id];
     return { ok: false, reason: 'expired' };
   }
-  if (transaction.status === 'code_issued' || transaction.status === 'denied' || transaction.status === 'consented') return { ok: false, reason: 'finished' };
+  if (transaction.status === 'code_issued' || transaction.status === 'denied' || transaction.status === 'consented')
+    return { ok: false, reason: 'finished' };
   return { ok: true, transaction };
 }
 
@@ -81,7 +91,11 @@ export function closeTransaction(req: Request, transaction: AuthorizationTransac
 }
 
 /** RFC 6749 §4.1.2 and RFC 9207: the answer goes back with state and iss. */
-export function redirectBack(transaction: Pick<AuthorizationTransaction, 'redirectUri' | 'state'>, issuer: string, params: Record<string, string>): string {
+export function redirectBack(
+  transaction: Pick<AuthorizationTransaction, 'redirectUri' | 'state'>,
+  issuer: string,
+  params: Record<string, string>,
+): string {
   const url = new URL(transaction.redirectUri);
   for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
   if (transaction.state !== null) url.searchParams.set('state', transaction.state);

@@ -30,7 +30,11 @@ export interface TokenScope {
 
 export type Authentication =
   | { ok: true; scope: TokenScope }
-  | { ok: false; reason: Extract<RefusalReason, 'missing_token' | 'unknown_token' | 'expired_token' | 'revoked_token' | 'grant_revoked'>; known?: { grantId: string; appId: string; workspaceId: string | null } };
+  | {
+      ok: false;
+      reason: Extract<RefusalReason, 'missing_token' | 'unknown_token' | 'expired_token' | 'revoked_token' | 'grant_revoked'>;
+      known?: { grantId: string; appId: string; workspaceId: string | null };
+    };
 
 export interface AuthenticateDeps {
   tokens: Pick<TokenStore, 'findAccessTokenWithGrant'>;

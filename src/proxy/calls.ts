@@ -114,12 +114,17 @@ export async function runCall(deps: CallDeps, call: ProxyCall): Promise<unknown>
     }
 
     case 'users.list': {
-      const page = await run(() => filteredPage<Json>({
-        pageSize: parsePageSize(call.query.page_size),
-        startCursor: call.query.start_cursor,
-        fetch: (cursor, size) => forward('users', 'GET', { page_size: String(size), ...(cursor ? { start_cursor: cursor } : {}) }) as Promise<UpstreamList<Json> & Json>,
-        keep: async (users) => users.map((u) => u.type !== 'bot'),
-      }));
+      const page = await run(() =>
+        filteredPage<Json>({
+          pageSize: parsePageSize(call.query.page_size),
+          startCursor: call.query.start_cursor,
+          fetch: (cursor, size) =>
+            forward('users', 'GET', { page_size: String(size), ...(cursor ? { start_cursor: cursor } : {}) }) as Promise<
+              UpstreamList<Json> & Json
+            >,
+          keep: async (users) => users.map((u) => u.type !== 'bot'),
+        }),
+      );
       answer = { object: 'list', results: page.results, next_cursor: page.next_cursor, has_more: page.has_more, type: 'user', user: {} };
       break;
     }
@@ -127,27 +132,38 @@ export async function runCall(deps: CallDeps, call: ProxyCall): Promise<unknown>
     case 'search': {
       const body = call.body;
       const envelope: Json = {};
-      const page = await run(() => filteredPage<Json>({
-        pageSize: parsePageSize(body.page_size),
-        startCursor: body.start_cursor,
-        fetch: async (cursor, size) => {
-          const upstreamBody: Json = { page_size: size };
-          for (const key of ['query', 'filter', 'sort'] as const) if (body[key] !== undefined) upstreamBody[key] = body[key];
-          if (cursor) upstreamBody.start_cursor = cursor;
-          const list = await forward('search', 'POST', undefined, upstreamBody);
-          for (const key of ['type', 'page_or_data_source', 'request_status']) if (key in list && !(key in envelope)) envelope[key] = list[key];
-          return list as UpstreamList<Json> & Json;
-        },
-        keep: async (results) => {
-          const verdicts: boolean[] = [];
-          for (const result of results) {
-            const id = typeof result.id === 'string' ? result.id : '';
-            verdicts.push(id !== '' && resolver.covers(id, await resolver.learn(id, parentLink(result.parent), false)));
-          }
-          return verdicts;
-        },
-      }));
-      answer = { object: 'list', results: page.results, next_cursor: page.next_cursor, has_more: page.has_more, type: 'page_or_data_source', page_or_data_source: {}, ...envelope };
+      const page = await run(() =>
+        filteredPage<Json>({
+          pageSize: parsePageSize(body.page_size),
+          startCursor: body.start_cursor,
+          fetch: async (cursor, size) => {
+            const upstreamBody: Json = { page_size: size };
+            for (const key of ['query', 'filter', 'sort'] as const) if (body[key] !== undefined) upstreamBody[key] = body[key];
+            if (cursor) upstreamBody.start_cursor = cursor;
+            const list = await forward('search', 'POST', undefined, upstreamBody);
+            for (const key of ['type', 'page_or_data_source', 'request_status'])
+              if (key in list && !(key in envelope)) envelope[key] = list[key];
+            return list as UpstreamList<Json> & Json;
+          },
+          keep: async (results) => {
+            const verdicts: boolean[] = [];
+            for (const result of results) {
+              const id = typeof result.id === 'string' ? result.id : '';
+              verdicts.push(id !== '' && resolver.covers(id, await resolver.learn(id, parentLink(result.parent), false)));
+            }
+            return verdicts;
+          },
+        }),
+      );
+      answer = {
+        object: 'list',
+        results: page.results,
+        next_cursor: page.next_cursor,
+        has_more: page.has_more,
+        type: 'page_or_data_source',
+        page_or_data_source: {},
+        ...envelope,
+      };
       break;
     }
 
@@ -156,7 +172,13 @@ export async function runCall(deps: CallDeps, call: ProxyCall): Promise<unknown>
       if (!isObject(parent)) throw validationError('body.parent should be an object.');
       const field = (['page_id', 'database_id', 'data_source_id'] as const).find((key) => typeof parent[key] === 'string');
       // Top-level pages are outside every grant (a grant is picked pages and what lies below them).
-      if (!field) throw new NotionError(403, 'restricted_resource', 'This integration may create pages only inside the pages shared with it.', 'out_of_scope');
+      if (!field)
+        throw new NotionError(
+          403,
+          'restricted_resource',
+          'This integration may create pages only inside the pages shared with it.',
+          'out_of_scope',
+        );
       const id = normaliseNotionId(String(parent[field]));
       if (!id) throw validationError(`body.parent.${field} should be a valid uuid, instead was \`${JSON.stringify(parent[field])}\`.`);
       const kind: ObjectKind = field === 'page_id' ? 'page' : field === 'database_id' ? 'database' : 'data_source';
@@ -174,7 +196,9 @@ export async function runCall(deps: CallDeps, call: ProxyCall): Promise<unknown>
       if (!(await run(() => resolver.inScope(blockId, 'block')))) throw notFound('block', blockId);
       const list = await run(() => forward(upstreamPath, 'GET', { ...call.query, block_id: blockId }), { kind: 'block', id: blockId });
       // Discussions seen here can be replied to (their parent is known to be in scope).
-      const discussions = Array.isArray(list.results) ? (list.results as Json[]).map((c) => c.discussion_id).filter((d): d is string => typeof d === 'string') : [];
+      const discussions = Array.isArray(list.results)
+        ? (list.results as Json[]).map((c) => c.discussion_id).filter((d): d is string => typeof d === 'string')
+        : [];
       for (const discussion of new Set(discussions)) await run(() => resolver.learn(discussion, blockId, false));
       answer = list;
       break;
@@ -199,7 +223,8 @@ export async function runCall(deps: CallDeps, call: ProxyCall): Promise<unknown>
       }
       const comment = await run(() => forward(upstreamPath, 'POST', undefined, body));
       const parent = isObject(comment.parent) ? parentLink(comment.parent) : undefined;
-      if (typeof comment.discussion_id === 'string' && parent) await run(() => resolver.learn(comment.discussion_id as string, parent, false));
+      if (typeof comment.discussion_id === 'string' && parent)
+        await run(() => resolver.learn(comment.discussion_id as string, parent, false));
       answer = comment;
       break;
     }
@@ -231,7 +256,8 @@ async function checkBodyReferences(body: Json, resolver: ScopeResolver, run: <T>
     if (Array.isArray(value)) return value.forEach((v) => visit(v, depth + 1));
     const node = value as Json;
     if (typeof node.template_id === 'string') refs.push({ id: node.template_id, kind: 'page' });
-    if (isObject(node.synced_from) && typeof node.synced_from.block_id === 'string') refs.push({ id: node.synced_from.block_id, kind: 'block' });
+    if (isObject(node.synced_from) && typeof node.synced_from.block_id === 'string')
+      refs.push({ id: node.synced_from.block_id, kind: 'block' });
     for (const child of Object.values(node)) visit(child, depth + 1);
   };
   visit(body, 0);
@@ -261,7 +287,11 @@ async function ownBot(deps: CallDeps, scope: TokenScope, level: UserInfoLevel): 
   const about = await deps.describeBot(scope);
   const owner = shapeOwnerUser(about.notionUser, [level]);
   return {
-    object: 'user', id: scope.grantId, name: about.appName, avatar_url: null, type: 'bot',
+    object: 'user',
+    id: scope.grantId,
+    name: about.appName,
+    avatar_url: null,
+    type: 'bot',
     bot: { owner: { type: 'user', user: owner }, workspace_id: scope.workspaceId, workspace_name: about.workspaceName },
   };
 }
@@ -279,23 +309,42 @@ function headerValue(headers: unknown, name: string): string | undefined {
 export function upstreamError(err: unknown, missing?: { kind: ObjectKind; id: string }): unknown {
   if (err instanceof NotionError) return err;
   if (err instanceof UpstreamRateLimited) {
-    return new NotionError(429, 'rate_limited', 'You have been rate limited. Please try again in a few minutes.', 'rate_limited', { 'Retry-After': String(Math.max(1, Math.ceil(err.retryAfterSeconds))) });
+    return new NotionError(429, 'rate_limited', 'You have been rate limited. Please try again in a few minutes.', 'rate_limited', {
+      'Retry-After': String(Math.max(1, Math.ceil(err.retryAfterSeconds))),
+    });
   }
   if (err instanceof ConnectionBroken) {
-    return new NotionError(401, 'unauthorized', 'The person\'s Notion connection no longer works; they must reconnect it in Gatehouse.', 'connection_broken');
+    return new NotionError(
+      401,
+      'unauthorized',
+      "The person's Notion connection no longer works; they must reconnect it in Gatehouse.",
+      'connection_broken',
+    );
   }
   if (isNotionClientError(err)) {
     if (err.code === 'notionhq_client_request_timeout') return new NotionError(504, 'gateway_timeout', 'Notion did not answer in time.');
-    if (!('status' in err)) return new NotionError(502, 'bad_gateway', 'Notion\'s answer could not be read.');
+    if (!('status' in err)) return new NotionError(502, 'bad_gateway', "Notion's answer could not be read.");
     if (err.status === 404 && missing) return objectNotFound(missing.kind, missing.id);
-    if (err.code === APIErrorCode.Unauthorized) return new NotionError(401, 'unauthorized', 'The person\'s Notion connection no longer works; they must reconnect it in Gatehouse.', 'connection_broken');
+    if (err.code === APIErrorCode.Unauthorized)
+      return new NotionError(
+        401,
+        'unauthorized',
+        "The person's Notion connection no longer works; they must reconnect it in Gatehouse.",
+        'connection_broken',
+      );
     if (err.status === 429) {
-      return new NotionError(429, 'rate_limited', 'You have been rate limited. Please try again in a few minutes.', 'rate_limited', { 'Retry-After': headerValue(err.headers, 'retry-after') ?? '1' });
+      return new NotionError(429, 'rate_limited', 'You have been rate limited. Please try again in a few minutes.', 'rate_limited', {
+        'Retry-After': headerValue(err.headers, 'retry-after') ?? '1',
+      });
     }
     if (err.code === APIErrorCode.RestrictedResource) return restricted();
     // Notion's own refusal (validation, conflict, ...): passed through in its words.
     const known = err.code !== 'notionhq_client_response_error';
-    return new NotionError(err.status, known ? err.code : err.status >= 500 ? 'bad_gateway' : 'invalid_request', known ? err.message : 'Notion refused the request.');
+    return new NotionError(
+      err.status,
+      known ? err.code : err.status >= 500 ? 'bad_gateway' : 'invalid_request',
+      known ? err.message : 'Notion refused the request.',
+    );
   }
   return err;
 }

@@ -14,11 +14,25 @@ export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 export type ContentCapability = 'read_content' | 'update_content' | 'insert_content' | 'read_comments' | 'insert_comments';
 
 export type EndpointName =
-  | 'users.me' | 'users.list' | 'users.retrieve' | 'search'
-  | 'pages.retrieve' | 'pages.create' | 'pages.update' | 'pages.property'
-  | 'blocks.retrieve' | 'blocks.children.list' | 'blocks.children.append' | 'blocks.update' | 'blocks.delete'
-  | 'databases.retrieve' | 'databases.query' | 'data_sources.retrieve' | 'data_sources.query'
-  | 'comments.list' | 'comments.create';
+  | 'users.me'
+  | 'users.list'
+  | 'users.retrieve'
+  | 'search'
+  | 'pages.retrieve'
+  | 'pages.create'
+  | 'pages.update'
+  | 'pages.property'
+  | 'blocks.retrieve'
+  | 'blocks.children.list'
+  | 'blocks.children.append'
+  | 'blocks.update'
+  | 'blocks.delete'
+  | 'databases.retrieve'
+  | 'databases.query'
+  | 'data_sources.retrieve'
+  | 'data_sources.query'
+  | 'comments.list'
+  | 'comments.create';
 
 export interface Endpoint {
   name: EndpointName;
@@ -48,23 +62,147 @@ export const ENDPOINTS: readonly Endpoint[] = [
   { name: 'users.me', method: 'GET', segments: ['users', 'me'], capability: null, query: [], body: false },
   { name: 'users.list', method: 'GET', segments: ['users'], capability: 'user_info', query: PAGE, body: false },
   { name: 'users.retrieve', method: 'GET', segments: ['users', ':user_id'], capability: 'user_info', query: [], body: false },
-  { name: 'search', method: 'POST', segments: ['search'], capability: 'read_content', query: [], body: true, bodyKeys: ['sort', 'query', 'start_cursor', 'page_size', 'filter'] },
-  { name: 'pages.create', method: 'POST', segments: ['pages'], capability: 'insert_content', query: [], body: true, bodyKeys: ['parent', 'properties', 'icon', 'cover', 'content', 'children', 'markdown', 'template', 'position'] },
-  { name: 'pages.retrieve', method: 'GET', segments: ['pages', ':page_id'], capability: 'read_content', query: ['filter_properties'], body: false, target: { param: 'page_id', kind: 'page', check: 'after' } },
-  { name: 'pages.update', method: 'PATCH', segments: ['pages', ':page_id'], capability: 'update_content', query: ['filter_properties'], body: true, bodyKeys: ['archived', 'properties', 'icon', 'cover', 'is_locked', 'template', 'erase_content', 'in_trash', 'is_archived'], target: { param: 'page_id', kind: 'page', check: 'before' } },
-  { name: 'pages.property', method: 'GET', segments: ['pages', ':page_id', 'properties', '*property_id'], capability: 'read_content', query: PAGE, body: false, target: { param: 'page_id', kind: 'page', check: 'before' } },
-  { name: 'blocks.retrieve', method: 'GET', segments: ['blocks', ':block_id'], capability: 'read_content', query: [], body: false, target: { param: 'block_id', kind: 'block', check: 'after' } },
-  { name: 'blocks.update', method: 'PATCH', segments: ['blocks', ':block_id'], capability: 'update_content', query: [], body: true, target: { param: 'block_id', kind: 'block', check: 'before' } },
-  { name: 'blocks.delete', method: 'DELETE', segments: ['blocks', ':block_id'], capability: 'update_content', query: [], body: false, target: { param: 'block_id', kind: 'block', check: 'before' } },
-  { name: 'blocks.children.list', method: 'GET', segments: ['blocks', ':block_id', 'children'], capability: 'read_content', query: PAGE, body: false, target: { param: 'block_id', kind: 'block', check: 'before' } },
-  { name: 'blocks.children.append', method: 'PATCH', segments: ['blocks', ':block_id', 'children'], capability: 'insert_content', query: [], body: true, bodyKeys: ['after', 'children', 'position'], target: { param: 'block_id', kind: 'block', check: 'before' } },
-  { name: 'databases.retrieve', method: 'GET', segments: ['databases', ':database_id'], capability: 'read_content', query: [], body: false, target: { param: 'database_id', kind: 'database', check: 'after' } },
-  { name: 'databases.query', method: 'POST', segments: ['databases', ':database_id', 'query'], capability: 'read_content', query: ['filter_properties'], body: true, bodyKeys: QUERY_BODY, target: { param: 'database_id', kind: 'database', check: 'before' } },
-  { name: 'data_sources.retrieve', method: 'GET', segments: ['data_sources', ':data_source_id'], capability: 'read_content', query: [], body: false, target: { param: 'data_source_id', kind: 'data_source', check: 'after' } },
-  { name: 'data_sources.query', method: 'POST', segments: ['data_sources', ':data_source_id', 'query'], capability: 'read_content', query: ['filter_properties'], body: true, bodyKeys: QUERY_BODY, target: { param: 'data_source_id', kind: 'data_source', check: 'before' } },
+  {
+    name: 'search',
+    method: 'POST',
+    segments: ['search'],
+    capability: 'read_content',
+    query: [],
+    body: true,
+    bodyKeys: ['sort', 'query', 'start_cursor', 'page_size', 'filter'],
+  },
+  {
+    name: 'pages.create',
+    method: 'POST',
+    segments: ['pages'],
+    capability: 'insert_content',
+    query: [],
+    body: true,
+    bodyKeys: ['parent', 'properties', 'icon', 'cover', 'content', 'children', 'markdown', 'template', 'position'],
+  },
+  {
+    name: 'pages.retrieve',
+    method: 'GET',
+    segments: ['pages', ':page_id'],
+    capability: 'read_content',
+    query: ['filter_properties'],
+    body: false,
+    target: { param: 'page_id', kind: 'page', check: 'after' },
+  },
+  {
+    name: 'pages.update',
+    method: 'PATCH',
+    segments: ['pages', ':page_id'],
+    capability: 'update_content',
+    query: ['filter_properties'],
+    body: true,
+    bodyKeys: ['archived', 'properties', 'icon', 'cover', 'is_locked', 'template', 'erase_content', 'in_trash', 'is_archived'],
+    target: { param: 'page_id', kind: 'page', check: 'before' },
+  },
+  {
+    name: 'pages.property',
+    method: 'GET',
+    segments: ['pages', ':page_id', 'properties', '*property_id'],
+    capability: 'read_content',
+    query: PAGE,
+    body: false,
+    target: { param: 'page_id', kind: 'page', check: 'before' },
+  },
+  {
+    name: 'blocks.retrieve',
+    method: 'GET',
+    segments: ['blocks', ':block_id'],
+    capability: 'read_content',
+    query: [],
+    body: false,
+    target: { param: 'block_id', kind: 'block', check: 'after' },
+  },
+  {
+    name: 'blocks.update',
+    method: 'PATCH',
+    segments: ['blocks', ':block_id'],
+    capability: 'update_content',
+    query: [],
+    body: true,
+    target: { param: 'block_id', kind: 'block', check: 'before' },
+  },
+  {
+    name: 'blocks.delete',
+    method: 'DELETE',
+    segments: ['blocks', ':block_id'],
+    capability: 'update_content',
+    query: [],
+    body: false,
+    target: { param: 'block_id', kind: 'block', check: 'before' },
+  },
+  {
+    name: 'blocks.children.list',
+    method: 'GET',
+    segments: ['blocks', ':block_id', 'children'],
+    capability: 'read_content',
+    query: PAGE,
+    body: false,
+    target: { param: 'block_id', kind: 'block', check: 'before' },
+  },
+  {
+    name: 'blocks.children.append',
+    method: 'PATCH',
+    segments: ['blocks', ':block_id', 'children'],
+    capability: 'insert_content',
+    query: [],
+    body: true,
+    bodyKeys: ['after', 'children', 'position'],
+    target: { param: 'block_id', kind: 'block', check: 'before' },
+  },
+  {
+    name: 'databases.retrieve',
+    method: 'GET',
+    segments: ['databases', ':database_id'],
+    capability: 'read_content',
+    query: [],
+    body: false,
+    target: { param: 'database_id', kind: 'database', check: 'after' },
+  },
+  {
+    name: 'databases.query',
+    method: 'POST',
+    segments: ['databases', ':database_id', 'query'],
+    capability: 'read_content',
+    query: ['filter_properties'],
+    body: true,
+    bodyKeys: QUERY_BODY,
+    target: { param: 'database_id', kind: 'database', check: 'before' },
+  },
+  {
+    name: 'data_sources.retrieve',
+    method: 'GET',
+    segments: ['data_sources', ':data_source_id'],
+    capability: 'read_content',
+    query: [],
+    body: false,
+    target: { param: 'data_source_id', kind: 'data_source', check: 'after' },
+  },
+  {
+    name: 'data_sources.query',
+    method: 'POST',
+    segments: ['data_sources', ':data_source_id', 'query'],
+    capability: 'read_content',
+    query: ['filter_properties'],
+    body: true,
+    bodyKeys: QUERY_BODY,
+    target: { param: 'data_source_id', kind: 'data_source', check: 'before' },
+  },
   // comments.list's block_id comes from the query string: checked in the rule.
   { name: 'comments.list', method: 'GET', segments: ['comments'], capability: 'read_comments', query: ['block_id', ...PAGE], body: false },
-  { name: 'comments.create', method: 'POST', segments: ['comments'], capability: 'insert_comments', query: [], body: true, bodyKeys: ['attachments', 'display_name', 'parent', 'rich_text', 'markdown', 'discussion_id'] },
+  {
+    name: 'comments.create',
+    method: 'POST',
+    segments: ['comments'],
+    capability: 'insert_comments',
+    query: [],
+    body: true,
+    bodyKeys: ['attachments', 'display_name', 'parent', 'rich_text', 'markdown', 'discussion_id'],
+  },
 ];
 
 const HEX32 = /^[0-9a-f]{32}$/;
@@ -147,7 +285,8 @@ export function allowedQuery(endpoint: Endpoint, query: Record<string, unknown>)
   for (const name of endpoint.query) {
     const value = query[name];
     if (typeof value === 'string' && value.length <= 1000) out[name] = value;
-    else if (Array.isArray(value) && value.length <= 100 && value.every((v) => typeof v === 'string' && v.length <= 1000)) out[name] = value as string[];
+    else if (Array.isArray(value) && value.length <= 100 && value.every((v) => typeof v === 'string' && v.length <= 1000))
+      out[name] = value as string[];
   }
   return out;
 }

@@ -19,9 +19,19 @@ export type NotionErrorCode =
   | 'gateway_timeout';
 
 export type RefusalReason =
-  | 'bad_version' | 'missing_token' | 'unknown_token' | 'expired_token' | 'revoked_token' | 'grant_revoked'
-  | 'invalid_request_url' | 'missing_capability' | 'invalid_body' | 'body_too_large' | 'out_of_scope'
-  | 'connection_broken' | 'rate_limited';
+  | 'bad_version'
+  | 'missing_token'
+  | 'unknown_token'
+  | 'expired_token'
+  | 'revoked_token'
+  | 'grant_revoked'
+  | 'invalid_request_url'
+  | 'missing_capability'
+  | 'invalid_body'
+  | 'body_too_large'
+  | 'out_of_scope'
+  | 'connection_broken'
+  | 'rate_limited';
 
 export class NotionError extends Error {
   constructor(
@@ -45,11 +55,16 @@ export type ObjectKind = 'page' | 'block' | 'database' | 'data_source' | 'user' 
  */
 export function objectNotFound(kind: ObjectKind, id: string): NotionError {
   const noun = kind === 'data_source' ? 'data source' : kind;
-  const hint = kind === 'user' || kind === 'comment' || kind === 'discussion' ? '' : ' Make sure the relevant pages and databases are shared with your integration.';
+  const hint =
+    kind === 'user' || kind === 'comment' || kind === 'discussion'
+      ? ''
+      : ' Make sure the relevant pages and databases are shared with your integration.';
   return new NotionError(404, 'object_not_found', `Could not find ${noun} with ID: ${id}.${hint}`, 'out_of_scope');
 }
 
 export const invalidRequestUrl = () => new NotionError(400, 'invalid_request_url', 'Invalid request URL.', 'invalid_request_url');
-export const restricted = () => new NotionError(403, 'restricted_resource', 'Insufficient permissions for this endpoint.', 'missing_capability');
+export const restricted = () =>
+  new NotionError(403, 'restricted_resource', 'Insufficient permissions for this endpoint.', 'missing_capability');
 export const unauthorized = (reason: RefusalReason) => new NotionError(401, 'unauthorized', 'API token is invalid.', reason);
-export const validationError = (message: string, reason: RefusalReason = 'invalid_body') => new NotionError(400, 'validation_error', message, reason);
+export const validationError = (message: string, reason: RefusalReason = 'invalid_body') =>
+  new NotionError(400, 'validation_error', message, reason);

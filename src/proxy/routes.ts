@@ -57,11 +57,14 @@ export function proxyRoutes(deps: ProxyDeps): RequestHandler {
   const forwarded = counter(deps.registry, 'gatehouse_proxy_calls_total', 'Partner calls answered through the proxy', ['app', 'workspace']);
   const refused = counter(deps.registry, 'gatehouse_proxy_refused_total', 'Partner calls refused by the proxy', ['reason']);
   const parseJson = express.json({ limit: BODY_LIMIT, type: () => true, strict: true });
-  const readJson = (req: Request, res: Response) => new Promise<void>((resolve, reject) => parseJson(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+  const readJson = (req: Request, res: Response) =>
+    new Promise<void>((resolve, reject) => parseJson(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
 
   const describeBot = async (scope: TokenScope) => {
     const [app, workspace, connection] = await Promise.all([
-      deps.partnerApps.findById(scope.appId), deps.workspaces.findById(scope.workspaceId), deps.connections.findById(scope.upstreamConnectionId),
+      deps.partnerApps.findById(scope.appId),
+      deps.workspaces.findById(scope.workspaceId),
+      deps.connections.findById(scope.upstreamConnectionId),
     ]);
     return { appName: app?.name ?? 'Integration', workspaceName: workspace?.name ?? null, notionUser: connection?.notionUser ?? {} };
   };
@@ -78,9 +81,18 @@ export function proxyRoutes(deps: ProxyDeps): RequestHandler {
     let endpoint: Endpoint | null = null;
     try {
       const version = req.get('Notion-Version');
-      if (version === undefined) throw new NotionError(400, 'missing_version', 'Notion-Version header failed validation: Notion-Version header should be defined, instead was `undefined`.', 'bad_version');
+      if (version === undefined)
+        throw new NotionError(
+          400,
+          'missing_version',
+          'Notion-Version header failed validation: Notion-Version header should be defined, instead was `undefined`.',
+          'bad_version',
+        );
       if (!(NOTION_VERSIONS as readonly string[]).includes(version)) {
-        throw validationError(`Notion-Version header failed validation: Notion-Version header should be one of ${NOTION_VERSIONS.map((v) => `"${v}"`).join(', ')}, instead was \`${JSON.stringify(version.slice(0, 40))}\`.`, 'bad_version');
+        throw validationError(
+          `Notion-Version header failed validation: Notion-Version header should be one of ${NOTION_VERSIONS.map((v) => `"${v}"`).join(', ')}, instead was \`${JSON.stringify(version.slice(0, 40))}\`.`,
+          'bad_version',
+        );
       }
 
       const auth = await authenticateBearer(deps, bearerToken(req.get('Authorization')), deps.clock.now());
@@ -97,11 +109,19 @@ export function proxyRoutes(deps: ProxyDeps): RequestHandler {
       let body: Record<string, unknown> = {};
       if (endpoint.body) body = await readBody(req, res, readJson, endpoint);
 
-      const answer = await runCall({
-        gateway: deps.gateway,
-        scope: { cache: deps.ancestry, pageIndex: deps.pageIndex, now: () => deps.clock.now().getTime(), onIndexContradicted: () => deps.requestIndex?.(scope!.upstreamConnectionId) },
-        describeBot,
-      }, { scope, matched, notionVersion: version, query: allowedQuery(endpoint, req.query as Record<string, unknown>), body });
+      const answer = await runCall(
+        {
+          gateway: deps.gateway,
+          scope: {
+            cache: deps.ancestry,
+            pageIndex: deps.pageIndex,
+            now: () => deps.clock.now().getTime(),
+            onIndexContradicted: () => deps.requestIndex?.(scope!.upstreamConnectionId),
+          },
+          describeBot,
+        },
+        { scope, matched, notionVersion: version, query: allowedQuery(endpoint, req.query as Record<string, unknown>), body },
+      );
       forwarded.inc({ app: scope.appId, workspace: scope.workspaceId });
       res.status(200).json(answer);
     } catch (err) {
@@ -109,15 +129,26 @@ export function proxyRoutes(deps: ProxyDeps): RequestHandler {
       refused.inc({ reason: error.reason ?? (error.status >= 500 ? 'upstream_error' : 'upstream_refused') });
       for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
       if (error.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="notion"');
-      res.status(error.status).json({ object: 'error', status: error.status, code: error.code, message: error.message, request_id: requestId });
+      res
+        .status(error.status)
+        .json({ object: 'error', status: error.status, code: error.code, message: error.message, request_id: requestId });
       const who = scope ? { grantId: scope.grantId, appId: scope.appId, workspaceId: scope.workspaceId } : known;
       // Refusals of a known token are audited; unknown or missing tokens only counted (no table to flood).
       if (who && error.reason && error.reason !== 'rate_limited') {
-        await deps.audit.record({
-          action: 'proxy.refused', actor: { type: 'partner', id: who.appId }, target: { type: 'grant', id: who.grantId },
-          workspaceId: who.workspaceId, address: req.ip ?? null, outcome: 'failure',
-          detail: { reason: error.reason, status: error.status, endpoint: endpoint?.name ?? null, method: req.method },
-        }, deps.clock.now()).catch((auditErr: unknown) => deps.logger.warn({ err: String(auditErr) }, 'proxy refusal not audited'));
+        await deps.audit
+          .record(
+            {
+              action: 'proxy.refused',
+              actor: { type: 'partner', id: who.appId },
+              target: { type: 'grant', id: who.grantId },
+              workspaceId: who.workspaceId,
+              address: req.ip ?? null,
+              outcome: 'failure',
+              detail: { reason: error.reason, status: error.status, endpoint: endpoint?.name ?? null, method: req.method },
+            },
+            deps.clock.now(),
+          )
+          .catch((auditErr: unknown) => deps.logger.warn({ err: String(auditErr) }, 'proxy refusal not audited'));
       }
     }
   };
@@ -133,21 +164,29 @@ function requireCapability(endpoint: Endpoint, capabilities: readonly string[]):
   if (!capabilities.includes(endpoint.capability)) throw restricted();
 }
 
-async function readBody(req: Request, res: Response, readJson: (req: Request, res: Response) => Promise<void>, endpoint: Endpoint): Promise<Record<string, unknown>> {
+async function readBody(
+  req: Request,
+  res: Response,
+  readJson: (req: Request, res: Response) => Promise<void>,
+  endpoint: Endpoint,
+): Promise<Record<string, unknown>> {
   const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
   if (!hasBody) return {};
   const type = req.headers['content-type'] ?? '';
-  if (!/^application\/json\s*(;|$)/i.test(type)) throw new NotionError(400, 'invalid_request', 'Request bodies must be JSON (Content-Type: application/json).', 'invalid_body');
+  if (!/^application\/json\s*(;|$)/i.test(type))
+    throw new NotionError(400, 'invalid_request', 'Request bodies must be JSON (Content-Type: application/json).', 'invalid_body');
   try {
     await readJson(req, res);
   } catch (err) {
     const failure = err as { type?: string; status?: number };
-    if (failure.type === 'entity.too.large') throw new NotionError(413, 'validation_error', 'Request body too large: the limit is 500 KB.', 'body_too_large');
+    if (failure.type === 'entity.too.large')
+      throw new NotionError(413, 'validation_error', 'Request body too large: the limit is 500 KB.', 'body_too_large');
     if (failure.type === 'entity.parse.failed') throw new NotionError(400, 'invalid_json', 'Error parsing JSON body.', 'invalid_body');
     throw new NotionError(400, 'invalid_request', 'The request body could not be read.', 'invalid_body');
   }
   const body: unknown = req.body;
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw validationError('body failed validation: body should be an object.');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw validationError('body failed validation: body should be an object.');
   if (endpoint.bodyKeys) {
     const extra = Object.keys(body).find((key) => !endpoint.bodyKeys!.includes(key));
     if (extra !== undefined) throw validationError(`body failed validation: body.${extra.slice(0, 40)} should be not present.`);

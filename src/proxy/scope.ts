@@ -25,14 +25,21 @@ import type { ObjectKind } from './errors.js';
 export type Chain = string[];
 
 /** A cached chain and when it stops being trusted (ms since the epoch). */
-export interface CachedChain { chain: Chain; expiresAt: number }
+export interface CachedChain {
+  chain: Chain;
+  expiresAt: number;
+}
 
 /**
  * A chain to store. `notAfter`: a chain built on top of a cached one expires
  * no later than it (so a derived chain never outlives what it was derived
  * from); unset for chains learned fresh on this call.
  */
-export interface ChainEntry { id: string; chain: Chain; notAfter?: number }
+export interface ChainEntry {
+  id: string;
+  chain: Chain;
+  notAfter?: number;
+}
 
 export interface AncestryCache {
   get(connectionId: string, ids: readonly string[]): Promise<Map<string, CachedChain>>;
@@ -109,7 +116,8 @@ export function redisAncestryCache(redis: RedisLike, prefix: string, clock: Cloc
         if (!value) return;
         try {
           const entry = JSON.parse(value) as { c: unknown; e: unknown };
-          if (typeof entry.e === 'number' && entry.e > now && Array.isArray(entry.c) && entry.c.every((x) => typeof x === 'string')) found.set(id, { chain: entry.c as Chain, expiresAt: entry.e });
+          if (typeof entry.e === 'number' && entry.e > now && Array.isArray(entry.c) && entry.c.every((x) => typeof x === 'string'))
+            found.set(id, { chain: entry.c as Chain, expiresAt: entry.e });
         } catch {
           // A damaged entry is a miss.
         }
@@ -118,17 +126,24 @@ export function redisAncestryCache(redis: RedisLike, prefix: string, clock: Cloc
     },
     async set(connectionId, list) {
       const now = clock.now().getTime();
-      await Promise.all(list.map((entry) => {
-        const expiresAt = expiryOf(entry, now, ttl);
-        if (expiresAt <= now) return undefined;
-        return redis.setPx(key(connectionId, entry.id), JSON.stringify({ c: entry.chain, e: expiresAt }), Math.ceil(expiresAt - now)).catch(() => undefined);
-      }));
+      await Promise.all(
+        list.map((entry) => {
+          const expiresAt = expiryOf(entry, now, ttl);
+          if (expiresAt <= now) return undefined;
+          return redis
+            .setPx(key(connectionId, entry.id), JSON.stringify({ c: entry.chain, e: expiresAt }), Math.ceil(expiresAt - now))
+            .catch(() => undefined);
+        }),
+      );
     },
   };
 }
 
 /** The tree node above an object and what kind of object it is, as a Notion `parent` value names it. */
-export interface ParentLink { id: string; kind: ObjectKind }
+export interface ParentLink {
+  id: string;
+  kind: ObjectKind;
+}
 
 /**
  * The tree node above an object, from a Notion `parent` value: null at the
@@ -141,12 +156,18 @@ export function parentLink(parent: unknown): ParentLink | null | undefined {
   const p = parent as Record<string, unknown>;
   const link = (id: unknown, kind: ObjectKind) => (typeof id === 'string' ? { id, kind } : undefined);
   switch (p.type) {
-    case 'workspace': return null;
-    case 'page_id': return link(p.page_id, 'page');
-    case 'block_id': return link(p.block_id, 'block');
-    case 'database_id': return link(p.database_id, 'database');
-    case 'data_source_id': return link(p.data_source_id, 'data_source') ?? link(p.database_id, 'database');
-    default: return undefined;
+    case 'workspace':
+      return null;
+    case 'page_id':
+      return link(p.page_id, 'page');
+    case 'block_id':
+      return link(p.block_id, 'block');
+    case 'database_id':
+      return link(p.database_id, 'database');
+    case 'data_source_id':
+      return link(p.data_source_id, 'data_source') ?? link(p.database_id, 'database');
+    default:
+      return undefined;
   }
 }
 
@@ -175,7 +196,10 @@ export interface ScopeDeps {
 }
 
 /** A chain known on this call, and the time it must be forgotten by when it came (even partly) from the cache. */
-interface Known { chain: Chain; notAfter?: number }
+interface Known {
+  chain: Chain;
+  notAfter?: number;
+}
 
 function sameChain(a: Chain, b: Chain): boolean {
   return a.length === b.length && a.every((id, i) => id === b[i]);
@@ -187,7 +211,11 @@ export class ScopeResolver {
   private readonly picks: Set<string>;
   private rowLookups = 0;
 
-  constructor(private readonly deps: ScopeDeps, private readonly connectionId: string, pageIds: readonly string[]) {
+  constructor(
+    private readonly deps: ScopeDeps,
+    private readonly connectionId: string,
+    pageIds: readonly string[],
+  ) {
     this.picks = new Set(pageIds);
   }
 
@@ -219,7 +247,8 @@ export class ScopeResolver {
     else if (known !== null && known.chain[0] === link.id) fresh = known;
     else {
       const above = await this.walk(link.id, link.kind);
-      fresh = above === null ? null : { chain: [link.id, ...above.chain], ...(above.notAfter === undefined ? {} : { notAfter: above.notAfter }) };
+      fresh =
+        above === null ? null : { chain: [link.id, ...above.chain], ...(above.notAfter === undefined ? {} : { notAfter: above.notAfter }) };
     }
     this.memo.set(id, fresh);
     if (fresh === null) return null;
@@ -246,7 +275,8 @@ export class ScopeResolver {
     const between = async (candidate: string) => (await this.chainOf(candidate, 'data_source'))?.[0] === database.id;
     const certainly = (link: ParentLink) => ({ link, certain: true });
     if (known !== null && known[0] === database.id) return certainly(database);
-    if (known !== null && known.length >= 2 && known[1] === database.id && await between(known[0]!)) return certainly({ id: known[0]!, kind: 'data_source' });
+    if (known !== null && known.length >= 2 && known[1] === database.id && (await between(known[0]!)))
+      return certainly({ id: known[0]!, kind: 'data_source' });
     const indexed = await this.deps.pageIndex.get(this.connectionId, id);
     let candidate = indexed?.parentType === 'data_source' ? indexed.parentId : null;
     if (!indexed) {
@@ -345,7 +375,8 @@ export class ScopeResolver {
   }
 
   private async remember(entries: ChainEntry[]): Promise<void> {
-    for (const entry of entries) this.memo.set(entry.id, { chain: entry.chain, ...(entry.notAfter === undefined ? {} : { notAfter: entry.notAfter }) });
+    for (const entry of entries)
+      this.memo.set(entry.id, { chain: entry.chain, ...(entry.notAfter === undefined ? {} : { notAfter: entry.notAfter }) });
     if (entries.length > 0) await this.deps.cache.set(this.connectionId, entries);
   }
 

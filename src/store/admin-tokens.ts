@@ -33,33 +33,61 @@ export function adminTokenStore(db: Kysely<Database>): AdminTokenStore {
   const create: AdminTokenStore['create'] = async (args, now) => {
     const token = generateToken('gh_admin');
     const id = randomUUID();
-    await db.insertInto('admin_tokens').values({
-      id, token_hash: hashToken(token), person_id: args.personId, label: args.label, bootstrap: args.bootstrap,
-      created_at: now, last_used_at: null, revoked_at: null,
-    }).execute();
+    await db
+      .insertInto('admin_tokens')
+      .values({
+        id,
+        token_hash: hashToken(token),
+        person_id: args.personId,
+        label: args.label,
+        bootstrap: args.bootstrap,
+        created_at: now,
+        last_used_at: null,
+        revoked_at: null,
+      })
+      .execute();
     return { token, id };
   };
   return {
     create,
     async replaceBootstrap(label, now) {
-      await db.updateTable('admin_tokens').set({ revoked_at: now }).where('bootstrap', '=', true).where('label', '=', label).where('revoked_at', 'is', null).execute();
+      await db
+        .updateTable('admin_tokens')
+        .set({ revoked_at: now })
+        .where('bootstrap', '=', true)
+        .where('label', '=', label)
+        .where('revoked_at', 'is', null)
+        .execute();
       return (await create({ personId: null, label, bootstrap: true }, now)).token;
     },
     async listForPerson(personId) {
-      const rows = await db.selectFrom('admin_tokens').select(['id', 'label', 'created_at', 'last_used_at', 'revoked_at'])
-        .where('person_id', '=', personId).where('bootstrap', '=', false).orderBy('created_at', 'desc').execute();
+      const rows = await db
+        .selectFrom('admin_tokens')
+        .select(['id', 'label', 'created_at', 'last_used_at', 'revoked_at'])
+        .where('person_id', '=', personId)
+        .where('bootstrap', '=', false)
+        .orderBy('created_at', 'desc')
+        .execute();
       return rows.map((r) => ({ id: r.id, label: r.label, createdAt: r.created_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at }));
     },
     async revokeForPerson(personId, tokenId, now) {
       if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(tokenId)) return false;
-      const result = await db.updateTable('admin_tokens').set({ revoked_at: now })
-        .where('id', '=', tokenId).where('person_id', '=', personId).where('bootstrap', '=', false).where('revoked_at', 'is', null)
+      const result = await db
+        .updateTable('admin_tokens')
+        .set({ revoked_at: now })
+        .where('id', '=', tokenId)
+        .where('person_id', '=', personId)
+        .where('bootstrap', '=', false)
+        .where('revoked_at', 'is', null)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
     async authenticate(token, now) {
-      const row = await db.updateTable('admin_tokens').set({ last_used_at: now })
-        .where('token_hash', '=', hashToken(token)).where('revoked_at', 'is', null)
+      const row = await db
+        .updateTable('admin_tokens')
+        .set({ last_used_at: now })
+        .where('token_hash', '=', hashToken(token))
+        .where('revoked_at', 'is', null)
         .returning(['id', 'person_id', 'bootstrap'])
         .executeTakeFirst();
       return row ? { tokenId: row.id, personId: row.person_id, bootstrap: row.bootstrap } : null;

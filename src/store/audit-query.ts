@@ -45,18 +45,28 @@ export function auditQuery(db: Kysely<Database>): AuditQuery {
       }
       if (filter.partnerAppId) {
         const appId = filter.partnerAppId;
-        query = query.where((eb) => eb.or([
-          eb.and([eb('actor_type', '=', 'partner'), eb('actor_id', '=', appId)]),
-          eb.and([eb('target_type', '=', 'partner_app'), eb('target_id', '=', appId)]),
-          eb(sql<string>`detail->>'appId'`, '=', appId),
-        ]));
+        query = query.where((eb) =>
+          eb.or([
+            eb.and([eb('actor_type', '=', 'partner'), eb('actor_id', '=', appId)]),
+            eb.and([eb('target_type', '=', 'partner_app'), eb('target_id', '=', appId)]),
+            eb(sql<string>`detail->>'appId'`, '=', appId),
+          ]),
+        );
       }
-      const rows = await query.orderBy('id', 'desc').limit(Math.max(1, Math.min(filter.limit, 1000))).execute();
+      const rows = await query
+        .orderBy('id', 'desc')
+        .limit(Math.max(1, Math.min(filter.limit, 1000)))
+        .execute();
       return rows.map((r) => ({
-        id: String(r.id), action: r.action, occurredAt: r.occurred_at,
+        id: String(r.id),
+        action: r.action,
+        occurredAt: r.occurred_at,
         actor: { type: r.actor_type, id: r.actor_id, label: r.actor_label },
         target: r.target_type && r.target_id ? { type: r.target_type, id: r.target_id } : null,
-        workspaceId: r.workspace_id, address: r.address, outcome: r.outcome as AuditEvent['outcome'], detail: r.detail,
+        workspaceId: r.workspace_id,
+        address: r.address,
+        outcome: r.outcome as AuditEvent['outcome'],
+        detail: r.detail,
       }));
     },
   };

@@ -19,17 +19,35 @@ export interface StoredAuditEvent extends AuditEvent {
 
 export interface AuditStore {
   record(event: AuditEvent, now: Date): Promise<void>;
-  list(filter: { action?: string; workspaceId?: string; actorId?: string; since?: Date; until?: Date; limit?: number }): Promise<StoredAuditEvent[]>;
+  list(filter: {
+    action?: string;
+    workspaceId?: string;
+    actorId?: string;
+    since?: Date;
+    until?: Date;
+    limit?: number;
+  }): Promise<StoredAuditEvent[]>;
 }
 
 export function auditStore(db: Kysely<Database>): AuditStore {
   return {
     async record(event, now) {
-      await db.insertInto('audit_events').values({
-        action: event.action, actor_type: event.actor.type, actor_id: event.actor.id ?? null, actor_label: event.actor.label ?? null,
-        target_type: event.target?.type ?? null, target_id: event.target?.id ?? null, workspace_id: event.workspaceId ?? null,
-        occurred_at: now, address: event.address ?? null, outcome: event.outcome, detail: JSON.stringify(event.detail ?? {}),
-      }).execute();
+      await db
+        .insertInto('audit_events')
+        .values({
+          action: event.action,
+          actor_type: event.actor.type,
+          actor_id: event.actor.id ?? null,
+          actor_label: event.actor.label ?? null,
+          target_type: event.target?.type ?? null,
+          target_id: event.target?.id ?? null,
+          workspace_id: event.workspaceId ?? null,
+          occurred_at: now,
+          address: event.address ?? null,
+          outcome: event.outcome,
+          detail: JSON.stringify(event.detail ?? {}),
+        })
+        .execute();
     },
     async list(filter) {
       let query = db.selectFrom('audit_events').selectAll();
@@ -38,12 +56,20 @@ export function auditStore(db: Kysely<Database>): AuditStore {
       if (filter.actorId) query = query.where('actor_id', '=', filter.actorId);
       if (filter.since) query = query.where('occurred_at', '>=', filter.since);
       if (filter.until) query = query.where('occurred_at', '<', filter.until);
-      const rows = await query.orderBy('id', 'desc').limit(Math.min(filter.limit ?? 100, 1000)).execute();
+      const rows = await query
+        .orderBy('id', 'desc')
+        .limit(Math.min(filter.limit ?? 100, 1000))
+        .execute();
       return rows.map((r) => ({
-        id: String(r.id), action: r.action, occurredAt: r.occurred_at,
+        id: String(r.id),
+        action: r.action,
+        occurredAt: r.occurred_at,
         actor: { type: r.actor_type, id: r.actor_id, label: r.actor_label },
         target: r.target_type && r.target_id ? { type: r.target_type, id: r.target_id } : null,
-        workspaceId: r.workspace_id, address: r.address, outcome: r.outcome as AuditEvent['outcome'], detail: r.detail,
+        workspaceId: r.workspace_id,
+        address: r.address,
+        outcome: r.outcome as AuditEvent['outcome'],
+        detail: r.detail,
       }));
     },
   };

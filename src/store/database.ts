@@ -56,24 +56,29 @@ async function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres'
   return {
     db,
     kind: 'postgres',
-    ping: (ms) => withTimeout(sql`select 1`.execute(db).then(() => undefined), ms),
+    ping: (ms) =>
+      withTimeout(
+        sql`select 1`.execute(db).then(() => undefined),
+        ms,
+      ),
     close: () => db.destroy(),
   };
 }
 
 async function openPglite(dataDir: string | null): Promise<DatabaseHandle> {
   // Imported lazily: production on PostgreSQL never loads the WebAssembly build.
-  const [{ PGlite }, { PGliteDialect }] = await Promise.all([
-    import('@electric-sql/pglite'),
-    import('kysely-pglite-dialect'),
-  ]);
+  const [{ PGlite }, { PGliteDialect }] = await Promise.all([import('@electric-sql/pglite'), import('kysely-pglite-dialect')]);
   if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
   const pglite = dataDir ? await PGlite.create(dataDir) : await PGlite.create();
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   return {
     db,
     kind: 'pglite',
-    ping: (ms) => withTimeout(sql`select 1`.execute(db).then(() => undefined), ms),
+    ping: (ms) =>
+      withTimeout(
+        sql`select 1`.execute(db).then(() => undefined),
+        ms,
+      ),
     async close() {
       await db.destroy();
       if (!pglite.closed) await pglite.close();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { isUuid } from './people.js';
-import type { Database } from './schema.js';
+import type { Database, GrantsTable } from './schema.js';
 
 export interface Grant {
   id: string;
@@ -16,10 +16,18 @@ export interface Grant {
   updatedAt: Date;
 }
 
-export function toGrant(row: any): Grant {
+export function toGrant(row: Selectable<GrantsTable>): Grant {
   return {
-    id: row.id, personId: row.person_id, appId: row.app_id, workspaceId: row.workspace_id, upstreamConnectionId: row.upstream_connection_id,
-    capabilities: row.capabilities, pageIds: row.page_ids, status: row.status, createdAt: row.created_at, updatedAt: row.updated_at,
+    id: row.id,
+    personId: row.person_id,
+    appId: row.app_id,
+    workspaceId: row.workspace_id,
+    upstreamConnectionId: row.upstream_connection_id,
+    capabilities: row.capabilities,
+    pageIds: row.page_ids,
+    status: row.status,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
   };
 }
 
@@ -55,7 +63,10 @@ export interface ApprovedApp {
 
 export interface GrantStore {
   /** One grant per (person, app, workspace): authorising again updates it and keeps its id (the partner's bot_id). */
-  upsert(args: { personId: string; appId: string; workspaceId: string; upstreamConnectionId: string; capabilities: string[]; pageIds: string[] }, now: Date): Promise<{ grant: Grant; created: boolean }>;
+  upsert(
+    args: { personId: string; appId: string; workspaceId: string; upstreamConnectionId: string; capabilities: string[]; pageIds: string[] },
+    now: Date,
+  ): Promise<{ grant: Grant; created: boolean }>;
   findById(id: string): Promise<Grant | null>;
   findFor(personId: string, appId: string, workspaceId: string): Promise<Grant | null>;
   isApproved(workspaceId: string, appId: string): Promise<boolean>;
@@ -73,29 +84,96 @@ export interface GrantStore {
 }
 
 export function grantStore(db: Kysely<Database>): GrantStore {
-  const base = () => db.selectFrom('grants as g')
-    .innerJoin('partner_apps as a', 'a.id', 'g.app_id')
-    .innerJoin('workspaces as w', 'w.id', 'g.workspace_id')
-    .innerJoin('people as p', 'p.id', 'g.person_id')
-    .select(['g.id', 'g.app_id', 'a.name as app_name', 'g.workspace_id', 'w.name as workspace_name', 'g.person_id', 'p.email', 'p.name as person_name', 'g.capabilities', 'g.page_ids', 'g.upstream_connection_id', 'g.created_at'])
-    .where('g.status', '=', 'active')
-    .orderBy('g.created_at', 'desc');
-  const map = (r: { id: string; app_id: string; app_name: string; workspace_id: string; workspace_name: string; person_id: string; email: string; person_name: string; capabilities: string[]; page_ids: string[]; upstream_connection_id: string; created_at: Date }): GrantSummary => ({
-    id: r.id, appId: r.app_id, appName: r.app_name, workspaceId: r.workspace_id, workspaceName: r.workspace_name, personId: r.person_id,
-    personEmail: r.email, personName: r.person_name, capabilities: r.capabilities, pageCount: r.page_ids.length, pageIds: r.page_ids,
-    upstreamConnectionId: r.upstream_connection_id, createdAt: r.created_at,
+  const base = () =>
+    db
+      .selectFrom('grants as g')
+      .innerJoin('partner_apps as a', 'a.id', 'g.app_id')
+      .innerJoin('workspaces as w', 'w.id', 'g.workspace_id')
+      .innerJoin('people as p', 'p.id', 'g.person_id')
+      .select([
+        'g.id',
+        'g.app_id',
+        'a.name as app_name',
+        'g.workspace_id',
+        'w.name as workspace_name',
+        'g.person_id',
+        'p.email',
+        'p.name as person_name',
+        'g.capabilities',
+        'g.page_ids',
+        'g.upstream_connection_id',
+        'g.created_at',
+      ])
+      .where('g.status', '=', 'active')
+      .orderBy('g.created_at', 'desc');
+  const map = (r: {
+    id: string;
+    app_id: string;
+    app_name: string;
+    workspace_id: string;
+    workspace_name: string;
+    person_id: string;
+    email: string;
+    person_name: string;
+    capabilities: string[];
+    page_ids: string[];
+    upstream_connection_id: string;
+    created_at: Date;
+  }): GrantSummary => ({
+    id: r.id,
+    appId: r.app_id,
+    appName: r.app_name,
+    workspaceId: r.workspace_id,
+    workspaceName: r.workspace_name,
+    personId: r.person_id,
+    personEmail: r.email,
+    personName: r.person_name,
+    capabilities: r.capabilities,
+    pageCount: r.page_ids.length,
+    pageIds: r.page_ids,
+    upstreamConnectionId: r.upstream_connection_id,
+    createdAt: r.created_at,
   });
   return {
     async upsert(args, now) {
-      const existing = await db.selectFrom('grants').select(['id']).where('person_id', '=', args.personId).where('app_id', '=', args.appId).where('workspace_id', '=', args.workspaceId).executeTakeFirst();
-      const row = await db.insertInto('grants').values({
-        id: existing?.id ?? randomUUID(), person_id: args.personId, app_id: args.appId, workspace_id: args.workspaceId,
-        upstream_connection_id: args.upstreamConnectionId, capabilities: JSON.stringify(args.capabilities), page_ids: JSON.stringify(args.pageIds),
-        status: 'active', revoked_at: null, revoked_by: null, revoke_reason: null, created_at: now, updated_at: now,
-      }).onConflict((oc) => oc.columns(['person_id', 'app_id', 'workspace_id']).doUpdateSet({
-        upstream_connection_id: args.upstreamConnectionId, capabilities: JSON.stringify(args.capabilities), page_ids: JSON.stringify(args.pageIds),
-        status: 'active', revoked_at: null, revoked_by: null, revoke_reason: null, updated_at: now,
-      })).returningAll().executeTakeFirstOrThrow();
+      const existing = await db
+        .selectFrom('grants')
+        .select(['id'])
+        .where('person_id', '=', args.personId)
+        .where('app_id', '=', args.appId)
+        .where('workspace_id', '=', args.workspaceId)
+        .executeTakeFirst();
+      const row = await db
+        .insertInto('grants')
+        .values({
+          id: existing?.id ?? randomUUID(),
+          person_id: args.personId,
+          app_id: args.appId,
+          workspace_id: args.workspaceId,
+          upstream_connection_id: args.upstreamConnectionId,
+          capabilities: JSON.stringify(args.capabilities),
+          page_ids: JSON.stringify(args.pageIds),
+          status: 'active',
+          revoked_at: null,
+          revoked_by: null,
+          revoke_reason: null,
+          created_at: now,
+          updated_at: now,
+        })
+        .onConflict((oc) =>
+          oc.columns(['person_id', 'app_id', 'workspace_id']).doUpdateSet({
+            upstream_connection_id: args.upstreamConnectionId,
+            capabilities: JSON.stringify(args.capabilities),
+            page_ids: JSON.stringify(args.pageIds),
+            status: 'active',
+            revoked_at: null,
+            revoked_by: null,
+            revoke_reason: null,
+            updated_at: now,
+          }),
+        )
+        .returningAll()
+        .executeTakeFirstOrThrow();
       return { grant: toGrant(row), created: existing === undefined };
     },
     async findById(id) {
@@ -104,11 +182,22 @@ export function grantStore(db: Kysely<Database>): GrantStore {
       return row ? toGrant(row) : null;
     },
     async findFor(personId, appId, workspaceId) {
-      const row = await db.selectFrom('grants').selectAll().where('person_id', '=', personId).where('app_id', '=', appId).where('workspace_id', '=', workspaceId).executeTakeFirst();
+      const row = await db
+        .selectFrom('grants')
+        .selectAll()
+        .where('person_id', '=', personId)
+        .where('app_id', '=', appId)
+        .where('workspace_id', '=', workspaceId)
+        .executeTakeFirst();
       return row ? toGrant(row) : null;
     },
     async isApproved(workspaceId, appId) {
-      const row = await db.selectFrom('approved_apps').select('app_id').where('workspace_id', '=', workspaceId).where('app_id', '=', appId).executeTakeFirst();
+      const row = await db
+        .selectFrom('approved_apps')
+        .select('app_id')
+        .where('workspace_id', '=', workspaceId)
+        .where('app_id', '=', appId)
+        .executeTakeFirst();
       return row !== undefined;
     },
     async listActiveForPerson(personId) {
@@ -131,20 +220,30 @@ export function grantStore(db: Kysely<Database>): GrantStore {
     async revoke(id, revocation, now) {
       if (!isUuid(id)) return false;
       // One conditional UPDATE: of two revocations at once, exactly one records who, when and why.
-      const result = await db.updateTable('grants')
+      const result = await db
+        .updateTable('grants')
         .set({ status: 'revoked', revoked_at: now, revoked_by: revocation.by, revoke_reason: revocation.reason, updated_at: now })
-        .where('id', '=', id).where('status', '=', 'active')
+        .where('id', '=', id)
+        .where('status', '=', 'active')
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
     async approve(workspaceId, appId, addedBy, now) {
-      const row = await db.insertInto('approved_apps').values({ workspace_id: workspaceId, app_id: appId, added_by: addedBy, added_at: now })
-        .onConflict((oc) => oc.columns(['workspace_id', 'app_id']).doNothing()).returning('app_id').executeTakeFirst();
+      const row = await db
+        .insertInto('approved_apps')
+        .values({ workspace_id: workspaceId, app_id: appId, added_by: addedBy, added_at: now })
+        .onConflict((oc) => oc.columns(['workspace_id', 'app_id']).doNothing())
+        .returning('app_id')
+        .executeTakeFirst();
       return row !== undefined;
     },
     async unapprove(workspaceId, appId) {
       if (!isUuid(appId)) return false;
-      const result = await db.deleteFrom('approved_apps').where('workspace_id', '=', workspaceId).where('app_id', '=', appId).executeTakeFirst();
+      const result = await db
+        .deleteFrom('approved_apps')
+        .where('workspace_id', '=', workspaceId)
+        .where('app_id', '=', appId)
+        .executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
     async listApproved(workspaceId) {

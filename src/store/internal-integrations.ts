@@ -47,10 +47,18 @@ export interface ConvertedGrant {
 }
 
 export interface InternalIntegrationStore {
-  create(args: {
-    name: string; workspaceId: string; capabilities: Capability[]; logo: { contentType: string; bytes: Buffer } | null; createdBy: string | null;
-    tokenHash: string; encrypt: (appId: string) => string;
-  }, now: Date): Promise<InternalIntegration>;
+  create(
+    args: {
+      name: string;
+      workspaceId: string;
+      capabilities: Capability[];
+      logo: { contentType: string; bytes: Buffer } | null;
+      createdBy: string | null;
+      tokenHash: string;
+      encrypt: (appId: string) => string;
+    },
+    now: Date,
+  ): Promise<InternalIntegration>;
   /** An internal integration by id (null for public ones and unknown ids). */
   findById(id: string): Promise<InternalIntegration | null>;
   listForWorkspaces(workspaceIds: string[]): Promise<Array<InternalIntegration & { pageCount: number }>>;
@@ -71,7 +79,10 @@ export interface InternalIntegrationStore {
    * integration with a client id, secret hash and redirect URIs; the token is
    * retired; each owner's connected pages become that owner's grant.
    */
-  convertToPublic(args: { appId: string; clientId: string; clientSecretHash: string; redirectUris: string[] }, now: Date): Promise<ConvertedGrant[] | null>;
+  convertToPublic(
+    args: { appId: string; clientId: string; clientSecretHash: string; redirectUris: string[] },
+    now: Date,
+  ): Promise<ConvertedGrant[] | null>;
   /** For `keys rotate`. */
   listTokenCiphertexts(): Promise<Array<{ id: string; ciphertext: string }>>;
   /** Compare-and-swap on the old ciphertext. */
@@ -80,10 +91,23 @@ export interface InternalIntegrationStore {
 
 const COLUMNS = ['id', 'name', 'workspace_id', 'capabilities', 'logo_content_type', 'created_by', 'created_at'] as const;
 
-function toIntegration(row: { id: string; name: string; workspace_id: string | null; capabilities: string[]; logo_content_type: string | null; created_by: string | null; created_at: Date }): InternalIntegration {
+function toIntegration(row: {
+  id: string;
+  name: string;
+  workspace_id: string | null;
+  capabilities: string[];
+  logo_content_type: string | null;
+  created_by: string | null;
+  created_at: Date;
+}): InternalIntegration {
   return {
-    id: row.id, name: row.name, workspaceId: row.workspace_id!, capabilities: row.capabilities as Capability[],
-    hasLogo: row.logo_content_type !== null, createdBy: row.created_by, createdAt: row.created_at,
+    id: row.id,
+    name: row.name,
+    workspaceId: row.workspace_id!,
+    capabilities: row.capabilities as Capability[],
+    hasLogo: row.logo_content_type !== null,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
   };
 }
 
@@ -92,13 +116,30 @@ export function internalIntegrationStore(db: Kysely<Database>): InternalIntegrat
   return {
     async create(args, now) {
       const id = randomUUID();
-      const row = await db.insertInto('partner_apps').values({
-        id, client_id: null, client_secret_hash: null, name: args.name, website: null, support_contact: null,
-        logo_content_type: args.logo?.contentType ?? null, logo: args.logo?.bytes ?? null,
-        redirect_uris: JSON.stringify([]), capabilities: JSON.stringify(args.capabilities), built_by_organisation: true,
-        integration_kind: 'internal', client_type: 'confidential', workspace_id: args.workspaceId,
-        internal_token_ciphertext: args.encrypt(id), internal_token_hash: args.tokenHash, created_by: args.createdBy, created_at: now,
-      }).returning(COLUMNS).executeTakeFirstOrThrow();
+      const row = await db
+        .insertInto('partner_apps')
+        .values({
+          id,
+          client_id: null,
+          client_secret_hash: null,
+          name: args.name,
+          website: null,
+          support_contact: null,
+          logo_content_type: args.logo?.contentType ?? null,
+          logo: args.logo?.bytes ?? null,
+          redirect_uris: JSON.stringify([]),
+          capabilities: JSON.stringify(args.capabilities),
+          built_by_organisation: true,
+          integration_kind: 'internal',
+          client_type: 'confidential',
+          workspace_id: args.workspaceId,
+          internal_token_ciphertext: args.encrypt(id),
+          internal_token_hash: args.tokenHash,
+          created_by: args.createdBy,
+          created_at: now,
+        })
+        .returning(COLUMNS)
+        .executeTakeFirstOrThrow();
       return toIntegration(row);
     },
     async findById(id) {
@@ -108,9 +149,19 @@ export function internalIntegrationStore(db: Kysely<Database>): InternalIntegrat
     },
     async listForWorkspaces(workspaceIds) {
       if (workspaceIds.length === 0) return [];
-      const rows = await internal().select(COLUMNS)
-        .select((eb) => eb.selectFrom('internal_integration_pages as p').select((e) => e.fn.countAll<string>().as('n')).whereRef('p.app_id', '=', 'partner_apps.id').as('page_count'))
-        .where('workspace_id', 'in', workspaceIds).orderBy('name').orderBy('created_at').execute();
+      const rows = await internal()
+        .select(COLUMNS)
+        .select((eb) =>
+          eb
+            .selectFrom('internal_integration_pages as p')
+            .select((e) => e.fn.countAll<string>().as('n'))
+            .whereRef('p.app_id', '=', 'partner_apps.id')
+            .as('page_count'),
+        )
+        .where('workspace_id', 'in', workspaceIds)
+        .orderBy('name')
+        .orderBy('created_at')
+        .execute();
       return rows.map((r) => ({ ...toIntegration(r), pageCount: Number(r.page_count ?? 0) }));
     },
     async tokenCiphertext(id) {
@@ -121,17 +172,38 @@ export function internalIntegrationStore(db: Kysely<Database>): InternalIntegrat
     async findByTokenHash(hash) {
       const row = await internal().select(COLUMNS).where('internal_token_hash', '=', hash).executeTakeFirst();
       if (!row) return null;
-      const pages = await db.selectFrom('internal_integration_pages').select(['page_id', 'connection_id', 'connected_by']).where('app_id', '=', row.id).orderBy('page_id').execute();
-      return { app: toIntegration(row), pages: pages.map((p) => ({ pageId: p.page_id, connectionId: p.connection_id, connectedBy: p.connected_by })) };
+      const pages = await db
+        .selectFrom('internal_integration_pages')
+        .select(['page_id', 'connection_id', 'connected_by'])
+        .where('app_id', '=', row.id)
+        .orderBy('page_id')
+        .execute();
+      return {
+        app: toIntegration(row),
+        pages: pages.map((p) => ({ pageId: p.page_id, connectionId: p.connection_id, connectedBy: p.connected_by })),
+      };
     },
     async connectPage(args, now) {
-      const inserted = await db.insertInto('internal_integration_pages').values({
-        app_id: args.appId, page_id: args.pageId, connection_id: args.connectionId, connected_by: args.connectedBy, connected_at: now,
-      }).onConflict((oc) => oc.columns(['app_id', 'page_id']).doNothing()).returning('page_id').executeTakeFirst();
+      const inserted = await db
+        .insertInto('internal_integration_pages')
+        .values({
+          app_id: args.appId,
+          page_id: args.pageId,
+          connection_id: args.connectionId,
+          connected_by: args.connectedBy,
+          connected_at: now,
+        })
+        .onConflict((oc) => oc.columns(['app_id', 'page_id']).doNothing())
+        .returning('page_id')
+        .executeTakeFirst();
       return inserted !== undefined;
     },
     async disconnectPage(appId, pageId) {
-      const result = await db.deleteFrom('internal_integration_pages').where('app_id', '=', appId).where('page_id', '=', pageId).executeTakeFirst();
+      const result = await db
+        .deleteFrom('internal_integration_pages')
+        .where('app_id', '=', appId)
+        .where('page_id', '=', pageId)
+        .executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
     async disconnectAllPages(appId) {
@@ -141,50 +213,115 @@ export function internalIntegrationStore(db: Kysely<Database>): InternalIntegrat
     },
     async disconnectPagesOfConnection(connectionId) {
       if (!isUuid(connectionId)) return [];
-      const rows = await db.deleteFrom('internal_integration_pages').where('connection_id', '=', connectionId).returning(['app_id', 'page_id']).execute();
-      return rows.map((r) => ({ appId: r.app_id, pageId: r.page_id })).sort((a, b) => a.appId.localeCompare(b.appId) || a.pageId.localeCompare(b.pageId));
+      const rows = await db
+        .deleteFrom('internal_integration_pages')
+        .where('connection_id', '=', connectionId)
+        .returning(['app_id', 'page_id'])
+        .execute();
+      return rows
+        .map((r) => ({ appId: r.app_id, pageId: r.page_id }))
+        .sort((a, b) => a.appId.localeCompare(b.appId) || a.pageId.localeCompare(b.pageId));
     },
     async listPages(appId) {
       if (!isUuid(appId)) return [];
-      const rows = await db.selectFrom('internal_integration_pages as c')
+      const rows = await db
+        .selectFrom('internal_integration_pages as c')
         .innerJoin('people as p', 'p.id', 'c.connected_by')
         .leftJoin('page_index as i', (join) => join.onRef('i.connection_id', '=', 'c.connection_id').onRef('i.page_id', '=', 'c.page_id'))
         .select(['c.page_id', 'c.connection_id', 'c.connected_by', 'c.connected_at', 'p.email', 'i.title'])
-        .where('c.app_id', '=', appId).orderBy('i.title').orderBy('c.page_id').execute();
-      return rows.map((r) => ({ pageId: r.page_id, title: r.title, connectionId: r.connection_id, connectedBy: r.connected_by, connectedByEmail: r.email, connectedAt: r.connected_at }));
+        .where('c.app_id', '=', appId)
+        .orderBy('i.title')
+        .orderBy('c.page_id')
+        .execute();
+      return rows.map((r) => ({
+        pageId: r.page_id,
+        title: r.title,
+        connectionId: r.connection_id,
+        connectedBy: r.connected_by,
+        connectedByEmail: r.email,
+        connectedAt: r.connected_at,
+      }));
     },
     async listForPage(workspaceId, pageId) {
-      const rows = await db.selectFrom('internal_integration_pages as c')
+      const rows = await db
+        .selectFrom('internal_integration_pages as c')
         .innerJoin('partner_apps as a', 'a.id', 'c.app_id')
-        .select(['a.id', 'a.name', 'a.workspace_id', 'a.capabilities', 'a.logo_content_type', 'a.created_by', 'a.created_at', 'c.connected_by', 'c.connected_at'])
-        .where('a.integration_kind', '=', 'internal').where('a.workspace_id', '=', workspaceId).where('c.page_id', '=', pageId)
-        .orderBy('a.name').execute();
+        .select([
+          'a.id',
+          'a.name',
+          'a.workspace_id',
+          'a.capabilities',
+          'a.logo_content_type',
+          'a.created_by',
+          'a.created_at',
+          'c.connected_by',
+          'c.connected_at',
+        ])
+        .where('a.integration_kind', '=', 'internal')
+        .where('a.workspace_id', '=', workspaceId)
+        .where('c.page_id', '=', pageId)
+        .orderBy('a.name')
+        .execute();
       return rows.map((r) => ({ ...toIntegration(r), connectedBy: r.connected_by, connectedAt: r.connected_at }));
     },
     async convertToPublic(args, now) {
       return db.transaction().execute(async (trx) => {
         // PGlite runs on one connection: only `trx` inside (docs/STACK.md).
-        const app = await trx.selectFrom('partner_apps').select(['id', 'workspace_id', 'capabilities']).where('id', '=', args.appId).where('integration_kind', '=', 'internal').forUpdate().executeTakeFirst();
+        const app = await trx
+          .selectFrom('partner_apps')
+          .select(['id', 'workspace_id', 'capabilities'])
+          .where('id', '=', args.appId)
+          .where('integration_kind', '=', 'internal')
+          .forUpdate()
+          .executeTakeFirst();
         if (!app || app.workspace_id === null) return null;
-        const pages = await trx.selectFrom('internal_integration_pages').select(['page_id', 'connection_id', 'connected_by']).where('app_id', '=', app.id).orderBy('connected_at').orderBy('page_id').execute();
+        const pages = await trx
+          .selectFrom('internal_integration_pages')
+          .select(['page_id', 'connection_id', 'connected_by'])
+          .where('app_id', '=', app.id)
+          .orderBy('connected_at')
+          .orderBy('page_id')
+          .execute();
         const byPerson = new Map<string, { connectionId: string; pageIds: string[] }>();
         for (const p of pages) {
           const entry = byPerson.get(p.connected_by) ?? { connectionId: p.connection_id, pageIds: [] };
           entry.pageIds.push(p.page_id);
           byPerson.set(p.connected_by, entry);
         }
-        await trx.updateTable('partner_apps').set({
-          integration_kind: 'public', client_type: 'confidential', client_id: args.clientId, client_secret_hash: args.clientSecretHash,
-          redirect_uris: JSON.stringify(args.redirectUris), internal_token_ciphertext: null, internal_token_hash: null,
-        }).where('id', '=', app.id).execute();
+        await trx
+          .updateTable('partner_apps')
+          .set({
+            integration_kind: 'public',
+            client_type: 'confidential',
+            client_id: args.clientId,
+            client_secret_hash: args.clientSecretHash,
+            redirect_uris: JSON.stringify(args.redirectUris),
+            internal_token_ciphertext: null,
+            internal_token_hash: null,
+          })
+          .where('id', '=', app.id)
+          .execute();
         const grants: ConvertedGrant[] = [];
         for (const [personId, entry] of byPerson) {
           const id = randomUUID();
-          await trx.insertInto('grants').values({
-            id, person_id: personId, app_id: app.id, workspace_id: app.workspace_id, upstream_connection_id: entry.connectionId,
-            capabilities: JSON.stringify(app.capabilities), page_ids: JSON.stringify(entry.pageIds), status: 'active',
-            revoked_at: null, revoked_by: null, revoke_reason: null, created_at: now, updated_at: now,
-          }).execute();
+          await trx
+            .insertInto('grants')
+            .values({
+              id,
+              person_id: personId,
+              app_id: app.id,
+              workspace_id: app.workspace_id,
+              upstream_connection_id: entry.connectionId,
+              capabilities: JSON.stringify(app.capabilities),
+              page_ids: JSON.stringify(entry.pageIds),
+              status: 'active',
+              revoked_at: null,
+              revoked_by: null,
+              revoke_reason: null,
+              created_at: now,
+              updated_at: now,
+            })
+            .execute();
           grants.push({ id, personId, upstreamConnectionId: entry.connectionId, pageIds: entry.pageIds });
         }
         await trx.deleteFrom('internal_integration_pages').where('app_id', '=', app.id).execute();
@@ -192,12 +329,19 @@ export function internalIntegrationStore(db: Kysely<Database>): InternalIntegrat
       });
     },
     async listTokenCiphertexts() {
-      const rows = await internal().select(['id', 'internal_token_ciphertext']).where('internal_token_ciphertext', 'is not', null).execute();
+      const rows = await internal()
+        .select(['id', 'internal_token_ciphertext'])
+        .where('internal_token_ciphertext', 'is not', null)
+        .execute();
       return rows.map((r) => ({ id: r.id, ciphertext: r.internal_token_ciphertext! }));
     },
     async replaceTokenCiphertext(id, expected, next) {
-      const result = await db.updateTable('partner_apps').set({ internal_token_ciphertext: next })
-        .where('id', '=', id).where('internal_token_ciphertext', '=', expected).executeTakeFirst();
+      const result = await db
+        .updateTable('partner_apps')
+        .set({ internal_token_ciphertext: next })
+        .where('id', '=', id)
+        .where('internal_token_ciphertext', '=', expected)
+        .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
   };

@@ -6,8 +6,9 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 const initial: Migration = {
-  async up(db: Kysely<any>) {
-    await db.schema.createTable('people')
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('people')
       .addColumn('id', 'uuid', (c) => c.primaryKey())
       .addColumn('issuer', 'text', (c) => c.notNull())
       .addColumn('subject', 'text', (c) => c.notNull())
@@ -19,16 +20,23 @@ const initial: Migration = {
       .addUniqueConstraint('people_issuer_subject', ['issuer', 'subject'])
       .execute();
 
-    await db.schema.createTable('workspaces')
+    await db.schema
+      .createTable('workspaces')
       .addColumn('id', 'text', (c) => c.primaryKey())
       .addColumn('name', 'text', (c) => c.notNull())
       .addColumn('icon', 'text')
-      .addColumn('install_policy', 'text', (c) => c.notNull().defaultTo('no_restrictions').check(sql`install_policy in ('no_restrictions', 'approved_only')`))
+      .addColumn('install_policy', 'text', (c) =>
+        c
+          .notNull()
+          .defaultTo('no_restrictions')
+          .check(sql`install_policy in ('no_restrictions', 'approved_only')`),
+      )
       .addColumn('auto_approve_organisation', 'boolean', (c) => c.notNull().defaultTo(true))
       .addColumn('created_at', 'timestamptz', (c) => c.notNull())
       .execute();
 
-    await db.schema.createTable('workspace_members')
+    await db.schema
+      .createTable('workspace_members')
       .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
       .addColumn('person_id', 'uuid', (c) => c.notNull().references('people.id').onDelete('cascade'))
       .addColumn('role', 'text', (c) => c.notNull().check(sql`role in ('owner', 'member')`))
@@ -38,7 +46,8 @@ const initial: Migration = {
       .addPrimaryKeyConstraint('workspace_members_pk', ['workspace_id', 'person_id'])
       .execute();
 
-    await db.schema.createTable('upstream_connections')
+    await db.schema
+      .createTable('upstream_connections')
       .addColumn('id', 'uuid', (c) => c.primaryKey())
       .addColumn('person_id', 'uuid', (c) => c.notNull().references('people.id').onDelete('cascade'))
       .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
@@ -58,7 +67,8 @@ const initial: Migration = {
       .addUniqueConstraint('upstream_connections_person_workspace', ['person_id', 'workspace_id'])
       .execute();
 
-    await db.schema.createTable('page_index')
+    await db.schema
+      .createTable('page_index')
       .addColumn('connection_id', 'uuid', (c) => c.notNull().references('upstream_connections.id').onDelete('cascade'))
       .addColumn('page_id', 'text', (c) => c.notNull())
       .addColumn('parent_id', 'text')
@@ -70,7 +80,8 @@ const initial: Migration = {
       .execute();
     await db.schema.createIndex('page_index_parent').on('page_index').columns(['connection_id', 'parent_id']).execute();
 
-    await db.schema.createTable('partner_apps')
+    await db.schema
+      .createTable('partner_apps')
       .addColumn('id', 'uuid', (c) => c.primaryKey())
       .addColumn('client_id', 'text', (c) => c.unique())
       .addColumn('client_secret_hash', 'text')
@@ -90,7 +101,8 @@ const initial: Migration = {
       .addColumn('created_at', 'timestamptz', (c) => c.notNull())
       .execute();
 
-    await db.schema.createTable('grants')
+    await db.schema
+      .createTable('grants')
       .addColumn('id', 'uuid', (c) => c.primaryKey())
       .addColumn('person_id', 'uuid', (c) => c.notNull().references('people.id').onDelete('cascade'))
       .addColumn('app_id', 'uuid', (c) => c.notNull().references('partner_apps.id').onDelete('cascade'))
@@ -107,7 +119,8 @@ const initial: Migration = {
       .addUniqueConstraint('grants_person_app_workspace', ['person_id', 'app_id', 'workspace_id'])
       .execute();
 
-    await db.schema.createTable('authorization_codes')
+    await db.schema
+      .createTable('authorization_codes')
       .addColumn('code_hash', 'text', (c) => c.primaryKey())
       .addColumn('grant_id', 'uuid', (c) => c.notNull().references('grants.id').onDelete('cascade'))
       .addColumn('app_id', 'uuid', (c) => c.notNull())
@@ -119,7 +132,8 @@ const initial: Migration = {
       .addColumn('created_at', 'timestamptz', (c) => c.notNull())
       .execute();
 
-    await db.schema.createTable('refresh_tokens')
+    await db.schema
+      .createTable('refresh_tokens')
       .addColumn('token_hash', 'text', (c) => c.primaryKey())
       .addColumn('family_id', 'uuid', (c) => c.notNull())
       .addColumn('grant_id', 'uuid', (c) => c.notNull().references('grants.id').onDelete('cascade'))
@@ -133,7 +147,8 @@ const initial: Migration = {
       .execute();
     await db.schema.createIndex('refresh_tokens_family').on('refresh_tokens').column('family_id').execute();
 
-    await db.schema.createTable('access_tokens')
+    await db.schema
+      .createTable('access_tokens')
       .addColumn('token_hash', 'text', (c) => c.primaryKey())
       .addColumn('grant_id', 'uuid', (c) => c.notNull().references('grants.id').onDelete('cascade'))
       .addColumn('app_id', 'uuid', (c) => c.notNull())
@@ -146,7 +161,8 @@ const initial: Migration = {
       .execute();
     await db.schema.createIndex('access_tokens_grant').on('access_tokens').column('grant_id').execute();
 
-    await db.schema.createTable('audit_events')
+    await db.schema
+      .createTable('audit_events')
       .addColumn('id', 'bigserial', (c) => c.primaryKey())
       .addColumn('action', 'text', (c) => c.notNull())
       .addColumn('actor_type', 'text', (c) => c.notNull())
@@ -162,7 +178,8 @@ const initial: Migration = {
       .execute();
     await db.schema.createIndex('audit_events_time').on('audit_events').column('occurred_at').execute();
 
-    await db.schema.createTable('admin_tokens')
+    await db.schema
+      .createTable('admin_tokens')
       .addColumn('id', 'uuid', (c) => c.primaryKey())
       .addColumn('token_hash', 'text', (c) => c.notNull().unique())
       .addColumn('person_id', 'uuid', (c) => c.references('people.id').onDelete('cascade'))
@@ -173,7 +190,8 @@ const initial: Migration = {
       .addColumn('revoked_at', 'timestamptz')
       .execute();
 
-    await db.schema.createTable('sessions')
+    await db.schema
+      .createTable('sessions')
       .addColumn('sid', 'text', (c) => c.primaryKey())
       .addColumn('data', 'jsonb', (c) => c.notNull())
       .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
@@ -184,15 +202,19 @@ const initial: Migration = {
 
 /** Partner OAuth: the approved list, and what a code needs to check its redemption. */
 const partnerOAuth: Migration = {
-  async up(db: Kysely<any>) {
-    await db.schema.createTable('approved_apps')
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('approved_apps')
       .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
       .addColumn('app_id', 'uuid', (c) => c.notNull().references('partner_apps.id').onDelete('cascade'))
       .addColumn('added_by', 'uuid')
       .addColumn('added_at', 'timestamptz', (c) => c.notNull())
       .addPrimaryKeyConstraint('approved_apps_pk', ['workspace_id', 'app_id'])
       .execute();
-    await db.schema.alterTable('authorization_codes').addColumn('redirect_uri_explicit', 'boolean', (c) => c.notNull().defaultTo(true)).execute();
+    await db.schema
+      .alterTable('authorization_codes')
+      .addColumn('redirect_uri_explicit', 'boolean', (c) => c.notNull().defaultTo(true))
+      .execute();
     await db.schema.alterTable('authorization_codes').addColumn('person_id', 'uuid').execute();
     await db.schema.createIndex('refresh_tokens_grant').on('refresh_tokens').column('grant_id').execute();
     await db.schema.createIndex('access_tokens_code').on('access_tokens').column('code_hash').execute();
@@ -207,9 +229,13 @@ const partnerOAuth: Migration = {
  * connection of the owner who connected it.
  */
 const internalIntegrations: Migration = {
-  async up(db: Kysely<any>) {
-    await db.schema.alterTable('partner_apps').addColumn('internal_token_hash', 'text', (c) => c.unique()).execute();
-    await db.schema.createTable('internal_integration_pages')
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .alterTable('partner_apps')
+      .addColumn('internal_token_hash', 'text', (c) => c.unique())
+      .execute();
+    await db.schema
+      .createTable('internal_integration_pages')
       .addColumn('app_id', 'uuid', (c) => c.notNull().references('partner_apps.id').onDelete('cascade'))
       .addColumn('page_id', 'text', (c) => c.notNull())
       .addColumn('connection_id', 'uuid', (c) => c.notNull().references('upstream_connections.id').onDelete('cascade'))

@@ -28,7 +28,13 @@ export interface PageIndexStore {
   titles(connectionId: string, pageIds: string[]): Promise<Map<string, string>>;
 }
 
-function toPage(row: { page_id: string; parent_id: string | null; parent_type: string; title: string; object_type: IndexedPage['objectType'] }): IndexedPage {
+function toPage(row: {
+  page_id: string;
+  parent_id: string | null;
+  parent_type: string;
+  title: string;
+  object_type: IndexedPage['objectType'];
+}): IndexedPage {
   return { pageId: row.page_id, parentId: row.parent_id, parentType: row.parent_type, title: row.title, objectType: row.object_type };
 }
 
@@ -36,23 +42,44 @@ export function pageIndexStore(db: Kysely<Database>): PageIndexStore {
   return {
     async upsertBatch(connectionId, pages, seenAt) {
       if (pages.length === 0) return;
-      await db.insertInto('page_index')
-        .values(pages.map((p) => ({
-          connection_id: connectionId, page_id: p.pageId, parent_id: p.parentId, parent_type: p.parentType,
-          title: p.title, object_type: p.objectType, seen_at: seenAt,
-        })))
-        .onConflict((oc) => oc.columns(['connection_id', 'page_id']).doUpdateSet((eb) => ({
-          parent_id: eb.ref('excluded.parent_id'), parent_type: eb.ref('excluded.parent_type'),
-          title: eb.ref('excluded.title'), object_type: eb.ref('excluded.object_type'), seen_at: eb.ref('excluded.seen_at'),
-        })))
+      await db
+        .insertInto('page_index')
+        .values(
+          pages.map((p) => ({
+            connection_id: connectionId,
+            page_id: p.pageId,
+            parent_id: p.parentId,
+            parent_type: p.parentType,
+            title: p.title,
+            object_type: p.objectType,
+            seen_at: seenAt,
+          })),
+        )
+        .onConflict((oc) =>
+          oc.columns(['connection_id', 'page_id']).doUpdateSet((eb) => ({
+            parent_id: eb.ref('excluded.parent_id'),
+            parent_type: eb.ref('excluded.parent_type'),
+            title: eb.ref('excluded.title'),
+            object_type: eb.ref('excluded.object_type'),
+            seen_at: eb.ref('excluded.seen_at'),
+          })),
+        )
         .execute();
     },
     async removeNotSeenSince(connectionId, runStartedAt) {
-      const result = await db.deleteFrom('page_index').where('connection_id', '=', connectionId).where('seen_at', '<', runStartedAt).executeTakeFirst();
+      const result = await db
+        .deleteFrom('page_index')
+        .where('connection_id', '=', connectionId)
+        .where('seen_at', '<', runStartedAt)
+        .executeTakeFirst();
       return Number(result.numDeletedRows);
     },
     async count(connectionId) {
-      const row = await db.selectFrom('page_index').select((eb) => eb.fn.countAll<string>().as('n')).where('connection_id', '=', connectionId).executeTakeFirstOrThrow();
+      const row = await db
+        .selectFrom('page_index')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('connection_id', '=', connectionId)
+        .executeTakeFirstOrThrow();
       return Number(row.n);
     },
     async children(connectionId, parentId, limit, offset) {
@@ -63,35 +90,80 @@ export function pageIndexStore(db: Kysely<Database>): PageIndexStore {
     },
     async search(connectionId, query, limit) {
       const pattern = `%${query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      const rows = await db.selectFrom('page_index').selectAll().where('connection_id', '=', connectionId)
-        .where('title', 'ilike', pattern).orderBy('title').limit(limit).execute();
+      const rows = await db
+        .selectFrom('page_index')
+        .selectAll()
+        .where('connection_id', '=', connectionId)
+        .where('title', 'ilike', pattern)
+        .orderBy('title')
+        .limit(limit)
+        .execute();
       return rows.map(toPage);
     },
     async listAll(connectionId, limit) {
-      const rows = await db.selectFrom('page_index').selectAll().where('connection_id', '=', connectionId).orderBy('title').orderBy('page_id').limit(limit).execute();
+      const rows = await db
+        .selectFrom('page_index')
+        .selectAll()
+        .where('connection_id', '=', connectionId)
+        .orderBy('title')
+        .orderBy('page_id')
+        .limit(limit)
+        .execute();
       return rows.map(toPage);
     },
     async roots(connectionId, limit, offset) {
-      const rows = await db.selectFrom('page_index as p').selectAll('p').where('p.connection_id', '=', connectionId)
-        .where((eb) => eb.or([
-          eb('p.parent_id', 'is', null),
-          eb.not(eb.exists(eb.selectFrom('page_index as q').select('q.page_id').whereRef('q.connection_id', '=', 'p.connection_id').whereRef('q.page_id', '=', 'p.parent_id'))),
-        ]))
-        .orderBy('p.title').orderBy('p.page_id').limit(limit).offset(offset).execute();
+      const rows = await db
+        .selectFrom('page_index as p')
+        .selectAll('p')
+        .where('p.connection_id', '=', connectionId)
+        .where((eb) =>
+          eb.or([
+            eb('p.parent_id', 'is', null),
+            eb.not(
+              eb.exists(
+                eb
+                  .selectFrom('page_index as q')
+                  .select('q.page_id')
+                  .whereRef('q.connection_id', '=', 'p.connection_id')
+                  .whereRef('q.page_id', '=', 'p.parent_id'),
+              ),
+            ),
+          ]),
+        )
+        .orderBy('p.title')
+        .orderBy('p.page_id')
+        .limit(limit)
+        .offset(offset)
+        .execute();
       return rows.map(toPage);
     },
     async presentIds(connectionId, pageIds) {
       if (pageIds.length === 0) return new Set();
-      const rows = await db.selectFrom('page_index').select('page_id').where('connection_id', '=', connectionId).where('page_id', 'in', pageIds).execute();
+      const rows = await db
+        .selectFrom('page_index')
+        .select('page_id')
+        .where('connection_id', '=', connectionId)
+        .where('page_id', 'in', pageIds)
+        .execute();
       return new Set(rows.map((r) => r.page_id));
     },
     async titles(connectionId, pageIds) {
       if (pageIds.length === 0) return new Map();
-      const rows = await db.selectFrom('page_index').select(['page_id', 'title']).where('connection_id', '=', connectionId).where('page_id', 'in', pageIds).execute();
+      const rows = await db
+        .selectFrom('page_index')
+        .select(['page_id', 'title'])
+        .where('connection_id', '=', connectionId)
+        .where('page_id', 'in', pageIds)
+        .execute();
       return new Map(rows.map((r) => [r.page_id, r.title]));
     },
     async get(connectionId, pageId) {
-      const row = await db.selectFrom('page_index').selectAll().where('connection_id', '=', connectionId).where('page_id', '=', pageId).executeTakeFirst();
+      const row = await db
+        .selectFrom('page_index')
+        .selectAll()
+        .where('connection_id', '=', connectionId)
+        .where('page_id', '=', pageId)
+        .executeTakeFirst();
       return row ? toPage(row) : null;
     },
   };

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Capability } from '../oauth/capabilities.js';
 import { isUuid } from './people.js';
-import type { Database } from './schema.js';
+import type { Database, PartnerAppsTable } from './schema.js';
 
 /** An integration (DESIGN.md "PartnerApp"): integration kind is Notion's word, client type is OAuth's. */
 export interface PartnerApp {
@@ -52,27 +52,68 @@ export interface PartnerAppStore {
   logo(id: string): Promise<{ contentType: string; bytes: Buffer } | null>;
 }
 
-const COLUMNS = ['id', 'client_id', 'client_secret_hash', 'name', 'website', 'support_contact', 'logo_content_type', 'redirect_uris', 'capabilities', 'built_by_organisation', 'integration_kind', 'client_type', 'workspace_id', 'created_at'] as const;
+const COLUMNS = [
+  'id',
+  'client_id',
+  'client_secret_hash',
+  'name',
+  'website',
+  'support_contact',
+  'logo_content_type',
+  'redirect_uris',
+  'capabilities',
+  'built_by_organisation',
+  'integration_kind',
+  'client_type',
+  'workspace_id',
+  'created_at',
+] as const;
 
-function toApp(row: any): PartnerApp {
+function toApp(row: Pick<Selectable<PartnerAppsTable>, (typeof COLUMNS)[number]>): PartnerApp {
   return {
-    id: row.id, clientId: row.client_id, clientSecretHash: row.client_secret_hash, name: row.name, website: row.website,
-    supportContact: row.support_contact, hasLogo: row.logo_content_type !== null, redirectUris: row.redirect_uris,
-    capabilities: row.capabilities, builtByOrganisation: row.built_by_organisation, integrationKind: row.integration_kind,
-    clientType: row.client_type, workspaceId: row.workspace_id, createdAt: row.created_at,
+    id: row.id,
+    clientId: row.client_id,
+    clientSecretHash: row.client_secret_hash,
+    name: row.name,
+    website: row.website,
+    supportContact: row.support_contact,
+    hasLogo: row.logo_content_type !== null,
+    redirectUris: row.redirect_uris,
+    capabilities: row.capabilities as Capability[],
+    builtByOrganisation: row.built_by_organisation,
+    integrationKind: row.integration_kind,
+    clientType: row.client_type,
+    workspaceId: row.workspace_id,
+    createdAt: row.created_at,
   };
 }
 
 export function partnerAppStore(db: Kysely<Database>): PartnerAppStore {
   return {
     async create(app, now) {
-      const row = await db.insertInto('partner_apps').values({
-        id: randomUUID(), client_id: app.clientId, client_secret_hash: app.clientSecretHash, name: app.name, website: app.website,
-        support_contact: app.supportContact, logo_content_type: app.logo?.contentType ?? null, logo: app.logo?.bytes ?? null,
-        redirect_uris: JSON.stringify(app.redirectUris), capabilities: JSON.stringify(app.capabilities),
-        built_by_organisation: app.builtByOrganisation, integration_kind: 'public', client_type: app.clientType,
-        workspace_id: null, internal_token_ciphertext: null, created_by: app.createdBy, created_at: now,
-      }).returning(COLUMNS).executeTakeFirstOrThrow();
+      const row = await db
+        .insertInto('partner_apps')
+        .values({
+          id: randomUUID(),
+          client_id: app.clientId,
+          client_secret_hash: app.clientSecretHash,
+          name: app.name,
+          website: app.website,
+          support_contact: app.supportContact,
+          logo_content_type: app.logo?.contentType ?? null,
+          logo: app.logo?.bytes ?? null,
+          redirect_uris: JSON.stringify(app.redirectUris),
+          capabilities: JSON.stringify(app.capabilities),
+          built_by_organisation: app.builtByOrganisation,
+          integration_kind: 'public',
+          client_type: app.clientType,
+          workspace_id: null,
+          internal_token_ciphertext: null,
+          created_by: app.createdBy,
+          created_at: now,
+        })
+        .returning(COLUMNS)
+        .executeTakeFirstOrThrow();
       return toApp(row);
     },
     async findById(id) {
@@ -89,18 +130,32 @@ export function partnerAppStore(db: Kysely<Database>): PartnerAppStore {
       return rows.map(toApp);
     },
     async listForAdmin() {
-      const rows = await db.selectFrom('partner_apps').select(COLUMNS.filter((c) => c !== 'client_secret_hash')).orderBy('created_at', 'desc').orderBy('name').execute();
+      const rows = await db
+        .selectFrom('partner_apps')
+        .select(COLUMNS.filter((c) => c !== 'client_secret_hash'))
+        .orderBy('created_at', 'desc')
+        .orderBy('name')
+        .execute();
       return rows.map((row) => {
         const { clientSecretHash: _omitted, ...summary } = toApp({ ...row, client_secret_hash: null });
         return summary;
       });
     },
     async setSecretHash(id, hash) {
-      const result = await db.updateTable('partner_apps').set({ client_secret_hash: hash }).where('id', '=', id).where('client_type', '=', 'confidential').executeTakeFirst();
+      const result = await db
+        .updateTable('partner_apps')
+        .set({ client_secret_hash: hash })
+        .where('id', '=', id)
+        .where('client_type', '=', 'confidential')
+        .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
     async setAddresses(id, addresses) {
-      const result = await db.updateTable('partner_apps').set({ redirect_uris: JSON.stringify(addresses.redirectUris), website: addresses.website }).where('id', '=', id).executeTakeFirst();
+      const result = await db
+        .updateTable('partner_apps')
+        .set({ redirect_uris: JSON.stringify(addresses.redirectUris), website: addresses.website })
+        .where('id', '=', id)
+        .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
     async logo(id) {

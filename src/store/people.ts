@@ -18,7 +18,6 @@ export interface PeopleStore {
   findByEmail(email: string): Promise<Person[]>;
 }
 
-
 function toPerson(row: { id: string; issuer: string; subject: string; email: string; email_verified: boolean; name: string }): Person {
   return { id: row.id, issuer: row.issuer, subject: row.subject, email: row.email, emailVerified: row.email_verified, name: row.name };
 }
@@ -26,14 +25,26 @@ function toPerson(row: { id: string; issuer: string; subject: string; email: str
 export function peopleStore(db: Kysely<Database>): PeopleStore {
   return {
     async upsertFromSignIn(claims, now) {
-      const row = await db.insertInto('people')
+      const row = await db
+        .insertInto('people')
         .values({
-          id: randomUUID(), issuer: claims.issuer, subject: claims.subject, email: claims.email.toLowerCase(),
-          email_verified: claims.emailVerified, name: claims.name, created_at: now, last_sign_in_at: now,
+          id: randomUUID(),
+          issuer: claims.issuer,
+          subject: claims.subject,
+          email: claims.email.toLowerCase(),
+          email_verified: claims.emailVerified,
+          name: claims.name,
+          created_at: now,
+          last_sign_in_at: now,
         })
-        .onConflict((oc) => oc.columns(['issuer', 'subject']).doUpdateSet({
-          email: claims.email.toLowerCase(), email_verified: claims.emailVerified, name: claims.name, last_sign_in_at: now,
-        }))
+        .onConflict((oc) =>
+          oc.columns(['issuer', 'subject']).doUpdateSet({
+            email: claims.email.toLowerCase(),
+            email_verified: claims.emailVerified,
+            name: claims.name,
+            last_sign_in_at: now,
+          }),
+        )
         .returningAll()
         .executeTakeFirstOrThrow();
       return toPerson(row);
@@ -49,7 +60,6 @@ export function peopleStore(db: Kysely<Database>): PeopleStore {
     },
   };
 }
-
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Ids from URLs are checked before they reach a uuid column: a malformed one is "not found", not a 500. */

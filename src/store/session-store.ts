@@ -8,7 +8,11 @@ import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
 export class DatabaseSessionStore extends session.Store {
-  constructor(private readonly db: Kysely<Database>, private readonly now: () => Date, private readonly defaultTtlMs: number) {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly now: () => Date,
+    private readonly defaultTtlMs: number,
+  ) {
     super();
   }
 
@@ -18,7 +22,11 @@ export class DatabaseSessionStore extends session.Store {
   }
 
   override get(sid: string, callback: (err: unknown, session?: session.SessionData | null) => void): void {
-    this.db.selectFrom('sessions').select(['data', 'expires_at']).where('sid', '=', sid).executeTakeFirst()
+    this.db
+      .selectFrom('sessions')
+      .select(['data', 'expires_at'])
+      .where('sid', '=', sid)
+      .executeTakeFirst()
       .then((row) => callback(null, row && row.expires_at > this.now() ? (row.data as unknown as session.SessionData) : null))
       .catch((err) => callback(err));
   }
@@ -26,7 +34,9 @@ export class DatabaseSessionStore extends session.Store {
   override set(sid: string, sess: session.SessionData, callback?: (err?: unknown) => void): void {
     const data = JSON.stringify(sess);
     const expiresAt = this.expiry(sess);
-    this.db.insertInto('sessions').values({ sid, data, expires_at: expiresAt })
+    this.db
+      .insertInto('sessions')
+      .values({ sid, data, expires_at: expiresAt })
       .onConflict((oc) => oc.column('sid').doUpdateSet({ data, expires_at: expiresAt }))
       .execute()
       .then(() => callback?.())
@@ -34,13 +44,20 @@ export class DatabaseSessionStore extends session.Store {
   }
 
   override touch(sid: string, sess: session.SessionData, callback?: (err?: unknown) => void): void {
-    this.db.updateTable('sessions').set({ expires_at: this.expiry(sess) }).where('sid', '=', sid).execute()
+    this.db
+      .updateTable('sessions')
+      .set({ expires_at: this.expiry(sess) })
+      .where('sid', '=', sid)
+      .execute()
       .then(() => callback?.())
       .catch((err) => callback?.(err));
   }
 
   override destroy(sid: string, callback?: (err?: unknown) => void): void {
-    this.db.deleteFrom('sessions').where('sid', '=', sid).execute()
+    this.db
+      .deleteFrom('sessions')
+      .where('sid', '=', sid)
+      .execute()
       .then(() => callback?.())
       .catch((err) => callback?.(err));
   }

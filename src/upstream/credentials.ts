@@ -44,7 +44,11 @@ function isUnauthorized(err: unknown): boolean {
   return isNotionClientError(err) && err.code === APIErrorCode.Unauthorized;
 }
 
-export async function withUpstreamClient<T>(deps: CredentialDeps, connection: UpstreamConnection, call: (client: Client) => Promise<T>): Promise<T> {
+export async function withUpstreamClient<T>(
+  deps: CredentialDeps,
+  connection: UpstreamConnection,
+  call: (client: Client) => Promise<T>,
+): Promise<T> {
   if (connection.status !== 'active' || !connection.credentialCiphertext) throw new ConnectionBroken(connection.id);
   const credential = decryptCredential(deps.keyring, connection.credentialCiphertext, connection.id);
   try {
@@ -88,7 +92,8 @@ async function refreshAcrossInstances(deps: CredentialDeps, connection: Upstream
     const current = await deps.connections.findById(connection.id);
     if (!current || current.status !== 'active' || !current.credentialCiphertext) throw new ConnectionBroken(connection.id);
     // The holder stored a new credential: use it.
-    if (current.version !== connection.version) return decryptCredential(deps.keyring, current.credentialCiphertext, current.id).accessToken;
+    if (current.version !== connection.version)
+      return decryptCredential(deps.keyring, current.credentialCiphertext, current.id).accessToken;
     const lease = await deps.refreshLock.tryAcquire(connection.id);
     if (lease) {
       try {
@@ -111,12 +116,23 @@ async function refreshOnce(deps: CredentialDeps, connection: UpstreamConnection)
   const credential = decryptCredential(deps.keyring, current.credentialCiphertext, current.id);
   if (!credential.refreshToken) return markBroken(deps, current, 'unauthorized without refresh token');
   try {
-    const answer = await notionClient(deps.upstream).oauth.token({ grant_type: 'refresh_token', refresh_token: credential.refreshToken, client_id: deps.upstream.clientId, client_secret: deps.upstream.clientSecret });
+    const answer = await notionClient(deps.upstream).oauth.token({
+      grant_type: 'refresh_token',
+      refresh_token: credential.refreshToken,
+      client_id: deps.upstream.clientId,
+      client_secret: deps.upstream.clientSecret,
+    });
     const next = { accessToken: answer.access_token, refreshToken: answer.refresh_token ?? credential.refreshToken };
-    const swapped = await deps.connections.replaceCredential(current.id, current.version, encryptCredential(deps.keyring, next, current.id), deps.clock.now());
+    const swapped = await deps.connections.replaceCredential(
+      current.id,
+      current.version,
+      encryptCredential(deps.keyring, next, current.id),
+      deps.clock.now(),
+    );
     if (swapped) return next.accessToken;
     const winner = await deps.connections.findById(current.id);
-    if (winner?.credentialCiphertext && winner.status === 'active') return decryptCredential(deps.keyring, winner.credentialCiphertext, winner.id).accessToken;
+    if (winner?.credentialCiphertext && winner.status === 'active')
+      return decryptCredential(deps.keyring, winner.credentialCiphertext, winner.id).accessToken;
     throw new ConnectionBroken(current.id);
   } catch (err) {
     if (err instanceof ConnectionBroken) throw err;
@@ -135,10 +151,17 @@ async function refreshOnce(deps: CredentialDeps, connection: UpstreamConnection)
 async function markBroken(deps: CredentialDeps, connection: UpstreamConnection, reason: string): Promise<never> {
   const now = deps.clock.now();
   if (await deps.connections.setStatus(connection.id, 'broken', now)) {
-    await deps.audit.record({
-      action: 'upstream_connection.broken', actor: { type: 'system' }, target: { type: 'upstream_connection', id: connection.id },
-      workspaceId: connection.workspaceId, outcome: 'failure', detail: { reason },
-    }, now);
+    await deps.audit.record(
+      {
+        action: 'upstream_connection.broken',
+        actor: { type: 'system' },
+        target: { type: 'upstream_connection', id: connection.id },
+        workspaceId: connection.workspaceId,
+        outcome: 'failure',
+        detail: { reason },
+      },
+      now,
+    );
   }
   throw new ConnectionBroken(connection.id);
 }

@@ -19,7 +19,7 @@ import type { RateBudget } from './rate-budget.js';
 
 export class UpstreamRateLimited extends Error {
   constructor(readonly retryAfterSeconds: number) {
-    super('Notion\'s rate limit for this workspace is spent; try again later.');
+    super("Notion's rate limit for this workspace is spent; try again later.");
     this.name = 'UpstreamRateLimited';
   }
 }
@@ -58,10 +58,12 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 /** Notion's Retry-After ("an integer number of seconds"), 1 when absent or unreadable. */
 export function notionRetryAfterSeconds(err: unknown): number {
   // The SDK's headers are a fetch Headers object or a plain record, depending on the fetch it was given.
-  const headers = (err as { headers?: unknown })?.headers as { get?: (name: string) => string | null } & Record<string, unknown> | undefined;
-  const header = typeof headers?.get === 'function'
-    ? headers.get('retry-after')
-    : Object.entries(headers ?? {}).find(([name]) => name.toLowerCase() === 'retry-after')?.[1] as string | undefined;
+  const headers = (err as { headers?: unknown })?.headers as
+    ({ get?: (name: string) => string | null } & Record<string, unknown>) | undefined;
+  const header =
+    typeof headers?.get === 'function'
+      ? headers.get('retry-after')
+      : (Object.entries(headers ?? {}).find(([name]) => name.toLowerCase() === 'retry-after')?.[1] as string | undefined);
   const seconds = Number(header);
   return header && Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : 1;
 }
@@ -93,12 +95,14 @@ export function createUpstreamGateway(deps: GatewayDeps): UpstreamGateway {
 
   return {
     async call(target, fn) {
-      const connection = target.connection?.id === target.connectionId ? target.connection : await deps.connections.findById(target.connectionId);
+      const connection =
+        target.connection?.id === target.connectionId ? target.connection : await deps.connections.findById(target.connectionId);
       if (!connection) throw new ConnectionBroken(target.connectionId);
       const upstream = target.notionVersion ? { ...deps.upstream, notionVersion: target.notionVersion } : deps.upstream;
       // The budget is the workspace's as Gatehouse knows it from the connection (Notion counts per integration and workspace).
-      return withUpstreamClient({ ...deps, upstream }, connection, (client) => spend(connection.workspaceId, target.partnerKey, () => fn(client)));
+      return withUpstreamClient({ ...deps, upstream }, connection, (client) =>
+        spend(connection.workspaceId, target.partnerKey, () => fn(client)),
+      );
     },
   };
 }
-

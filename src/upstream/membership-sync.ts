@@ -26,7 +26,10 @@ export interface MembershipDeps extends CredentialDeps {
   onLeft?: (workspaceId: string, personId: string) => Promise<void>;
 }
 
-interface NotionMember { id: string; email: string | null }
+interface NotionMember {
+  id: string;
+  email: string | null;
+}
 
 async function readMemberList(deps: MembershipDeps, workspaceId: string): Promise<NotionMember[] | null> {
   for (const connection of await deps.connections.listActiveForWorkspace(workspaceId)) {
@@ -35,7 +38,9 @@ async function readMemberList(deps: MembershipDeps, workspaceId: string): Promis
       const users: Awaited<ReturnType<Client['users']['list']>>['results'] = [];
       let cursor: string | undefined;
       do {
-        const page = await deps.gateway.call({ connectionId: connection.id, workspaceId, partnerKey: 'gatehouse' }, (client) => client.users.list({ page_size: 100, ...(cursor ? { start_cursor: cursor } : {}) }));
+        const page = await deps.gateway.call({ connectionId: connection.id, workspaceId, partnerKey: 'gatehouse' }, (client) =>
+          client.users.list({ page_size: 100, ...(cursor ? { start_cursor: cursor } : {}) }),
+        );
         users.push(...page.results);
         cursor = page.has_more && page.next_cursor ? page.next_cursor : undefined;
       } while (cursor);
@@ -50,7 +55,10 @@ async function readMemberList(deps: MembershipDeps, workspaceId: string): Promis
   return null;
 }
 
-export async function syncWorkspaceMembers(deps: MembershipDeps, workspaceId: string): Promise<{ left: string[]; joined: string[] } | null> {
+export async function syncWorkspaceMembers(
+  deps: MembershipDeps,
+  workspaceId: string,
+): Promise<{ left: string[]; joined: string[] } | null> {
   const list = await readMemberList(deps, workspaceId);
   if (list === null) return null; // Unknown is not "everyone left".
   const ids = new Set(list.map((m) => m.id));
@@ -67,10 +75,17 @@ export async function syncWorkspaceMembers(deps: MembershipDeps, workspaceId: st
     const onList = notionIds.some((id) => ids.has(id)) || emails.has(person.email.toLowerCase());
     if (!onList && (await deps.workspaces.markLeft(workspaceId, person.id, now))) {
       left.push(person.id);
-      await deps.audit.record({
-        action: 'workspace_member.left', actor: { type: 'system' }, target: { type: 'person', id: person.id },
-        workspaceId, outcome: 'success', detail: { reason: 'not on the Notion member list' },
-      }, now);
+      await deps.audit.record(
+        {
+          action: 'workspace_member.left',
+          actor: { type: 'system' },
+          target: { type: 'person', id: person.id },
+          workspaceId,
+          outcome: 'success',
+          detail: { reason: 'not on the Notion member list' },
+        },
+        now,
+      );
       await deps.onLeft?.(workspaceId, person.id);
     }
   }
@@ -81,10 +96,17 @@ export async function syncWorkspaceMembers(deps: MembershipDeps, workspaceId: st
       if (membership?.status === 'active') continue;
       await deps.workspaces.ensureMember(workspaceId, person.id, now);
       joined.push(person.id);
-      await deps.audit.record({
-        action: 'workspace_member.joined', actor: { type: 'system' }, target: { type: 'person', id: person.id },
-        workspaceId, outcome: 'success', detail: { reason: 'on the Notion member list' },
-      }, now);
+      await deps.audit.record(
+        {
+          action: 'workspace_member.joined',
+          actor: { type: 'system' },
+          target: { type: 'person', id: person.id },
+          workspaceId,
+          outcome: 'success',
+          detail: { reason: 'on the Notion member list' },
+        },
+        now,
+      );
     }
   }
   return { left, joined };
@@ -115,7 +137,9 @@ export class MembershipSync {
   private async runAll(): Promise<void> {
     try {
       for (const workspace of await this.deps.workspaces.listAll()) {
-        await syncWorkspaceMembers(this.deps, workspace.id).catch((err) => this.deps.logger.warn({ err: String(err), workspaceId: workspace.id }, 'membership sync failed'));
+        await syncWorkspaceMembers(this.deps, workspace.id).catch((err) =>
+          this.deps.logger.warn({ err: String(err), workspaceId: workspace.id }, 'membership sync failed'),
+        );
       }
     } catch (err) {
       this.deps.logger.warn({ err: String(err) }, 'membership sync could not run');

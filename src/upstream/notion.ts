@@ -14,7 +14,15 @@ export interface NotionUpstream {
 }
 
 export function notionClient(upstream: NotionUpstream, auth?: string): Client {
-  return new Client({ auth, baseUrl: upstream.baseUrl, retry: false, timeoutMs: upstream.timeoutMs, notionVersion: upstream.notionVersion, logLevel: undefined, logger: () => undefined });
+  return new Client({
+    auth,
+    baseUrl: upstream.baseUrl,
+    retry: false,
+    timeoutMs: upstream.timeoutMs,
+    notionVersion: upstream.notionVersion,
+    logLevel: undefined,
+    logger: () => undefined,
+  });
 }
 
 /** What an upstream credential holds, encrypted as one JSON value. */

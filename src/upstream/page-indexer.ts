@@ -12,28 +12,50 @@ import type { UpstreamConnectionStore } from '../store/upstream-connections.js';
 import { ConnectionBroken, type CredentialDeps } from './credentials.js';
 import { UpstreamRateLimited, type UpstreamGateway } from './gateway.js';
 
-type SearchResult = Record<string, any>;
+/** The fields of a search result (page, database or data source) that the index reads. */
+interface NotionParent {
+  type?: string;
+  page_id?: string;
+  block_id?: string;
+  database_id?: string;
+  data_source_id?: string;
+}
+interface SearchResult {
+  object?: string;
+  id: string;
+  parent?: NotionParent;
+  database_parent?: NotionParent;
+  properties?: Record<string, { type?: string; title?: unknown }>;
+  title?: unknown;
+}
 
 function plainText(richText: unknown): string {
   return Array.isArray(richText) ? richText.map((t: { plain_text?: string }) => t.plain_text ?? '').join('') : '';
 }
 
-function parentOf(parent: Record<string, any> | undefined): { parentId: string | null; parentType: string } {
+function parentOf(parent: NotionParent | undefined): { parentId: string | null; parentType: string } {
   switch (parent?.type) {
-    case 'page_id': return { parentId: parent.page_id, parentType: 'page' };
-    case 'block_id': return { parentId: parent.block_id, parentType: 'block' };
-    case 'database_id': return { parentId: parent.database_id, parentType: 'database' };
+    case 'page_id':
+      return { parentId: parent.page_id ?? null, parentType: 'page' };
+    case 'block_id':
+      return { parentId: parent.block_id ?? null, parentType: 'block' };
+    case 'database_id':
+      return { parentId: parent.database_id ?? null, parentType: 'database' };
     // A row (2025-09-03) sits under its data source, which sits under its database: row → data source → database,
     // as the proxy's scope walks it (a grant on the data source covers its rows, one on the database covers both).
-    case 'data_source_id': return parent.data_source_id ? { parentId: parent.data_source_id, parentType: 'data_source' } : { parentId: parent.database_id ?? null, parentType: 'database' };
-    default: return { parentId: null, parentType: 'workspace' };
+    case 'data_source_id':
+      return parent.data_source_id
+        ? { parentId: parent.data_source_id, parentType: 'data_source' }
+        : { parentId: parent.database_id ?? null, parentType: 'database' };
+    default:
+      return { parentId: null, parentType: 'workspace' };
   }
 }
 
 /** One search result as index rows (a data source yields its database). */
 export function toIndexedPages(result: SearchResult): IndexedPage[] {
   if (result.object === 'page') {
-    const titleProperty = Object.values(result.properties ?? {}).find((p: any) => p?.type === 'title') as { title?: unknown } | undefined;
+    const titleProperty = Object.values(result.properties ?? {}).find((p) => p?.type === 'title');
     return [{ pageId: result.id, ...parentOf(result.parent), title: plainText(titleProperty?.title) || 'Untitled', objectType: 'page' }];
   }
   if (result.object === 'database') {
@@ -42,7 +64,9 @@ export function toIndexedPages(result: SearchResult): IndexedPage[] {
   if (result.object === 'data_source') {
     const databaseId: string | undefined = result.parent?.database_id;
     const title = plainText(result.title) || 'Untitled';
-    const rows: IndexedPage[] = [{ pageId: result.id, parentId: databaseId ?? null, parentType: 'database', title, objectType: 'data_source' }];
+    const rows: IndexedPage[] = [
+      { pageId: result.id, parentId: databaseId ?? null, parentType: 'database', title, objectType: 'data_source' },
+    ];
     if (databaseId) rows.push({ pageId: databaseId, ...parentOf(result.database_parent), title, objectType: 'database' });
     return rows;
   }
@@ -77,7 +101,10 @@ export async function syncPageIndex(deps: PageIndexerDeps, connectionId: string)
       let page;
       for (;;) {
         try {
-          page = await deps.gateway.call({ connectionId: connection.id, workspaceId: connection.workspaceId, partnerKey: 'gatehouse' }, (client) => client.search({ page_size: 100, ...(cursor ? { start_cursor: cursor } : {}) }));
+          page = await deps.gateway.call(
+            { connectionId: connection.id, workspaceId: connection.workspaceId, partnerKey: 'gatehouse' },
+            (client) => client.search({ page_size: 100, ...(cursor ? { start_cursor: cursor } : {}) }),
+          );
           break;
         } catch (err) {
           // The workspace's budget is spent (partners first, or Notion said 429): wait as told.
@@ -98,7 +125,7 @@ export async function syncPageIndex(deps: PageIndexerDeps, connectionId: string)
           throw err;
         }
       }
-      const rows = dedupe((page.results as SearchResult[]).flatMap(toIndexedPages));
+      const rows = dedupe((page.results as unknown as SearchResult[]).flatMap(toIndexedPages));
       await deps.pageIndex.upsertBatch(connection.id, rows, deps.clock.now());
       seen += page.results.length;
       for (const row of rows) seenThisRun.add(row.pageId);
@@ -107,13 +134,22 @@ export async function syncPageIndex(deps: PageIndexerDeps, connectionId: string)
     } while (cursor);
     await deps.pageIndex.removeNotSeenSince(connection.id, runStartedAt);
     const count = await deps.pageIndex.count(connection.id);
-    await deps.connections.setIndexState(connection.id, { indexState: 'ready', indexCount: count, indexError: null, indexedAt: deps.clock.now() }, deps.clock.now());
+    await deps.connections.setIndexState(
+      connection.id,
+      { indexState: 'ready', indexCount: count, indexError: null, indexedAt: deps.clock.now() },
+      deps.clock.now(),
+    );
     return count;
   } catch (err) {
-    const message = err instanceof ConnectionBroken ? 'The Notion connection no longer works: reconnect it.' : 'Notion could not be read; the index will be retried.';
+    const message =
+      err instanceof ConnectionBroken
+        ? 'The Notion connection no longer works: reconnect it.'
+        : 'Notion could not be read; the index will be retried.';
     deps.logger.warn({ connectionId, err: String((err as Error)?.message ?? err) }, 'page index sync failed');
     const kept = await deps.pageIndex.count(connection.id).catch(() => undefined);
-    await deps.connections.setIndexState(connection.id, { indexState: 'failed', indexError: message, indexCount: kept }, deps.clock.now()).catch(() => undefined);
+    await deps.connections
+      .setIndexState(connection.id, { indexState: 'failed', indexError: message, indexCount: kept }, deps.clock.now())
+      .catch(() => undefined);
     return seen;
   }
 }
@@ -157,7 +193,10 @@ export class PageIndexer {
   /** Re-index every active connection periodically, so the picker stays fresh. */
   startPeriodic(intervalMs: number): void {
     this.timer = setInterval(() => {
-      this.deps.connections.listActive().then((all) => all.forEach((c) => this.request(c.id)), () => undefined);
+      this.deps.connections.listActive().then(
+        (all) => all.forEach((c) => this.request(c.id)),
+        () => undefined,
+      );
     }, intervalMs);
     this.timer.unref();
   }

@@ -30,9 +30,7 @@ export interface RateBudgetSettings {
   maxWaitMs: number;
 }
 
-export type BudgetVerdict =
-  | { allowed: true; waitMs: number }
-  | { allowed: false; retryAfterSeconds: number };
+export type BudgetVerdict = { allowed: true; waitMs: number } | { allowed: false; retryAfterSeconds: number };
 
 export interface RateBudget {
   /** Reserves a start for one upstream request: now or within the wait, or refuses. */
@@ -104,7 +102,12 @@ export interface RedisCommander {
 }
 
 /** EVALSHA, loading the script on NOSCRIPT (after a Redis restart or on a fresh server). */
-export async function runScript(redis: RedisCommander, script: { source: string; sha: string }, keys: string[], args: string[]): Promise<unknown> {
+export async function runScript(
+  redis: RedisCommander,
+  script: { source: string; sha: string },
+  keys: string[],
+  args: string[],
+): Promise<unknown> {
   try {
     return await redis.sendCommand(['EVALSHA', script.sha, String(keys.length), ...keys, ...args]);
   } catch (err) {
@@ -183,10 +186,17 @@ export function redisRateBudget(redis: RedisCommander, prefix: string, settings:
   return {
     async take(workspaceId, partnerKey) {
       const reservation = `${instance}.${(sequence += 1)}`;
-      const [allowed, wait] = await runScript(redis, BUDGET_SCRIPT, keys(workspaceId), [
-        'take', partnerKey, String(settings.ratePerSecond), String(settings.burst), String(settings.maxWaitMs), reservation,
-      ]) as [number, number];
-      return Number(allowed) === 1 ? { allowed: true, waitMs: Number(wait) } : { allowed: false, retryAfterSeconds: retryAfterSeconds(Number(wait)) };
+      const [allowed, wait] = (await runScript(redis, BUDGET_SCRIPT, keys(workspaceId), [
+        'take',
+        partnerKey,
+        String(settings.ratePerSecond),
+        String(settings.burst),
+        String(settings.maxWaitMs),
+        reservation,
+      ])) as [number, number];
+      return Number(allowed) === 1
+        ? { allowed: true, waitMs: Number(wait) }
+        : { allowed: false, retryAfterSeconds: retryAfterSeconds(Number(wait)) };
     },
     async block(workspaceId, seconds) {
       await runScript(redis, BUDGET_SCRIPT, keys(workspaceId), ['block', String(Math.max(0, seconds) * 1000)]);

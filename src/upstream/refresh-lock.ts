@@ -61,33 +61,35 @@ export function postgresRefreshLock(db: Kysely<Database>): RefreshLock {
       const key = `gatehouse:upstream-refresh:${connectionId}`;
       return new Promise<RefreshLease | null>((resolveLease, reject) => {
         let settled = false;
-        db.connection().execute(async (conn) => {
-          const { rows } = await sql<{ got: boolean }>`select pg_try_advisory_lock(hashtextextended(${key}, 0)) as got`.execute(conn);
-          if (!rows[0]?.got) {
+        db.connection()
+          .execute(async (conn) => {
+            const { rows } = await sql<{ got: boolean }>`select pg_try_advisory_lock(hashtextextended(${key}, 0)) as got`.execute(conn);
+            if (!rows[0]?.got) {
+              settled = true;
+              resolveLease(null);
+              return;
+            }
+            let release!: () => void;
+            const released = new Promise<void>((resolve) => (release = resolve));
+            let unlocked!: () => void;
+            const done = new Promise<void>((resolve) => (unlocked = resolve));
             settled = true;
-            resolveLease(null);
-            return;
-          }
-          let release!: () => void;
-          const released = new Promise<void>((resolve) => (release = resolve));
-          let unlocked!: () => void;
-          const done = new Promise<void>((resolve) => (unlocked = resolve));
-          settled = true;
-          resolveLease({
-            async release() {
-              release();
-              await done;
-            },
+            resolveLease({
+              async release() {
+                release();
+                await done;
+              },
+            });
+            await released;
+            try {
+              await sql`select pg_advisory_unlock(hashtextextended(${key}, 0))`.execute(conn);
+            } finally {
+              unlocked();
+            }
+          })
+          .catch((err: unknown) => {
+            if (!settled) reject(err);
           });
-          await released;
-          try {
-            await sql`select pg_advisory_unlock(hashtextextended(${key}, 0))`.execute(conn);
-          } finally {
-            unlocked();
-          }
-        }).catch((err: unknown) => {
-          if (!settled) reject(err);
-        });
       });
     },
   };

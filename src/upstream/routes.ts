@@ -37,10 +37,14 @@ export function indexStateText(connection: UpstreamConnection | null): string {
   if (connection.status === 'broken') return 'Connection broken: reconnect it';
   if (connection.status === 'disconnected') return 'Disconnected';
   switch (connection.indexState) {
-    case 'pending': return 'Waiting to index pages';
-    case 'running': return `Indexing pages… ${connection.indexCount} so far`;
-    case 'ready': return `${connection.indexCount} pages indexed`;
-    case 'failed': return connection.indexError ?? 'Indexing failed';
+    case 'pending':
+      return 'Waiting to index pages';
+    case 'running':
+      return `Indexing pages… ${connection.indexCount} so far`;
+    case 'ready':
+      return `${connection.indexCount} pages indexed`;
+    case 'failed':
+      return connection.indexError ?? 'Indexing failed';
   }
 }
 
@@ -55,14 +59,18 @@ export function workspaceRoutes(deps: WorkspaceRoutesDeps): Router {
     const rows = mine.map((w) => {
       const connection = connections.find((c) => c.workspaceId === w.id) ?? null;
       return {
-        id: w.id, name: w.name, role: w.role === 'owner' ? 'Owner' : 'Member',
-        connected: connection?.status === 'active', kind: connection?.kind ?? null,
-        indexState: connection?.indexState ?? 'none', indexText: indexStateText(connection),
+        id: w.id,
+        name: w.name,
+        role: w.role === 'owner' ? 'Owner' : 'Member',
+        connected: connection?.status === 'active',
+        kind: connection?.kind ?? null,
+        indexState: connection?.indexState ?? 'none',
+        indexText: indexStateText(connection),
         // Answered by the console router (src/admin/console-routes.ts), which holds the revocation deps.
         disconnectAction: connection?.status === 'active' ? `/workspaces/${encodeURIComponent(w.id)}/disconnect` : null,
       };
     });
-    const notice = typeof req.query.notice === 'string' ? NOTICES[req.query.notice] ?? null : null;
+    const notice = typeof req.query.notice === 'string' ? (NOTICES[req.query.notice] ?? null) : null;
     const busy = rows.some((r) => r.indexState === 'pending' || r.indexState === 'running');
     renderPage(res, 'workspaces', { title: 'Your workspaces', workspaces: rows, error, notice, autoRefresh: busy }, status);
   };
@@ -76,7 +84,12 @@ export function workspaceRoutes(deps: WorkspaceRoutesDeps): Router {
 
   const startConnect = (req: Request, res: Response, next: NextFunction, reconnectWorkspaceId: string | null, returnTo?: string) => {
     const state = randomString();
-    const connectState: ConnectState = { value: state, reconnectWorkspaceId, createdAt: deps.clock.now().getTime(), ...(returnTo ? { returnTo } : {}) };
+    const connectState: ConnectState = {
+      value: state,
+      reconnectWorkspaceId,
+      createdAt: deps.clock.now().getTime(),
+      ...(returnTo ? { returnTo } : {}),
+    };
     req.session.connectState = connectState;
     // Saved before the redirect: Notion's answer may arrive before a lazy save would finish.
     req.session.save((err) => {
@@ -100,10 +113,21 @@ export function workspaceRoutes(deps: WorkspaceRoutesDeps): Router {
     try {
       checkConnectState(expected, req.query.state, deps.clock.now());
       if (req.query.error !== undefined) {
-        throw new ConnectRefused(req.query.error === 'access_denied' ? 'You cancelled on Notion\'s page; nothing was connected.' : 'Notion did not complete the connection.');
+        throw new ConnectRefused(
+          req.query.error === 'access_denied'
+            ? "You cancelled on Notion's page; nothing was connected."
+            : 'Notion did not complete the connection.',
+        );
       }
-      if (typeof req.query.code !== 'string' || req.query.code.length === 0 || req.query.code.length > 512) throw new ConnectRefused('Notion sent no code back.');
-      await completeOAuthConnect(deps, { person: req.user!, code: req.query.code, redirectUri: callbackUrl, reconnectWorkspaceId: expected!.reconnectWorkspaceId, address: req.ip ?? null });
+      if (typeof req.query.code !== 'string' || req.query.code.length === 0 || req.query.code.length > 512)
+        throw new ConnectRefused('Notion sent no code back.');
+      await completeOAuthConnect(deps, {
+        person: req.user!,
+        code: req.query.code,
+        redirectUri: callbackUrl,
+        reconnectWorkspaceId: expected!.reconnectWorkspaceId,
+        address: req.ip ?? null,
+      });
       res.redirect(303, expected!.returnTo ?? '/workspaces?notice=connected');
     } catch (err) {
       if (err instanceof ConnectRefused) return renderWorkspaces(req, res, err.message, err.status);

@@ -33,7 +33,20 @@ interface Action {
   allowed: ActorName[];
 }
 
-const TABLES = ['people', 'workspaces', 'workspace_members', 'upstream_connections', 'partner_apps', 'grants', 'authorization_codes', 'access_tokens', 'refresh_tokens', 'approved_apps', 'internal_integration_pages', 'audit_events'] as const;
+const TABLES = [
+  'people',
+  'workspaces',
+  'workspace_members',
+  'upstream_connections',
+  'partner_apps',
+  'grants',
+  'authorization_codes',
+  'access_tokens',
+  'refresh_tokens',
+  'approved_apps',
+  'internal_integration_pages',
+  'audit_events',
+] as const;
 
 describe('admin authorisation matrix: every page and API action, seven callers', () => {
   let t: TestGatehouse;
@@ -60,10 +73,16 @@ describe('admin authorisation matrix: every page and API action, seven callers',
     const db = t.gatehouse.database.db;
     const parts: Record<string, string> = {};
     for (const table of TABLES) {
-      const row = await sql<{ d: string | null }>`select md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as d from ${sql.table(table)} x`.execute(db);
+      const row = await sql<{
+        d: string | null;
+      }>`select md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as d from ${sql.table(table)} x`.execute(db);
       parts[table] = row.rows[0]!.d ?? '';
     }
-    const tokens = await sql<{ d: string }>`select md5(coalesce(string_agg(concat_ws(',', id, token_hash, person_id, label, bootstrap, revoked_at), '|' order by id), '')) as d from admin_tokens`.execute(db);
+    const tokens = await sql<{
+      d: string;
+    }>`select md5(coalesce(string_agg(concat_ws(',', id, token_hash, person_id, label, bootstrap, revoked_at), '|' order by id), '')) as d from admin_tokens`.execute(
+      db,
+    );
     parts.admin_tokens = tokens.rows[0]!.d;
     return parts;
   };
@@ -78,11 +97,24 @@ describe('admin authorisation matrix: every page and API action, seven callers',
       return postForm(browser, url, { _csrf: csrf[actor]!, ...(body as Record<string, string>) });
     }
     const token = actor === 'partnerToken' ? partnerAccessToken : actor === 'otherAdminToken' ? benAdminToken : null;
-    const headers: Record<string, string> = { accept: action.kind === 'api' ? 'application/json' : 'text/html', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    const headers: Record<string, string> = {
+      accept: action.kind === 'api' ? 'application/json' : 'text/html',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    };
     if (action.kind === 'page' && action.method === 'POST') {
-      return fetch(url, { method: 'POST', redirect: 'manual', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body as Record<string, string> ?? {}) });
+      return fetch(url, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams((body as Record<string, string>) ?? {}),
+      });
     }
-    return fetch(url, { method: action.method, redirect: 'manual', headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    return fetch(url, {
+      method: action.method,
+      redirect: 'manual',
+      headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
   };
 
   /** JSON API calls of signed-in browsers: fetch with the browser's session cookie and CSRF header. */
@@ -90,13 +122,20 @@ describe('admin authorisation matrix: every page and API action, seven callers',
     const cookie = browsers[actor]!.cookie('gatehouse.sid')!;
     const body = action.body?.();
     return fetch(`${t.url}${action.path()}`, {
-      method: action.method, redirect: 'manual',
-      headers: { cookie: `gatehouse.sid=${cookie}`, accept: 'application/json', ...(action.method !== 'GET' ? { 'x-csrf-token': csrf[actor]! } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+      method: action.method,
+      redirect: 'manual',
+      headers: {
+        cookie: `gatehouse.sid=${cookie}`,
+        accept: 'application/json',
+        ...(action.method !== 'GET' ? { 'x-csrf-token': csrf[actor]! } : {}),
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
       body: body ? JSON.stringify(body) : undefined,
     });
   };
 
-  const perform = (actor: ActorName, action: Action) => (action.kind === 'api' && browsers[actor] ? apiWithSession(actor, action) : call(actor, action));
+  const perform = (actor: ActorName, action: Action) =>
+    action.kind === 'api' && browsers[actor] ? apiWithSession(actor, action) : call(actor, action);
 
   beforeAll(async () => {
     t = await startTestGatehouse({ env: { GATEHOUSE_ADMIN_EMAILS: 'olga@example.com' } });
@@ -105,13 +144,17 @@ describe('admin authorisation matrix: every page and API action, seven callers',
     browsers.owner = new Browser();
     await signIn(browsers.member, t.url, 'ben@example.com', 'ben-demo');
     await signIn(browsers.owner, t.url, 'ada@example.com', 'ada-demo');
-    const cy = await createOutsider(t, { email: 'cy@example.com', name: 'Cy Outsider', workspace: { id: 'ws-elsewhere', name: 'Elsewhere' } });
+    const cy = await createOutsider(t, {
+      email: 'cy@example.com',
+      name: 'Cy Outsider',
+      workspace: { id: 'ws-elsewhere', name: 'Elsewhere' },
+    });
     const olga = await createOutsider(t, { email: 'olga@example.com', name: 'Olga Admin' });
     browsers.otherOwner = await signInAs(t, cy);
     browsers.orgAdmin = await signInAs(t, olga);
     for (const name of ['member', 'owner', 'otherOwner', 'orgAdmin'] as const) csrf[name] = await csrfOf(browsers[name]!, t.url);
-    [ben] = await stores.people.findByEmail('ben@example.com') as [Person];
-    [ada] = await stores.people.findByEmail('ada@example.com') as [Person];
+    [ben] = (await stores.people.findByEmail('ben@example.com')) as [Person];
+    [ada] = (await stores.people.findByEmail('ada@example.com')) as [Person];
     acmeId = (await stores.workspaces.listAll()).find((w) => w.name === 'Acme')!.id;
     const sideId = (await stores.workspaces.listAll()).find((w) => w.name === 'Side Project')!.id;
     sideConnectionId = (await stores.connections.findForPersonAndWorkspace(ada.id, sideId))!.id;
@@ -124,7 +167,8 @@ describe('admin authorisation matrix: every page and API action, seven callers',
     const issued = await issueCode(t.gatehouse, { registered: partner, email: 'ben@example.com', workspaceName: 'Acme' });
     grantId = issued.grantId;
     const redeemed = await fetch(`${t.url}/v1/oauth/token`, {
-      method: 'POST', headers: { authorization: basic(partner.clientId, partner.clientSecret!), 'content-type': 'application/x-www-form-urlencoded' },
+      method: 'POST',
+      headers: { authorization: basic(partner.clientId, partner.clientSecret!), 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'authorization_code', code: issued.code, redirect_uri: partner.app.redirectUris[0]! }),
     });
     expect(redeemed.status).toBe(200);
@@ -132,7 +176,8 @@ describe('admin authorisation matrix: every page and API action, seven callers',
 
     const createIntegration = async (name: string) => {
       const response = await fetch(`${t.url}/api/admin/v1/integrations`, {
-        method: 'POST', headers: { authorization: `Bearer ${adaToken.token}`, 'content-type': 'application/json' },
+        method: 'POST',
+        headers: { authorization: `Bearer ${adaToken.token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ name, workspace_id: acmeId, capabilities: ['read_content'] }),
       });
       expect(response.status).toBe(201);
@@ -149,7 +194,9 @@ describe('admin authorisation matrix: every page and API action, seven callers',
     disconnectableViaPageId = await createIntegration('Matrix disconnectable (page)');
     for (const id of [disconnectableId, disconnectableViaPageId]) {
       const connected = await fetch(`${t.url}/api/admin/v1/workspaces/${acmeId}/pages/${pageId}/connections`, {
-        method: 'POST', headers: { authorization: `Bearer ${adaToken.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ integration_id: id }),
+        method: 'POST',
+        headers: { authorization: `Bearer ${adaToken.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ integration_id: id }),
       });
       expect(connected.status).toBe(201);
     }
@@ -165,71 +212,375 @@ describe('admin authorisation matrix: every page and API action, seven callers',
     { name: 'API list workspaces', kind: 'api', method: 'GET', path: () => `${api}/workspaces`, allowed: people },
     { name: 'API list partner apps', kind: 'api', method: 'GET', path: () => `${api}/apps`, allowed: ['orgAdmin'] },
     { name: 'API list grants', kind: 'api', method: 'GET', path: () => `${api}/grants`, allowed: people },
-    { name: 'API one grant', kind: 'api', method: 'GET', path: () => `${api}/grants/${grantId}`, allowed: ['member', 'owner', 'orgAdmin', 'otherAdminToken'] },
-    { name: 'API workspace connections', kind: 'api', method: 'GET', path: () => `${api}/workspaces/${acmeId}/connections`, allowed: ownerish },
-    { name: 'API users with access', kind: 'api', method: 'GET', path: () => `${api}/workspaces/${acmeId}/connections/${partner.app.id}/users`, allowed: ownerish },
+    {
+      name: 'API one grant',
+      kind: 'api',
+      method: 'GET',
+      path: () => `${api}/grants/${grantId}`,
+      allowed: ['member', 'owner', 'orgAdmin', 'otherAdminToken'],
+    },
+    {
+      name: 'API workspace connections',
+      kind: 'api',
+      method: 'GET',
+      path: () => `${api}/workspaces/${acmeId}/connections`,
+      allowed: ownerish,
+    },
+    {
+      name: 'API users with access',
+      kind: 'api',
+      method: 'GET',
+      path: () => `${api}/workspaces/${acmeId}/connections/${partner.app.id}/users`,
+      allowed: ownerish,
+    },
     { name: 'API read policy', kind: 'api', method: 'GET', path: () => `${api}/workspaces/${acmeId}/policy`, allowed: ownerish },
     { name: 'API approved list', kind: 'api', method: 'GET', path: () => `${api}/workspaces/${acmeId}/approved-apps`, allowed: ownerish },
     { name: 'API members', kind: 'api', method: 'GET', path: () => `${api}/workspaces/${acmeId}/members`, allowed: ownerish },
-    { name: 'API list internal integrations', kind: 'api', method: 'GET', path: () => `${api}/integrations`, allowed: ['owner', 'otherOwner'] },
-    { name: 'API one internal integration', kind: 'api', method: 'GET', path: () => `${api}/integrations/${integrationId}`, allowed: ['owner'] },
+    {
+      name: 'API list internal integrations',
+      kind: 'api',
+      method: 'GET',
+      path: () => `${api}/integrations`,
+      allowed: ['owner', 'otherOwner'],
+    },
+    {
+      name: 'API one internal integration',
+      kind: 'api',
+      method: 'GET',
+      path: () => `${api}/integrations/${integrationId}`,
+      allowed: ['owner'],
+    },
     { name: 'API audit log', kind: 'api', method: 'GET', path: () => `${api}/audit`, allowed: ['owner', 'otherOwner', 'orgAdmin'] },
     { name: 'API audit log of Acme', kind: 'api', method: 'GET', path: () => `${api}/audit?workspace=${acmeId}`, allowed: ownerish },
     { name: 'API own admin tokens', kind: 'api', method: 'GET', path: () => `${api}/admin-tokens`, allowed: people },
     { name: 'page Connections', kind: 'page', method: 'GET', path: () => '/connections', allowed: ['owner', 'otherOwner', 'orgAdmin'] },
     { name: 'page Connections of Acme', kind: 'page', method: 'GET', path: () => `/connections?workspace=${acmeId}`, allowed: ownerish },
     { name: 'page My connections', kind: 'page', method: 'GET', path: () => '/connections/mine', allowed: sessions },
-    { name: 'page View users with access', kind: 'page', method: 'GET', path: () => `/connections/${acmeId}/apps/${partner.app.id}`, allowed: ownerish },
+    {
+      name: 'page View users with access',
+      kind: 'page',
+      method: 'GET',
+      path: () => `/connections/${acmeId}/apps/${partner.app.id}`,
+      allowed: ownerish,
+    },
     { name: 'page partner apps', kind: 'page', method: 'GET', path: () => '/admin/apps', allowed: ['orgAdmin'] },
     { name: 'page internal integrations', kind: 'page', method: 'GET', path: () => '/integrations', allowed: ['owner', 'otherOwner'] },
-    { name: 'page one internal integration', kind: 'page', method: 'GET', path: () => `/integrations/${integrationId}`, allowed: ['owner'] },
+    {
+      name: 'page one internal integration',
+      kind: 'page',
+      method: 'GET',
+      path: () => `/integrations/${integrationId}`,
+      allowed: ['owner'],
+    },
     { name: 'page pages of Acme', kind: 'page', method: 'GET', path: () => `/workspaces/${acmeId}/pages`, allowed: ['owner'] },
-    { name: 'page one page\'s connections', kind: 'page', method: 'GET', path: () => `/workspaces/${acmeId}/pages/${pageId}`, allowed: ['owner'] },
+    {
+      name: "page one page's connections",
+      kind: 'page',
+      method: 'GET',
+      path: () => `/workspaces/${acmeId}/pages/${pageId}`,
+      allowed: ['owner'],
+    },
     { name: 'page audit log', kind: 'page', method: 'GET', path: () => '/admin/audit', allowed: ['owner', 'otherOwner', 'orgAdmin'] },
-    { name: 'page audit export', kind: 'page', method: 'GET', path: () => '/admin/audit/export', allowed: ['owner', 'otherOwner', 'orgAdmin'] },
+    {
+      name: 'page audit export',
+      kind: 'page',
+      method: 'GET',
+      path: () => '/admin/audit/export',
+      allowed: ['owner', 'otherOwner', 'orgAdmin'],
+    },
     { name: 'page admin tokens', kind: 'page', method: 'GET', path: () => '/admin/tokens', allowed: sessions },
     // ---- writes that keep the fixtures usable ----
     { name: 'API rotate keys', kind: 'api', method: 'POST', path: () => `${api}/keys/rotate`, body: () => ({}), allowed: ['orgAdmin'] },
-    { name: 'API register partner app', kind: 'api', method: 'POST', path: () => `${api}/apps`, body: () => ({ name: 'Matrix registered', redirect_uris: ['https://matrix.example/cb'], capabilities: ['read_content'] }), allowed: ['orgAdmin'] },
-    { name: 'API rotate client secret', kind: 'api', method: 'POST', path: () => `${api}/apps/${encodeURIComponent(partner.clientId)}/rotate-secret`, body: () => ({}), allowed: ['orgAdmin'] },
-    { name: 'API set policy', kind: 'api', method: 'POST', path: () => `${api}/workspaces/${acmeId}/policy`, body: () => ({ install_policy: 'no_restrictions' }), allowed: ownerish },
-    { name: 'API approve app', kind: 'api', method: 'POST', path: () => `${api}/workspaces/${acmeId}/approved-apps`, body: () => ({ client_id: partner.clientId }), allowed: ownerish },
-    { name: 'API remove approved app', kind: 'api', method: 'POST', path: () => `${api}/workspaces/${acmeId}/approved-apps/${encodeURIComponent(partner.clientId)}/remove`, body: () => ({}), allowed: ownerish },
-    { name: 'API set member role', kind: 'api', method: 'POST', path: () => `${api}/workspaces/${acmeId}/members/role`, body: () => ({ person_id: ben.id, role: 'member' }), allowed: ownerish },
-    { name: 'API create internal integration', kind: 'api', method: 'POST', path: () => `${api}/integrations`, body: () => ({ name: 'Matrix created', workspace_id: acmeId, capabilities: ['read_content'] }), allowed: ['owner'] },
-    { name: 'API copy internal integration token', kind: 'api', method: 'POST', path: () => `${api}/integrations/${integrationId}/token`, allowed: ['owner'] },
-    { name: 'API add connection to a page', kind: 'api', method: 'POST', path: () => `${api}/workspaces/${acmeId}/pages/${pageId}/connections`, body: () => ({ integration_id: integrationId }), allowed: ['owner'] },
-    { name: 'API disconnect integration from a page', kind: 'api', method: 'DELETE', path: () => `${api}/workspaces/${acmeId}/pages/${pageId}/connections/${integrationId}`, allowed: ['owner'] },
-    { name: 'API convert to public', kind: 'api', method: 'POST', path: () => `${api}/integrations/${convertibleId}/convert`, body: () => ({ redirect_uris: ['https://matrix.example/converted'] }), allowed: ['owner'] },
-    { name: 'API create admin token', kind: 'api', method: 'POST', path: () => `${api}/admin-tokens`, body: () => ({ label: 'matrix created' }), allowed: sessions },
-    { name: 'page register partner app', kind: 'page', method: 'POST', path: () => '/admin/apps', body: () => ({ name: 'Matrix page app', redirect_uris: 'https://matrix.example/page', capabilities: 'read_content', client_type: 'confidential' }), allowed: ['orgAdmin'] },
-    { name: 'page rotate client secret', kind: 'page', method: 'POST', path: () => `/admin/apps/${encodeURIComponent(partner.clientId)}/rotate-secret`, allowed: ['orgAdmin'] },
-    { name: 'page set policy', kind: 'page', method: 'POST', path: () => `/connections/${acmeId}/policy`, body: () => ({ install_policy: 'no_restrictions' }), allowed: ownerish },
-    { name: 'page add approved connection', kind: 'page', method: 'POST', path: () => `/connections/${acmeId}/approved`, body: () => ({ app_id: partner.app.id }), allowed: ownerish },
-    { name: 'page remove from approved list', kind: 'page', method: 'POST', path: () => `/connections/${acmeId}/approved/${partner.app.id}/remove`, allowed: ownerish },
-    { name: 'page set member role', kind: 'page', method: 'POST', path: () => `/connections/${acmeId}/members/${ben.id}/role`, body: () => ({ role: 'member' }), allowed: ownerish },
-    { name: 'page New integration', kind: 'page', method: 'POST', path: () => '/integrations', body: () => ({ name: 'Matrix page integration', workspace: acmeId, capabilities: 'read_content' }), allowed: ['owner'] },
-    { name: 'page Copy internal integration token', kind: 'page', method: 'POST', path: () => `/integrations/${integrationId}/token`, allowed: ['owner'] },
-    { name: 'page Add connections', kind: 'page', method: 'POST', path: () => `/workspaces/${acmeId}/pages/${pageId}/connections`, body: () => ({ integration: integrationId }), allowed: ['owner'] },
-    { name: 'page Disconnect (page side)', kind: 'page', method: 'POST', path: () => `/workspaces/${acmeId}/pages/${pageId}/connections/${integrationId}/disconnect`, allowed: ['owner'] },
-    { name: 'page Convert to public', kind: 'page', method: 'POST', path: () => `/integrations/${convertibleViaPageId}/convert`, body: () => ({ redirect_uris: 'https://matrix.example/page-converted' }), allowed: ['owner'] },
-    { name: 'page create admin token', kind: 'page', method: 'POST', path: () => '/admin/tokens', body: () => ({ label: 'matrix page' }), allowed: sessions },
-    { name: 'API disconnect an internal integration from every page', kind: 'api', method: 'POST', path: () => `${api}/workspaces/${acmeId}/integrations/${disconnectableId}/disconnect`, body: () => ({}), allowed: ownerish },
-    { name: 'page Connections: Disconnect an internal integration', kind: 'page', method: 'POST', path: () => `/connections/${acmeId}/integrations/${disconnectableViaPageId}/disconnect`, allowed: ownerish },
+    {
+      name: 'API register partner app',
+      kind: 'api',
+      method: 'POST',
+      path: () => `${api}/apps`,
+      body: () => ({ name: 'Matrix registered', redirect_uris: ['https://matrix.example/cb'], capabilities: ['read_content'] }),
+      allowed: ['orgAdmin'],
+    },
+    {
+      name: 'API rotate client secret',
+      kind: 'api',
+      method: 'POST',
+      path: () => `${api}/apps/${encodeURIComponent(partner.clientId)}/rotate-secret`,
+      body: () => ({}),
+      allowed: ['orgAdmin'],
+    },
+    {
+      name: 'API set policy',
+      kind: 'api',
+      method: 'POST',
+      path: () => `${api}/workspaces/${acmeId}/policy`,
+      body: () => ({ install_policy: 'no_restrictions' }),
+      allowed: ownerish,
+    },
+    {
+      name: 'API approve app',
+      kind: 'api',
+      method: 'POST',
+      path: () => `${api}/workspaces/${acmeId}/approved-apps`,
+      body: () => ({ client_id: partner.clientId }),
+      allowed: ownerish,
+    },
+    {
+      name: 'API remove approved app',
+      kind: 'api',
+      method: 'POST',
+      path: () => `${api}/workspaces/${acmeId}/approved-apps/${encodeURIComponent(partner.clientId)}/remove`,
+      body: () => ({}),
+      allowed: ownerish,
+    },
+    {
+      name: 'API set member role',
+      kind: 'api',
+      method: 'POST',
+      path: () => `${api}/workspaces/${acmeId}/members/role`,
+      body: () => ({ person_id: ben.id, role: 'member' }),
+      allowed: ownerish,
+    },
+    {
+      name: 'API create internal integration',
+      kind: 'api',
+      method: 'POST',
+      path: () => `${api}/integrations`,
+      body: () => ({ name: 'Matrix created', workspace_id: acmeId, capabilities: ['read_content'] }),
+      allowed: ['owner'],
+    },
+    {
+      name: 'API copy internal integration token',
+      kind: 'api',
+      method: 'POST',
+      path: () => `${api}/integrations/${integrationId}/token`,
+      allowed: ['owner'],
+    },
+    {
+      name: 'API add connection to a page',
+      kind: 'api',
+      method: 'POST',
+      path: () => `${api}/workspaces/${acmeId}/pages/${pageId}/connections`,
+      body: () => ({ integration_id: integrationId }),
+      allowed: ['owner'],
+    },
+    {
+      name: 'API disconnect integration from a page',
+      kind: 'api',
+      method: 'DELETE',
+      path: () => `${api}/workspaces/${acmeId}/pages/${pageId}/connections/${integrationId}`,
+      allowed: ['owner'],
+    },
+    {
+      name: 'API convert to public',
+      kind: 'api',
+      method: 'POST',
+      path: () => `${api}/integrations/${convertibleId}/convert`,
+      body: () => ({ redirect_uris: ['https://matrix.example/converted'] }),
+      allowed: ['owner'],
+    },
+    {
+      name: 'API create admin token',
+      kind: 'api',
+      method: 'POST',
+      path: () => `${api}/admin-tokens`,
+      body: () => ({ label: 'matrix created' }),
+      allowed: sessions,
+    },
+    {
+      name: 'page register partner app',
+      kind: 'page',
+      method: 'POST',
+      path: () => '/admin/apps',
+      body: () => ({
+        name: 'Matrix page app',
+        redirect_uris: 'https://matrix.example/page',
+        capabilities: 'read_content',
+        client_type: 'confidential',
+      }),
+      allowed: ['orgAdmin'],
+    },
+    {
+      name: 'page rotate client secret',
+      kind: 'page',
+      method: 'POST',
+      path: () => `/admin/apps/${encodeURIComponent(partner.clientId)}/rotate-secret`,
+      allowed: ['orgAdmin'],
+    },
+    {
+      name: 'page set policy',
+      kind: 'page',
+      method: 'POST',
+      path: () => `/connections/${acmeId}/policy`,
+      body: () => ({ install_policy: 'no_restrictions' }),
+      allowed: ownerish,
+    },
+    {
+      name: 'page add approved connection',
+      kind: 'page',
+      method: 'POST',
+      path: () => `/connections/${acmeId}/approved`,
+      body: () => ({ app_id: partner.app.id }),
+      allowed: ownerish,
+    },
+    {
+      name: 'page remove from approved list',
+      kind: 'page',
+      method: 'POST',
+      path: () => `/connections/${acmeId}/approved/${partner.app.id}/remove`,
+      allowed: ownerish,
+    },
+    {
+      name: 'page set member role',
+      kind: 'page',
+      method: 'POST',
+      path: () => `/connections/${acmeId}/members/${ben.id}/role`,
+      body: () => ({ role: 'member' }),
+      allowed: ownerish,
+    },
+    {
+      name: 'page New integration',
+      kind: 'page',
+      method: 'POST',
+      path: () => '/integrations',
+      body: () => ({ name: 'Matrix page integration', workspace: acmeId, capabilities: 'read_content' }),
+      allowed: ['owner'],
+    },
+    {
+      name: 'page Copy internal integration token',
+      kind: 'page',
+      method: 'POST',
+      path: () => `/integrations/${integrationId}/token`,
+      allowed: ['owner'],
+    },
+    {
+      name: 'page Add connections',
+      kind: 'page',
+      method: 'POST',
+      path: () => `/workspaces/${acmeId}/pages/${pageId}/connections`,
+      body: () => ({ integration: integrationId }),
+      allowed: ['owner'],
+    },
+    {
+      name: 'page Disconnect (page side)',
+      kind: 'page',
+      method: 'POST',
+      path: () => `/workspaces/${acmeId}/pages/${pageId}/connections/${integrationId}/disconnect`,
+      allowed: ['owner'],
+    },
+    {
+      name: 'page Convert to public',
+      kind: 'page',
+      method: 'POST',
+      path: () => `/integrations/${convertibleViaPageId}/convert`,
+      body: () => ({ redirect_uris: 'https://matrix.example/page-converted' }),
+      allowed: ['owner'],
+    },
+    {
+      name: 'page create admin token',
+      kind: 'page',
+      method: 'POST',
+      path: () => '/admin/tokens',
+      body: () => ({ label: 'matrix page' }),
+      allowed: sessions,
+    },
+    {
+      name: 'API disconnect an internal integration from every page',
+      kind: 'api',
+      method: 'POST',
+      path: () => `${api}/workspaces/${acmeId}/integrations/${disconnectableId}/disconnect`,
+      body: () => ({}),
+      allowed: ownerish,
+    },
+    {
+      name: 'page Connections: Disconnect an internal integration',
+      kind: 'page',
+      method: 'POST',
+      path: () => `/connections/${acmeId}/integrations/${disconnectableViaPageId}/disconnect`,
+      allowed: ownerish,
+    },
     // ---- writes that destroy state: last ----
-    { name: 'API revoke one\'s admin token (Ada\'s)', kind: 'api', method: 'POST', path: () => `${api}/admin-tokens/${adaAdminTokenId}/revoke`, allowed: ['owner'] },
-    { name: 'page revoke own admin token (Ada\'s)', kind: 'page', method: 'POST', path: () => `/admin/tokens/${adaAdminTokenId}/revoke`, allowed: ['owner'] },
-    { name: 'page My connections: revoke (Ben\'s grant)', kind: 'page', method: 'POST', path: () => `/connections/mine/${grantId}/revoke`, allowed: ['member'] },
-    { name: 'API revoke a grant', kind: 'api', method: 'POST', path: () => `${api}/grants/${grantId}/revoke`, body: () => ({}), allowed: ['member', 'owner', 'orgAdmin', 'otherAdminToken'] },
-    { name: 'page Revoke access', kind: 'page', method: 'POST', path: () => `/connections/${acmeId}/grants/${grantId}/revoke`, allowed: ownerish },
-    { name: 'API Disconnect all users', kind: 'api', method: 'POST', path: () => `${api}/workspaces/${acmeId}/connections/${partner.app.id}/disconnect`, body: () => ({}), allowed: ownerish },
-    { name: 'page Disconnect all users', kind: 'page', method: 'POST', path: () => `/connections/${acmeId}/apps/${partner.app.id}/disconnect`, allowed: ownerish },
-    { name: 'API disconnect an upstream connection (Ada\'s Side Project)', kind: 'api', method: 'POST', path: () => `${api}/upstream-connections/${sideConnectionId}/disconnect`, body: () => ({}), allowed: ownerish },
-    { name: 'API disconnect a workspace from Gatehouse', kind: 'api', method: 'POST', path: () => `${api}/workspaces/${acmeId}/disconnect`, body: () => ({}), allowed: ownerish },
+    {
+      name: "API revoke one's admin token (Ada's)",
+      kind: 'api',
+      method: 'POST',
+      path: () => `${api}/admin-tokens/${adaAdminTokenId}/revoke`,
+      allowed: ['owner'],
+    },
+    {
+      name: "page revoke own admin token (Ada's)",
+      kind: 'page',
+      method: 'POST',
+      path: () => `/admin/tokens/${adaAdminTokenId}/revoke`,
+      allowed: ['owner'],
+    },
+    {
+      name: "page My connections: revoke (Ben's grant)",
+      kind: 'page',
+      method: 'POST',
+      path: () => `/connections/mine/${grantId}/revoke`,
+      allowed: ['member'],
+    },
+    {
+      name: 'API revoke a grant',
+      kind: 'api',
+      method: 'POST',
+      path: () => `${api}/grants/${grantId}/revoke`,
+      body: () => ({}),
+      allowed: ['member', 'owner', 'orgAdmin', 'otherAdminToken'],
+    },
+    {
+      name: 'page Revoke access',
+      kind: 'page',
+      method: 'POST',
+      path: () => `/connections/${acmeId}/grants/${grantId}/revoke`,
+      allowed: ownerish,
+    },
+    {
+      name: 'API Disconnect all users',
+      kind: 'api',
+      method: 'POST',
+      path: () => `${api}/workspaces/${acmeId}/connections/${partner.app.id}/disconnect`,
+      body: () => ({}),
+      allowed: ownerish,
+    },
+    {
+      name: 'page Disconnect all users',
+      kind: 'page',
+      method: 'POST',
+      path: () => `/connections/${acmeId}/apps/${partner.app.id}/disconnect`,
+      allowed: ownerish,
+    },
+    {
+      name: "API disconnect an upstream connection (Ada's Side Project)",
+      kind: 'api',
+      method: 'POST',
+      path: () => `${api}/upstream-connections/${sideConnectionId}/disconnect`,
+      body: () => ({}),
+      allowed: ownerish,
+    },
+    {
+      name: 'API disconnect a workspace from Gatehouse',
+      kind: 'api',
+      method: 'POST',
+      path: () => `${api}/workspaces/${acmeId}/disconnect`,
+      body: () => ({}),
+      allowed: ownerish,
+    },
     // After the API's: idempotent for the allowed cells; the refused cells are checked all the same.
-    { name: 'page Disconnect workspace from Gatehouse', kind: 'page', method: 'POST', path: () => `/connections/${acmeId}/disconnect`, allowed: ownerish },
+    {
+      name: 'page Disconnect workspace from Gatehouse',
+      kind: 'page',
+      method: 'POST',
+      path: () => `/connections/${acmeId}/disconnect`,
+      allowed: ownerish,
+    },
     // One's own Notion account only: Ben and Ada each have one in Acme; nobody else has anything there to disconnect (404).
-    { name: 'page Your workspaces: Disconnect (Acme)', kind: 'page', method: 'POST', path: () => `/workspaces/${acmeId}/disconnect`, allowed: ['member', 'owner'] },
+    {
+      name: 'page Your workspaces: Disconnect (Acme)',
+      kind: 'page',
+      method: 'POST',
+      path: () => `/workspaces/${acmeId}/disconnect`,
+      allowed: ['member', 'owner'],
+    },
   ];
 
   const refusedStatuses = [401, 403, 404];
@@ -244,7 +595,16 @@ describe('admin authorisation matrix: every page and API action, seven callers',
         const status = response.status;
         const location = response.headers.get('location') ?? '';
         await response.arrayBuffer();
-        const ok = refusedStatuses.includes(status) || (actor !== 'member' && actor !== 'owner' && actor !== 'otherOwner' && actor !== 'orgAdmin' && action.kind === 'page' && action.method === 'GET' && status === 303 && location.startsWith('/auth/sign-in'));
+        const ok =
+          refusedStatuses.includes(status) ||
+          (actor !== 'member' &&
+            actor !== 'owner' &&
+            actor !== 'otherOwner' &&
+            actor !== 'orgAdmin' &&
+            action.kind === 'page' &&
+            action.method === 'GET' &&
+            status === 303 &&
+            location.startsWith('/auth/sign-in'));
         const after = await digest();
         const changed = Object.keys(before).filter((k) => before[k] !== after[k]);
         if (!ok || changed.length) outcomes.push(`${actor}: ${status}${changed.length ? ` changed ${changed.join(',')}` : ''}`);

@@ -24,17 +24,21 @@ describe('the command line: integrations list, create, token, convert against a 
   let server: ServerProcess;
   let url: string;
   let adaToken: string;
-  const gatehouse = (args: string[], token?: string) => run('npm', ['run', 'gatehouse', '--', ...args], { GATEHOUSE_DATA_DIR: dataDir, ...(token ? { GATEHOUSE_ADMIN_TOKEN: token } : {}) });
+  const gatehouse = (args: string[], token?: string) =>
+    run('npm', ['run', 'gatehouse', '--', ...args], { GATEHOUSE_DATA_DIR: dataDir, ...(token ? { GATEHOUSE_ADMIN_TOKEN: token } : {}) });
   const oneJson = (stdout: string) => {
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     return JSON.parse(lines[0]!);
   };
   const api = async (p: string) => {
-    const response = await fetch(`${url}/api/admin/v1${p}`, { headers: { authorization: `Bearer ${adaToken}`, accept: 'application/json' } });
+    const response = await fetch(`${url}/api/admin/v1${p}`, {
+      headers: { authorization: `Bearer ${adaToken}`, accept: 'application/json' },
+    });
     return { status: response.status, body: await response.json() };
   };
-  const auditActions = async (action: string) => (await api(`/audit?action=${action}`)).body.events as Array<{ target: { id: string } | null; actor: { type: string } }>;
+  const auditActions = async (action: string) =>
+    (await api(`/audit?action=${action}`)).body.events as Array<{ target: { id: string } | null; actor: { type: string } }>;
 
   beforeAll(async () => {
     const { server: probe, url: probeUrl } = await listenOnFreePort();
@@ -67,19 +71,40 @@ describe('the command line: integrations list, create, token, convert against a 
     const bootstrap = await gatehouse(['integrations', 'list']);
     expect(bootstrap.code).not.toBe(0);
     expect(oneJson(bootstrap.stdout).error.code).toBe('forbidden');
-    const bad = await gatehouse(['integrations', 'create', '--name', 'Bad', '--workspace', ACME, '--capabilities', 'read_everything'], adaToken);
+    const bad = await gatehouse(
+      ['integrations', 'create', '--name', 'Bad', '--workspace', ACME, '--capabilities', 'read_everything'],
+      adaToken,
+    );
     expect(bad.code).not.toBe(0);
     expect(oneJson(bad.stdout).error.code).toBe('invalid_request');
     expect((await api('/integrations')).body.integrations).toEqual([]);
   });
 
   it('integrations create prints the new integration; list shows it with its page count', async () => {
-    const created = await gatehouse(['integrations', 'create', '--name', 'Acme digest', '--workspace', ACME, '--capabilities', 'read_content,insert_content,no_user_info'], adaToken);
+    const created = await gatehouse(
+      [
+        'integrations',
+        'create',
+        '--name',
+        'Acme digest',
+        '--workspace',
+        ACME,
+        '--capabilities',
+        'read_content,insert_content,no_user_info',
+      ],
+      adaToken,
+    );
     expect(created.code).toBe(0);
     const body = oneJson(created.stdout);
     expect(body).toEqual({
-      id: expect.stringMatching(/^[0-9a-f-]{36}$/), name: 'Acme digest', workspace_id: ACME, capabilities: ['read_content', 'insert_content', 'no_user_info'],
-      integration_kind: 'internal', logo_url: null, created_at: expect.any(String), pages: 0,
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      name: 'Acme digest',
+      workspace_id: ACME,
+      capabilities: ['read_content', 'insert_content', 'no_user_info'],
+      integration_kind: 'internal',
+      logo_url: null,
+      created_at: expect.any(String),
+      pages: 0,
     });
     integrationId = body.id;
     expect(created.stdout).not.toContain('gh_int_');
@@ -97,7 +122,10 @@ describe('the command line: integrations list, create, token, convert against a 
     const second = oneJson((await gatehouse(['integrations', 'token', integrationId], adaToken)).stdout);
     expect(second.token).toBe(token);
     const reads = await auditActions('internal_integration.token_read');
-    expect(reads.map((e) => [e.target?.id, e.actor.type])).toEqual([[integrationId, 'admin_token'], [integrationId, 'admin_token']]);
+    expect(reads.map((e) => [e.target?.id, e.actor.type])).toEqual([
+      [integrationId, 'admin_token'],
+      [integrationId, 'admin_token'],
+    ]);
     expect(JSON.stringify(reads)).not.toContain(token);
     const unknown = await gatehouse(['integrations', 'token', '00000000-0000-4000-8000-000000000000'], adaToken);
     expect(unknown.code).not.toBe(0);
@@ -112,17 +140,36 @@ describe('the command line: integrations list, create, token, convert against a 
     const noUri = await gatehouse(['integrations', 'convert', integrationId], adaToken);
     expect([noUri.code, oneJson(noUri.stdout).error.code]).toEqual([2, 'missing_flag']);
 
-    const converted = await gatehouse(['integrations', 'convert', integrationId, '--redirect-uri', 'https://digest.acme.example/cb', '--redirect-uri', 'http://localhost:8080/cb'], adaToken);
+    const converted = await gatehouse(
+      [
+        'integrations',
+        'convert',
+        integrationId,
+        '--redirect-uri',
+        'https://digest.acme.example/cb',
+        '--redirect-uri',
+        'http://localhost:8080/cb',
+      ],
+      adaToken,
+    );
     expect(converted.code).toBe(0);
     const body = oneJson(converted.stdout);
     expect(body).toEqual({
-      id: integrationId, integration_kind: 'public', client_id: expect.any(String), client_secret: expect.stringMatching(/^gh_cs_/),
-      redirect_uris: ['https://digest.acme.example/cb', 'http://localhost:8080/cb'], grants: [],
+      id: integrationId,
+      integration_kind: 'public',
+      client_id: expect.any(String),
+      client_secret: expect.stringMatching(/^gh_cs_/),
+      redirect_uris: ['https://digest.acme.example/cb', 'http://localhost:8080/cb'],
+      grants: [],
     });
     // No longer internal: gone from the list, no token to read; the organisation admin sees a public app with that client id.
     expect(oneJson((await gatehouse(['integrations', 'list'], adaToken)).stdout).integrations).toEqual([]);
     expect((await gatehouse(['integrations', 'token', integrationId], adaToken)).code).not.toBe(0);
-    const apps = oneJson((await gatehouse(['apps', 'list'])).stdout).apps as Array<{ id: string; client_id: string; integration_kind: string }>;
+    const apps = oneJson((await gatehouse(['apps', 'list'])).stdout).apps as Array<{
+      id: string;
+      client_id: string;
+      integration_kind: string;
+    }>;
     expect(apps.find((a) => a.id === integrationId)).toMatchObject({ client_id: body.client_id, integration_kind: 'public' });
     expect(JSON.stringify(apps)).not.toContain(body.client_secret);
     expect((await auditActions('internal_integration.converted')).map((e) => e.target?.id)).toEqual([integrationId]);

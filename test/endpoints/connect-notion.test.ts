@@ -41,9 +41,23 @@ describe('connecting Notion accounts', () => {
   /** Everything connecting may change, to show that a refused attempt changed none of it. */
   const snapshot = async () => ({
     workspaces: await db().selectFrom('workspaces').select(['id', 'name']).orderBy('id').execute(),
-    members: await db().selectFrom('workspace_members').select(['workspace_id', 'person_id', 'role', 'status']).orderBy('workspace_id').orderBy('person_id').execute(),
-    connections: await db().selectFrom('upstream_connections').select(['id', 'person_id', 'workspace_id', 'kind', 'version', 'status', 'credential_ciphertext', 'bot_id']).orderBy('id').execute(),
-    audit: (await db().selectFrom('audit_events').select(['action', 'target_id']).where('action', 'not like', 'person.%').orderBy('id').execute()),
+    members: await db()
+      .selectFrom('workspace_members')
+      .select(['workspace_id', 'person_id', 'role', 'status'])
+      .orderBy('workspace_id')
+      .orderBy('person_id')
+      .execute(),
+    connections: await db()
+      .selectFrom('upstream_connections')
+      .select(['id', 'person_id', 'workspace_id', 'kind', 'version', 'status', 'credential_ciphertext', 'bot_id'])
+      .orderBy('id')
+      .execute(),
+    audit: await db()
+      .selectFrom('audit_events')
+      .select(['action', 'target_id'])
+      .where('action', 'not like', 'person.%')
+      .orderBy('id')
+      .execute(),
   });
 
   beforeAll(async () => {
@@ -64,7 +78,12 @@ describe('connecting Notion accounts', () => {
     const before = await snapshot();
     const calls = sandbox().stats();
     const stranger = new Browser();
-    for (const path of ['/workspaces/connect', `/workspaces/${ARCHIVE}/reconnect`, '/workspaces/internal-token', `/workspaces/${ACME}/refresh`]) {
+    for (const path of [
+      '/workspaces/connect',
+      `/workspaces/${ARCHIVE}/reconnect`,
+      '/workspaces/internal-token',
+      `/workspaces/${ACME}/refresh`,
+    ]) {
       const response = await postForm(stranger, `${t.url}${path}`, { token: `ntn_${randomBytes(32).toString('base64url')}` });
       // No session means no CSRF token either: the global CSRF check refuses it (403) before requireSignIn (401) runs.
       expect([response.status, path]).toEqual([403, path]);
@@ -80,7 +99,11 @@ describe('connecting Notion accounts', () => {
   it('a forged CSRF token is 403 and changes nothing (not even a call to Notion)', async () => {
     const before = await snapshot();
     const calls = sandbox().stats();
-    const { token } = await sandbox().createInternalIntegration({ workspaceName: 'Archive', name: 'Forged bot', capabilities: ['read_content'] });
+    const { token } = await sandbox().createInternalIntegration({
+      workspaceName: 'Archive',
+      name: 'Forged bot',
+      capabilities: ['read_content'],
+    });
     const connect = await postForm(ada, `${t.url}/workspaces/connect`, { _csrf: 'forged' });
     expect(connect.status).toBe(403);
     expect(connect.headers.get('location')).toBeNull();
@@ -93,13 +116,17 @@ describe('connecting Notion accounts', () => {
     expect(await snapshot()).toEqual(before);
   });
 
-  it('Ada connects Archive: Notion\'s pages, a new workspace she owns, an encrypted credential, an audit event', async () => {
+  it("Ada connects Archive: Notion's pages, a new workspace she owns, an encrypted credential, an audit event", async () => {
     const codesBefore = sandbox().stats().tokenCalls.authorization_code;
     const toNotion = await startConnect(ada, t.url);
     const authorize = new URL(toNotion.headers.get('location')!);
     expect(authorize.href.startsWith(`${t.url}/sandbox/notion/v1/oauth/authorize?`)).toBe(true);
     expect(Object.fromEntries(authorize.searchParams)).toEqual({
-      client_id: 'gatehouse', redirect_uri: callbackBase(), response_type: 'code', owner: 'user', state: expect.stringMatching(/^[A-Za-z0-9_-]{40,}$/),
+      client_id: 'gatehouse',
+      redirect_uri: callbackBase(),
+      response_type: 'code',
+      owner: 'user',
+      state: expect.stringMatching(/^[A-Za-z0-9_-]{40,}$/),
     });
     const callbackUrl = await passNotion(ada, t.url, toNotion, { ...ADA, workspaceName: 'Archive', pages: ['Old Wiki'] });
     expect(new URL(callbackUrl).searchParams.get('state')).toBe(authorize.searchParams.get('state'));
@@ -110,7 +137,9 @@ describe('connecting Notion accounts', () => {
 
     const workspace = await db().selectFrom('workspaces').selectAll().where('id', '=', ARCHIVE).execute();
     expect(workspace).toEqual([expect.objectContaining({ id: ARCHIVE, name: 'Archive', install_policy: 'no_restrictions' })]);
-    expect(await t.gatehouse.stores.workspaces.listMembers(ARCHIVE)).toEqual([{ workspaceId: ARCHIVE, personId: adaId, role: 'owner', status: 'active' }]);
+    expect(await t.gatehouse.stores.workspaces.listMembers(ARCHIVE)).toEqual([
+      { workspaceId: ARCHIVE, personId: adaId, role: 'owner', status: 'active' },
+    ]);
 
     const [row, ...others] = await connectionRows(adaId, ARCHIVE);
     expect(others).toEqual([]);
@@ -129,15 +158,25 @@ describe('connecting Notion accounts', () => {
     const me = await new Client({ auth: credential.accessToken, baseUrl: `${t.url}/sandbox/notion`, retry: false }).users.me({});
     expect(me.id).toBe(row!.bot_id);
 
-    expect(await auditOf('upstream_connection.created', ARCHIVE)).toEqual([expect.objectContaining({
-      actor: { type: 'person', id: adaId, label: ADA.email },
-      target: { type: 'upstream_connection', id: row!.id }, workspaceId: ARCHIVE, outcome: 'success', address: expect.stringContaining('127.0.0.1'),
-      detail: { kind: 'oauth', workspaceCreated: true, role: 'owner' },
-    })]);
+    expect(await auditOf('upstream_connection.created', ARCHIVE)).toEqual([
+      expect.objectContaining({
+        actor: { type: 'person', id: adaId, label: ADA.email },
+        target: { type: 'upstream_connection', id: row!.id },
+        workspaceId: ARCHIVE,
+        outcome: 'success',
+        address: expect.stringContaining('127.0.0.1'),
+        detail: { kind: 'oauth', workspaceCreated: true, role: 'owner' },
+      }),
+    ]);
 
     // The index becomes ready with exactly what she ticked: Old Wiki and the pages inside it, not "Archived Notes".
     await t.gatehouse.indexer.idle();
-    const indexed = await db().selectFrom('page_index').select(['page_id', 'title', 'parent_id']).where('connection_id', '=', row!.id).orderBy('title').execute();
+    const indexed = await db()
+      .selectFrom('page_index')
+      .select(['page_id', 'title', 'parent_id'])
+      .where('connection_id', '=', row!.id)
+      .orderBy('title')
+      .execute();
     expect(indexed.map((p) => p.title)).toEqual(['2019 Plans', 'Legacy Processes', 'Old Wiki', 'Project Falcon', 'Retired Projects']);
     expect(indexed.find((p) => p.title === 'Old Wiki')).toMatchObject({ page_id: SEED_PAGE_IDS.oldWiki, parent_id: null });
     expect(indexed.find((p) => p.title === 'Legacy Processes')!.parent_id).toBe(SEED_PAGE_IDS.oldWiki);
@@ -151,14 +190,19 @@ describe('connecting Notion accounts', () => {
     const { callback } = await connectNotion(ada, t.url, { ...ADA, workspaceName: 'Archive' });
     expect(callback.status).toBe(303);
     expect(await db().selectFrom('workspaces').select('id').where('name', '=', 'Archive').execute()).toHaveLength(1);
-    expect(await t.gatehouse.stores.workspaces.listMembers(ARCHIVE)).toEqual([{ workspaceId: ARCHIVE, personId: adaId, role: 'owner', status: 'active' }]);
+    expect(await t.gatehouse.stores.workspaces.listMembers(ARCHIVE)).toEqual([
+      { workspaceId: ARCHIVE, personId: adaId, role: 'owner', status: 'active' },
+    ]);
     const rows = await connectionRows(adaId, ARCHIVE);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ id: before!.id, version: before!.version + 1, status: 'active', bot_id: before!.bot_id });
     expect(rows[0]!.credential_ciphertext).not.toBe(before!.credential_ciphertext);
-    expect(await auditOf('upstream_connection.replaced', ARCHIVE)).toEqual([expect.objectContaining({
-      target: { type: 'upstream_connection', id: before!.id }, detail: { kind: 'oauth', workspaceCreated: false, role: 'owner' },
-    })]);
+    expect(await auditOf('upstream_connection.replaced', ARCHIVE)).toEqual([
+      expect.objectContaining({
+        target: { type: 'upstream_connection', id: before!.id },
+        detail: { kind: 'oauth', workspaceCreated: false, role: 'owner' },
+      }),
+    ]);
     // Every page ticked this time: "Archived Notes" joins the index.
     await t.gatehouse.indexer.idle();
     expect(await t.gatehouse.stores.connections.findById(before!.id)).toMatchObject({ indexState: 'ready', indexCount: 6 });
@@ -223,7 +267,7 @@ describe('connecting Notion accounts', () => {
     expect(await snapshot()).toEqual(before);
   });
 
-  it('a code that Notion\'s token endpoint refuses is reported on the page and stores nothing', async () => {
+  it("a code that Notion's token endpoint refuses is reported on the page and stores nothing", async () => {
     const before = await snapshot();
     const codes = sandbox().stats().tokenCalls.authorization_code;
     const genuine = new URL(await passNotion(ada, t.url, await startConnect(ada, t.url), { ...ADA, workspaceName: 'Archive' }));
@@ -253,7 +297,10 @@ describe('connecting Notion accounts', () => {
     const before = await snapshot();
     const { csrf } = await workspacesPage(ada, t.url);
     const apiCalls = sandbox().stats().apiCalls;
-    const rejected = await postForm(ada, `${t.url}/workspaces/internal-token`, { _csrf: csrf, token: `ntn_${randomBytes(32).toString('base64url')}` });
+    const rejected = await postForm(ada, `${t.url}/workspaces/internal-token`, {
+      _csrf: csrf,
+      token: `ntn_${randomBytes(32).toString('base64url')}`,
+    });
     expect(rejected.status).toBe(400);
     const html = await rejected.text();
     expect(html).toContain('<p class="error" role="alert">Notion rejected this token.');
@@ -270,7 +317,10 @@ describe('connecting Notion accounts', () => {
     const [before] = await connectionRows(adaId, SIDE_PROJECT);
     expect(before).toMatchObject({ kind: 'oauth' });
     const { token, botId } = await sandbox().createInternalIntegration({
-      workspaceName: 'Side Project', name: 'Ada\'s wiki bot', capabilities: ['read_content', 'read_comments'], pageIds: [SEED_PAGE_IDS.sideProjectHome],
+      workspaceName: 'Side Project',
+      name: "Ada's wiki bot",
+      capabilities: ['read_content', 'read_comments'],
+      pageIds: [SEED_PAGE_IDS.sideProjectHome],
     });
     const { csrf } = await workspacesPage(ada, t.url);
     const pasted = await postForm(ada, `${t.url}/workspaces/internal-token`, { _csrf: csrf, token: `  ${token}\n` });
@@ -280,15 +330,31 @@ describe('connecting Notion accounts', () => {
     // One connection per person and workspace: hers now holds the internal token.
     const rows = await connectionRows(adaId, SIDE_PROJECT);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ id: before!.id, kind: 'internal', bot_id: botId, notion_user_id: botId, version: before!.version + 1, status: 'active' });
+    expect(rows[0]).toMatchObject({
+      id: before!.id,
+      kind: 'internal',
+      bot_id: botId,
+      notion_user_id: botId,
+      version: before!.version + 1,
+      status: 'active',
+    });
     expect(rows[0]!.credential_ciphertext).not.toContain(token);
-    expect(decryptCredential(t.gatehouse.keyring, rows[0]!.credential_ciphertext!, rows[0]!.id)).toEqual({ accessToken: token, refreshToken: null });
+    expect(decryptCredential(t.gatehouse.keyring, rows[0]!.credential_ciphertext!, rows[0]!.id)).toEqual({
+      accessToken: token,
+      refreshToken: null,
+    });
     expect((await t.gatehouse.stores.workspaces.membership(SIDE_PROJECT, adaId))?.role).toBe('owner');
-    expect(await auditOf('upstream_connection.replaced', SIDE_PROJECT)).toEqual([expect.objectContaining({
-      actor: { type: 'person', id: adaId, label: ADA.email }, target: { type: 'upstream_connection', id: before!.id }, detail: { kind: 'internal', workspaceCreated: false, role: 'owner' },
-    })]);
+    expect(await auditOf('upstream_connection.replaced', SIDE_PROJECT)).toEqual([
+      expect.objectContaining({
+        actor: { type: 'person', id: adaId, label: ADA.email },
+        target: { type: 'upstream_connection', id: before!.id },
+        detail: { kind: 'internal', workspaceCreated: false, role: 'owner' },
+      }),
+    ]);
     await t.gatehouse.indexer.idle();
-    const titles = (await db().selectFrom('page_index').select('title').where('connection_id', '=', before!.id).orderBy('title').execute()).map((p) => p.title);
+    const titles = (
+      await db().selectFrom('page_index').select('title').where('connection_id', '=', before!.id).orderBy('title').execute()
+    ).map((p) => p.title);
     expect(titles).toEqual(['App Ideas', 'Blog Post Ideas', 'Ideas', 'Reading List', 'Side Project Home', 'Weekend Plans']);
     const page = await workspacesPage(ada, t.url);
     expect(workspaceRow(page.html, SIDE_PROJECT)).toEqual({ state: 'ready', text: '6 pages indexed', role: 'Owner' });
@@ -296,7 +362,11 @@ describe('connecting Notion accounts', () => {
 
   it('a member (Ben in Acme) pasting a token for Acme is refused 403 and nothing changes', async () => {
     const before = await snapshot();
-    const { token } = await sandbox().createInternalIntegration({ workspaceName: 'Acme', name: 'Ben\'s bot', capabilities: ['read_content'] });
+    const { token } = await sandbox().createInternalIntegration({
+      workspaceName: 'Acme',
+      name: "Ben's bot",
+      capabilities: ['read_content'],
+    });
     const { csrf } = await workspacesPage(ben, t.url);
     const refused = await postForm(ben, `${t.url}/workspaces/internal-token`, { _csrf: csrf, token });
     expect(refused.status).toBe(403);

@@ -22,18 +22,25 @@ const SIDE_PROJECT = SEED_WORKSPACE_IDS.sideProject;
 const REDIRECT_URI = 'https://zapflow.example/oauth/callback';
 const HTML = { accept: 'text/html' };
 
-interface Checkbox { id: string; title: string; checked: boolean }
+interface Checkbox {
+  id: string;
+  title: string;
+  checked: boolean;
+}
 
 function checkboxesOf(html: string): Checkbox[] {
-  return [...html.matchAll(/<input type="checkbox" id="page-([^"]+)" name="pages" value="\1"( checked)?> <label for="page-\1">([^<]*)<\/label>/g)]
-    .map(([, id, checked, title]) => ({ id: id!, title: decodeHtml(title!), checked: checked !== undefined }));
+  return [
+    ...html.matchAll(/<input type="checkbox" id="page-([^"]+)" name="pages" value="\1"( checked)?> <label for="page-\1">([^<]*)<\/label>/g),
+  ].map(([, id, checked, title]) => ({ id: id!, title: decodeHtml(title!), checked: checked !== undefined }));
 }
 
 /** The picker's one form: its hidden fields (repeated names kept), to post back as the browser would. */
 function pickerForm(html: string): { action: string; fields: Array<[string, string]> } {
   const form = /<form method="post" action="([^"]+\/pages)">([\s\S]*?)<\/form>/.exec(html);
   if (!form) throw new Error('no picker form');
-  const fields = [...form[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map(([, n, v]) => [n!, decodeHtml(v!)] as [string, string]);
+  const fields = [...form[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map(
+    ([, n, v]) => [n!, decodeHtml(v!)] as [string, string],
+  );
   return { action: decodeHtml(form[1]!), fields };
 }
 
@@ -59,7 +66,14 @@ describe('the consent screen', () => {
   /** The partner's "Connect Notion" button: GET /v1/oauth/authorize, answered by a redirect to the consent screen. */
   const authorize = async (browser: Browser, extra: Record<string, string> = {}) => {
     const state = randomBytes(12).toString('base64url');
-    const query = new URLSearchParams({ client_id: app.clientId!, redirect_uri: REDIRECT_URI, response_type: 'code', owner: 'user', state, ...extra });
+    const query = new URLSearchParams({
+      client_id: app.clientId!,
+      redirect_uri: REDIRECT_URI,
+      response_type: 'code',
+      owner: 'user',
+      state,
+      ...extra,
+    });
     const response = await browser.request(`${t.url}/v1/oauth/authorize?${query}`, { headers: HTML });
     expect(response.status).toBe(303);
     const location = response.headers.get('location')!;
@@ -74,7 +88,11 @@ describe('the consent screen', () => {
   };
 
   /** Ticks the pages with these titles on the picker and posts the form with the given action. */
-  const postPicker = async (browser: Browser, html: string, args: { tick?: string[]; untick?: string[]; action: string; q?: string; override?: Record<string, string | string[]> }) => {
+  const postPicker = async (
+    browser: Browser,
+    html: string,
+    args: { tick?: string[]; untick?: string[]; action: string; q?: string; override?: Record<string, string | string[]> },
+  ) => {
     const { action, fields } = pickerForm(html);
     const boxes = checkboxesOf(html);
     const ticked = new Set(boxes.filter((b) => b.checked).map((b) => b.title));
@@ -100,12 +118,22 @@ describe('the consent screen', () => {
     await signIn(ben, t.url, BEN.email, BEN.password);
     adaId = (await t.gatehouse.stores.people.findByEmail(ADA.email))[0]!.id;
     benId = (await t.gatehouse.stores.people.findByEmail(BEN.email))[0]!.id;
-    app = await t.gatehouse.stores.partnerApps.create({
-      clientId: `zapflow-${randomBytes(8).toString('base64url')}`, clientSecretHash: hashToken('not used here'), name: 'Zapflow <Automations>',
-      website: 'https://zapflow.example/about', supportContact: null, logo: { contentType: 'image/png', bytes: Buffer.from('89504e47', 'hex') },
-      redirectUris: [REDIRECT_URI], capabilities: ['read_content', 'insert_content', 'user_info_with_email'], builtByOrganisation: false,
-      clientType: 'confidential', createdBy: null,
-    }, clock.now());
+    app = await t.gatehouse.stores.partnerApps.create(
+      {
+        clientId: `zapflow-${randomBytes(8).toString('base64url')}`,
+        clientSecretHash: hashToken('not used here'),
+        name: 'Zapflow <Automations>',
+        website: 'https://zapflow.example/about',
+        supportContact: null,
+        logo: { contentType: 'image/png', bytes: Buffer.from('89504e47', 'hex') },
+        redirectUris: [REDIRECT_URI],
+        capabilities: ['read_content', 'insert_content', 'user_info_with_email'],
+        builtByOrganisation: false,
+        clientType: 'confidential',
+        createdBy: null,
+      },
+      clock.now(),
+    );
     await t.gatehouse.indexer.idle();
     await t.gatehouse.membership.idle();
   });
@@ -138,8 +166,15 @@ describe('the consent screen', () => {
     const lines = [...html.matchAll(/<li data-capability="([^"]+)">([^<]*)<\/li>/g)].map(([, , label]) => label);
     expect(lines).toEqual(['Read content', 'Insert content', 'Read user information including email addresses']);
     expect(html).toContain('<label for="workspace">Workspace</label>');
-    const options = [...html.matchAll(/<option value="([^"]+)"( selected)?>([^<]*)<\/option>/g)].map(([, value, selected, name]) => ({ value, selected: !!selected, name }));
-    expect(options).toEqual([{ value: ACME, selected: true, name: 'Acme' }, { value: SIDE_PROJECT, selected: false, name: 'Side Project' }]);
+    const options = [...html.matchAll(/<option value="([^"]+)"( selected)?>([^<]*)<\/option>/g)].map(([, value, selected, name]) => ({
+      value,
+      selected: !!selected,
+      name,
+    }));
+    expect(options).toEqual([
+      { value: ACME, selected: true, name: 'Acme' },
+      { value: SIDE_PROJECT, selected: false, name: 'Side Project' },
+    ]);
     expect(html).toContain(`<form method="get" action="/consent/${id}/pages">`);
     expect(html).toContain('<button type="submit">Select pages</button>');
     expect(html).toContain('<button type="submit">Cancel</button>');
@@ -148,7 +183,10 @@ describe('the consent screen', () => {
     expect(html).not.toContain('Connect your Notion account');
     // The page's forms may lead to the partner's redirect URI, and to nowhere else new.
     const csp = response.headers.get('content-security-policy')!;
-    const formAction = csp.split(';').map((d) => d.trim()).find((d) => d.startsWith('form-action'))!;
+    const formAction = csp
+      .split(';')
+      .map((d) => d.trim())
+      .find((d) => d.startsWith('form-action'))!;
     expect(formAction.split(/\s+/)).toContain('https://zapflow.example');
     expect(formAction).not.toContain('zapflow.example/oauth');
     expect(response.headers.get('cache-control')).toBe('no-store');
@@ -158,7 +196,7 @@ describe('the consent screen', () => {
     expect(side.html).toMatch(new RegExp(`<option value="${SIDE_PROJECT}" selected>Side Project</option>`));
   });
 
-  it('the picker lists the person\'s own pages, children under their parents, and searches on the server', async () => {
+  it("the picker lists the person's own pages, children under their parents, and searches on the server", async () => {
     const { id } = await authorize(ada);
     const { status, html, response } = await picker(id, ACME);
     expect(status).toBe(200);
@@ -196,7 +234,12 @@ describe('the consent screen', () => {
     // Tick the result and search again: both ticks survive.
     const again = await postPicker(ada, results.html, { tick: ['Roadmap 2026'], action: 'search', q: '' });
     const all = await page(ada, again.headers.get('location')!);
-    expect(checkboxesOf(all.html).filter((b) => b.checked).map((b) => b.title).sort()).toEqual(['Engineering', 'Roadmap 2026']);
+    expect(
+      checkboxesOf(all.html)
+        .filter((b) => b.checked)
+        .map((b) => b.title)
+        .sort(),
+    ).toEqual(['Engineering', 'Roadmap 2026']);
     expect((await snapshot()).grants).toEqual([]);
   });
 
@@ -215,14 +258,21 @@ describe('the consent screen', () => {
     const code = location.searchParams.get('code')!;
     const grants = await grantRows();
     expect(grants).toHaveLength(1);
-    expect(grants[0]).toMatchObject({ person_id: adaId, workspace_id: ACME, status: 'active', capabilities: ['read_content', 'insert_content', 'user_info_with_email'] });
+    expect(grants[0]).toMatchObject({
+      person_id: adaId,
+      workspace_id: ACME,
+      status: 'active',
+      capabilities: ['read_content', 'insert_content', 'user_info_with_email'],
+    });
     expect([...grants[0]!.page_ids].sort()).toEqual([SEED_PAGE_IDS.engineering, SEED_PAGE_IDS.design].sort());
     firstGrantId = grants[0]!.id;
     const codes = await codeRows();
     expect(codes).toHaveLength(1);
     expect(codes[0]).toMatchObject({ code_hash: hashToken(code), grant_id: firstGrantId, redirect_uri: REDIRECT_URI, consumed_at: null });
     expect(JSON.stringify(codes)).not.toContain(code);
-    expect((await t.gatehouse.stores.audit.list({ action: 'grant.created', workspaceId: ACME })).map((e) => e.target?.id)).toEqual([firstGrantId]);
+    expect((await t.gatehouse.stores.audit.list({ action: 'grant.created', workspaceId: ACME })).map((e) => e.target?.id)).toEqual([
+      firstGrantId,
+    ]);
     // The transaction is finished: posting it again is refused and issues nothing more.
     const replay = await postPicker(ada, shown.html, { tick: ['Engineering'], action: 'allow' });
     expect(replay.status).toBe(400);
@@ -247,7 +297,7 @@ describe('the consent screen', () => {
     expect(await snapshot()).toEqual(before);
   });
 
-  it('another person\'s transaction is not open in their browser: 400 page, nothing issued', async () => {
+  it("another person's transaction is not open in their browser: 400 page, nothing issued", async () => {
     const { id } = await authorize(ada);
     const adas = await picker(id, ACME);
     const before = await snapshot();
@@ -267,12 +317,16 @@ describe('the consent screen', () => {
     expect((await page(ada, `/consent/${id}`)).status).toBe(200);
   });
 
-  it('a page outside the person\'s own index for the workspace is 403 and issues nothing', async () => {
+  it("a page outside the person's own index for the workspace is 403 and issues nothing", async () => {
     const { id } = await authorize(ada);
     const shown = await picker(id, ACME);
     const before = await snapshot();
     for (const outside of [SEED_PAGE_IDS.sideProjectHome, SEED_PAGE_IDS.oldWiki, randomUUID()]) {
-      const response = await postPicker(ada, shown.html, { tick: ['Engineering'], action: 'allow', override: { pages: [SEED_PAGE_IDS.engineering, outside] } });
+      const response = await postPicker(ada, shown.html, {
+        tick: ['Engineering'],
+        action: 'allow',
+        override: { pages: [SEED_PAGE_IDS.engineering, outside] },
+      });
       expect(response.status).toBe(403);
       expect(response.headers.get('location')).toBeNull();
       expect(await response.text()).toContain('does not share with Gatehouse');
@@ -288,7 +342,9 @@ describe('the consent screen', () => {
     expect(empty.status).toBe(400);
     expect(await empty.text()).toContain('Pick at least one page');
     expect(await snapshot()).toEqual(before);
-    expect((await t.gatehouse.stores.audit.list({ action: 'consent.refused', actorId: adaId })).map((e) => e.detail?.reason)).toContain('page_outside_index');
+    expect((await t.gatehouse.stores.audit.list({ action: 'consent.refused', actorId: adaId })).map((e) => e.detail?.reason)).toContain(
+      'page_outside_index',
+    );
   });
 
   it('a capability not asked for is 400 and issues nothing', async () => {
@@ -296,7 +352,11 @@ describe('the consent screen', () => {
     const shown = await picker(id, ACME);
     expect(hiddenOf(pickerForm(shown.html).fields, 'capabilities')).toEqual(['read_content', 'user_info_without_email']);
     const before = await snapshot();
-    for (const capabilities of [['read_content', 'insert_content'], ['read_content', 'user_info_with_email'], ['read_content', 'delete_everything']]) {
+    for (const capabilities of [
+      ['read_content', 'insert_content'],
+      ['read_content', 'user_info_with_email'],
+      ['read_content', 'delete_everything'],
+    ]) {
       const response = await postPicker(ada, shown.html, { tick: ['Engineering'], action: 'allow', override: { capabilities } });
       expect([capabilities, response.status]).toEqual([capabilities, 400]);
       expect(response.headers.get('location')).toBeNull();
@@ -313,7 +373,10 @@ describe('the consent screen', () => {
     const shown = await page(ben, `/consent/${id}/pages?workspace=${ACME}`);
     expect(shown.status).toBe(200);
     const before = await snapshot();
-    const posted = await postPicker(ben, shown.html, { action: 'allow', override: { workspace: SIDE_PROJECT, pages: [SEED_PAGE_IDS.sideProjectHome] } });
+    const posted = await postPicker(ben, shown.html, {
+      action: 'allow',
+      override: { workspace: SIDE_PROJECT, pages: [SEED_PAGE_IDS.sideProjectHome] },
+    });
     expect(posted.status).toBe(403);
     expect(posted.headers.get('location')).toBeNull();
     const searched = await postPicker(ben, shown.html, { action: 'search', override: { workspace: SIDE_PROJECT } });
@@ -344,7 +407,11 @@ describe('the consent screen', () => {
     expect(first.html).toContain('You already connected Zapflow &lt;Automations&gt; to Acme, sharing 2 pages.');
     expect(first.html).toContain('<button type="submit">Allow access</button>');
     const token = /name="_csrf" value="([^"]+)"/.exec(first.html)![1]!;
-    const kept = await postForm(ada, `${t.url}/consent/${id}/allow`, { _csrf: token, workspace: ACME, capabilities: ['read_content', 'insert_content', 'user_info_with_email'] });
+    const kept = await postForm(ada, `${t.url}/consent/${id}/allow`, {
+      _csrf: token,
+      workspace: ACME,
+      capabilities: ['read_content', 'insert_content', 'user_info_with_email'],
+    });
     expect(kept.status).toBe(303);
     expect(new URL(kept.headers.get('location')!).searchParams.get('code')).toBeTruthy();
     let grants = await grantRows();
@@ -354,7 +421,11 @@ describe('the consent screen', () => {
     // Through the picker: the earlier pages are not pre-ticked for a new request; new pages and a narrower set of capabilities.
     const second = await authorize(ada);
     const shown = await picker(second.id, ACME);
-    const response = await postPicker(ada, shown.html, { tick: ['Product'], action: 'allow', override: { capabilities: ['read_content'] } });
+    const response = await postPicker(ada, shown.html, {
+      tick: ['Product'],
+      action: 'allow',
+      override: { capabilities: ['read_content'] },
+    });
     expect(response.status).toBe(303);
     grants = await grantRows();
     expect(grants.map((g) => g.id)).toEqual([firstGrantId]);
@@ -380,7 +451,14 @@ describe('the consent screen', () => {
       expect(toPicker.status).toBe(303);
       const before = await snapshot();
       const token = /name="_csrf" value="([^"]+)"/.exec(refused.html)![1]!;
-      const posted = await postForm(ben, `${t.url}/consent/${id}/pages`, { _csrf: token, workspace: ACME, shown: '', pages: [SEED_PAGE_IDS.engineering], capabilities: ['read_content'], action: 'allow' });
+      const posted = await postForm(ben, `${t.url}/consent/${id}/pages`, {
+        _csrf: token,
+        workspace: ACME,
+        shown: '',
+        pages: [SEED_PAGE_IDS.engineering],
+        capabilities: ['read_content'],
+        action: 'allow',
+      });
       expect(posted.status).toBe(403);
       expect(await snapshot()).toEqual(before);
 
@@ -389,7 +467,10 @@ describe('the consent screen', () => {
       expect((await page(ada, `/consent/${owner.id}?workspace=${ACME}`)).html).toContain('>Select pages</button>');
 
       // Approved: Ben goes through.
-      await db().insertInto('approved_apps').values({ workspace_id: ACME, app_id: app.id, added_by: adaId, added_at: clock.now() }).execute();
+      await db()
+        .insertInto('approved_apps')
+        .values({ workspace_id: ACME, app_id: app.id, added_by: adaId, added_at: clock.now() })
+        .execute();
       const approved = await page(ben, `/consent/${id}?workspace=${ACME}`);
       expect(approved.html).not.toContain('data-refusal');
       const shown = await page(ben, `/consent/${id}/pages?workspace=${ACME}`);
@@ -414,11 +495,21 @@ describe('the consent screen', () => {
     expect((await page(ada, `/consent/${id}/pages?workspace=${SIDE_PROJECT}`)).status).toBe(303);
     const before = await snapshot();
     const token = /name="_csrf" value="([^"]+)"/.exec(shown.html)![1]!;
-    const posted = await postForm(ada, `${t.url}/consent/${id}/pages`, { _csrf: token, workspace: SIDE_PROJECT, shown: '', pages: [SEED_PAGE_IDS.sideProjectHome], capabilities: ['read_content'], action: 'allow' });
+    const posted = await postForm(ada, `${t.url}/consent/${id}/pages`, {
+      _csrf: token,
+      workspace: SIDE_PROJECT,
+      shown: '',
+      pages: [SEED_PAGE_IDS.sideProjectHome],
+      capabilities: ['read_content'],
+      action: 'allow',
+    });
     expect(posted.status).toBe(409);
     expect(await snapshot()).toEqual(before);
 
-    const toNotion = await postForm(ada, `${t.url}/workspaces/${SIDE_PROJECT}/reconnect`, { _csrf: token, return_to: `/consent/${id}?workspace=${SIDE_PROJECT}` });
+    const toNotion = await postForm(ada, `${t.url}/workspaces/${SIDE_PROJECT}/reconnect`, {
+      _csrf: token,
+      return_to: `/consent/${id}?workspace=${SIDE_PROJECT}`,
+    });
     expect(toNotion.status).toBe(303);
     const callbackUrl = await passNotion(ada, t.url, toNotion, { ...ADA, workspaceName: 'Side Project' });
     const callback = await ada.request(callbackUrl, { headers: HTML });
@@ -429,7 +520,9 @@ describe('the consent screen', () => {
     expect(back.html).toContain('>Select pages</button>');
     // An outside return_to is not followed.
     const evil = await postForm(ada, `${t.url}/workspaces/${SIDE_PROJECT}/reconnect`, { _csrf: token, return_to: '//evil.example/x' });
-    const evilCallback = await ada.request(await passNotion(ada, t.url, evil, { ...ADA, workspaceName: 'Side Project' }), { headers: HTML });
+    const evilCallback = await ada.request(await passNotion(ada, t.url, evil, { ...ADA, workspaceName: 'Side Project' }), {
+      headers: HTML,
+    });
     expect(evilCallback.headers.get('location')).toBe('/workspaces');
     await t.gatehouse.indexer.idle();
   });
@@ -438,9 +531,14 @@ describe('the consent screen', () => {
     const connection = (await t.gatehouse.stores.connections.findForPersonAndWorkspace(adaId, SIDE_PROJECT))!;
     const title = (i: number) => `Bulk ${String(i).padStart(5, '0')}`;
     const bulk = Array.from({ length: 10_000 }, (_, i) => ({
-      pageId: seedPageId('Bulk', title(i)), parentId: i < 200 ? null : seedPageId('Bulk', title(i % 200)), parentType: i < 200 ? 'workspace' : 'page_id', title: title(i), objectType: 'page' as const,
+      pageId: seedPageId('Bulk', title(i)),
+      parentId: i < 200 ? null : seedPageId('Bulk', title(i % 200)),
+      parentType: i < 200 ? 'workspace' : 'page_id',
+      title: title(i),
+      objectType: 'page' as const,
     }));
-    for (let i = 0; i < bulk.length; i += 1000) await t.gatehouse.stores.pageIndex.upsertBatch(connection.id, bulk.slice(i, i + 1000), clock.now());
+    for (let i = 0; i < bulk.length; i += 1000)
+      await t.gatehouse.stores.pageIndex.upsertBatch(connection.id, bulk.slice(i, i + 1000), clock.now());
     const { id } = await authorize(ada);
     // Quick means paged (50 rows rendered, not 10,000); speed itself is measured by the benchmark, never asserted.
     const top = await picker(id, SIDE_PROJECT);
@@ -462,7 +560,11 @@ describe('the consent screen', () => {
     const insideBoxes = checkboxesOf(inside.html);
     expect(insideBoxes[0]).toEqual({ id: seedPageId('Bulk', title(50)), title: 'Bulk 00050', checked: true });
     expect(insideBoxes.slice(1).map((b) => b.title)).toEqual(['Bulk 00250', ...Array.from({ length: 48 }, (_, k) => title(450 + k * 200))]);
-    const allowed = await postPicker(ada, inside.html, { tick: ['Bulk 00250'], action: 'allow', override: { capabilities: ['read_content'] } });
+    const allowed = await postPicker(ada, inside.html, {
+      tick: ['Bulk 00250'],
+      action: 'allow',
+      override: { capabilities: ['read_content'] },
+    });
     expect(allowed.status).toBe(303);
     const grant = (await grantRows()).find((g) => g.person_id === adaId && g.workspace_id === SIDE_PROJECT)!;
     expect([...grant.page_ids].sort()).toEqual([title(1), title(50), title(250)].map((x) => seedPageId('Bulk', x)).sort());

@@ -49,21 +49,38 @@ describe('disconnecting: internal integrations on "Connections", a Notion accoun
   const db = () => t.gatehouse.database.db;
   const snapshot = async () => ({
     pages: await db().selectFrom('internal_integration_pages').selectAll().orderBy('app_id').orderBy('page_id').execute(),
-    connections: await db().selectFrom('upstream_connections').select(['id', 'status', 'credential_ciphertext', 'version']).orderBy('id').execute(),
+    connections: await db()
+      .selectFrom('upstream_connections')
+      .select(['id', 'status', 'credential_ciphertext', 'version'])
+      .orderBy('id')
+      .execute(),
     grants: await db().selectFrom('grants').select(['id', 'status']).orderBy('id').execute(),
     access: await db().selectFrom('access_tokens').select(['token_hash', 'revoked_at']).orderBy('token_hash').execute(),
-    audit: Number((await db().selectFrom('audit_events').select((eb) => eb.fn.countAll<string>().as('n')).where('action', '!=', 'admin_token.used').executeTakeFirstOrThrow()).n),
+    audit: Number(
+      (
+        await db()
+          .selectFrom('audit_events')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .where('action', '!=', 'admin_token.used')
+          .executeTakeFirstOrThrow()
+      ).n,
+    ),
   });
   const auditOf = (action: string) => db().selectFrom('audit_events').selectAll().where('action', '=', action).orderBy('id').execute();
   const page = async (browser: Browser, path: string) => {
     const response = await browser.request(`${t.url}${path}`, { headers: { accept: 'text/html' } });
     return { status: response.status, html: decodeHtml(await response.text()) };
   };
-  const api = (path: string, token: string | null, body?: unknown) => fetch(`${t.url}/api/admin/v1${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  const api = (path: string, token: string | null, body?: unknown) =>
+    fetch(`${t.url}/api/admin/v1${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: {
+        accept: 'application/json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
   /** The partner's side: @notionhq/client against Gatehouse's proxy; the status it got (200 when the call worked). */
   const notionStatus = async (token: string, pageId: string) => {
     try {
@@ -76,15 +93,22 @@ describe('disconnecting: internal integrations on "Connections", a Notion accoun
   };
   const redeem = async (code: string) => {
     const response = await fetch(`${t.url}/v1/oauth/token`, {
-      method: 'POST', headers: { authorization: basic(partner.clientId, partner.clientSecret!), 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { authorization: basic(partner.clientId, partner.clientSecret!), 'content-type': 'application/json' },
       body: JSON.stringify({ grant_type: 'authorization_code', code, redirect_uri: partner.app.redirectUris[0] }),
     });
     expect(response.status).toBe(200);
     return (await response.json()) as { access_token: string };
   };
-  const introspect = (token: string) => new Client({ baseUrl: t.url, retry: false }).oauth.introspect({ token, client_id: partner.clientId, client_secret: partner.clientSecret! });
+  const introspect = (token: string) =>
+    new Client({ baseUrl: t.url, retry: false }).oauth.introspect({
+      token,
+      client_id: partner.clientId,
+      client_secret: partner.clientSecret!,
+    });
   const connectPages = async (appId: string, ids: string[]) => {
-    for (const id of ids) expect((await api(`/workspaces/${ACME}/pages/${id}/connections`, adaAdminToken, { integration_id: appId })).status).toBe(201);
+    for (const id of ids)
+      expect((await api(`/workspaces/${ACME}/pages/${id}/connections`, adaAdminToken, { integration_id: appId })).status).toBe(201);
   };
 
   beforeAll(async () => {
@@ -92,11 +116,15 @@ describe('disconnecting: internal integrations on "Connections", a Notion accoun
     const { stores } = t.gatehouse;
     await signIn(ada, t.url, 'ada@example.com', 'ada-demo');
     await signIn(ben, t.url, 'ben@example.com', 'ben-demo');
-    const cy = await createOutsider(t, { email: 'cy@example.com', name: 'Cy Outsider', workspace: { id: 'ws-elsewhere', name: 'Elsewhere' } });
+    const cy = await createOutsider(t, {
+      email: 'cy@example.com',
+      name: 'Cy Outsider',
+      workspace: { id: 'ws-elsewhere', name: 'Elsewhere' },
+    });
     cyBrowser = await signInAs(t, cy);
     [adaCsrf, benCsrf, cyCsrf] = [await csrfOf(ada, t.url), await csrfOf(ben, t.url), await csrfOf(cyBrowser, t.url)];
-    [adaP] = await stores.people.findByEmail('ada@example.com') as [Person];
-    [benP] = await stores.people.findByEmail('ben@example.com') as [Person];
+    [adaP] = (await stores.people.findByEmail('ada@example.com')) as [Person];
+    [benP] = (await stores.people.findByEmail('ben@example.com')) as [Person];
     adaAdminToken = (await stores.adminTokens.create({ personId: adaP.id, label: 'tests', bootstrap: false }, new Date())).token;
     partner = await registerApp(t.gatehouse, { name: 'Zapflow' });
     await t.gatehouse.indexer.idle();
@@ -117,7 +145,12 @@ describe('disconnecting: internal integrations on "Connections", a Notion accoun
   it('rejects unauthenticated callers: the new forms and API answer 401/403, nothing changes', async () => {
     const before = await snapshot();
     for (const path of [internalDisconnect(), `/connections/${ACME}/disconnect`, `/workspaces/${ACME}/disconnect`]) {
-      const response = await fetch(`${t.url}${path}`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' }, body: new URLSearchParams({ _csrf: 'x' }) });
+      const response = await fetch(`${t.url}${path}`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+        body: new URLSearchParams({ _csrf: 'x' }),
+      });
       expect([path, [401, 403].includes(response.status)]).toEqual([path, true]);
     }
     expect((await api(`/workspaces/${ACME}/integrations/${integrationId}/disconnect`, null, {})).status).toBe(401);
@@ -136,7 +169,9 @@ describe('disconnecting: internal integrations on "Connections", a Notion accoun
     expect((await postForm(ada, `${t.url}/workspaces/${ACME}/disconnect`, {})).status).toBe(403);
     // An integration of Acme through another workspace's URL does not exist.
     const sideId = (await t.gatehouse.stores.workspaces.listAll()).find((w) => w.name === 'Side Project')!.id;
-    expect((await postForm(ada, `${t.url}/connections/${sideId}/integrations/${integrationId}/disconnect`, { _csrf: adaCsrf })).status).toBe(404);
+    expect(
+      (await postForm(ada, `${t.url}/connections/${sideId}/integrations/${integrationId}/disconnect`, { _csrf: adaCsrf })).status,
+    ).toBe(404);
     expect(await snapshot()).toEqual(before);
   });
 
@@ -155,22 +190,38 @@ describe('disconnecting: internal integrations on "Connections", a Notion accoun
     expect(row).toContain('<button type="submit" aria-label="Disconnect Acme digest">Disconnect</button>');
     expect(html).toContain('aria-label="Disconnect workspace from Gatehouse: Acme">Disconnect workspace from Gatehouse</button>');
     // The admin API says the same.
-    const listed = await (await api(`/workspaces/${ACME}/connections`, adaAdminToken)).json() as { internal_integrations: unknown[] };
-    expect(listed.internal_integrations).toEqual([{
-      app: expect.objectContaining({ id: integrationId, name: 'Acme digest', integration_kind: 'internal', website: null, support_contact: null }),
-      created_at: expect.any(String), created_by: { id: adaP.id, email: 'ada@example.com' }, pages: 2, connected_by: ['ada@example.com'],
-    }]);
+    const listed = (await (await api(`/workspaces/${ACME}/connections`, adaAdminToken)).json()) as { internal_integrations: unknown[] };
+    expect(listed.internal_integrations).toEqual([
+      {
+        app: expect.objectContaining({
+          id: integrationId,
+          name: 'Acme digest',
+          integration_kind: 'internal',
+          website: null,
+          support_contact: null,
+        }),
+        created_at: expect.any(String),
+        created_by: { id: adaP.id, email: 'ada@example.com' },
+        pages: 2,
+        connected_by: ['ada@example.com'],
+      },
+    ]);
     expect(await snapshot()).toEqual(before);
   });
 
   it('"Disconnect" takes the internal integration off every page: 303, audited, its token reaches nothing; idempotent', async () => {
     for (const id of pageIds) expect(await notionStatus(integrationToken, id)).toBe(200);
-    const response = await postForm(ada, `${t.url}${internalDisconnect()}`, { _csrf: adaCsrf, return_to: `/connections?workspace=${ACME}` });
+    const response = await postForm(ada, `${t.url}${internalDisconnect()}`, {
+      _csrf: adaCsrf,
+      return_to: `/connections?workspace=${ACME}`,
+    });
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toBe(`/connections?workspace=${ACME}&notice=integration_disconnected`);
     expect(await db().selectFrom('internal_integration_pages').selectAll().where('app_id', '=', integrationId).execute()).toEqual([]);
     const audit = await auditOf('internal_integration.disconnected');
-    expect(audit.map((e) => [e.actor_type, e.actor_id, e.target_id, e.workspace_id, e.outcome])).toEqual([['person', adaP.id, integrationId, ACME, 'success']]);
+    expect(audit.map((e) => [e.actor_type, e.actor_id, e.target_id, e.workspace_id, e.outcome])).toEqual([
+      ['person', adaP.id, integrationId, ACME, 'success'],
+    ]);
     expect(audit[0]!.detail).toMatchObject({ appId: integrationId, pageIds: [...pageIds].sort() });
     for (const id of pageIds) expect(await notionStatus(integrationToken, id)).toBe(401);
     const after = await page(ada, response.headers.get('location')!);
@@ -178,13 +229,16 @@ describe('disconnecting: internal integrations on "Connections", a Notion accoun
     expect(after.html).toContain('<span data-page-count>0 pages</span> connected</li>');
     expect(after.html).not.toContain('aria-label="Disconnect Acme digest"');
     // The integration itself stays: an owner may connect it to pages again.
-    expect((await db().selectFrom('partner_apps').select('integration_kind').where('id', '=', integrationId).executeTakeFirstOrThrow()).integration_kind).toBe('internal');
+    expect(
+      (await db().selectFrom('partner_apps').select('integration_kind').where('id', '=', integrationId).executeTakeFirstOrThrow())
+        .integration_kind,
+    ).toBe('internal');
     const before = await snapshot();
     expect((await postForm(ada, `${t.url}${internalDisconnect()}`, { _csrf: adaCsrf })).status).toBe(303);
     expect(await snapshot()).toEqual(before);
   });
 
-  it('the admin API disconnects an internal integration too (owner\'s admin token); a member\'s token is refused', async () => {
+  it("the admin API disconnects an internal integration too (owner's admin token); a member's token is refused", async () => {
     await connectPages(integrationId, [pageIds[0]!]);
     expect(await notionStatus(integrationToken, pageIds[0]!)).toBe(200);
     const benToken = (await t.gatehouse.stores.adminTokens.create({ personId: benP.id, label: 'ben', bootstrap: false }, new Date())).token;
@@ -193,7 +247,11 @@ describe('disconnecting: internal integrations on "Connections", a Notion accoun
     expect(await snapshot()).toEqual(before);
     const response = await api(`/workspaces/${ACME}/integrations/${integrationId}/disconnect`, adaAdminToken, { reason: 'rotation drill' });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ object: 'internal_integration_disconnection', integration_id: integrationId, pages_disconnected: [pageIds[0]] });
+    expect(await response.json()).toEqual({
+      object: 'internal_integration_disconnection',
+      integration_id: integrationId,
+      pages_disconnected: [pageIds[0]],
+    });
     expect(await notionStatus(integrationToken, pageIds[0]!)).toBe(401);
     const audit = (await auditOf('internal_integration.disconnected')).at(-1)!;
     expect([audit.actor_type, (audit.detail as { reason: string }).reason]).toEqual(['admin_token', 'rotation drill']);
@@ -201,7 +259,8 @@ describe('disconnecting: internal integrations on "Connections", a Notion accoun
 
   it('"Your workspaces" shows "Disconnect" per connected workspace, and the new buttons pass axe-core in Chromium', async () => {
     const { html } = await page(ada, '/workspaces');
-    for (const name of ['Acme', 'Side Project']) expect(html).toContain(`<button type="submit" aria-label="Disconnect ${name}">Disconnect</button>`);
+    for (const name of ['Acme', 'Side Project'])
+      expect(html).toContain(`<button type="submit" aria-label="Disconnect ${name}">Disconnect</button>`);
     expect(html).not.toContain('aria-label="Disconnect Archive"');
     await connectPages(integrationId, pageIds); // a row with its "Disconnect" button, for the check
     let chromium: Chromium | undefined;
@@ -226,25 +285,47 @@ describe('disconnecting: internal integrations on "Connections", a Notion accoun
   });
 
   it('Ben presses "Disconnect" on Acme: 303; revoked at Notion, ciphertext destroyed, his grant revoked, audited', async () => {
-    const { code, grantId } = await issueCode(t.gatehouse, { registered: partner, email: 'ben@example.com', workspaceName: 'Acme', pageCount: 1 });
+    const { code, grantId } = await issueCode(t.gatehouse, {
+      registered: partner,
+      email: 'ben@example.com',
+      workspaceName: 'Acme',
+      pageCount: 1,
+    });
     const { access_token: access } = await redeem(code);
     expect((await introspect(access)).active).toBe(true);
     const connection = (await t.gatehouse.stores.connections.findForPersonAndWorkspace(benP.id, ACME))!;
     const upstreamToken = decryptCredential(t.gatehouse.keyring, connection.credentialCiphertext!, connection.id).accessToken;
-    const atNotion = () => fetch(`${t.url}/sandbox/notion/v1/users/me`, { headers: { authorization: `Bearer ${upstreamToken}`, 'notion-version': '2022-06-28' } });
+    const atNotion = () =>
+      fetch(`${t.url}/sandbox/notion/v1/users/me`, {
+        headers: { authorization: `Bearer ${upstreamToken}`, 'notion-version': '2022-06-28' },
+      });
     expect((await atNotion()).status).toBe(200);
 
     const response = await postForm(ben, `${t.url}/workspaces/${ACME}/disconnect`, { _csrf: benCsrf });
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toBe('/workspaces?notice=disconnected');
-    const row = await db().selectFrom('upstream_connections').select(['status', 'credential_ciphertext']).where('id', '=', connection.id).executeTakeFirstOrThrow();
+    const row = await db()
+      .selectFrom('upstream_connections')
+      .select(['status', 'credential_ciphertext'])
+      .where('id', '=', connection.id)
+      .executeTakeFirstOrThrow();
     expect(row).toEqual({ status: 'disconnected', credential_ciphertext: null });
     expect((await atNotion()).status).toBe(401);
     expect(await introspect(access)).toEqual({ active: false });
-    const grant = await db().selectFrom('grants').select(['status', 'revoked_by', 'revoke_reason']).where('id', '=', grantId).executeTakeFirstOrThrow();
-    expect(grant).toEqual({ status: 'revoked', revoked_by: `person:${benP.id}`, revoke_reason: 'Notion account disconnected by its person' });
+    const grant = await db()
+      .selectFrom('grants')
+      .select(['status', 'revoked_by', 'revoke_reason'])
+      .where('id', '=', grantId)
+      .executeTakeFirstOrThrow();
+    expect(grant).toEqual({
+      status: 'revoked',
+      revoked_by: `person:${benP.id}`,
+      revoke_reason: 'Notion account disconnected by its person',
+    });
     const audit = (await auditOf('upstream_connection.disconnected')).filter((e) => e.target_id === connection.id);
-    expect(audit.map((e) => [e.actor_id, e.workspace_id, (e.detail as { revokedAtNotion: boolean }).revokedAtNotion])).toEqual([[benP.id, ACME, true]]);
+    expect(audit.map((e) => [e.actor_id, e.workspace_id, (e.detail as { revokedAtNotion: boolean }).revokedAtNotion])).toEqual([
+      [benP.id, ACME, true],
+    ]);
     // The page says so; no "Disconnect" is left on that row; Ada's connection is untouched.
     const { html } = await page(ben, response.headers.get('location')!);
     expect(html).toContain('Notion account disconnected');
@@ -265,16 +346,26 @@ describe('disconnecting: internal integrations on "Connections", a Notion accoun
     const response = await postForm(ada, `${t.url}/connections/${ACME}/disconnect`, { _csrf: adaCsrf });
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toBe(`/connections?workspace=${ACME}&notice=workspace_disconnected`);
-    const connections = await db().selectFrom('upstream_connections').select(['status', 'credential_ciphertext']).where('workspace_id', '=', ACME).execute();
+    const connections = await db()
+      .selectFrom('upstream_connections')
+      .select(['status', 'credential_ciphertext'])
+      .where('workspace_id', '=', ACME)
+      .execute();
     expect(connections.length).toBe(2);
     expect(connections.every((c) => c.status === 'disconnected' && c.credential_ciphertext === null)).toBe(true);
-    expect(await db().selectFrom('grants').select('id').where('workspace_id', '=', ACME).where('status', '=', 'active').execute()).toEqual([]);
+    expect(await db().selectFrom('grants').select('id').where('workspace_id', '=', ACME).where('status', '=', 'active').execute()).toEqual(
+      [],
+    );
     expect(await db().selectFrom('internal_integration_pages').selectAll().where('app_id', '=', integrationId).execute()).toEqual([]);
     expect(await introspect(access)).toEqual({ active: false });
     expect(await notionStatus(integrationToken, pageIds[0]!)).toBe(401);
     const upstreamAudit = (await auditOf('upstream_connection.disconnected')).filter((e) => e.target_id === adaAcme.id);
     expect(upstreamAudit).toHaveLength(1);
-    expect(upstreamAudit[0]!.detail).toMatchObject({ reason: 'workspace disconnected from Gatehouse', revokedAtNotion: true, internalIntegrationPages: expect.any(Array) });
+    expect(upstreamAudit[0]!.detail).toMatchObject({
+      reason: 'workspace disconnected from Gatehouse',
+      revokedAtNotion: true,
+      internalIntegrationPages: expect.any(Array),
+    });
     expect((await auditOf('grant.revoked')).filter((e) => e.target_id === grantId).map((e) => e.actor_id)).toEqual([adaP.id]);
     expect((await page(ada, response.headers.get('location')!)).html).toContain('Workspace disconnected from Gatehouse');
     // Side Project is untouched.

@@ -42,38 +42,67 @@ describe('connections console: pages and admin API', () => {
   const db = () => t.gatehouse.database.db;
   const api = (path: string, init: { method?: string; body?: unknown; token?: string | null; browser?: Browser; csrf?: string } = {}) => {
     const method = init.method ?? (init.body !== undefined ? 'POST' : 'GET');
-    const headers: Record<string, string> = { accept: 'application/json', ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) };
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+    };
     if (init.browser) {
       if (init.csrf) headers['x-csrf-token'] = init.csrf;
-      return init.browser.request(`${t.url}/api/admin/v1${path}`, { method, headers, body: init.body !== undefined ? (JSON.stringify(init.body) as unknown as URLSearchParams) : undefined });
+      return init.browser.request(`${t.url}/api/admin/v1${path}`, {
+        method,
+        headers,
+        body: init.body !== undefined ? (JSON.stringify(init.body) as unknown as URLSearchParams) : undefined,
+      });
     }
     if (init.token !== null) headers.authorization = `Bearer ${init.token ?? t.gatehouse.adminToken}`;
-    return fetch(`${t.url}/api/admin/v1${path}`, { method, headers, body: init.body !== undefined ? JSON.stringify(init.body) : undefined });
+    return fetch(`${t.url}/api/admin/v1${path}`, {
+      method,
+      headers,
+      body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
+    });
   };
   const snapshot = async () => ({
     grants: await db().selectFrom('grants').select(['id', 'status', 'revoked_by']).orderBy('id').execute(),
     access: await db().selectFrom('access_tokens').select(['token_hash', 'revoked_at']).orderBy('token_hash').execute(),
     refresh: await db().selectFrom('refresh_tokens').select(['token_hash', 'revoked_at']).orderBy('token_hash').execute(),
     workspaces: await db().selectFrom('workspaces').select(['id', 'install_policy', 'auto_approve_organisation']).orderBy('id').execute(),
-    members: await db().selectFrom('workspace_members').select(['workspace_id', 'person_id', 'role', 'status']).orderBy('workspace_id').orderBy('person_id').execute(),
+    members: await db()
+      .selectFrom('workspace_members')
+      .select(['workspace_id', 'person_id', 'role', 'status'])
+      .orderBy('workspace_id')
+      .orderBy('person_id')
+      .execute(),
     approved: await db().selectFrom('approved_apps').select(['workspace_id', 'app_id']).orderBy('app_id').execute(),
     connections: await db().selectFrom('upstream_connections').select(['id', 'status', 'credential_ciphertext']).orderBy('id').execute(),
-    audit: (await db().selectFrom('audit_events').select((eb) => eb.fn.countAll<string>().as('n')).where('action', 'not in', ['admin_token.used']).executeTakeFirstOrThrow()).n,
+    audit: (
+      await db()
+        .selectFrom('audit_events')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('action', 'not in', ['admin_token.used'])
+        .executeTakeFirstOrThrow()
+    ).n,
   });
   const redeem = async (registered: RegisteredApp, code: string) => {
     const response = await fetch(`${t.url}/v1/oauth/token`, {
-      method: 'POST', headers: { authorization: basic(registered.clientId, registered.clientSecret!), 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { authorization: basic(registered.clientId, registered.clientSecret!), 'content-type': 'application/json' },
       body: JSON.stringify({ grant_type: 'authorization_code', code, redirect_uri: registered.app.redirectUris[0] }),
     });
     expect(response.status).toBe(200);
     return (await response.json()) as { access_token: string; refresh_token: string };
   };
   const introspect = (registered: RegisteredApp, token: string) =>
-    new Client({ baseUrl: t.url, retry: false }).oauth.introspect({ token, client_id: registered.clientId, client_secret: registered.clientSecret! });
-  const refresh = (registered: RegisteredApp, refreshToken: string) => fetch(`${t.url}/v1/oauth/token`, {
-    method: 'POST', headers: { authorization: basic(registered.clientId, registered.clientSecret!), 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }),
-  });
+    new Client({ baseUrl: t.url, retry: false }).oauth.introspect({
+      token,
+      client_id: registered.clientId,
+      client_secret: registered.clientSecret!,
+    });
+  const refresh = (registered: RegisteredApp, refreshToken: string) =>
+    fetch(`${t.url}/v1/oauth/token`, {
+      method: 'POST',
+      headers: { authorization: basic(registered.clientId, registered.clientSecret!), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }),
+    });
   const page = async (browser: Browser, path: string) => {
     const response = await browser.request(`${t.url}${path}`, { headers: { accept: 'text/html' } });
     return { status: response.status, html: decodeHtml(await response.text()), location: response.headers.get('location') };
@@ -103,7 +132,19 @@ describe('connections console: pages and admin API', () => {
     benGrant = { grantId: b.grantId, access: bTokens.access_token, refresh: bTokens.refresh_token };
     await t.gatehouse.stores.workspaces.upsertWithConnector({ id: LAB, name: 'Lab', icon: null }, benId, new Date());
     const benAcme = (await t.gatehouse.stores.connections.findForPersonAndWorkspace(benId, ACME))!;
-    labGrantId = (await t.gatehouse.stores.grants.upsert({ personId: benId, appId: other.app.id, workspaceId: LAB, upstreamConnectionId: benAcme.id, capabilities: ['read_content'], pageIds: [] }, new Date())).grant.id;
+    labGrantId = (
+      await t.gatehouse.stores.grants.upsert(
+        {
+          personId: benId,
+          appId: other.app.id,
+          workspaceId: LAB,
+          upstreamConnectionId: benAcme.id,
+          capabilities: ['read_content'],
+          pageIds: [],
+        },
+        new Date(),
+      )
+    ).grant.id;
   });
   afterAll(async () => t?.stop());
 
@@ -142,14 +183,24 @@ describe('connections console: pages and admin API', () => {
       expect([a.path, a.method === 'GET' ? [401] : [401, 403]]).toEqual([a.path, expect.arrayContaining([response.status])]);
     }
     for (const p of acmePages()) {
-      const response = await fetch(`${t.url}${p.path}`, { method: p.method, redirect: 'manual', headers: { accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' }, body: p.method === 'POST' ? new URLSearchParams(p.form) : undefined });
-      if (p.method === 'GET') expect([p.path, response.status, response.headers.get('location')]).toEqual([p.path, 303, `/auth/sign-in?return_to=${encodeURIComponent(p.path)}`]);
+      const response = await fetch(`${t.url}${p.path}`, {
+        method: p.method,
+        redirect: 'manual',
+        headers: { accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' },
+        body: p.method === 'POST' ? new URLSearchParams(p.form) : undefined,
+      });
+      if (p.method === 'GET')
+        expect([p.path, response.status, response.headers.get('location')]).toEqual([
+          p.path,
+          303,
+          `/auth/sign-in?return_to=${encodeURIComponent(p.path)}`,
+        ]);
       else expect([p.path, [401, 403].includes(response.status)]).toEqual([p.path, true]);
     }
     expect(await snapshot()).toEqual(before);
   });
 
-  it('refuses a partner\'s access token used as an admin token: 401, nothing changes', async () => {
+  it("refuses a partner's access token used as an admin token: 401, nothing changes", async () => {
     const before = await snapshot();
     for (const a of acmeActions()) {
       const response = await api(a.path, { method: a.method, body: a.body, token: benGrant.access });
@@ -158,7 +209,7 @@ describe('connections console: pages and admin API', () => {
     expect(await snapshot()).toEqual(before);
   });
 
-  it('refuses a member (Ben, by session with CSRF, and by his own admin token): 403 on Acme\'s console, nothing changes', async () => {
+  it("refuses a member (Ben, by session with CSRF, and by his own admin token): 403 on Acme's console, nothing changes", async () => {
     const before = await snapshot();
     for (const a of acmeActions()) {
       const bySession = await api(a.path, { method: a.method, body: a.body, browser: ben, csrf: benCsrf });
@@ -168,14 +219,17 @@ describe('connections console: pages and admin API', () => {
       expect([a.path, bySession.status, byToken.status]).toEqual([a.path, expected, expected]);
     }
     for (const p of acmePages()) {
-      const response = p.method === 'GET' ? await ben.request(`${t.url}${p.path}`, { headers: { accept: 'text/html' } }) : await postForm(ben, `${t.url}${p.path}`, { _csrf: benCsrf, ...p.form });
+      const response =
+        p.method === 'GET'
+          ? await ben.request(`${t.url}${p.path}`, { headers: { accept: 'text/html' } })
+          : await postForm(ben, `${t.url}${p.path}`, { _csrf: benCsrf, ...p.form });
       const expected = p.path.startsWith('/connections/mine/') ? 404 : 403;
       expect([p.path, response.status]).toEqual([p.path, expected]);
     }
     expect(await snapshot()).toEqual(before);
   });
 
-  it('refuses the owner of another workspace (Ada on Ben\'s Lab): 404, never Lab\'s data; nothing changes', async () => {
+  it("refuses the owner of another workspace (Ada on Ben's Lab): 404, never Lab's data; nothing changes", async () => {
     const before = await snapshot();
     const labActions = [
       { method: 'GET', path: `/grants?workspace=${LAB}` },
@@ -205,7 +259,7 @@ describe('connections console: pages and admin API', () => {
     const sideways = await postForm(ada, `${t.url}/connections/${ACME}/grants/${labGrantId}/revoke`, { _csrf: adaCsrf });
     expect(sideways.status).toBe(404);
     // Her grant list does not include Lab's grant either.
-    const list = await (await api('/grants', { browser: ada })).json() as { grants: Array<{ id: string }> };
+    const list = (await (await api('/grants', { browser: ada })).json()) as { grants: Array<{ id: string }> };
     expect(list.grants.map((g) => g.id)).not.toContain(labGrantId);
     expect(await snapshot()).toEqual(before);
   });
@@ -237,8 +291,20 @@ describe('connections console: pages and admin API', () => {
     const { status, html } = await page(ada, '/connections');
     expect(status).toBe(200);
     expect(html.match(/<tr data-app-id=/g)).toHaveLength(1);
-    for (const words of ['Connections', 'View users with access', 'Disconnect', 'Restrict members from installing connections', 'No restrictions', 'Only from approved list',
-      'Auto-approve connections built by Gatehouse demo', 'Approved connections', 'ada@example.com', 'ben@example.com', 'https://partner.example', 'support@partner.example']) {
+    for (const words of [
+      'Connections',
+      'View users with access',
+      'Disconnect',
+      'Restrict members from installing connections',
+      'No restrictions',
+      'Only from approved list',
+      'Auto-approve connections built by Gatehouse demo',
+      'Approved connections',
+      'ada@example.com',
+      'ben@example.com',
+      'https://partner.example',
+      'support@partner.example',
+    ]) {
       expect([words, html.includes(words)]).toEqual([words, true]);
     }
     // Only apps installed here are offered for approval: Zapflow, not Othertool (installed in Lab only).
@@ -263,7 +329,9 @@ describe('connections console: pages and admin API', () => {
     const onlyBen = await page(ada, `/connections/${ACME}/apps/${zapflow.app.id}?person=${benId}`);
     expect(onlyBen.html.match(/>Revoke access</g)).toHaveLength(1);
     expect(onlyBen.html).toContain('aria-label="Revoke access for ben@example.com"');
-    const users = await (await api(`/workspaces/${ACME}/connections/${zapflow.app.id}/users`)).json() as { users: Array<{ person: { email: string }; pages: Array<{ title: string }> }> };
+    const users = (await (await api(`/workspaces/${ACME}/connections/${zapflow.app.id}/users`)).json()) as {
+      users: Array<{ person: { email: string }; pages: Array<{ title: string }> }>;
+    };
     expect(users.users.map((u) => u.person.email).sort()).toEqual(['ada@example.com', 'ben@example.com']);
   });
 
@@ -274,9 +342,17 @@ describe('connections console: pages and admin API', () => {
     const added = await postForm(ada, `${t.url}/connections/${ACME}/approved`, { _csrf: adaCsrf, app_id: zapflow.app.id });
     expect(added.status).toBe(303);
     expect(added.headers.get('location')).toBe(`/connections?workspace=${ACME}&notice=approved`);
-    const list = await (await api(`/workspaces/${ACME}/approved-apps`)).json() as { approved_apps: Array<{ app: { name: string }; installed_by: Array<{ email: string }> }> };
-    expect(list.approved_apps.map((e) => [e.app.name, e.installed_by.map((i) => i.email).sort()])).toEqual([['Zapflow', ['ada@example.com', 'ben@example.com']]]);
-    const audit = await db().selectFrom('audit_events').select(['action', 'actor_id', 'target_id']).where('action', '=', 'approved_app.added').execute();
+    const list = (await (await api(`/workspaces/${ACME}/approved-apps`)).json()) as {
+      approved_apps: Array<{ app: { name: string }; installed_by: Array<{ email: string }> }>;
+    };
+    expect(list.approved_apps.map((e) => [e.app.name, e.installed_by.map((i) => i.email).sort()])).toEqual([
+      ['Zapflow', ['ada@example.com', 'ben@example.com']],
+    ]);
+    const audit = await db()
+      .selectFrom('audit_events')
+      .select(['action', 'actor_id', 'target_id'])
+      .where('action', '=', 'approved_app.added')
+      .execute();
     expect(audit).toEqual([{ action: 'approved_app.added', actor_id: adaId, target_id: zapflow.app.id }]);
     const again = await api(`/workspaces/${ACME}/approved-apps`, { body: { client_id: zapflow.clientId } });
     expect(again.status).toBe(200);
@@ -290,7 +366,11 @@ describe('connections console: pages and admin API', () => {
     expect([ws.installPolicy, ws.autoApproveOrganisation]).toEqual(['approved_only', false]);
     const { html } = await page(ada, `/connections?workspace=${ACME}`);
     expect(html).toMatch(/id="policy-approved" name="install_policy" value="approved_only" checked/);
-    const audit = await db().selectFrom('audit_events').select(['actor_id', 'detail']).where('action', '=', 'workspace.policy_changed').execute();
+    const audit = await db()
+      .selectFrom('audit_events')
+      .select(['actor_id', 'detail'])
+      .where('action', '=', 'workspace.policy_changed')
+      .execute();
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor_id: adaId, detail: { installPolicy: 'approved_only', autoApproveOrganisation: false } });
   });
@@ -300,7 +380,10 @@ describe('connections console: pages and admin API', () => {
     expect(promote.status).toBe(303);
     expect((await page(ben, `/connections?workspace=${ACME}`)).status).toBe(200);
     // Ben takes it back from Ada, then cannot step down himself: he is the last owner.
-    const demoteAda = await api(`/workspaces/${ACME}/members/role`, { body: { email: 'ada@example.com', role: 'member' }, token: benToken });
+    const demoteAda = await api(`/workspaces/${ACME}/members/role`, {
+      body: { email: 'ada@example.com', role: 'member' },
+      token: benToken,
+    });
     expect(demoteAda.status).toBe(200);
     const last = await api(`/workspaces/${ACME}/members/role`, { body: { email: 'ben@example.com', role: 'member' }, token: benToken });
     expect(last.status).toBe(409);
@@ -316,16 +399,33 @@ describe('connections console: pages and admin API', () => {
     expect(stepDown.headers.get('location')).toBe('/connections/mine');
     expect((await t.gatehouse.stores.workspaces.membership(ACME, adaId))!.role).toBe('owner');
     expect((await t.gatehouse.stores.workspaces.membership(ACME, benId))!.role).toBe('member');
-    const audit = await db().selectFrom('audit_events').select(['target_id', 'detail']).where('action', '=', 'workspace_member.role_changed').orderBy('id').execute();
-    expect(audit.map((a) => [a.target_id, (a.detail as { role: string }).role])).toEqual([[benId, 'owner'], [adaId, 'member'], [adaId, 'owner'], [benId, 'member']]);
+    const audit = await db()
+      .selectFrom('audit_events')
+      .select(['target_id', 'detail'])
+      .where('action', '=', 'workspace_member.role_changed')
+      .orderBy('id')
+      .execute();
+    expect(audit.map((a) => [a.target_id, (a.detail as { role: string }).role])).toEqual([
+      [benId, 'owner'],
+      [adaId, 'member'],
+      [adaId, 'owner'],
+      [benId, 'member'],
+    ]);
   });
 
   it('"Revoke access" for Ben: 303; the grant records who, when, why; the next introspection is {"active":false} and his refresh is invalid_grant', async () => {
     expect((await introspect(zapflow, benGrant.access)).active).toBe(true);
-    const response = await postForm(ada, `${t.url}/connections/${ACME}/grants/${benGrant.grantId}/revoke`, { _csrf: adaCsrf, return_to: `/connections/${ACME}/apps/${zapflow.app.id}` });
+    const response = await postForm(ada, `${t.url}/connections/${ACME}/grants/${benGrant.grantId}/revoke`, {
+      _csrf: adaCsrf,
+      return_to: `/connections/${ACME}/apps/${zapflow.app.id}`,
+    });
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toBe(`/connections/${ACME}/apps/${zapflow.app.id}?notice=revoked`);
-    const row = await db().selectFrom('grants').select(['status', 'revoked_by', 'revoke_reason', 'revoked_at']).where('id', '=', benGrant.grantId).executeTakeFirstOrThrow();
+    const row = await db()
+      .selectFrom('grants')
+      .select(['status', 'revoked_by', 'revoke_reason', 'revoked_at'])
+      .where('id', '=', benGrant.grantId)
+      .executeTakeFirstOrThrow();
     expect(row).toMatchObject({ status: 'revoked', revoked_by: `person:${adaId}`, revoke_reason: 'revoked by a workspace owner' });
     expect(row.revoked_at).toBeInstanceOf(Date);
     expect(await introspect(zapflow, benGrant.access)).toEqual({ active: false });
@@ -343,10 +443,21 @@ describe('connections console: pages and admin API', () => {
     const again = await api(`/grants/${benGrant.grantId}/revoke`, { body: { reason: 'again' } });
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual({ object: 'revocation', revoked: [], already_revoked: [benGrant.grantId] });
-    const row = await db().selectFrom('grants').select(['revoked_by', 'revoke_reason']).where('id', '=', benGrant.grantId).executeTakeFirstOrThrow();
+    const row = await db()
+      .selectFrom('grants')
+      .select(['revoked_by', 'revoke_reason'])
+      .where('id', '=', benGrant.grantId)
+      .executeTakeFirstOrThrow();
     expect(row).toEqual({ revoked_by: `person:${adaId}`, revoke_reason: 'revoked by a workspace owner' });
-    const audit = await db().selectFrom('audit_events').select(['actor_id', 'workspace_id', 'detail']).where('action', '=', 'grant.revoked').where('target_id', '=', benGrant.grantId).execute();
-    expect(audit).toEqual([{ actor_id: adaId, workspace_id: ACME, detail: { reason: 'revoked by a workspace owner', appId: zapflow.app.id, personId: benId } }]);
+    const audit = await db()
+      .selectFrom('audit_events')
+      .select(['actor_id', 'workspace_id', 'detail'])
+      .where('action', '=', 'grant.revoked')
+      .where('target_id', '=', benGrant.grantId)
+      .execute();
+    expect(audit).toEqual([
+      { actor_id: adaId, workspace_id: ACME, detail: { reason: 'revoked by a workspace owner', appId: zapflow.app.id, personId: benId } },
+    ]);
   });
 
   it('"Remove from approved list" keeps existing grants; a member\'s next install is refused at redemption', async () => {
@@ -357,7 +468,8 @@ describe('connections console: pages and admin API', () => {
     expect(await t.gatehouse.stores.grants.isApproved(ACME, zapflow.app.id)).toBe(false);
     // ...and the policy change between consent and redemption wins.
     const response = await fetch(`${t.url}/v1/oauth/token`, {
-      method: 'POST', headers: { authorization: basic(zapflow.clientId, zapflow.clientSecret!), 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { authorization: basic(zapflow.clientId, zapflow.clientSecret!), 'content-type': 'application/json' },
       body: JSON.stringify({ grant_type: 'authorization_code', code: b.code, redirect_uri: zapflow.app.redirectUris[0] }),
     });
     expect(response.status).toBe(400);
@@ -367,19 +479,49 @@ describe('connections console: pages and admin API', () => {
 
   it('the command line: policy set, approved add, grants list, roles set, grants revoke', async () => {
     const env = { GATEHOUSE_URL: t.url, GATEHOUSE_ADMIN_TOKEN: t.gatehouse.adminToken, GATEHOUSE_DATA_DIR: t.dataDir };
-    expect(await runCli(['policy', 'set', '--workspace', ACME, '--restrict', 'no_restrictions', '--auto-approve', 'on'], env)).toEqual({ object: 'install_policy', workspace_id: ACME, install_policy: 'no_restrictions', auto_approve_organisation: true });
+    expect(await runCli(['policy', 'set', '--workspace', ACME, '--restrict', 'no_restrictions', '--auto-approve', 'on'], env)).toEqual({
+      object: 'install_policy',
+      workspace_id: ACME,
+      install_policy: 'no_restrictions',
+      auto_approve_organisation: true,
+    });
     expect(await runCli(['approved', 'add', '--workspace', ACME, '--client-id', zapflow.clientId], env)).toMatchObject({ added: true });
-    expect(await runCli(['approved', 'remove', '--workspace', ACME, '--client-id', zapflow.clientId], env)).toMatchObject({ removed: true });
-    const listed = await runCli(['grants', 'list', '--workspace', ACME], env) as { grants: Array<{ id: string; person: { email: string } }> };
+    expect(await runCli(['approved', 'remove', '--workspace', ACME, '--client-id', zapflow.clientId], env)).toMatchObject({
+      removed: true,
+    });
+    const listed = (await runCli(['grants', 'list', '--workspace', ACME], env)) as {
+      grants: Array<{ id: string; person: { email: string } }>;
+    };
     // Ben's grant is active again: his consent above re-authorised it, though its code was refused at redemption.
-    expect(listed.grants.map((g) => [g.id, g.person.email]).sort()).toEqual([[adaGrant.grantId, 'ada@example.com'], [benGrant.grantId, 'ben@example.com']].sort());
-    expect(await runCli(['roles', 'set', '--workspace', ACME, '--email', 'ben@example.com', '--role', 'owner'], env)).toMatchObject({ role: 'owner', changed: true });
-    expect(await runCli(['roles', 'set', '--workspace', ACME, '--email', 'ben@example.com', '--role', 'member'], env)).toMatchObject({ role: 'member', changed: true });
-    await expect(runCli(['policy', 'set', '--workspace', ACME, '--restrict', 'everyone'], env)).rejects.toMatchObject({ code: 'bad_arguments' });
+    expect(listed.grants.map((g) => [g.id, g.person.email]).sort()).toEqual(
+      [
+        [adaGrant.grantId, 'ada@example.com'],
+        [benGrant.grantId, 'ben@example.com'],
+      ].sort(),
+    );
+    expect(await runCli(['roles', 'set', '--workspace', ACME, '--email', 'ben@example.com', '--role', 'owner'], env)).toMatchObject({
+      role: 'owner',
+      changed: true,
+    });
+    expect(await runCli(['roles', 'set', '--workspace', ACME, '--email', 'ben@example.com', '--role', 'member'], env)).toMatchObject({
+      role: 'member',
+      changed: true,
+    });
+    await expect(runCli(['policy', 'set', '--workspace', ACME, '--restrict', 'everyone'], env)).rejects.toMatchObject({
+      code: 'bad_arguments',
+    });
     await expect(runCli(['grants', 'revoke', '00000000-0000-4000-8000-000000000000'], env)).rejects.toMatchObject({ code: 'not_found' });
-    expect(await runCli(['grants', 'revoke', adaGrant.grantId, '--reason', 'rotation drill'], env)).toEqual({ object: 'revocation', revoked: [adaGrant.grantId], already_revoked: [] });
+    expect(await runCli(['grants', 'revoke', adaGrant.grantId, '--reason', 'rotation drill'], env)).toEqual({
+      object: 'revocation',
+      revoked: [adaGrant.grantId],
+      already_revoked: [],
+    });
     expect(await introspect(zapflow, adaGrant.access)).toEqual({ active: false });
-    const row = await db().selectFrom('grants').select(['revoked_by', 'revoke_reason']).where('id', '=', adaGrant.grantId).executeTakeFirstOrThrow();
+    const row = await db()
+      .selectFrom('grants')
+      .select(['revoked_by', 'revoke_reason'])
+      .where('id', '=', adaGrant.grantId)
+      .executeTakeFirstOrThrow();
     expect(row.revoke_reason).toBe('rotation drill');
     expect(row.revoked_by).toMatch(/^admin_token:bootstrap/);
   });
@@ -396,7 +538,11 @@ describe('connections console: pages and admin API', () => {
     expect(own.status).toBe(303);
     expect(own.headers.get('location')).toBe('/connections/mine?notice=revoked');
     expect(await introspect(zapflow, tokens.access_token)).toEqual({ active: false });
-    const row = await db().selectFrom('grants').select(['revoked_by', 'revoke_reason']).where('id', '=', b.grantId).executeTakeFirstOrThrow();
+    const row = await db()
+      .selectFrom('grants')
+      .select(['revoked_by', 'revoke_reason'])
+      .where('id', '=', b.grantId)
+      .executeTakeFirstOrThrow();
     expect(row).toEqual({ revoked_by: `person:${benId}`, revoke_reason: 'revoked by the person who granted it' });
     // Ada's fresh grant from above: "Disconnect" (all users of Zapflow in Acme).
     const disconnect = await postForm(ada, `${t.url}/connections/${ACME}/apps/${zapflow.app.id}/disconnect`, { _csrf: adaCsrf });
@@ -404,7 +550,7 @@ describe('connections console: pages and admin API', () => {
     expect(await t.gatehouse.stores.grants.listActiveIds({ workspaceId: ACME, appId: zapflow.app.id })).toEqual([]);
   });
 
-  it('disconnecting Ben\'s Notion account: revoked at Notion, ciphertext destroyed, his grants through it revoked', async () => {
+  it("disconnecting Ben's Notion account: revoked at Notion, ciphertext destroyed, his grants through it revoked", async () => {
     const b = await issueCode(t.gatehouse, { registered: zapflow, email: 'ben@example.com', workspaceName: 'Acme', pageCount: 1 });
     const tokens = await redeem(zapflow, b.code);
     const connection = (await t.gatehouse.stores.connections.findForPersonAndWorkspace(benId, ACME))!;
@@ -416,7 +562,11 @@ describe('connections console: pages and admin API', () => {
     const body = await response.json();
     expect(body).toMatchObject({ upstream_connection_id: connection.id, disconnected: true, revoked_at_notion: true });
     expect(body.revoked).toEqual(expect.arrayContaining([b.grantId, labGrantId]));
-    const row = await db().selectFrom('upstream_connections').select(['status', 'credential_ciphertext']).where('id', '=', connection.id).executeTakeFirstOrThrow();
+    const row = await db()
+      .selectFrom('upstream_connections')
+      .select(['status', 'credential_ciphertext'])
+      .where('id', '=', connection.id)
+      .executeTakeFirstOrThrow();
     expect(row).toEqual({ status: 'disconnected', credential_ciphertext: null });
     expect(await introspect(zapflow, tokens.access_token)).toEqual({ active: false });
     const again = await api(`/upstream-connections/${connection.id}/disconnect`, { body: {}, token: benToken });
@@ -426,20 +576,48 @@ describe('connections console: pages and admin API', () => {
   it('a person who left (membership sync) loses their grants in that workspace, audited as the system', async () => {
     // Ben's own credential is gone (above): a grant row standing for one he made in Acme.
     const adaConnection = (await t.gatehouse.stores.connections.findForPersonAndWorkspace(adaId, ACME))!;
-    const { grant } = await t.gatehouse.stores.grants.upsert({ personId: benId, appId: other.app.id, workspaceId: ACME, upstreamConnectionId: adaConnection.id, capabilities: ['read_content'], pageIds: [] }, new Date());
+    const { grant } = await t.gatehouse.stores.grants.upsert(
+      {
+        personId: benId,
+        appId: other.app.id,
+        workspaceId: ACME,
+        upstreamConnectionId: adaConnection.id,
+        capabilities: ['read_content'],
+        pageIds: [],
+      },
+      new Date(),
+    );
     await t.gatehouse.sandboxNotion!.removeMember({ workspaceName: 'Acme', email: 'ben@example.com' });
     t.gatehouse.membership.request();
     await t.gatehouse.membership.idle();
     expect((await t.gatehouse.stores.workspaces.membership(ACME, benId))!.status).toBe('left');
-    const row = await db().selectFrom('grants').select(['status', 'revoked_by', 'revoke_reason']).where('id', '=', grant.id).executeTakeFirstOrThrow();
+    const row = await db()
+      .selectFrom('grants')
+      .select(['status', 'revoked_by', 'revoke_reason'])
+      .where('id', '=', grant.id)
+      .executeTakeFirstOrThrow();
     expect(row).toEqual({ status: 'revoked', revoked_by: 'system:membership sync', revoke_reason: 'person left the workspace' });
-    const audit = await db().selectFrom('audit_events').select(['actor_type']).where('action', '=', 'grant.revoked').where('target_id', '=', grant.id).execute();
+    const audit = await db()
+      .selectFrom('audit_events')
+      .select(['actor_type'])
+      .where('action', '=', 'grant.revoked')
+      .where('target_id', '=', grant.id)
+      .execute();
     expect(audit).toEqual([{ actor_type: 'system' }]);
   });
 
-  it('the OpenAPI document describes the console\'s operations from the same schemas', async () => {
-    const doc = await (await fetch(`${t.url}/api/admin/v1/openapi.json`)).json() as { paths: Record<string, unknown>; components: { schemas: Record<string, { properties?: Record<string, unknown> }> } };
-    for (const path of ['/grants', '/grants/{grant_id}/revoke', '/workspaces/{workspace_id}/policy', '/workspaces/{workspace_id}/approved-apps', '/workspaces/{workspace_id}/members/role']) {
+  it("the OpenAPI document describes the console's operations from the same schemas", async () => {
+    const doc = (await (await fetch(`${t.url}/api/admin/v1/openapi.json`)).json()) as {
+      paths: Record<string, unknown>;
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+    };
+    for (const path of [
+      '/grants',
+      '/grants/{grant_id}/revoke',
+      '/workspaces/{workspace_id}/policy',
+      '/workspaces/{workspace_id}/approved-apps',
+      '/workspaces/{workspace_id}/members/role',
+    ]) {
       expect(Object.keys(doc.paths)).toContain(path);
     }
     expect(Object.keys(doc.components.schemas.InstallPolicyRequest!.properties!)).toEqual(['install_policy', 'auto_approve_organisation']);

@@ -59,10 +59,18 @@ describe('HTTP basics on a running Gatehouse', () => {
     const api = await fetch(`${t.url}/api/admin/v1/nothing`, { headers: { authorization: `Bearer ${t.gatehouse.adminToken}` } });
     expect(api.status).toBe(404);
     expect(await api.json()).toEqual({ error: { code: 'not_found', message: 'There is no page here.' } });
-    const badJson = await fetch(`${t.url}/api/admin/v1/keys/rotate`, { method: 'POST', headers: { authorization: `Bearer ${t.gatehouse.adminToken}`, 'content-type': 'application/json' }, body: '{not json' });
+    const badJson = await fetch(`${t.url}/api/admin/v1/keys/rotate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.gatehouse.adminToken}`, 'content-type': 'application/json' },
+      body: '{not json',
+    });
     expect(badJson.status).toBe(400);
     expect(await badJson.json()).toEqual({ error: { code: 'invalid_request', message: 'The request body is not valid JSON.' } });
-    const huge = await fetch(`${t.url}/api/admin/v1/keys/rotate`, { method: 'POST', headers: { authorization: `Bearer ${t.gatehouse.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ x: 'a'.repeat(300_000) }) });
+    const huge = await fetch(`${t.url}/api/admin/v1/keys/rotate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.gatehouse.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ x: 'a'.repeat(300_000) }),
+    });
     expect(huge.status).toBe(413);
     const badHeader = await fetch(`${t.url}/api/admin/v1/workspaces`, { headers: { authorization: 'Basic abc' } });
     expect(badHeader.status).toBe(401);
@@ -82,7 +90,11 @@ describe('HTTP basics on a running Gatehouse', () => {
     expect(html).not.toContain('Side Project');
     const csrf = /name="_csrf" value="([^"]+)"/.exec(html)![1]!;
     const [sideProject] = t.gatehouse.sandboxNotion!.workspaces().filter((w) => w.name === 'Side Project');
-    const refused = await browser.request(`${t.url}/workspaces/${sideProject!.id}/refresh`, { method: 'POST', body: new URLSearchParams({ _csrf: csrf }), headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' } });
+    const refused = await browser.request(`${t.url}/workspaces/${sideProject!.id}/refresh`, {
+      method: 'POST',
+      body: new URLSearchParams({ _csrf: csrf }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+    });
     expect(refused.status).toBe(404);
   });
 });
@@ -90,16 +102,27 @@ describe('HTTP basics on a running Gatehouse', () => {
 describe('request logs', () => {
   it('carry a request id and never the authorization header, cookies, codes or state', async () => {
     const lines: string[] = [];
-    const sink = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
     const logger = pino({ level: 'debug' }, sink);
     const app = express();
     app.use(requestLogger(logger));
-    app.get('/cb', (_req, res) => { res.status(400).send('x'); });
-    await request(app).get('/cb?code=secret-code-123&state=secret-state-456&ok=1').set('authorization', 'Bearer secret-bearer-789').set('cookie', 'gatehouse.sid=secret-cookie-000');
+    app.get('/cb', (_req, res) => {
+      res.status(400).send('x');
+    });
+    await request(app)
+      .get('/cb?code=secret-code-123&state=secret-state-456&ok=1')
+      .set('authorization', 'Bearer secret-bearer-789')
+      .set('cookie', 'gatehouse.sid=secret-cookie-000');
     const text = lines.join('');
     expect(text).toContain('"id"');
     expect(text).toContain('ok=1');
-    for (const secret of ['secret-code-123', 'secret-state-456', 'secret-bearer-789', 'secret-cookie-000']) expect(text).not.toContain(secret);
+    for (const secret of ['secret-code-123', 'secret-state-456', 'secret-bearer-789', 'secret-cookie-000'])
+      expect(text).not.toContain(secret);
   });
 });
 
@@ -107,7 +130,16 @@ describe('session cookie', () => {
   function appWith(secureCookies: boolean, clock = new ManualClock()) {
     const app = express();
     app.set('trust proxy', 1);
-    app.use(sessionMiddleware({ secret: 'x'.repeat(40), secureCookies, trustProxy: true, idleMinutes: 30, absoluteHours: 1, store: new session.MemoryStore() }));
+    app.use(
+      sessionMiddleware({
+        secret: 'x'.repeat(40),
+        secureCookies,
+        trustProxy: true,
+        idleMinutes: 30,
+        absoluteHours: 1,
+        store: new session.MemoryStore(),
+      }),
+    );
     app.use(absoluteTimeout(clock, 1));
     app.get('/start', (req, res) => {
       req.session.signedInAt = clock.now().getTime();

@@ -37,16 +37,32 @@ describe('internal integrations: created by owners, connected from pages, conver
   const pageRows = () => db().selectFrom('internal_integration_pages').selectAll().where('app_id', '=', appId).orderBy('page_id').execute();
   const auditOf = (action: string) => db().selectFrom('audit_events').selectAll().where('action', '=', action).orderBy('id').execute();
   const snapshot = async () => ({
-    apps: await db().selectFrom('partner_apps').select(['id', 'integration_kind', 'client_id', 'internal_token_hash', 'internal_token_ciphertext', 'name']).orderBy('id').execute(),
+    apps: await db()
+      .selectFrom('partner_apps')
+      .select(['id', 'integration_kind', 'client_id', 'internal_token_hash', 'internal_token_ciphertext', 'name'])
+      .orderBy('id')
+      .execute(),
     pages: await db().selectFrom('internal_integration_pages').selectAll().orderBy('app_id').orderBy('page_id').execute(),
     grants: await db().selectFrom('grants').select(['id', 'page_ids', 'status']).orderBy('id').execute(),
-    audit: Number((await db().selectFrom('audit_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n),
+    audit: Number(
+      (
+        await db()
+          .selectFrom('audit_events')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    ),
   });
-  const api = (path: string, token: string | null, init: { method?: string; body?: unknown } = {}) => fetch(`${t.url}/api/admin/v1${path}`, {
-    method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'),
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), accept: 'application/json' },
-    body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
-  });
+  const api = (path: string, token: string | null, init: { method?: string; body?: unknown } = {}) =>
+    fetch(`${t.url}/api/admin/v1${path}`, {
+      method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'),
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        accept: 'application/json',
+      },
+      body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
+    });
   const page = (browser: Browser, path: string) => browser.request(`${t.url}${path}`, { headers: { accept: 'text/html' } });
   const createAdminToken = async (browser: Browser) => {
     const csrf = await csrfOf(browser, t.url);
@@ -74,7 +90,13 @@ describe('internal integrations: created by owners, connected from pages, conver
     const before = await snapshot();
     expect((await api('/integrations', null)).status).toBe(401);
     expect((await api('/integrations', 'gh_admin_not-a-real-token-at-all')).status).toBe(401);
-    expect((await api('/integrations', 'gh_admin_not-a-real-token-at-all', { body: { name: 'x', workspace_id: acmeId, capabilities: ['read_content'] } })).status).toBe(401);
+    expect(
+      (
+        await api('/integrations', 'gh_admin_not-a-real-token-at-all', {
+          body: { name: 'x', workspace_id: acmeId, capabilities: ['read_content'] },
+        })
+      ).status,
+    ).toBe(401);
     const signedOut = await fetch(`${t.url}/integrations`, { redirect: 'manual', headers: { accept: 'text/html' } });
     expect(signedOut.status).toBe(303);
     expect(signedOut.headers.get('location')).toBe('/auth/sign-in?return_to=%2Fintegrations');
@@ -88,16 +110,28 @@ describe('internal integrations: created by owners, connected from pages, conver
     expect(html).toContain('>New integration</button>');
     expect(html).toMatch(/<label for="integration-workspace">Associated workspace/);
     const created = await postForm(ada, `${t.url}/integrations`, {
-      _csrf: csrfTokenOf(html), name: 'Acme reporting bot', workspace: acmeId, capabilities: ['read_content', 'insert_content', 'user_info_without_email'], logo_url: '',
+      _csrf: csrfTokenOf(html),
+      name: 'Acme reporting bot',
+      workspace: acmeId,
+      capabilities: ['read_content', 'insert_content', 'user_info_without_email'],
+      logo_url: '',
     });
     expect(created.status).toBe(303);
     appId = /^\/integrations\/([0-9a-f-]{36})\?notice=created$/.exec(created.headers.get('location')!)![1]!;
     const row = await appRow();
-    expect(row).toMatchObject({ integration_kind: 'internal', workspace_id: acmeId, client_id: null, client_secret_hash: null, name: 'Acme reporting bot' });
+    expect(row).toMatchObject({
+      integration_kind: 'internal',
+      workspace_id: acmeId,
+      client_id: null,
+      client_secret_hash: null,
+      name: 'Acme reporting bot',
+    });
     expect(row.capabilities).toEqual(['read_content', 'insert_content', 'user_info_without_email']);
     expect(t.gatehouse.keyring.keyIdOf(row.internal_token_ciphertext!)).toBe(t.gatehouse.keyring.currentKeyId);
     expect(row.internal_token_hash).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect((await auditOf('internal_integration.created')).map((e) => [e.target_id, e.workspace_id, e.actor_type])).toEqual([[appId, acmeId, 'person']]);
+    expect((await auditOf('internal_integration.created')).map((e) => [e.target_id, e.workspace_id, e.actor_type])).toEqual([
+      [appId, acmeId, 'person'],
+    ]);
   });
 
   it('"Copy internal integration token" shows the token to an owner, any time; each retrieval is an audit event', async () => {
@@ -117,14 +151,20 @@ describe('internal integrations: created by owners, connected from pages, conver
     expect(viaApi.status).toBe(200);
     expect(await viaApi.json()).toEqual({ id: appId, token: internalToken });
     const reads = await auditOf('internal_integration.token_read');
-    expect(reads.map((e) => [e.actor_type, e.target_id, e.workspace_id, e.outcome])).toEqual([['person', appId, acmeId, 'success'], ['admin_token', appId, acmeId, 'success']]);
+    expect(reads.map((e) => [e.actor_type, e.target_id, e.workspace_id, e.outcome])).toEqual([
+      ['person', appId, acmeId, 'success'],
+      ['admin_token', appId, acmeId, 'success'],
+    ]);
     expect(JSON.stringify(reads)).not.toContain(internalToken);
   });
 
   it('connects two pages from the page side: "Add connections" on each page of the owner\'s index', async () => {
     const index = await page(ada, `/workspaces/${acmeId}/pages`);
     expect(index.status).toBe(200);
-    const links = [...(await index.text()).matchAll(/<li data-page-id="([^"]+)"><a href="[^"]+">([^<]+)<\/a>/g)].map((m) => ({ id: m[1]!, title: decodeHtml(m[2]!) }));
+    const links = [...(await index.text()).matchAll(/<li data-page-id="([^"]+)"><a href="[^"]+">([^<]+)<\/a>/g)].map((m) => ({
+      id: m[1]!,
+      title: decodeHtml(m[2]!),
+    }));
     expect(links.length).toBeGreaterThan(3);
     pageIds = [links[0]!.id, links[1]!.id];
     for (const pageId of pageIds) {
@@ -132,12 +172,18 @@ describe('internal integrations: created by owners, connected from pages, conver
       expect(before).toContain('No internal integration is connected to this page.');
       expect(before).toContain('>Add connections</button>');
       expect(before).toContain(`<option value="${appId}">Acme reporting bot</option>`);
-      const added = await postForm(ada, `${t.url}/workspaces/${acmeId}/pages/${pageId}/connections`, { _csrf: csrfTokenOf(before), integration: appId });
+      const added = await postForm(ada, `${t.url}/workspaces/${acmeId}/pages/${pageId}/connections`, {
+        _csrf: csrfTokenOf(before),
+        integration: appId,
+      });
       expect(added.status).toBe(303);
       const after = await (await page(ada, added.headers.get('location')!)).text();
       expect(after).toContain('aria-label="Disconnect Acme reporting bot">Disconnect</button>');
     }
-    const adaConnection = await t.gatehouse.stores.connections.findForPersonAndWorkspace((await t.gatehouse.stores.people.findByEmail('ada@example.com'))[0]!.id, acmeId);
+    const adaConnection = await t.gatehouse.stores.connections.findForPersonAndWorkspace(
+      (await t.gatehouse.stores.people.findByEmail('ada@example.com'))[0]!.id,
+      acmeId,
+    );
     expect((await pageRows()).map((r) => [r.page_id, r.connection_id])).toEqual([...pageIds].sort().map((id) => [id, adaConnection!.id]));
     // The search narrows the integrations offered.
     const third = links[2]!.id;
@@ -150,9 +196,14 @@ describe('internal integrations: created by owners, connected from pages, conver
   it('"Disconnect" on a page removes only that connection (audited)', async () => {
     const third = thirdPageId;
     const html = await (await page(ada, `/workspaces/${acmeId}/pages/${third}`)).text();
-    expect((await postForm(ada, `${t.url}/workspaces/${acmeId}/pages/${third}/connections`, { _csrf: csrfTokenOf(html), integration: appId })).status).toBe(303);
+    expect(
+      (await postForm(ada, `${t.url}/workspaces/${acmeId}/pages/${third}/connections`, { _csrf: csrfTokenOf(html), integration: appId }))
+        .status,
+    ).toBe(303);
     expect((await pageRows()).length).toBe(3);
-    const removed = await postForm(ada, `${t.url}/workspaces/${acmeId}/pages/${third}/connections/${appId}/disconnect`, { _csrf: csrfTokenOf(html) });
+    const removed = await postForm(ada, `${t.url}/workspaces/${acmeId}/pages/${third}/connections/${appId}/disconnect`, {
+      _csrf: csrfTokenOf(html),
+    });
     expect(removed.status).toBe(303);
     expect((await pageRows()).map((r) => r.page_id)).toEqual([...pageIds].sort());
     expect((await auditOf('internal_integration.page_disconnected')).map((e) => e.detail)).toEqual([{ appId, pageId: third }]);
@@ -164,7 +215,8 @@ describe('internal integrations: created by owners, connected from pages, conver
   });
 
   it('the token is accepted by the Notion API proxy and reaches exactly the connected pages', async () => {
-    const notion = (path: string, token = internalToken) => fetch(`${t.url}/v1${path}`, { headers: { authorization: `Bearer ${token}`, 'notion-version': '2022-06-28' } });
+    const notion = (path: string, token = internalToken) =>
+      fetch(`${t.url}/v1${path}`, { headers: { authorization: `Bearer ${token}`, 'notion-version': '2022-06-28' } });
     for (const pageId of pageIds) expect((await notion(`/pages/${pageId}`)).status).toBe(200);
     const outside = await notion(`/pages/${thirdPageId}`);
     expect(outside.status).toBe(404);
@@ -172,7 +224,7 @@ describe('internal integrations: created by owners, connected from pages, conver
     expect((await notion(`/pages/${pageIds[0]}`, `gh_int_${'x'.repeat(43)}`)).status).toBe(401);
   });
 
-  it('refuses a second owner connecting a page through their own connection while the pages go through Ada\'s: 409, nothing changed', async () => {
+  it("refuses a second owner connecting a page through their own connection while the pages go through Ada's: 409, nothing changed", async () => {
     const { stores } = t.gatehouse;
     const [benPerson] = await stores.people.findByEmail('ben@example.com');
     expect(await stores.workspaces.setRole(acmeId, benPerson!.id, 'owner')).toBe('changed');
@@ -182,10 +234,15 @@ describe('internal integrations: created by owners, connected from pages, conver
       const before = await snapshot();
       const viaApi = await api(`/workspaces/${acmeId}/pages/${benPage}/connections`, benToken, { body: { integration_id: appId } });
       expect(viaApi.status).toBe(409);
-      expect((await viaApi.json()).error.message).toBe('"Acme reporting bot" reaches its pages through ada@example.com\'s Notion connection: ask them to add this page, or disconnect their pages first.');
-      const viaPage = await postForm(ben, `${t.url}/workspaces/${acmeId}/pages/${benPage}/connections`, { _csrf: await csrfOf(ben, t.url), integration: appId });
+      expect((await viaApi.json()).error.message).toBe(
+        '"Acme reporting bot" reaches its pages through ada@example.com\'s Notion connection: ask them to add this page, or disconnect their pages first.',
+      );
+      const viaPage = await postForm(ben, `${t.url}/workspaces/${acmeId}/pages/${benPage}/connections`, {
+        _csrf: await csrfOf(ben, t.url),
+        integration: appId,
+      });
       expect(viaPage.status).toBe(409);
-      expect(decodeHtml(await viaPage.text())).toContain('reaches its pages through ada@example.com\'s Notion connection');
+      expect(decodeHtml(await viaPage.text())).toContain("reaches its pages through ada@example.com's Notion connection");
       expect(await snapshot()).toEqual(before);
       expect((await pageRows()).every((r) => r.connection_id !== benConnection.id)).toBe(true);
     } finally {
@@ -201,12 +258,21 @@ describe('internal integrations: created by owners, connected from pages, conver
     expect((await page(ben, `/workspaces/${acmeId}/pages`)).status).toBe(403);
     expect((await page(ben, `/workspaces/${acmeId}/pages/${pageIds[0]}`)).status).toBe(403);
     expect((await postForm(ben, `${t.url}/integrations/${appId}/token`, { _csrf: benCsrf })).status).toBe(403);
-    expect((await postForm(ben, `${t.url}/integrations`, { _csrf: benCsrf, name: 'Sneaky', workspace: acmeId, capabilities: 'read_content' })).status).toBe(403);
-    expect((await postForm(ben, `${t.url}/workspaces/${acmeId}/pages/${pageIds[0]}/connections/${appId}/disconnect`, { _csrf: benCsrf })).status).toBe(403);
-    expect((await postForm(ben, `${t.url}/integrations/${appId}/convert`, { _csrf: benCsrf, redirect_uris: 'https://x.example/cb' })).status).toBe(403);
+    expect(
+      (await postForm(ben, `${t.url}/integrations`, { _csrf: benCsrf, name: 'Sneaky', workspace: acmeId, capabilities: 'read_content' }))
+        .status,
+    ).toBe(403);
+    expect(
+      (await postForm(ben, `${t.url}/workspaces/${acmeId}/pages/${pageIds[0]}/connections/${appId}/disconnect`, { _csrf: benCsrf })).status,
+    ).toBe(403);
+    expect(
+      (await postForm(ben, `${t.url}/integrations/${appId}/convert`, { _csrf: benCsrf, redirect_uris: 'https://x.example/cb' })).status,
+    ).toBe(403);
     expect((await api('/integrations', benToken)).status).toBe(403);
     expect((await api(`/integrations/${appId}/token`, benToken, { body: {} })).status).toBe(403);
-    expect((await api('/integrations', benToken, { body: { name: 'Sneaky', workspace_id: acmeId, capabilities: ['read_content'] } })).status).toBe(403);
+    expect(
+      (await api('/integrations', benToken, { body: { name: 'Sneaky', workspace_id: acmeId, capabilities: ['read_content'] } })).status,
+    ).toBe(403);
     expect((await api(`/workspaces/${acmeId}/pages/${pageIds[0]}/connections/${appId}`, benToken, { method: 'DELETE' })).status).toBe(403);
     expect(await snapshot()).toEqual(before);
   });
@@ -219,39 +285,77 @@ describe('internal integrations: created by owners, connected from pages, conver
     expect((await page(cyBrowser, `/integrations/${appId}`)).status).toBe(404);
     expect((await page(cyBrowser, `/workspaces/${acmeId}/pages`)).status).toBe(404);
     expect((await postForm(cyBrowser, `${t.url}/integrations/${appId}/token`, { _csrf: cyCsrf })).status).toBe(404);
-    expect((await postForm(cyBrowser, `${t.url}/integrations`, { _csrf: cyCsrf, name: 'Sneaky', workspace: acmeId, capabilities: 'read_content' })).status).toBe(404);
-    expect((await postForm(cyBrowser, `${t.url}/integrations/${appId}/convert`, { _csrf: cyCsrf, redirect_uris: 'https://x.example/cb' })).status).toBe(404);
+    expect(
+      (
+        await postForm(cyBrowser, `${t.url}/integrations`, {
+          _csrf: cyCsrf,
+          name: 'Sneaky',
+          workspace: acmeId,
+          capabilities: 'read_content',
+        })
+      ).status,
+    ).toBe(404);
+    expect(
+      (await postForm(cyBrowser, `${t.url}/integrations/${appId}/convert`, { _csrf: cyCsrf, redirect_uris: 'https://x.example/cb' }))
+        .status,
+    ).toBe(404);
     expect((await api(`/integrations/${appId}`, cyToken)).status).toBe(404);
     expect((await api(`/integrations/${appId}/token`, cyToken, { body: {} })).status).toBe(404);
     expect((await api(`/integrations/${appId}/convert`, cyToken, { body: { redirect_uris: ['https://x.example/cb'] } })).status).toBe(404);
-    expect((await api(`/workspaces/${acmeId}/pages/${pageIds[0]}/connections`, cyToken, { body: { integration_id: appId } })).status).toBe(404);
+    expect((await api(`/workspaces/${acmeId}/pages/${pageIds[0]}/connections`, cyToken, { body: { integration_id: appId } })).status).toBe(
+      404,
+    );
     expect(((await (await api('/integrations', cyToken)).json()) as { integrations: unknown[] }).integrations).toEqual([]);
     expect(await snapshot()).toEqual(before);
   });
 
-  it('refuses bad input with 400 and stores nothing: unknown capability, two user levels, a page outside the owner\'s index', async () => {
+  it("refuses bad input with 400 and stores nothing: unknown capability, two user levels, a page outside the owner's index", async () => {
     const before = await snapshot();
-    expect((await api('/integrations', adaToken, { body: { name: 'x', workspace_id: acmeId, capabilities: ['read_everything'] } })).status).toBe(400);
-    expect((await api('/integrations', adaToken, { body: { name: 'x', workspace_id: acmeId, capabilities: ['no_user_info', 'user_info_with_email'] } })).status).toBe(400);
-    expect((await api('/integrations', adaToken, { body: { name: 'x', workspace_id: acmeId, capabilities: ['read_content'], extra: 1 } })).status).toBe(400);
-    expect((await api(`/workspaces/${acmeId}/pages/not-a-page-of-acme/connections`, adaToken, { body: { integration_id: appId } })).status).toBe(400);
-    expect((await api(`/integrations/${appId}/convert`, adaToken, { body: { redirect_uris: ['http://partner.example/cb'] } })).status).toBe(400);
+    expect(
+      (await api('/integrations', adaToken, { body: { name: 'x', workspace_id: acmeId, capabilities: ['read_everything'] } })).status,
+    ).toBe(400);
+    expect(
+      (
+        await api('/integrations', adaToken, {
+          body: { name: 'x', workspace_id: acmeId, capabilities: ['no_user_info', 'user_info_with_email'] },
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (await api('/integrations', adaToken, { body: { name: 'x', workspace_id: acmeId, capabilities: ['read_content'], extra: 1 } }))
+        .status,
+    ).toBe(400);
+    expect(
+      (await api(`/workspaces/${acmeId}/pages/not-a-page-of-acme/connections`, adaToken, { body: { integration_id: appId } })).status,
+    ).toBe(400);
+    expect((await api(`/integrations/${appId}/convert`, adaToken, { body: { redirect_uris: ['http://partner.example/cb'] } })).status).toBe(
+      400,
+    );
     expect(await snapshot()).toEqual(before);
   });
 
   it('"Convert to public": a client id, a secret shown once, redirect URIs; the stored scope is exactly the connected pages', async () => {
     const html = await (await page(ada, `/integrations/${appId}`)).text();
     expect(html).toContain('>Convert to public</button>');
-    const converted = await postForm(ada, `${t.url}/integrations/${appId}/convert`, { _csrf: csrfTokenOf(html), redirect_uris: 'https://reports.acme.example/oauth/callback' });
+    const converted = await postForm(ada, `${t.url}/integrations/${appId}/convert`, {
+      _csrf: csrfTokenOf(html),
+      redirect_uris: 'https://reports.acme.example/oauth/callback',
+    });
     expect(converted.status).toBe(200);
     const text = await converted.text();
     const clientId = /<code data-client-id>([^<]+)<\/code>/.exec(text)![1]!;
     const clientSecret = /<code data-client-secret>(gh_cs_[^<]+)<\/code>/.exec(text)![1]!;
     const row = await appRow();
     expect(row).toMatchObject({
-      integration_kind: 'public', client_type: 'confidential', client_id: clientId, client_secret_hash: hashToken(clientSecret),
-      redirect_uris: ['https://reports.acme.example/oauth/callback'], internal_token_ciphertext: null, internal_token_hash: null,
-      name: 'Acme reporting bot', workspace_id: acmeId,
+      integration_kind: 'public',
+      client_type: 'confidential',
+      client_id: clientId,
+      client_secret_hash: hashToken(clientSecret),
+      redirect_uris: ['https://reports.acme.example/oauth/callback'],
+      internal_token_ciphertext: null,
+      internal_token_hash: null,
+      name: 'Acme reporting bot',
+      workspace_id: acmeId,
     });
     expect(row.capabilities).toEqual(['read_content', 'insert_content', 'user_info_without_email']);
     const [adaPerson] = await t.gatehouse.stores.people.findByEmail('ada@example.com');
@@ -266,20 +370,34 @@ describe('internal integrations: created by owners, connected from pages, conver
     expect(JSON.stringify(await snapshot())).not.toContain(clientSecret);
     // No longer internal: no token to copy, no page to connect it to.
     expect((await api(`/integrations/${appId}/token`, adaToken, { body: {} })).status).toBe(404);
-    const retired = await fetch(`${t.url}/v1/pages/${pageIds[0]}`, { headers: { authorization: `Bearer ${internalToken}`, 'notion-version': '2022-06-28' } });
+    const retired = await fetch(`${t.url}/v1/pages/${pageIds[0]}`, {
+      headers: { authorization: `Bearer ${internalToken}`, 'notion-version': '2022-06-28' },
+    });
     expect(retired.status).toBe(401);
   });
 
   it('keys rotate re-encrypts internal tokens under the current key (AAD kept)', async () => {
-    const created = await api('/integrations', adaToken, { body: { name: 'Rotation check', workspace_id: acmeId, capabilities: ['read_content'] } });
+    const created = await api('/integrations', adaToken, {
+      body: { name: 'Rotation check', workspace_id: acmeId, capabilities: ['read_content'] },
+    });
     expect(created.status).toBe(201);
-    const { id } = await created.json() as { id: string };
-    const token = (await (await api(`/integrations/${id}/token`, adaToken, { body: {} })).json() as { token: string }).token;
+    const { id } = (await created.json()) as { id: string };
+    const token = ((await (await api(`/integrations/${id}/token`, adaToken, { body: {} })).json()) as { token: string }).token;
     const old = t.gatehouse.keyring;
-    const fresh = new Keyring([{ id: 'test2', key: randomBytes(32) }, ...(old as unknown as { keys: Array<{ id: string; key: Buffer }> }).keys]);
-    const result = await rotateKeys({ keyring: fresh, connections: t.gatehouse.stores.connections, clock: { now: () => new Date() }, internalIntegrations: t.gatehouse.stores.internalIntegrations });
+    const fresh = new Keyring([
+      { id: 'test2', key: randomBytes(32) },
+      ...(old as unknown as { keys: Array<{ id: string; key: Buffer }> }).keys,
+    ]);
+    const result = await rotateKeys({
+      keyring: fresh,
+      connections: t.gatehouse.stores.connections,
+      clock: { now: () => new Date() },
+      internalIntegrations: t.gatehouse.stores.internalIntegrations,
+    });
     expect(result.keyId).toBe('test2');
-    const ciphertext = (await db().selectFrom('partner_apps').select('internal_token_ciphertext').where('id', '=', id).executeTakeFirstOrThrow()).internal_token_ciphertext!;
+    const ciphertext = (
+      await db().selectFrom('partner_apps').select('internal_token_ciphertext').where('id', '=', id).executeTakeFirstOrThrow()
+    ).internal_token_ciphertext!;
     expect(ciphertext).toMatch(/^v1\.test2\./);
     expect(fresh.decrypt(ciphertext, `partner_app:${id}`)).toBe(token);
   });

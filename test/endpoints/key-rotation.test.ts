@@ -36,7 +36,13 @@ const BEN = { email: 'ben@example.com', password: 'ben-demo' };
 const KEY_A = `A:${randomBytes(32).toString('base64')}`;
 const KEY_B = `B:${randomBytes(32).toString('base64')}`;
 
-interface Row { id: string; version: number; credential_ciphertext: string | null; workspace_id: string; person_id: string }
+interface Row {
+  id: string;
+  version: number;
+  credential_ciphertext: string | null;
+  workspace_id: string;
+  person_id: string;
+}
 
 describe('encryption key rotation (PostgreSQL)', () => {
   const schema = uniqueName('t');
@@ -58,14 +64,24 @@ describe('encryption key rotation (PostgreSQL)', () => {
       await new Promise<void>((resolve) => server.listen(Number(new URL(url).port), '127.0.0.1', () => resolve()));
     }
     const config = loadConfig({
-      PORT: new URL(url).port, GATEHOUSE_PUBLIC_URL: url, GATEHOUSE_DATA_DIR: dataDir, LOG_LEVEL: 'silent',
-      DATABASE_URL: POSTGRES_URL, GATEHOUSE_SANDBOX: '1', GATEHOUSE_SESSION_SECRET: sessionSecret,
-      GATEHOUSE_ENCRYPTION_KEYS: keys, GATEHOUSE_ADMIN_EMAILS: ADA.email,
+      PORT: new URL(url).port,
+      GATEHOUSE_PUBLIC_URL: url,
+      GATEHOUSE_DATA_DIR: dataDir,
+      LOG_LEVEL: 'silent',
+      DATABASE_URL: POSTGRES_URL,
+      GATEHOUSE_SANDBOX: '1',
+      GATEHOUSE_SESSION_SECRET: sessionSecret,
+      GATEHOUSE_ENCRYPTION_KEYS: keys,
+      GATEHOUSE_ADMIN_EMAILS: ADA.email,
     });
     return startGatehouse(config, { server, logger: pino({ level: 'silent' }), databaseSchema: schema, periodicJobs: false });
   };
-  const rows = (): Promise<Row[]> => g.database.db.selectFrom('upstream_connections')
-    .select(['id', 'version', 'credential_ciphertext', 'workspace_id', 'person_id']).orderBy('id').execute();
+  const rows = (): Promise<Row[]> =>
+    g.database.db
+      .selectFrom('upstream_connections')
+      .select(['id', 'version', 'credential_ciphertext', 'workspace_id', 'person_id'])
+      .orderBy('id')
+      .execute();
   const keyIds = async () => (await rows()).map((r) => g.keyring.keyIdOf(r.credential_ciphertext!));
   const aad = (id: string) => `upstream_connection:${id}`;
   const rotations = () => g.stores.audit.list({ action: 'keys.rotated' });
@@ -106,7 +122,11 @@ describe('encryption key rotation (PostgreSQL)', () => {
     expect(await keyIds()).toEqual(['A', 'A', 'A']); // a restart rewrites nothing
     const calls = g.sandboxNotion!.stats().apiCalls;
     const connections = await reindexAll();
-    expect(connections.map((c) => [c!.status, c!.indexState])).toEqual([['active', 'ready'], ['active', 'ready'], ['active', 'ready']]);
+    expect(connections.map((c) => [c!.status, c!.indexState])).toEqual([
+      ['active', 'ready'],
+      ['active', 'ready'],
+      ['active', 'ready'],
+    ]);
     expect(connections.every((c) => c!.indexCount > 0)).toBe(true);
     expect(g.sandboxNotion!.stats().apiCalls).toBeGreaterThanOrEqual(calls + 3); // each credential reached Notion
   });
@@ -129,7 +149,10 @@ describe('encryption key rotation (PostgreSQL)', () => {
     const rotate = `${url}/api/admin/v1/keys/rotate`;
 
     for (const authorization of [null, `Bearer gh_admin_${randomBytes(32).toString('base64url')}`, 'Bearer short', 'Basic YWRhOmFkYQ==']) {
-      const response = await fetch(rotate, { method: 'POST', headers: { ...(authorization ? { authorization } : {}), accept: 'application/json' } });
+      const response = await fetch(rotate, {
+        method: 'POST',
+        headers: { ...(authorization ? { authorization } : {}), accept: 'application/json' },
+      });
       expect([authorization, response.status]).toEqual([authorization, 401]);
       expect(await response.json()).toEqual({ error: { code: 'unauthorized', message: expect.any(String) } });
     }
@@ -150,7 +173,10 @@ describe('encryption key rotation (PostgreSQL)', () => {
 
   it('`npm run gatehouse -- keys rotate` re-encrypts every row under B, keeping each credential', async () => {
     const before = await rows();
-    const result = await run('npm', ['run', '--silent', 'gatehouse', '--', 'keys', 'rotate'], { GATEHOUSE_URL: url, GATEHOUSE_ADMIN_TOKEN: g.adminToken });
+    const result = await run('npm', ['run', '--silent', 'gatehouse', '--', 'keys', 'rotate'], {
+      GATEHOUSE_URL: url,
+      GATEHOUSE_ADMIN_TOKEN: g.adminToken,
+    });
     expect(result.code).toBe(0);
     const lines = result.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -165,18 +191,25 @@ describe('encryption key rotation (PostgreSQL)', () => {
       expect([row.id, row.version]).toEqual([row.id, old.version + (rotated ? 1 : 0)]);
       expect(g.keyring.decrypt(row.credential_ciphertext!, aad(row.id))).toBe(plaintexts.get(row.id));
     }
-    expect(await rotations()).toEqual([expect.objectContaining({
-      actor: { type: 'admin_token', id: null, label: 'bootstrap admin token' }, outcome: 'success', detail: { keyId: 'B', reencrypted: 3, unreadable: 0 },
-    })]);
+    expect(await rotations()).toEqual([
+      expect.objectContaining({
+        actor: { type: 'admin_token', id: null, label: 'bootstrap admin token' },
+        outcome: 'success',
+        detail: { keyId: 'B', reencrypted: 3, unreadable: 0 },
+      }),
+    ]);
   });
 
-  it('rotating again (an admin\'s session) re-encrypts nothing', async () => {
+  it("rotating again (an admin's session) re-encrypts nothing", async () => {
     const before = await rows();
     const ada = new Browser();
     const { response: landed } = await signIn(ada, url, ADA.email, ADA.password);
     await g.membership.idle();
     const csrf = csrfTokenOf(await landed.text());
-    const response = await ada.request(`${url}/api/admin/v1/keys/rotate`, { method: 'POST', headers: { 'x-csrf-token': csrf, accept: 'application/json' } });
+    const response = await ada.request(`${url}/api/admin/v1/keys/rotate`, {
+      method: 'POST',
+      headers: { 'x-csrf-token': csrf, accept: 'application/json' },
+    });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ key_id: 'B', reencrypted: 0, already_current: 4, unreadable: [] });
     expect(await rows()).toEqual(before);
@@ -189,7 +222,9 @@ describe('encryption key rotation (PostgreSQL)', () => {
     const connections = await reindexAll();
     expect(connections.map((c) => [c!.status, c!.indexState])).toEqual(Array(4).fill(['active', 'ready']));
     for (const row of await rows()) expect(g.keyring.decrypt(row.credential_ciphertext!, aad(row.id))).toBe(plaintexts.get(row.id));
-    expect(() => g.keyring.decrypt(underA.credential_ciphertext!, aad(underA.id))).toThrow(new DecryptionError('no key with id "A" in GATEHOUSE_ENCRYPTION_KEYS'));
+    expect(() => g.keyring.decrypt(underA.credential_ciphertext!, aad(underA.id))).toThrow(
+      new DecryptionError('no key with id "A" in GATEHOUSE_ENCRYPTION_KEYS'),
+    );
     const ada = new Browser();
     await signIn(ada, url, ADA.email, ADA.password);
     await g.membership.idle();
@@ -210,10 +245,24 @@ describe('encryption key rotation (PostgreSQL)', () => {
     // A genuine value copied into another row does not open there either (bound to its row).
     expect(() => g.keyring.decrypt(other!.credential_ciphertext!, aad(victim!.id))).toThrow(DecryptionError);
     // Nor under a keyring that merely reuses the id "B".
-    expect(() => new Keyring([{ id: 'B', key: randomBytes(32) }]).decrypt(other!.credential_ciphertext!, aad(other!.id))).toThrow(DecryptionError);
+    expect(() => new Keyring([{ id: 'B', key: randomBytes(32) }]).decrypt(other!.credential_ciphertext!, aad(other!.id))).toThrow(
+      DecryptionError,
+    );
 
     const connection = (await g.stores.connections.findById(victim!.id))!;
-    const deps = { upstream: { baseUrl: `${url}/sandbox/notion`, clientId: 'gatehouse', clientSecret: 'unused', notionVersion: '2025-09-03', timeoutMs: 5000 }, keyring: g.keyring, connections: g.stores.connections, audit: g.stores.audit, clock: { now: () => new Date() } };
+    const deps = {
+      upstream: {
+        baseUrl: `${url}/sandbox/notion`,
+        clientId: 'gatehouse',
+        clientSecret: 'unused',
+        notionVersion: '2025-09-03',
+        timeoutMs: 5000,
+      },
+      keyring: g.keyring,
+      connections: g.stores.connections,
+      audit: g.stores.audit,
+      clock: { now: () => new Date() },
+    };
     const calls = g.sandboxNotion!.stats().apiCalls;
     await expect(withUpstreamClient(deps, connection, (client) => client.users.me({}))).rejects.toBeInstanceOf(DecryptionError);
     g.indexer.request(victim!.id);
@@ -226,8 +275,15 @@ describe('encryption key rotation (PostgreSQL)', () => {
     const [victim, other] = await rows();
     // A row given a value under A, which this instance (B alone) no longer has. (Values under B are not opened:
     // the row tampered with above is left as it is, and shows as "Notion could not be read".)
-    await g.database.db.updateTable('upstream_connections').set({ credential_ciphertext: underA.credential_ciphertext }).where('id', '=', other!.id).execute();
-    const result = await run('npm', ['run', '--silent', 'gatehouse', '--', 'keys', 'rotate'], { GATEHOUSE_URL: url, GATEHOUSE_ADMIN_TOKEN: g.adminToken });
+    await g.database.db
+      .updateTable('upstream_connections')
+      .set({ credential_ciphertext: underA.credential_ciphertext })
+      .where('id', '=', other!.id)
+      .execute();
+    const result = await run('npm', ['run', '--silent', 'gatehouse', '--', 'keys', 'rotate'], {
+      GATEHOUSE_URL: url,
+      GATEHOUSE_ADMIN_TOKEN: g.adminToken,
+    });
     expect(result.code).toBe(0);
     const answer = JSON.parse(result.stdout.trim()) as { unreadable: Array<{ type: string; id: string }>; already_current: number };
     expect(answer.unreadable).toEqual([{ type: 'upstream_connection', id: other!.id }]);

@@ -20,9 +20,17 @@ function helpers(get: () => TestGatehouse) {
   const personId = async (email: string) => (await g().stores.people.findByEmail(email))[0]!.id;
   return {
     personId,
-    members: (workspaceId: string) => g().database.db.selectFrom('workspace_members').select(['person_id', 'role', 'status', 'left_at'])
-      .where('workspace_id', '=', workspaceId).orderBy('person_id').execute(),
-    memberEvents: () => g().stores.audit.list({}).then((events) => events.filter((e) => e.action.startsWith('workspace_member.'))),
+    members: (workspaceId: string) =>
+      g()
+        .database.db.selectFrom('workspace_members')
+        .select(['person_id', 'role', 'status', 'left_at'])
+        .where('workspace_id', '=', workspaceId)
+        .orderBy('person_id')
+        .execute(),
+    memberEvents: () =>
+      g()
+        .stores.audit.list({})
+        .then((events) => events.filter((e) => e.action.startsWith('workspace_member.'))),
     sync: async () => {
       g().membership.request();
       await g().membership.idle();
@@ -55,14 +63,16 @@ describe('membership sync, on demand', () => {
     expect(response.headers.get('location')).toBe('/auth/sign-in?return_to=%2Fworkspaces');
   });
 
-  it('while Notion\'s lists match, a sync reads them and changes nobody', async () => {
+  it("while Notion's lists match, a sync reads them and changes nobody", async () => {
     const calls = t.gatehouse.sandboxNotion!.stats().apiCalls;
     await h.sync();
     expect(t.gatehouse.sandboxNotion!.stats().apiCalls).toBe(calls + 2); // users.list for Acme and for Side Project
-    expect(await h.members(ACME)).toEqual(expect.arrayContaining([
-      { person_id: adaId, role: 'owner', status: 'active', left_at: null },
-      { person_id: benId, role: 'member', status: 'active', left_at: null },
-    ]));
+    expect(await h.members(ACME)).toEqual(
+      expect.arrayContaining([
+        { person_id: adaId, role: 'owner', status: 'active', left_at: null },
+        { person_id: benId, role: 'member', status: 'active', left_at: null },
+      ]),
+    );
     expect(await h.memberEvents()).toEqual([]);
     expect(workspaceRow((await workspacesPage(ben, t.url)).html, ACME)).toMatchObject({ role: 'Member', state: 'ready' });
   });
@@ -72,13 +82,24 @@ describe('membership sync, on demand', () => {
     await h.sync();
 
     const members = await h.members(ACME);
-    expect(members.find((m) => m.person_id === benId)).toEqual({ person_id: benId, role: 'member', status: 'left', left_at: expect.any(Date) });
+    expect(members.find((m) => m.person_id === benId)).toEqual({
+      person_id: benId,
+      role: 'member',
+      status: 'left',
+      left_at: expect.any(Date),
+    });
     expect(members.find((m) => m.person_id === adaId)).toMatchObject({ role: 'owner', status: 'active' });
     expect(await t.gatehouse.stores.workspaces.membership(ACME, benId)).toMatchObject({ status: 'left' });
-    expect(await h.memberEvents()).toEqual([expect.objectContaining({
-      action: 'workspace_member.left', actor: { type: 'system', id: null, label: null }, target: { type: 'person', id: benId },
-      workspaceId: ACME, outcome: 'success', detail: { reason: 'not on the Notion member list' },
-    })]);
+    expect(await h.memberEvents()).toEqual([
+      expect.objectContaining({
+        action: 'workspace_member.left',
+        actor: { type: 'system', id: null, label: null },
+        target: { type: 'person', id: benId },
+        workspaceId: ACME,
+        outcome: 'success',
+        detail: { reason: 'not on the Notion member list' },
+      }),
+    ]);
 
     const page = await workspacesPage(ben, t.url);
     expect(page.status).toBe(200);
@@ -137,16 +158,21 @@ describe('membership sync, at sign-in', () => {
     await t.gatehouse.membership.idle();
     const benId = await h.personId(BEN.email);
     expect(await t.gatehouse.stores.workspaces.membership(ACME, benId)).toMatchObject({ status: 'left' });
-    expect(await h.memberEvents()).toEqual([expect.objectContaining({ action: 'workspace_member.left', target: { type: 'person', id: benId }, workspaceId: ACME })]);
+    expect(await h.memberEvents()).toEqual([
+      expect.objectContaining({ action: 'workspace_member.left', target: { type: 'person', id: benId }, workspaceId: ACME }),
+    ]);
     const page = await workspacesPage(ben, t.url);
     expect(workspaceRow(page.html, ACME)).toBeNull();
   });
 
-  it('Ada signing in runs it again and keeps her as Acme\'s owner', async () => {
+  it("Ada signing in runs it again and keeps her as Acme's owner", async () => {
     const ada = new Browser();
     await signIn(ada, t.url, ADA.email, ADA.password);
     await t.gatehouse.membership.idle();
-    expect(await t.gatehouse.stores.workspaces.membership(ACME, await h.personId(ADA.email))).toMatchObject({ role: 'owner', status: 'active' });
+    expect(await t.gatehouse.stores.workspaces.membership(ACME, await h.personId(ADA.email))).toMatchObject({
+      role: 'owner',
+      status: 'active',
+    });
     expect(await h.memberEvents()).toHaveLength(1);
     expect(workspaceRow((await workspacesPage(ada, t.url)).html, ACME)).toMatchObject({ role: 'Owner' });
   });

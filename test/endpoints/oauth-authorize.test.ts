@@ -24,11 +24,22 @@ describe('authorization endpoint', () => {
   });
   afterAll(async () => t.stop());
 
-  const authorize = (query: string) => fetch(`${t.url}/v1/oauth/authorize?${query}`, { redirect: 'manual', headers: { accept: 'text/html' } });
-  const sessionRows = async () => Number((await t.gatehouse.database.db.selectFrom('sessions').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+  const authorize = (query: string) =>
+    fetch(`${t.url}/v1/oauth/authorize?${query}`, { redirect: 'manual', headers: { accept: 'text/html' } });
+  const sessionRows = async () =>
+    Number(
+      (
+        await t.gatehouse.database.db
+          .selectFrom('sessions')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   it('rejects unauthenticated callers by sending them to sign in, then to the consent screen', async () => {
-    const response = await authorize(`client_id=${partner.clientId}&redirect_uri=${encodeURIComponent(REDIRECT)}&response_type=code&owner=user&state=s1`);
+    const response = await authorize(
+      `client_id=${partner.clientId}&redirect_uri=${encodeURIComponent(REDIRECT)}&response_type=code&owner=user&state=s1`,
+    );
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toMatch(/^\/auth\/sign-in\?return_to=%2Fconsent%2F[0-9a-f-]{36}$/);
   });
@@ -64,7 +75,9 @@ describe('authorization endpoint', () => {
     });
 
     it('a repeated client_id or redirect_uri', async () => {
-      const response = await authorize(`client_id=${partner.clientId}&client_id=${twoUris.clientId}&redirect_uri=${encodeURIComponent(REDIRECT)}&response_type=code`);
+      const response = await authorize(
+        `client_id=${partner.clientId}&client_id=${twoUris.clientId}&redirect_uri=${encodeURIComponent(REDIRECT)}&response_type=code`,
+      );
       expect(response.status).toBe(400);
       expect(response.headers.get('location')).toBeNull();
     });
@@ -79,10 +92,12 @@ describe('authorization endpoint', () => {
       ['a malformed challenge', 'response_type=code&code_challenge=short&code_challenge_method=S256', 'invalid_request'],
       ['an unknown capability', 'response_type=code&scope=read_everything', 'invalid_scope'],
       ['a capability the app lacks', 'response_type=code&scope=update_content', 'invalid_scope'],
-      ['a user level above the app\'s', 'response_type=code&scope=user_info_with_email', 'invalid_scope'],
+      ["a user level above the app's", 'response_type=code&scope=user_info_with_email', 'invalid_scope'],
       ['owner other than user', 'response_type=code&owner=workspace', 'invalid_request'],
     ])('%s', async (_name, query, error) => {
-      const response = await authorize(`client_id=${partner.clientId}&redirect_uri=${encodeURIComponent(REDIRECT)}&state=same%20bytes&${query}`);
+      const response = await authorize(
+        `client_id=${partner.clientId}&redirect_uri=${encodeURIComponent(REDIRECT)}&state=same%20bytes&${query}`,
+      );
       expect(response.status).toBe(303);
       const location = new URL(response.headers.get('location')!);
       expect(`${location.origin}${location.pathname}`).toBe(REDIRECT);
@@ -92,20 +107,25 @@ describe('authorization endpoint', () => {
     });
 
     it('a public client without PKCE', async () => {
-      const response = await authorize(`client_id=${publicApp.clientId}&redirect_uri=${encodeURIComponent('http://127.0.0.1:8080/cb')}&response_type=code`);
+      const response = await authorize(
+        `client_id=${publicApp.clientId}&redirect_uri=${encodeURIComponent('http://127.0.0.1:8080/cb')}&response_type=code`,
+      );
       expect(response.status).toBe(303);
       expect(new URL(response.headers.get('location')!).searchParams.get('error')).toBe('invalid_request');
     });
   });
 
-  it('accepts a missing redirect URI when exactly one is registered (Notion\'s rule)', async () => {
+  it("accepts a missing redirect URI when exactly one is registered (Notion's rule)", async () => {
     const response = await authorize(`client_id=${partner.clientId}&response_type=code`);
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toMatch(/^\/auth\/sign-in/);
   });
 
   it('sends no CORS headers', async () => {
-    const response = await fetch(`${t.url}/v1/oauth/authorize?client_id=${partner.clientId}`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } });
+    const response = await fetch(`${t.url}/v1/oauth/authorize?client_id=${partner.clientId}`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' },
+    });
     expect(response.headers.get('access-control-allow-origin')).toBeNull();
   });
 });

@@ -31,7 +31,10 @@ describe('openid-client as the partner (PostgreSQL + Redis)', () => {
   afterAll(async () => t.stop());
 
   it('discovers Gatehouse from its RFC 8414 metadata', async () => {
-    config = await client.discovery(new URL(t.url), confidential.clientId, confidential.clientSecret!, undefined, { algorithm: 'oauth2', execute: [client.allowInsecureRequests] });
+    config = await client.discovery(new URL(t.url), confidential.clientId, confidential.clientSecret!, undefined, {
+      algorithm: 'oauth2',
+      execute: [client.allowInsecureRequests],
+    });
     const metadata = config.serverMetadata();
     expect(metadata.issuer).toBe(t.url);
     expect(metadata.code_challenge_methods_supported).toEqual(['S256']);
@@ -43,8 +46,11 @@ describe('openid-client as the partner (PostgreSQL + Redis)', () => {
     const verifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
     const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT, scope: 'read_content user_info_without_email', state,
-      code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      redirect_uri: REDIRECT,
+      scope: 'read_content user_info_without_email',
+      state,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
     });
     const back = await consentAndAllow(browser, t.url, url.href, 'Acme', 2);
     expect(back.searchParams.get('state')).toBe(state);
@@ -67,29 +73,50 @@ describe('openid-client as the partner (PostgreSQL + Redis)', () => {
   it('introspects and revokes with tokenIntrospection and tokenRevocation', async () => {
     const fresh = await freshTokens();
     const live = await client.tokenIntrospection(config, fresh.access_token);
-    expect(live).toMatchObject({ active: true, client_id: confidential.clientId, scope: 'read_content insert_content user_info_without_email' });
+    expect(live).toMatchObject({
+      active: true,
+      client_id: confidential.clientId,
+      scope: 'read_content insert_content user_info_without_email',
+    });
     await client.tokenRevocation(config, fresh.access_token);
     expect(await client.tokenIntrospection(config, fresh.access_token)).toEqual({ active: false });
   });
 
   it('a public client runs the flow with PKCE alone', async () => {
-    const publicConfig = await client.discovery(new URL(t.url), publicApp.clientId, undefined, client.None(), { algorithm: 'oauth2', execute: [client.allowInsecureRequests] });
+    const publicConfig = await client.discovery(new URL(t.url), publicApp.clientId, undefined, client.None(), {
+      algorithm: 'oauth2',
+      execute: [client.allowInsecureRequests],
+    });
     const verifier = client.randomPKCECodeVerifier();
-    const url = client.buildAuthorizationUrl(publicConfig, { redirect_uri: REDIRECT, code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+    const url = client.buildAuthorizationUrl(publicConfig, {
+      redirect_uri: REDIRECT,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
     const back = await consentAndAllow(browser, t.url, url.href, 'Side Project');
-    const answer = await client.authorizationCodeGrant(publicConfig, back, { pkceCodeVerifier: verifier, expectedState: client.skipStateCheck });
+    const answer = await client.authorizationCodeGrant(publicConfig, back, {
+      pkceCodeVerifier: verifier,
+      expectedState: client.skipStateCheck,
+    });
     expect((answer as Record<string, unknown>).workspace_name).toBe('Side Project');
   });
 
-  it('a partner\'s right credentials are never limited, however many requests it makes at once', async () => {
+  it("a partner's right credentials are never limited, however many requests it makes at once", async () => {
     const answers = await Promise.all(Array.from({ length: 30 }, () => client.tokenIntrospection(config, 'not-a-token')));
     expect(answers.every((a) => a.active === false)).toBe(true);
   });
 
   it('counts failed client authentication in Redis: 429 with Retry-After, other clients unaffected', async () => {
-    const wrong = await client.discovery(new URL(t.url), confidential.clientId, 'not-the-secret', undefined, { algorithm: 'oauth2', execute: [client.allowInsecureRequests] });
+    const wrong = await client.discovery(new URL(t.url), confidential.clientId, 'not-the-secret', undefined, {
+      algorithm: 'oauth2',
+      execute: [client.allowInsecureRequests],
+    });
     for (let i = 0; i < 10; i++) await expect(client.tokenIntrospection(wrong, 'x')).rejects.toMatchObject({ status: 401 });
-    const limited = await fetch(`${t.url}/v1/oauth/introspect`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: 'x', client_id: confidential.clientId, client_secret: 'nope' }) });
+    const limited = await fetch(`${t.url}/v1/oauth/introspect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: 'x', client_id: confidential.clientId, client_secret: 'nope' }),
+    });
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     const { createClient } = await import('redis');
@@ -99,13 +126,20 @@ describe('openid-client as the partner (PostgreSQL + Redis)', () => {
     await redis.quit();
     // Another client from the same address still authenticates (the per-address limit is higher).
     const bystander = await registerApp(t.gatehouse, { name: 'Bystander', redirectUris: [REDIRECT] });
-    const bystanderConfig = await client.discovery(new URL(t.url), bystander.clientId, bystander.clientSecret!, undefined, { algorithm: 'oauth2', execute: [client.allowInsecureRequests] });
+    const bystanderConfig = await client.discovery(new URL(t.url), bystander.clientId, bystander.clientSecret!, undefined, {
+      algorithm: 'oauth2',
+      execute: [client.allowInsecureRequests],
+    });
     expect((await client.tokenIntrospection(bystanderConfig, 'x')).active).toBe(false);
   });
 
   async function freshTokens(): Promise<client.TokenEndpointResponse> {
     const verifier = client.randomPKCECodeVerifier();
-    const url = client.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
     const back = await consentAndAllow(browser, t.url, url.href, 'Acme');
     return client.authorizationCodeGrant(config, back, { pkceCodeVerifier: verifier, expectedState: client.skipStateCheck });
   }

@@ -21,15 +21,29 @@ describe('token endpoint', () => {
   let notion: Client;
   const clock = new ManualClock();
 
-  const post = (path: string, body: Record<string, string> | string, headers: Record<string, string> = {}) => fetch(`${t.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': typeof body === 'string' ? 'application/json' : 'application/x-www-form-urlencoded', ...headers },
-    body: typeof body === 'string' ? body : new URLSearchParams(body),
-  });
+  const post = (path: string, body: Record<string, string> | string, headers: Record<string, string> = {}) =>
+    fetch(`${t.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': typeof body === 'string' ? 'application/json' : 'application/x-www-form-urlencoded', ...headers },
+      body: typeof body === 'string' ? body : new URLSearchParams(body),
+    });
   const rowCounts = async () => {
     const db = t.gatehouse.database.db;
-    const count = async (table: 'access_tokens' | 'refresh_tokens' | 'authorization_codes' | 'grants') => Number((await db.selectFrom(table).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
-    return { access: await count('access_tokens'), refresh: await count('refresh_tokens'), codes: await count('authorization_codes'), grants: await count('grants') };
+    const count = async (table: 'access_tokens' | 'refresh_tokens' | 'authorization_codes' | 'grants') =>
+      Number(
+        (
+          await db
+            .selectFrom(table)
+            .select((eb) => eb.fn.countAll<string>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    return {
+      access: await count('access_tokens'),
+      refresh: await count('refresh_tokens'),
+      codes: await count('authorization_codes'),
+      grants: await count('grants'),
+    };
   };
 
   beforeAll(async () => {
@@ -50,11 +64,20 @@ describe('token endpoint', () => {
     expect(body.error_description).toBe(body.message);
   });
 
-  it('@notionhq/client redeems a code Notion-style and gets Notion\'s fields plus expires_in and scope', async () => {
+  it("@notionhq/client redeems a code Notion-style and gets Notion's fields plus expires_in and scope", async () => {
     const { code, grantId } = await issueCode(t.gatehouse, { registered: partner, email: 'ada@example.com', workspaceName: 'Acme', clock });
-    const answer = await notion.oauth.token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: partner.clientId, client_secret: partner.clientSecret! });
+    const answer = await notion.oauth.token({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT,
+      client_id: partner.clientId,
+      client_secret: partner.clientSecret!,
+    });
     expect(answer).toMatchObject({
-      token_type: 'bearer', bot_id: grantId, workspace_name: 'Acme', duplicated_template_id: null,
+      token_type: 'bearer',
+      bot_id: grantId,
+      workspace_name: 'Acme',
+      duplicated_template_id: null,
       owner: { type: 'user', user: { object: 'user', type: 'person', name: 'Ada Lovelace', person: {} } },
     });
     expect(answer.access_token).toMatch(/^gh_at_/);
@@ -62,9 +85,17 @@ describe('token endpoint', () => {
     expect((answer as unknown as { expires_in: number }).expires_in).toBe(3600);
     expect((answer as unknown as { scope: string }).scope).toBe('read_content insert_content user_info_without_email');
     // Only hashes at rest.
-    const stored = await t.gatehouse.database.db.selectFrom('access_tokens').select('token_hash').where('token_hash', '=', hashToken(answer.access_token)).executeTakeFirst();
+    const stored = await t.gatehouse.database.db
+      .selectFrom('access_tokens')
+      .select('token_hash')
+      .where('token_hash', '=', hashToken(answer.access_token))
+      .executeTakeFirst();
     expect(stored).toBeDefined();
-    const plain = await t.gatehouse.database.db.selectFrom('access_tokens').select('token_hash').where('token_hash', '=', answer.access_token).executeTakeFirst();
+    const plain = await t.gatehouse.database.db
+      .selectFrom('access_tokens')
+      .select('token_hash')
+      .where('token_hash', '=', answer.access_token)
+      .executeTakeFirst();
     expect(plain).toBeUndefined();
     const audit = await t.gatehouse.stores.audit.list({ action: 'code.redeemed' });
     expect(audit[0]?.target).toEqual({ type: 'grant', id: grantId });
@@ -72,32 +103,71 @@ describe('token endpoint', () => {
 
   it('introspects and revokes through @notionhq/client', async () => {
     const { code } = await issueCode(t.gatehouse, { registered: partner, email: 'ada@example.com', workspaceName: 'Acme', clock });
-    const answer = await notion.oauth.token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: partner.clientId, client_secret: partner.clientSecret! });
-    const live = await notion.oauth.introspect({ token: answer.access_token, client_id: partner.clientId, client_secret: partner.clientSecret! });
+    const answer = await notion.oauth.token({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT,
+      client_id: partner.clientId,
+      client_secret: partner.clientSecret!,
+    });
+    const live = await notion.oauth.introspect({
+      token: answer.access_token,
+      client_id: partner.clientId,
+      client_secret: partner.clientSecret!,
+    });
     expect(live).toMatchObject({ active: true, scope: 'read_content insert_content user_info_without_email' });
     // Another client learns nothing about this token.
-    expect(await notion.oauth.introspect({ token: answer.access_token, client_id: other.clientId, client_secret: other.clientSecret! })).toEqual({ active: false });
+    expect(
+      await notion.oauth.introspect({ token: answer.access_token, client_id: other.clientId, client_secret: other.clientSecret! }),
+    ).toEqual({ active: false });
     // Another client cannot revoke it (200, but nothing happens).
     await notion.oauth.revoke({ token: answer.access_token, client_id: other.clientId, client_secret: other.clientSecret! });
-    expect((await notion.oauth.introspect({ token: answer.access_token, client_id: partner.clientId, client_secret: partner.clientSecret! })).active).toBe(true);
+    expect(
+      (await notion.oauth.introspect({ token: answer.access_token, client_id: partner.clientId, client_secret: partner.clientSecret! }))
+        .active,
+    ).toBe(true);
     await notion.oauth.revoke({ token: answer.refresh_token!, client_id: partner.clientId, client_secret: partner.clientSecret! });
     // Revoking the refresh token kills its access token too.
-    expect(await notion.oauth.introspect({ token: answer.access_token, client_id: partner.clientId, client_secret: partner.clientSecret! })).toEqual({ active: false });
-    expect(await notion.oauth.introspect({ token: 'gh_at_unknown', client_id: partner.clientId, client_secret: partner.clientSecret! })).toEqual({ active: false });
-    const unknown = await post('/v1/oauth/revoke', { token: 'never-issued' }, { authorization: basic(partner.clientId, partner.clientSecret!) });
+    expect(
+      await notion.oauth.introspect({ token: answer.access_token, client_id: partner.clientId, client_secret: partner.clientSecret! }),
+    ).toEqual({ active: false });
+    expect(
+      await notion.oauth.introspect({ token: 'gh_at_unknown', client_id: partner.clientId, client_secret: partner.clientSecret! }),
+    ).toEqual({ active: false });
+    const unknown = await post(
+      '/v1/oauth/revoke',
+      { token: 'never-issued' },
+      { authorization: basic(partner.clientId, partner.clientSecret!) },
+    );
     expect(unknown.status).toBe(200);
   });
 
   it('refresh rotates; a reused refresh token revokes its family', async () => {
     const { code } = await issueCode(t.gatehouse, { registered: partner, email: 'ada@example.com', workspaceName: 'Acme', clock });
-    const first = await notion.oauth.token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: partner.clientId, client_secret: partner.clientSecret! });
-    const second = await notion.oauth.token({ grant_type: 'refresh_token', refresh_token: first.refresh_token!, client_id: partner.clientId, client_secret: partner.clientSecret! });
+    const first = await notion.oauth.token({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT,
+      client_id: partner.clientId,
+      client_secret: partner.clientSecret!,
+    });
+    const second = await notion.oauth.token({
+      grant_type: 'refresh_token',
+      refresh_token: first.refresh_token!,
+      client_id: partner.clientId,
+      client_secret: partner.clientSecret!,
+    });
     expect(second.refresh_token).not.toBe(first.refresh_token);
     expect(second.bot_id).toBe(first.bot_id);
-    const reuse = await post('/v1/oauth/token', { grant_type: 'refresh_token', refresh_token: first.refresh_token! }, { authorization: basic(partner.clientId, partner.clientSecret!) });
+    const reuse = await post(
+      '/v1/oauth/token',
+      { grant_type: 'refresh_token', refresh_token: first.refresh_token! },
+      { authorization: basic(partner.clientId, partner.clientSecret!) },
+    );
     expect(reuse.status).toBe(400);
     expect((await reuse.json()).error).toBe('invalid_grant');
-    const introspect = (token: string) => notion.oauth.introspect({ token, client_id: partner.clientId, client_secret: partner.clientSecret! });
+    const introspect = (token: string) =>
+      notion.oauth.introspect({ token, client_id: partner.clientId, client_secret: partner.clientSecret! });
     expect(await introspect(second.access_token)).toEqual({ active: false });
     expect(await introspect(second.refresh_token!)).toEqual({ active: false });
     expect((await t.gatehouse.stores.audit.list({ action: 'refresh.reused' })).length).toBe(1);
@@ -105,56 +175,132 @@ describe('token endpoint', () => {
 
   it('a replayed code is refused and revokes the tokens issued from it', async () => {
     const { code } = await issueCode(t.gatehouse, { registered: partner, email: 'ada@example.com', workspaceName: 'Acme', clock });
-    const answer = await notion.oauth.token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: partner.clientId, client_secret: partner.clientSecret! });
-    const replay = await post('/v1/oauth/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT }, { authorization: basic(partner.clientId, partner.clientSecret!) });
+    const answer = await notion.oauth.token({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT,
+      client_id: partner.clientId,
+      client_secret: partner.clientSecret!,
+    });
+    const replay = await post(
+      '/v1/oauth/token',
+      { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+      { authorization: basic(partner.clientId, partner.clientSecret!) },
+    );
     expect(replay.status).toBe(400);
     expect((await replay.json()).error).toBe('invalid_grant');
-    expect(await notion.oauth.introspect({ token: answer.access_token, client_id: partner.clientId, client_secret: partner.clientSecret! })).toEqual({ active: false });
+    expect(
+      await notion.oauth.introspect({ token: answer.access_token, client_id: partner.clientId, client_secret: partner.clientSecret! }),
+    ).toEqual({ active: false });
     expect((await t.gatehouse.stores.audit.list({ action: 'code.replayed' })).length).toBe(1);
   });
 
-  it('another client\'s redemption is refused and neither consumes the code nor revokes anything', async () => {
+  it("another client's redemption is refused and neither consumes the code nor revokes anything", async () => {
     const { code } = await issueCode(t.gatehouse, { registered: partner, email: 'ada@example.com', workspaceName: 'Acme', clock });
-    const stolen = await post('/v1/oauth/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT }, { authorization: basic(other.clientId, other.clientSecret!) });
+    const stolen = await post(
+      '/v1/oauth/token',
+      { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+      { authorization: basic(other.clientId, other.clientSecret!) },
+    );
     expect(stolen.status).toBe(400);
-    const answer = await notion.oauth.token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: partner.clientId, client_secret: partner.clientSecret! });
+    const answer = await notion.oauth.token({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT,
+      client_id: partner.clientId,
+      client_secret: partner.clientSecret!,
+    });
     expect(answer.access_token).toBeTruthy();
   });
 
-  it('another client\'s refresh token is refused and revokes nothing', async () => {
+  it("another client's refresh token is refused and revokes nothing", async () => {
     const { code } = await issueCode(t.gatehouse, { registered: partner, email: 'ada@example.com', workspaceName: 'Acme', clock });
-    const answer = await notion.oauth.token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: partner.clientId, client_secret: partner.clientSecret! });
-    const stolen = await post('/v1/oauth/token', { grant_type: 'refresh_token', refresh_token: answer.refresh_token! }, { authorization: basic(other.clientId, other.clientSecret!) });
+    const answer = await notion.oauth.token({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT,
+      client_id: partner.clientId,
+      client_secret: partner.clientSecret!,
+    });
+    const stolen = await post(
+      '/v1/oauth/token',
+      { grant_type: 'refresh_token', refresh_token: answer.refresh_token! },
+      { authorization: basic(other.clientId, other.clientSecret!) },
+    );
     expect(stolen.status).toBe(400);
     expect((await stolen.json()).error).toBe('invalid_grant');
-    const refreshed = await notion.oauth.token({ grant_type: 'refresh_token', refresh_token: answer.refresh_token!, client_id: partner.clientId, client_secret: partner.clientSecret! });
+    const refreshed = await notion.oauth.token({
+      grant_type: 'refresh_token',
+      refresh_token: answer.refresh_token!,
+      client_id: partner.clientId,
+      client_secret: partner.clientSecret!,
+    });
     expect(refreshed.access_token).toBeTruthy();
   });
 
   it('two concurrent redemptions: exactly one wins', async () => {
     const { code } = await issueCode(t.gatehouse, { registered: partner, email: 'ada@example.com', workspaceName: 'Acme', clock });
-    const attempts = await Promise.all(Array.from({ length: 5 }, () => post('/v1/oauth/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT }, { authorization: basic(partner.clientId, partner.clientSecret!) })));
+    const attempts = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        post(
+          '/v1/oauth/token',
+          { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+          { authorization: basic(partner.clientId, partner.clientSecret!) },
+        ),
+      ),
+    );
     expect(attempts.map((r) => r.status).sort()).toEqual([200, 400, 400, 400, 400]);
   });
 
   it('an expired code is refused (injected clock)', async () => {
     const { code } = await issueCode(t.gatehouse, { registered: partner, email: 'ada@example.com', workspaceName: 'Acme', clock });
     clock.advance(121_000);
-    const late = await post('/v1/oauth/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT }, { authorization: basic(partner.clientId, partner.clientSecret!) });
+    const late = await post(
+      '/v1/oauth/token',
+      { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+      { authorization: basic(partner.clientId, partner.clientSecret!) },
+    );
     expect(late.status).toBe(400);
     expect((await late.json()).error).toBe('invalid_grant');
   });
 
   it('re-authorising with fewer capabilities narrows tokens already issued, and refresh never widens', async () => {
-    const wide = await registerApp(t.gatehouse, { name: 'Wide partner', redirectUris: [REDIRECT], capabilities: ['read_content', 'insert_content', 'user_info_with_email'] });
+    const wide = await registerApp(t.gatehouse, {
+      name: 'Wide partner',
+      redirectUris: [REDIRECT],
+      capabilities: ['read_content', 'insert_content', 'user_info_with_email'],
+    });
     const { code, grantId } = await issueCode(t.gatehouse, { registered: wide, email: 'ada@example.com', workspaceName: 'Acme', clock });
-    const answer = await notion.oauth.token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: wide.clientId, client_secret: wide.clientSecret! });
+    const answer = await notion.oauth.token({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT,
+      client_id: wide.clientId,
+      client_secret: wide.clientSecret!,
+    });
     const grant = (await t.gatehouse.stores.grants.findById(grantId))!;
     // What "Allow access" does when the person re-authorises with less.
-    await t.gatehouse.stores.grants.upsert({ personId: grant.personId, appId: grant.appId, workspaceId: grant.workspaceId, upstreamConnectionId: grant.upstreamConnectionId, capabilities: ['read_content', 'no_user_info'], pageIds: grant.pageIds }, clock.now());
+    await t.gatehouse.stores.grants.upsert(
+      {
+        personId: grant.personId,
+        appId: grant.appId,
+        workspaceId: grant.workspaceId,
+        upstreamConnectionId: grant.upstreamConnectionId,
+        capabilities: ['read_content', 'no_user_info'],
+        pageIds: grant.pageIds,
+      },
+      clock.now(),
+    );
     const auth = { client_id: wide.clientId, client_secret: wide.clientSecret! };
-    expect(await notion.oauth.introspect({ token: answer.access_token, ...auth })).toMatchObject({ active: true, scope: 'read_content no_user_info' });
-    const widen = await post('/v1/oauth/token', { grant_type: 'refresh_token', refresh_token: answer.refresh_token!, scope: 'read_content insert_content' }, { authorization: basic(wide.clientId, wide.clientSecret!) });
+    expect(await notion.oauth.introspect({ token: answer.access_token, ...auth })).toMatchObject({
+      active: true,
+      scope: 'read_content no_user_info',
+    });
+    const widen = await post(
+      '/v1/oauth/token',
+      { grant_type: 'refresh_token', refresh_token: answer.refresh_token!, scope: 'read_content insert_content' },
+      { authorization: basic(wide.clientId, wide.clientSecret!) },
+    );
     expect(widen.status).toBe(400);
     expect((await widen.json()).error).toBe('invalid_scope');
     const refreshed = await notion.oauth.token({ grant_type: 'refresh_token', refresh_token: answer.refresh_token!, ...auth });
@@ -164,20 +310,52 @@ describe('token endpoint', () => {
 
   it('a wrong verifier or redirect URI does not burn the code for its client', async () => {
     const verifier = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
-    const { code } = await issueCode(t.gatehouse, { registered: partner, email: 'ada@example.com', workspaceName: 'Acme', codeChallenge: s256(verifier), clock });
+    const { code } = await issueCode(t.gatehouse, {
+      registered: partner,
+      email: 'ada@example.com',
+      workspaceName: 'Acme',
+      codeChallenge: s256(verifier),
+      clock,
+    });
     const auth = { authorization: basic(partner.clientId, partner.clientSecret!) };
-    expect((await post('/v1/oauth/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: 'y'.repeat(43) }, auth)).status).toBe(400);
-    expect((await post('/v1/oauth/token', { grant_type: 'authorization_code', code, redirect_uri: `${REDIRECT}/x`, code_verifier: verifier }, auth)).status).toBe(400);
-    expect((await post('/v1/oauth/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier }, auth)).status).toBe(200);
+    expect(
+      (
+        await post(
+          '/v1/oauth/token',
+          { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: 'y'.repeat(43) },
+          auth,
+        )
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await post(
+          '/v1/oauth/token',
+          { grant_type: 'authorization_code', code, redirect_uri: `${REDIRECT}/x`, code_verifier: verifier },
+          auth,
+        )
+      ).status,
+    ).toBe(400);
+    expect(
+      (await post('/v1/oauth/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier }, auth))
+        .status,
+    ).toBe(200);
   });
 
   it('a NUL character is a 400 in the OAuth shape, never a 500', async () => {
     const json = await post('/v1/oauth/token', JSON.stringify({ grant_type: 'authorization_code', code: 'x', client_id: 'a\u0000b' }));
     expect(json.status).toBe(400);
     expect((await json.json()).error).toBe('invalid_request');
-    const basicNul = await post('/v1/oauth/token', { grant_type: 'authorization_code', code: 'x' }, { authorization: `Basic ${Buffer.from('a%00b:x').toString('base64')}` });
+    const basicNul = await post(
+      '/v1/oauth/token',
+      { grant_type: 'authorization_code', code: 'x' },
+      { authorization: `Basic ${Buffer.from('a%00b:x').toString('base64')}` },
+    );
     expect(basicNul.status).toBe(401);
-    const authorize = await fetch(`${t.url}/v1/oauth/authorize?client_id=a%00b&response_type=code`, { redirect: 'manual', headers: { accept: 'text/html' } });
+    const authorize = await fetch(`${t.url}/v1/oauth/authorize?client_id=a%00b&response_type=code`, {
+      redirect: 'manual',
+      headers: { accept: 'text/html' },
+    });
     expect(authorize.status).toBe(400);
   });
 
@@ -191,20 +369,46 @@ describe('token endpoint', () => {
       ['a wrong verifier', 'x'.repeat(43)],
       ['a 42-character verifier', verifier.slice(0, 42)],
     ])('refuses %s', async (_name, sent) => {
-      const { code } = await issueCode(t.gatehouse, { registered: partner, email: 'ada@example.com', workspaceName: 'Acme', codeChallenge: s256(verifier), clock });
-      const response = await post('/v1/oauth/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, ...(sent ? { code_verifier: sent } : {}) }, { authorization: basic(partner.clientId, partner.clientSecret!) });
+      const { code } = await issueCode(t.gatehouse, {
+        registered: partner,
+        email: 'ada@example.com',
+        workspaceName: 'Acme',
+        codeChallenge: s256(verifier),
+        clock,
+      });
+      const response = await post(
+        '/v1/oauth/token',
+        { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, ...(sent ? { code_verifier: sent } : {}) },
+        { authorization: basic(partner.clientId, partner.clientSecret!) },
+      );
       expect(response.status).toBe(400);
       expect((await response.json()).error).toBe('invalid_grant');
     });
     it('refuses a downgrade: a verifier where no challenge was sent', async () => {
       const { code } = await issueCode(t.gatehouse, { registered: partner, email: 'ada@example.com', workspaceName: 'Acme', clock });
-      const response = await post('/v1/oauth/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier }, { authorization: basic(partner.clientId, partner.clientSecret!) });
+      const response = await post(
+        '/v1/oauth/token',
+        { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier },
+        { authorization: basic(partner.clientId, partner.clientSecret!) },
+      );
       expect(response.status).toBe(400);
     });
     it('a public client redeems with PKCE alone', async () => {
       const pub = await registerApp(t.gatehouse, { clientType: 'public', redirectUris: ['http://127.0.0.1:9/cb'] });
-      const { code } = await issueCode(t.gatehouse, { registered: pub, email: 'ada@example.com', workspaceName: 'Acme', codeChallenge: s256(verifier), clock });
-      const response = await post('/v1/oauth/token', { grant_type: 'authorization_code', code, redirect_uri: 'http://127.0.0.1:9/cb', code_verifier: verifier, client_id: pub.clientId });
+      const { code } = await issueCode(t.gatehouse, {
+        registered: pub,
+        email: 'ada@example.com',
+        workspaceName: 'Acme',
+        codeChallenge: s256(verifier),
+        clock,
+      });
+      const response = await post('/v1/oauth/token', {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: 'http://127.0.0.1:9/cb',
+        code_verifier: verifier,
+        client_id: pub.clientId,
+      });
       expect(response.status).toBe(200);
     });
   });
@@ -226,7 +430,11 @@ describe('token endpoint', () => {
 
     it('wrong content type, malformed JSON, a body over the limit, GET, credentials in the URL', async () => {
       const before = await rowCounts();
-      const text = await fetch(`${t.url}/v1/oauth/token`, { method: 'POST', headers: { 'content-type': 'text/plain', ...auth() }, body: 'grant_type=authorization_code' });
+      const text = await fetch(`${t.url}/v1/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', ...auth() },
+        body: 'grant_type=authorization_code',
+      });
       expect(text.status).toBe(400);
       const malformed = await post('/v1/oauth/token', '{"grant_type":', auth());
       expect(malformed.status).toBe(400);
@@ -235,18 +443,30 @@ describe('token endpoint', () => {
       expect(huge.status).toBe(413);
       const get = await fetch(`${t.url}/v1/oauth/token`);
       expect(get.status).toBe(405);
-      const inUrl = await fetch(`${t.url}/v1/oauth/token?client_secret=${partner.clientSecret}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth() }, body: 'grant_type=authorization_code&code=x' });
+      const inUrl = await fetch(`${t.url}/v1/oauth/token?client_secret=${partner.clientSecret}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth() },
+        body: 'grant_type=authorization_code&code=x',
+      });
       expect(inUrl.status).toBe(400);
       expect(await rowCounts()).toEqual(before);
     });
 
     it('duplicate parameters, a bad Basic header, two authentication methods', async () => {
-      const dup = await fetch(`${t.url}/v1/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth() }, body: 'grant_type=authorization_code&code=a&code=b' });
+      const dup = await fetch(`${t.url}/v1/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth() },
+        body: 'grant_type=authorization_code&code=a&code=b',
+      });
       expect(dup.status).toBe(400);
       expect((await dup.json()).error).toBe('invalid_request');
       const badBasic = await post('/v1/oauth/token', { grant_type: 'authorization_code', code: 'x' }, { authorization: 'Basic !!!' });
       expect(badBasic.status).toBe(401);
-      const both = await post('/v1/oauth/token', { grant_type: 'authorization_code', code: 'x', client_secret: partner.clientSecret! }, auth());
+      const both = await post(
+        '/v1/oauth/token',
+        { grant_type: 'authorization_code', code: 'x', client_secret: partner.clientSecret! },
+        auth(),
+      );
       expect(both.status).toBe(400);
       expect((await both.json()).error).toBe('invalid_request');
     });
@@ -255,7 +475,12 @@ describe('token endpoint', () => {
   it('failed client authentication is rate-limited per client and address, with Retry-After', async () => {
     const victim = await registerApp(t.gatehouse, { name: 'Victim' });
     let last: Response | null = null;
-    for (let i = 0; i < 11; i++) last = await post('/v1/oauth/token', { grant_type: 'refresh_token', refresh_token: 'x' }, { authorization: basic(victim.clientId, 'wrong') });
+    for (let i = 0; i < 11; i++)
+      last = await post(
+        '/v1/oauth/token',
+        { grant_type: 'refresh_token', refresh_token: 'x' },
+        { authorization: basic(victim.clientId, 'wrong') },
+      );
     expect(last!.status).toBe(429);
     expect(Number(last!.headers.get('retry-after'))).toBeGreaterThan(0);
     expect((await t.gatehouse.stores.audit.list({ action: 'client.authentication_failed' })).length).toBeGreaterThanOrEqual(10);

@@ -40,7 +40,11 @@ describe('outages of PostgreSQL and Redis', () => {
     await redisProxy.open();
     const viaProxy = new URL(POSTGRES_URL);
     viaProxy.port = String(pgProxy.port);
-    t = await startTestGatehouse({ database: 'postgres', redis: true, env: { DATABASE_URL: viaProxy.href, REDIS_URL: `redis://127.0.0.1:${redisProxy.port}` } });
+    t = await startTestGatehouse({
+      database: 'postgres',
+      redis: true,
+      env: { DATABASE_URL: viaProxy.href, REDIS_URL: `redis://127.0.0.1:${redisProxy.port}` },
+    });
     await signIn(browser, t.url, 'ada@example.com', 'ada-demo');
   });
   afterAll(async () => {

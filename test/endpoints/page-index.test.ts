@@ -36,11 +36,20 @@ function helpers(get: () => TestGatehouse) {
       const person = (await g().stores.people.findByEmail(email))[0]!;
       return (await g().stores.connections.findForPersonAndWorkspace(person.id, workspaceId))!;
     },
-    indexed: (connectionId: string) => g().database.db.selectFrom('page_index').select(['page_id', 'parent_id', 'parent_type', 'title', 'object_type'])
-      .where('connection_id', '=', connectionId).orderBy('title').orderBy('page_id').execute(),
+    indexed: (connectionId: string) =>
+      g()
+        .database.db.selectFrom('page_index')
+        .select(['page_id', 'parent_id', 'parent_type', 'title', 'object_type'])
+        .where('connection_id', '=', connectionId)
+        .orderBy('title')
+        .orderBy('page_id')
+        .execute(),
     /** Gatehouse's own client at the sandbox Notion (its secret is in the embedded default's secrets.json). */
     upstream: (): NotionUpstream => ({
-      baseUrl: `${get().url}/sandbox/notion`, clientId: 'gatehouse', notionVersion: g().config.tunables.notionVersion, timeoutMs: 10_000,
+      baseUrl: `${get().url}/sandbox/notion`,
+      clientId: 'gatehouse',
+      notionVersion: g().config.tunables.notionVersion,
+      timeoutMs: 10_000,
       clientSecret: JSON.parse(fs.readFileSync(path.join(get().dataDir, 'secrets.json'), 'utf8')).sandboxNotionClientSecret,
     }),
   };
@@ -74,7 +83,7 @@ describe('the page index', () => {
     expect(sandbox().stats().apiCalls).toBe(calls);
   });
 
-  it('indexes the demo connections: Acme\'s tree of 60+ pages and its database, parents kept', async () => {
+  it("indexes the demo connections: Acme's tree of 60+ pages and its database, parents kept", async () => {
     const connection = await h.connection(ADA.email, ACME);
     expect(connection).toMatchObject({ status: 'active', indexState: 'ready', indexError: null });
     const rows = await h.indexed(connection.id);
@@ -85,15 +94,33 @@ describe('the page index', () => {
     const credential = decryptCredential(t.gatehouse.keyring, connection.credentialCiphertext!, connection.id);
     const found = await collectPaginatedAPI(notion(credential.accessToken).search, {});
     expect(rows.length).toBe(found.length + 1);
-    expect(rows.find((r) => r.page_id === SEED_DATABASE_IDS.projects)).toEqual({ page_id: SEED_DATABASE_IDS.projects, parent_id: null, parent_type: 'workspace', title: 'Projects', object_type: 'database' });
-    expect(rows.find((r) => r.page_id === SEED_DATA_SOURCE_IDS.projects)).toMatchObject({ parent_id: SEED_DATABASE_IDS.projects, parent_type: 'database', object_type: 'data_source' });
+    expect(rows.find((r) => r.page_id === SEED_DATABASE_IDS.projects)).toEqual({
+      page_id: SEED_DATABASE_IDS.projects,
+      parent_id: null,
+      parent_type: 'workspace',
+      title: 'Projects',
+      object_type: 'database',
+    });
+    expect(rows.find((r) => r.page_id === SEED_DATA_SOURCE_IDS.projects)).toMatchObject({
+      parent_id: SEED_DATABASE_IDS.projects,
+      parent_type: 'database',
+      object_type: 'data_source',
+    });
     // Rows sit under their data source (row → data source → database), as the proxy's scope walks them.
     const projectRows = rows.filter((r) => r.object_type === 'page' && r.parent_id === SEED_DATA_SOURCE_IDS.projects);
     expect(projectRows.length).toBeGreaterThan(1);
     expect(projectRows.every((r) => r.parent_type === 'data_source')).toBe(true);
-    expect(rows.find((r) => r.title === 'Website Redesign')).toMatchObject({ parent_id: SEED_DATA_SOURCE_IDS.projects, parent_type: 'data_source', object_type: 'page' });
+    expect(rows.find((r) => r.title === 'Website Redesign')).toMatchObject({
+      parent_id: SEED_DATA_SOURCE_IDS.projects,
+      parent_type: 'data_source',
+      object_type: 'page',
+    });
     expect(rows.filter((r) => r.object_type === 'page' && r.parent_id === SEED_DATABASE_IDS.projects)).toEqual([]);
-    expect(rows.find((r) => r.page_id === SEED_PAGE_IDS.entityGlossary)).toMatchObject({ title: 'Entity Glossary', parent_id: SEED_PAGE_IDS.dataModel, parent_type: 'page' });
+    expect(rows.find((r) => r.page_id === SEED_PAGE_IDS.entityGlossary)).toMatchObject({
+      title: 'Entity Glossary',
+      parent_id: SEED_PAGE_IDS.dataModel,
+      parent_type: 'page',
+    });
     expect(rows.find((r) => r.page_id === SEED_PAGE_IDS.companyHome)).toMatchObject({ parent_id: null, parent_type: 'workspace' });
 
     // Ben's connection to Acme and Ada's to Side Project have their own index.
@@ -126,7 +153,13 @@ describe('the page index', () => {
     await t.gatehouse.indexer.idle();
 
     const after = await h.indexed(connection.id);
-    expect(after.find((r) => r.page_id === created.id)).toEqual({ page_id: created.id, parent_id: SEED_PAGE_IDS.engineering, parent_type: 'page', title: 'Incident Review 2026', object_type: 'page' });
+    expect(after.find((r) => r.page_id === created.id)).toEqual({
+      page_id: created.id,
+      parent_id: SEED_PAGE_IDS.engineering,
+      parent_type: 'page',
+      title: 'Incident Review 2026',
+      object_type: 'page',
+    });
     expect(after.find((r) => r.page_id === SEED_PAGE_IDS.entityGlossary)).toBeUndefined();
     expect(after).toHaveLength(before.length);
     expect(await h.connection(ADA.email, ACME)).toMatchObject({ indexState: 'ready', indexCount: before.length, indexedAt: clock.now() });
@@ -160,7 +193,13 @@ describe('the page index', () => {
 
     expect(sandbox().stats().tokenCalls.refresh_token).toBe(1);
     const after = await h.connection(ADA.email, ACME);
-    expect(after).toMatchObject({ status: 'active', version: before.version + 1, indexState: 'ready', indexCount: before.indexCount, indexedAt: clock.now() });
+    expect(after).toMatchObject({
+      status: 'active',
+      version: before.version + 1,
+      indexState: 'ready',
+      indexCount: before.indexCount,
+      indexedAt: clock.now(),
+    });
     const credential = decryptCredential(t.gatehouse.keyring, after.credentialCiphertext!, after.id);
     expect(credential.accessToken).not.toBe(oldCredential.accessToken);
     expect(credential.refreshToken).not.toBe(oldCredential.refreshToken); // Notion rotates refresh tokens
@@ -174,7 +213,13 @@ describe('the page index', () => {
     clock.advance(120_000);
     const before = await h.connection(BEN.email, ACME);
     const refreshes = sandbox().stats().tokenCalls.refresh_token;
-    const deps = { upstream: h.upstream(), keyring: t.gatehouse.keyring, connections: t.gatehouse.stores.connections, audit: t.gatehouse.stores.audit, clock };
+    const deps = {
+      upstream: h.upstream(),
+      keyring: t.gatehouse.keyring,
+      connections: t.gatehouse.stores.connections,
+      audit: t.gatehouse.stores.audit,
+      clock,
+    };
     const [me, found] = await Promise.all([
       withUpstreamClient(deps, before, (client) => client.users.me({})),
       withUpstreamClient(deps, before, (client) => client.search({ page_size: 1 })),
@@ -191,7 +236,11 @@ describe('the page index', () => {
     const { accessToken } = decryptCredential(t.gatehouse.keyring, before.credentialCiphertext!, before.id);
     // As if Ada removed the connection in Notion: revoking either token of the pair revokes both.
     const upstream = h.upstream();
-    await new Client({ baseUrl: upstream.baseUrl, retry: false }).oauth.revoke({ client_id: upstream.clientId, client_secret: upstream.clientSecret, token: accessToken });
+    await new Client({ baseUrl: upstream.baseUrl, retry: false }).oauth.revoke({
+      client_id: upstream.clientId,
+      client_secret: upstream.clientSecret,
+      token: accessToken,
+    });
     const refreshes = sandbox().stats().tokenCalls.refresh_token;
 
     const { csrf } = await workspacesPage(ada, t.url);
@@ -200,11 +249,21 @@ describe('the page index', () => {
 
     expect(sandbox().stats().tokenCalls.refresh_token).toBe(refreshes + 1); // tried once, refused
     const after = await h.connection(ADA.email, SIDE_PROJECT);
-    expect(after).toMatchObject({ status: 'broken', version: before.version, indexState: 'failed', indexError: 'The Notion connection no longer works: reconnect it.' });
-    expect(await t.gatehouse.stores.audit.list({ action: 'upstream_connection.broken' })).toEqual([expect.objectContaining({
-      actor: { type: 'system', id: null, label: null }, target: { type: 'upstream_connection', id: before.id }, workspaceId: SIDE_PROJECT,
-      outcome: 'failure', detail: { reason: 'refresh token refused' },
-    })]);
+    expect(after).toMatchObject({
+      status: 'broken',
+      version: before.version,
+      indexState: 'failed',
+      indexError: 'The Notion connection no longer works: reconnect it.',
+    });
+    expect(await t.gatehouse.stores.audit.list({ action: 'upstream_connection.broken' })).toEqual([
+      expect.objectContaining({
+        actor: { type: 'system', id: null, label: null },
+        target: { type: 'upstream_connection', id: before.id },
+        workspaceId: SIDE_PROJECT,
+        outcome: 'failure',
+        detail: { reason: 'refresh token refused' },
+      }),
+    ]);
 
     const page = await workspacesPage(ada, t.url);
     expect(workspaceRow(page.html, SIDE_PROJECT)).toEqual({ state: 'failed', text: 'Connection broken: reconnect it', role: 'Owner' });
@@ -223,12 +282,19 @@ describe('the page index', () => {
     expect(status).toBe(200);
     expect(html).toContain('Workspace connected. Its pages are being indexed.');
     await t.gatehouse.indexer.idle();
-    expect(await h.connection(ADA.email, SIDE_PROJECT)).toMatchObject({ id: before.id, status: 'active', version: before.version + 1, indexState: 'ready', indexCount: 8, indexError: null });
-    expect((await t.gatehouse.stores.audit.list({ action: 'upstream_connection.replaced', workspaceId: SIDE_PROJECT }))).toHaveLength(1);
+    expect(await h.connection(ADA.email, SIDE_PROJECT)).toMatchObject({
+      id: before.id,
+      status: 'active',
+      version: before.version + 1,
+      indexState: 'ready',
+      indexCount: 8,
+      indexError: null,
+    });
+    expect(await t.gatehouse.stores.audit.list({ action: 'upstream_connection.replaced', workspaceId: SIDE_PROJECT })).toHaveLength(1);
   });
 });
 
-describe('indexing progress under Notion\'s rate limit', () => {
+describe("indexing progress under Notion's rate limit", () => {
   const RATE = 3;
   let t: TestGatehouse;
   const ada = new Browser();
@@ -253,7 +319,10 @@ describe('indexing progress under Notion\'s rate limit', () => {
     const { accessToken } = decryptCredential(t.gatehouse.keyring, current.credentialCiphertext!, current.id);
     const client = new Client({ auth: accessToken, baseUrl: `${t.url}/sandbox/notion`, retry: false });
     for (let i = 0; i < 20; i++) {
-      const limited = await client.users.me({}).then(() => false, (err) => isNotionClientError(err) && err.code === APIErrorCode.RateLimited);
+      const limited = await client.users.me({}).then(
+        () => false,
+        (err) => isNotionClientError(err) && err.code === APIErrorCode.RateLimited,
+      );
       if (limited) break;
     }
     const calls = sandbox.stats().apiCalls;
@@ -302,18 +371,35 @@ describe('indexing progress under Notion\'s rate limit', () => {
   });
 });
 
-describe('index rows from Notion\'s search results', () => {
-  const row = (parent: Record<string, unknown>) => ({ object: 'page', id: 'row', parent, properties: { Name: { type: 'title', title: [{ plain_text: 'A row' }] } } });
+describe("index rows from Notion's search results", () => {
+  const row = (parent: Record<string, unknown>) => ({
+    object: 'page',
+    id: 'row',
+    parent,
+    properties: { Name: { type: 'title', title: [{ plain_text: 'A row' }] } },
+  });
 
   it('a 2025-09-03 row points at its data source; the data source at its database', () => {
-    expect(toIndexedPages(row({ type: 'data_source_id', data_source_id: 'ds', database_id: 'db' }))).toEqual([{ pageId: 'row', parentId: 'ds', parentType: 'data_source', title: 'A row', objectType: 'page' }]);
-    expect(toIndexedPages({ object: 'data_source', id: 'ds', title: [{ plain_text: 'Projects' }], parent: { type: 'database_id', database_id: 'db' }, database_parent: { type: 'page_id', page_id: 'home' } })).toEqual([
+    expect(toIndexedPages(row({ type: 'data_source_id', data_source_id: 'ds', database_id: 'db' }))).toEqual([
+      { pageId: 'row', parentId: 'ds', parentType: 'data_source', title: 'A row', objectType: 'page' },
+    ]);
+    expect(
+      toIndexedPages({
+        object: 'data_source',
+        id: 'ds',
+        title: [{ plain_text: 'Projects' }],
+        parent: { type: 'database_id', database_id: 'db' },
+        database_parent: { type: 'page_id', page_id: 'home' },
+      }),
+    ).toEqual([
       { pageId: 'ds', parentId: 'db', parentType: 'database', title: 'Projects', objectType: 'data_source' },
       { pageId: 'db', parentId: 'home', parentType: 'page', title: 'Projects', objectType: 'database' },
     ]);
   });
 
   it('a 2022-06-28 row points at its database (no data source is named)', () => {
-    expect(toIndexedPages(row({ type: 'database_id', database_id: 'db' }))).toEqual([{ pageId: 'row', parentId: 'db', parentType: 'database', title: 'A row', objectType: 'page' }]);
+    expect(toIndexedPages(row({ type: 'database_id', database_id: 'db' }))).toEqual([
+      { pageId: 'row', parentId: 'db', parentType: 'database', title: 'A row', objectType: 'page' },
+    ]);
   });
 });

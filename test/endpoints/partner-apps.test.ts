@@ -20,8 +20,15 @@ import { ROOT, run, startServerProcess, stopServerProcess, type ServerProcess } 
 import { hashToken } from '../../src/crypto/tokens.js';
 import { CAPABILITY_LABELS } from '../../src/oauth/capabilities.js';
 import {
-  checkLogoContent, createLogoFetcher, httpsDownload, isPublicAddress, LogoError, sniffImageType,
-  type DownloadResult, type DownloadTarget, type ResolvedAddress,
+  checkLogoContent,
+  createLogoFetcher,
+  httpsDownload,
+  isPublicAddress,
+  LogoError,
+  sniffImageType,
+  type DownloadResult,
+  type DownloadTarget,
+  type ResolvedAddress,
 } from '../../src/admin/logo.js';
 import { runCli } from '../../src/cli/gatehouse.js';
 
@@ -45,7 +52,10 @@ describe('partner apps: admin JSON API and page', () => {
   let benCsrf: string;
 
   const db = () => t.gatehouse.database.db;
-  const api = (pathname: string, init: { method?: string; body?: unknown; raw?: string; token?: string | null; headers?: Record<string, string> } = {}) =>
+  const api = (
+    pathname: string,
+    init: { method?: string; body?: unknown; raw?: string; token?: string | null; headers?: Record<string, string> } = {},
+  ) =>
     fetch(`${t.url}/api/admin/v1${pathname}`, {
       method: init.method ?? (init.body !== undefined || init.raw !== undefined ? 'POST' : 'GET'),
       headers: {
@@ -56,7 +66,13 @@ describe('partner apps: admin JSON API and page', () => {
       body: init.raw ?? (init.body !== undefined ? JSON.stringify(init.body) : undefined),
     });
   const appRows = () => db().selectFrom('partner_apps').selectAll().orderBy('created_at').execute();
-  const appAudit = () => db().selectFrom('audit_events').select(['action', 'target_id', 'actor_type', 'detail']).where('action', 'like', 'partner_app.%').orderBy('id').execute();
+  const appAudit = () =>
+    db()
+      .selectFrom('audit_events')
+      .select(['action', 'target_id', 'actor_type', 'detail'])
+      .where('action', 'like', 'partner_app.%')
+      .orderBy('id')
+      .execute();
   const snapshot = async () => ({ apps: (await appRows()).map((r) => [r.id, r.client_secret_hash]), audit: (await appAudit()).length });
 
   beforeAll(async () => {
@@ -80,7 +96,10 @@ describe('partner apps: admin JSON API and page', () => {
       expect((await response.json()).error.code).toBe('unauthorized');
     }
     // A write with neither session nor token meets the global CSRF check first (src/http/csrf.ts): refused all the same.
-    for (const response of [await api('/apps', { token: null, body: valid }), await api('/apps/abc/rotate-secret', { token: null, method: 'POST' })]) {
+    for (const response of [
+      await api('/apps', { token: null, body: valid }),
+      await api('/apps/abc/rotate-secret', { token: null, method: 'POST' }),
+    ]) {
       expect([401, 403]).toContain(response.status);
     }
     expect(await snapshot()).toEqual(before);
@@ -93,14 +112,21 @@ describe('partner apps: admin JSON API and page', () => {
     expect(await list.json()).toEqual({ error: { code: 'forbidden', message: 'Only organisation admins can do that.' } });
     // With a valid CSRF token, so that the refusal is the admin check's.
     const create = await ben.request(`${t.url}/api/admin/v1/apps`, {
-      method: 'POST', body: new URLSearchParams({ name: 'Sneaky' }), headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': benCsrf },
+      method: 'POST',
+      body: new URLSearchParams({ name: 'Sneaky' }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': benCsrf },
     });
     expect(create.status).toBe(403);
     expect((await create.json()).error.message).toBe('Only organisation admins can do that.');
     const page = await ben.request(`${t.url}/admin/apps`, { headers: { accept: 'text/html' } });
     expect(page.status).toBe(403);
     expect(await page.text()).toContain('Only organisation admins manage partner apps.');
-    const form = await postForm(ben, `${t.url}/admin/apps`, { _csrf: benCsrf, name: 'Sneaky', redirect_uris: 'https://x.example/cb', capabilities: 'read_content' });
+    const form = await postForm(ben, `${t.url}/admin/apps`, {
+      _csrf: benCsrf,
+      name: 'Sneaky',
+      redirect_uris: 'https://x.example/cb',
+      capabilities: 'read_content',
+    });
     expect(form.status).toBe(403);
     expect(await snapshot()).toEqual(before);
   });
@@ -114,14 +140,25 @@ describe('partner apps: admin JSON API and page', () => {
   let confidential: { client_id: string; client_secret: string; id: string };
 
   it('registers a confidential client with the admin token: 201, the secret once, only its hash stored, audited', async () => {
-    const response = await api('/apps', { body: { ...valid, website: 'https://zapflow.example', support_contact: 'help@zapflow.example', built_by_organisation: true } });
+    const response = await api('/apps', {
+      body: { ...valid, website: 'https://zapflow.example', support_contact: 'help@zapflow.example', built_by_organisation: true },
+    });
     expect(response.status).toBe(201);
     const body = await response.json();
     expect(body).toEqual({
-      id: expect.any(String), client_id: expect.stringMatching(/^[A-Za-z0-9_-]{24}$/), client_secret: expect.stringMatching(/^gh_cs_[A-Za-z0-9_-]{43}$/),
-      name: 'Zapflow', redirect_uris: ['https://zapflow.example/oauth/callback'], capabilities: ['read_content', 'insert_content', 'user_info_without_email'],
-      client_type: 'confidential', integration_kind: 'public', built_by_organisation: true, website: 'https://zapflow.example',
-      support_contact: 'help@zapflow.example', logo_url: null, created_at: expect.any(String),
+      id: expect.any(String),
+      client_id: expect.stringMatching(/^[A-Za-z0-9_-]{24}$/),
+      client_secret: expect.stringMatching(/^gh_cs_[A-Za-z0-9_-]{43}$/),
+      name: 'Zapflow',
+      redirect_uris: ['https://zapflow.example/oauth/callback'],
+      capabilities: ['read_content', 'insert_content', 'user_info_without_email'],
+      client_type: 'confidential',
+      integration_kind: 'public',
+      built_by_organisation: true,
+      website: 'https://zapflow.example',
+      support_contact: 'help@zapflow.example',
+      logo_url: null,
+      created_at: expect.any(String),
     });
     confidential = body;
     const row = (await appRows()).find((r) => r.id === body.id)!;
@@ -137,12 +174,19 @@ describe('partner apps: admin JSON API and page', () => {
 
   it('registers a public client: no secret, no hash; the user level defaults to no_user_info; URIs stored exactly as given', async () => {
     const uris = ['http://localhost:8080/cb', 'http://127.0.0.1/cb?x=1', 'https://Zapflow.example:8443/Callback/'];
-    const response = await api('/apps', { body: { name: '  CLI tool  ', redirect_uris: uris, capabilities: ['read_comments', 'read_content'], client_type: 'public' } });
+    const response = await api('/apps', {
+      body: { name: '  CLI tool  ', redirect_uris: uris, capabilities: ['read_comments', 'read_content'], client_type: 'public' },
+    });
     expect(response.status).toBe(201);
     const body = await response.json();
     expect(body.client_secret).toBeUndefined();
     expect('client_secret' in body).toBe(false);
-    expect(body).toMatchObject({ name: 'CLI tool', client_type: 'public', capabilities: ['read_content', 'read_comments', 'no_user_info'], redirect_uris: uris });
+    expect(body).toMatchObject({
+      name: 'CLI tool',
+      client_type: 'public',
+      capabilities: ['read_content', 'read_comments', 'no_user_info'],
+      redirect_uris: uris,
+    });
     const row = (await appRows()).find((r) => r.id === body.id)!;
     expect(row.client_secret_hash).toBeNull();
     expect(row.redirect_uris).toEqual(uris);
@@ -183,14 +227,22 @@ describe('partner apps: admin JSON API and page', () => {
     ['a redirect URI with a space', { ...valid, redirect_uris: ['https://zapflow.example/c b'] }, /spaces/],
     ['a duplicated redirect URI', { ...valid, redirect_uris: ['https://zapflow.example/cb', 'https://zapflow.example/cb'] }, /twice/],
     ['an unknown capability', { ...valid, capabilities: ['read_content', 'delete_everything'] }, /capabilities/],
-    ['two user-information levels', { ...valid, capabilities: ['read_content', 'no_user_info', 'user_info_with_email'] }, /at most one user-information level/],
+    [
+      'two user-information levels',
+      { ...valid, capabilities: ['read_content', 'no_user_info', 'user_info_with_email'] },
+      /at most one user-information level/,
+    ],
     ['no capability', { ...valid, capabilities: [] }, /capabilities/],
     ['capabilities as a string', { ...valid, capabilities: 'read_content insert_content' }, /capabilities/],
     ['an unknown client type', { ...valid, client_type: 'spa' }, /client_type/],
     ['built_by_organisation as a string', { ...valid, built_by_organisation: 'yes' }, /built_by_organisation/],
     ['an http website', { ...valid, website: 'http://zapflow.example' }, /website must be an https URL/],
     ['a website that is not a URL', { ...valid, website: 'zapflow' }, /website must be an https URL/],
-    ['a support contact that is neither email nor https', { ...valid, support_contact: 'call us' }, /support contact must be an email address or an https URL/],
+    [
+      'a support contact that is neither email nor https',
+      { ...valid, support_contact: 'call us' },
+      /support contact must be an email address or an https URL/,
+    ],
     ['an http support contact', { ...valid, support_contact: 'http://zapflow.example/help' }, /support contact/],
     ['an unknown field', { ...valid, client_secret: 'mine' }, /Unknown field "client_secret"/],
     ['an array body', [valid], /body must be a JSON object/],
@@ -199,7 +251,11 @@ describe('partner apps: admin JSON API and page', () => {
     ['a logo on 127.0.0.1', { ...valid, logo_url: 'https://127.0.0.1/x.png' }, /non-public address/],
     ['a logo on [::1]', { ...valid, logo_url: 'https://[::1]/x.png' }, /non-public address/],
     ['a logo on an IPv4-mapped private address', { ...valid, logo_url: 'https://[::ffff:10.0.0.1]/x.png' }, /non-public address/],
-    ['a logo on 169.254.169.254 (cloud metadata)', { ...valid, logo_url: 'https://169.254.169.254/latest/meta-data' }, /non-public address/],
+    [
+      'a logo on 169.254.169.254 (cloud metadata)',
+      { ...valid, logo_url: 'https://169.254.169.254/latest/meta-data' },
+      /non-public address/,
+    ],
     ['a logo on a decimal-encoded loopback', { ...valid, logo_url: 'https://2130706433/x.png' }, /non-public address/],
     ['a logo on localhost (resolves to loopback)', { ...valid, logo_url: 'https://localhost/x.png' }, /non-public address/],
     ['a logo URL with a user name', { ...valid, logo_url: 'https://user@zapflow.example/x.png' }, /user name/],
@@ -265,7 +321,10 @@ describe('partner apps: admin JSON API and page', () => {
     const rows = await appRows();
     expect(rows.find((r) => r.id === confidential.id)!.client_secret_hash).toBe(hashToken(body.client_secret));
     expect(rows.some((r) => r.client_secret_hash === oldHash)).toBe(false);
-    expect((await appAudit()).filter((a) => a.target_id === confidential.id).map((a) => a.action)).toEqual(['partner_app.created', 'partner_app.secret_rotated']);
+    expect((await appAudit()).filter((a) => a.target_id === confidential.id).map((a) => a.action)).toEqual([
+      'partner_app.created',
+      'partner_app.secret_rotated',
+    ]);
     confidential.client_secret = body.client_secret;
   });
 
@@ -285,7 +344,11 @@ describe('partner apps: admin JSON API and page', () => {
   it('describes the operations in the public OpenAPI document, from the zod schema', async () => {
     const doc = await (await fetch(`${t.url}/api/admin/v1/openapi.json`)).json();
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/apps', '/apps/{client_id}/rotate-secret']));
-    expect(doc.components.schemas.NewPartnerApp).toMatchObject({ type: 'object', additionalProperties: false, required: ['name', 'redirect_uris', 'capabilities'] });
+    expect(doc.components.schemas.NewPartnerApp).toMatchObject({
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'redirect_uris', 'capabilities'],
+    });
     expect(doc.components.schemas.NewPartnerApp.properties.capabilities.items.enum).toContain('user_info_with_email');
   });
 
@@ -306,7 +369,15 @@ describe('partner apps: admin JSON API and page', () => {
         expect(html).toContain(`<input type="checkbox" id="cap-${value}" name="capabilities" value="${value}"`);
         expect(html).toContain(`<label for="cap-${value}" class="inline">${label}</label>`);
       }
-      for (const [id, label] of [['app-name', 'Name'], ['app-redirect-uris', 'Redirect URIs'], ['app-client-type', 'Client type'], ['app-logo-url', 'Logo URL'], ['app-website', 'Website'], ['app-support-contact', 'Support contact'], ['app-built-by-organisation', 'Built by Gatehouse demo']]) {
+      for (const [id, label] of [
+        ['app-name', 'Name'],
+        ['app-redirect-uris', 'Redirect URIs'],
+        ['app-client-type', 'Client type'],
+        ['app-logo-url', 'Logo URL'],
+        ['app-website', 'Website'],
+        ['app-support-contact', 'Support contact'],
+        ['app-built-by-organisation', 'Built by Gatehouse demo'],
+      ]) {
         expect(html).toMatch(new RegExp(`<label for="${id}"[^>]*>${label}`));
         expect(html).toContain(`id="${id}"`);
       }
@@ -316,9 +387,15 @@ describe('partner apps: admin JSON API and page', () => {
     it('registers from the form and shows the client secret once', async () => {
       const before = (await appRows()).length;
       const response = await postForm(ada, `${t.url}/admin/apps`, {
-        _csrf: csrf, name: 'Form app', redirect_uris: 'https://form.example/cb\r\nhttp://localhost:3001/cb',
-        capabilities: ['read_content', 'user_info_with_email'], client_type: 'confidential', built_by_organisation: 'on',
-        logo_url: '', website: '', support_contact: 'https://form.example/help',
+        _csrf: csrf,
+        name: 'Form app',
+        redirect_uris: 'https://form.example/cb\r\nhttp://localhost:3001/cb',
+        capabilities: ['read_content', 'user_info_with_email'],
+        client_type: 'confidential',
+        built_by_organisation: 'on',
+        logo_url: '',
+        website: '',
+        support_contact: 'https://form.example/help',
       });
       expect(response.status).toBe(201);
       const page = await response.text();
@@ -328,7 +405,12 @@ describe('partner apps: admin JSON API and page', () => {
       const rows = await appRows();
       expect(rows).toHaveLength(before + 1);
       const row = rows.find((r) => r.client_id === clientId)!;
-      expect(row).toMatchObject({ name: 'Form app', built_by_organisation: true, redirect_uris: ['https://form.example/cb', 'http://localhost:3001/cb'], capabilities: ['read_content', 'user_info_with_email'] });
+      expect(row).toMatchObject({
+        name: 'Form app',
+        built_by_organisation: true,
+        redirect_uris: ['https://form.example/cb', 'http://localhost:3001/cb'],
+        capabilities: ['read_content', 'user_info_with_email'],
+      });
       expect(row.client_secret_hash).toBe(hashToken(secret!));
       const again = await (await ada.request(`${t.url}/admin/apps`, { headers: { accept: 'text/html' } })).text();
       expect(again).toContain('Form app');
@@ -338,7 +420,11 @@ describe('partner apps: admin JSON API and page', () => {
     it('shows the reason and keeps what was typed when the form is refused; nothing stored', async () => {
       const before = await snapshot();
       const response = await postForm(ada, `${t.url}/admin/apps`, {
-        _csrf: csrf, name: 'Bad form app', redirect_uris: 'http://bad.example/cb', capabilities: ['read_content'], client_type: 'public',
+        _csrf: csrf,
+        name: 'Bad form app',
+        redirect_uris: 'http://bad.example/cb',
+        capabilities: ['read_content'],
+        client_type: 'public',
       });
       expect(response.status).toBe(400);
       const page = await response.text();
@@ -353,7 +439,9 @@ describe('partner apps: admin JSON API and page', () => {
       const forged = await postForm(ada, `${t.url}/admin/apps/${encodeURIComponent(confidential.client_id)}/rotate-secret`, {});
       expect(forged.status).toBe(403);
       expect(await snapshot()).toEqual(before);
-      const response = await postForm(ada, `${t.url}/admin/apps/${encodeURIComponent(confidential.client_id)}/rotate-secret`, { _csrf: csrf });
+      const response = await postForm(ada, `${t.url}/admin/apps/${encodeURIComponent(confidential.client_id)}/rotate-secret`, {
+        _csrf: csrf,
+      });
       expect(response.status).toBe(200);
       const secret = /<code data-client-secret>([^<]+)<\/code>/.exec(await response.text())![1]!;
       expect((await appRows()).find((r) => r.id === confidential.id)!.client_secret_hash).toBe(hashToken(secret));
@@ -365,13 +453,45 @@ describe('partner apps: admin JSON API and page', () => {
 
 describe('logo fetch rules', () => {
   it.each([
-    ['127.0.0.1', false], ['127.255.255.254', false], ['10.1.2.3', false], ['172.16.0.1', false], ['172.31.255.255', false], ['192.168.1.1', false],
-    ['169.254.169.254', false], ['100.64.0.1', false], ['0.0.0.0', false], ['224.0.0.1', false], ['239.255.255.250', false], ['255.255.255.255', false],
-    ['192.0.2.1', false], ['198.18.0.1', false],
-    ['::', false], ['::1', false], ['fe80::1', false], ['fc00::1', false], ['fd12:3456::1', false], ['ff02::1', false], ['fec0::1', false],
-    ['::ffff:127.0.0.1', false], ['::ffff:7f00:1', false], ['::ffff:10.0.0.1', false], ['::ffff:169.254.169.254', false], ['::127.0.0.1', false],
-    ['64:ff9b::10.0.0.1', false], ['2002:0a00:0001::1', false], ['2001:db8::1', false], ['2001::1', false], ['not-an-ip', false], ['fe80::1%eth0', false],
-    ['93.184.216.34', true], ['172.32.0.1', true], ['8.8.8.8', true], ['2606:4700:4700::1111', true], ['::ffff:8.8.8.8', true], ['64:ff9b::8.8.8.8', true], ['2a00:1450:4001:81c::200e', true],
+    ['127.0.0.1', false],
+    ['127.255.255.254', false],
+    ['10.1.2.3', false],
+    ['172.16.0.1', false],
+    ['172.31.255.255', false],
+    ['192.168.1.1', false],
+    ['169.254.169.254', false],
+    ['100.64.0.1', false],
+    ['0.0.0.0', false],
+    ['224.0.0.1', false],
+    ['239.255.255.250', false],
+    ['255.255.255.255', false],
+    ['192.0.2.1', false],
+    ['198.18.0.1', false],
+    ['::', false],
+    ['::1', false],
+    ['fe80::1', false],
+    ['fc00::1', false],
+    ['fd12:3456::1', false],
+    ['ff02::1', false],
+    ['fec0::1', false],
+    ['::ffff:127.0.0.1', false],
+    ['::ffff:7f00:1', false],
+    ['::ffff:10.0.0.1', false],
+    ['::ffff:169.254.169.254', false],
+    ['::127.0.0.1', false],
+    ['64:ff9b::10.0.0.1', false],
+    ['2002:0a00:0001::1', false],
+    ['2001:db8::1', false],
+    ['2001::1', false],
+    ['not-an-ip', false],
+    ['fe80::1%eth0', false],
+    ['93.184.216.34', true],
+    ['172.32.0.1', true],
+    ['8.8.8.8', true],
+    ['2606:4700:4700::1111', true],
+    ['::ffff:8.8.8.8', true],
+    ['64:ff9b::8.8.8.8', true],
+    ['2a00:1450:4001:81c::200e', true],
   ])('isPublicAddress(%s) is %s', (address, expected) => {
     expect(isPublicAddress(address)).toBe(expected);
   });
@@ -396,7 +516,8 @@ describe('logo fetch rules', () => {
   const fetcherWith = (answers: ResolvedAddress[] | Error, result?: Partial<DownloadResult>) => {
     const calls: DownloadTarget[] = [];
     const fetcher = createLogoFetcher({
-      publicUrl: 'http://localhost:3000', publicDir: path.join(ROOT, 'public'),
+      publicUrl: 'http://localhost:3000',
+      publicDir: path.join(ROOT, 'public'),
       resolve: async () => {
         if (answers instanceof Error) throw answers;
         return answers;
@@ -410,7 +531,14 @@ describe('logo fetch rules', () => {
   };
 
   it('resolves first, refuses a host with any non-public answer and never connects to it', async () => {
-    for (const answers of [[{ address: '10.0.0.7', family: 4 }], [{ address: '93.184.216.34', family: 4 }, { address: '127.0.0.1', family: 4 }], [{ address: 'fd00::5', family: 6 }]] as ResolvedAddress[][]) {
+    for (const answers of [
+      [{ address: '10.0.0.7', family: 4 }],
+      [
+        { address: '93.184.216.34', family: 4 },
+        { address: '127.0.0.1', family: 4 },
+      ],
+      [{ address: 'fd00::5', family: 6 }],
+    ] as ResolvedAddress[][]) {
       const { fetcher, calls } = fetcherWith(answers);
       await expect(fetcher('https://logo.partner.example/x.png')).rejects.toThrow(/non-public address/);
       expect(calls).toHaveLength(0);
@@ -457,18 +585,44 @@ describe('logo fetch rules', () => {
     let dir: string;
     const target = (pathname: string, extra: Partial<DownloadTarget> = {}): DownloadTarget => ({
       // logo.test is never looked up: the socket goes to the pinned address, TLS checks the certificate against logo.test.
-      url: new URL(`https://logo.test:${port}${pathname}`), address: { address: '127.0.0.1', family: 4 }, timeoutMs: 2000, maxBytes: 256 * 1024, ...extra,
+      url: new URL(`https://logo.test:${port}${pathname}`),
+      address: { address: '127.0.0.1', family: 4 },
+      timeoutMs: 2000,
+      maxBytes: 256 * 1024,
+      ...extra,
     });
 
     beforeAll(async () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-logo-tls-'));
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-        '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-subj', '/CN=logo.test', '-addext', 'subjectAltName=DNS:logo.test'], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          '1',
+          '-keyout',
+          path.join(dir, 'key.pem'),
+          '-out',
+          path.join(dir, 'cert.pem'),
+          '-subj',
+          '/CN=logo.test',
+          '-addext',
+          'subjectAltName=DNS:logo.test',
+        ],
+        { stdio: 'ignore' },
+      );
       ca = fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8');
       server = https.createServer({ key: fs.readFileSync(path.join(dir, 'key.pem')), cert: ca }, (req, res) => {
         if (req.url === '/logo.png') return res.writeHead(200, { 'content-type': 'image/png' }).end(PNG);
         if (req.url === '/redirect') return res.writeHead(302, { location: 'https://127.0.0.1/x.png' }).end();
-        if (req.url === '/declared-huge') return res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(10 * 1024 * 1024) }).end();
+        if (req.url === '/declared-huge')
+          return res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(10 * 1024 * 1024) }).end();
         if (req.url === '/streamed-huge') {
           res.writeHead(200, { 'content-type': 'image/png' });
           const chunk = Buffer.alloc(64 * 1024);
@@ -495,7 +649,9 @@ describe('logo fetch rules', () => {
       const result = await httpsDownload(target('/logo.png'), { ca });
       expect(result.status).toBe(200);
       expect(checkLogoContent(result.contentType, result.bytes).bytes.equals(PNG)).toBe(true);
-      await expect(httpsDownload({ ...target('/logo.png'), url: new URL(`https://other.test:${port}/logo.png`) }, { ca })).rejects.toThrow(/certificate/);
+      await expect(httpsDownload({ ...target('/logo.png'), url: new URL(`https://other.test:${port}/logo.png`) }, { ca })).rejects.toThrow(
+        /certificate/,
+      );
       await expect(httpsDownload(target('/logo.png'))).rejects.toThrow(/certificate/);
     });
 
@@ -539,33 +695,77 @@ describe('the command line: apps create, list, rotate-secret against a real serv
   let created: { client_id: string; client_secret: string };
 
   it('refuses an unknown flag, a missing value and a missing client id before calling the server', async () => {
-    await expect(runCli(['apps', 'create', '--name', 'X', '--colour', 'red'], {})).rejects.toMatchObject({ code: 'unknown_flag', exitCode: 2 });
+    await expect(runCli(['apps', 'create', '--name', 'X', '--colour', 'red'], {})).rejects.toMatchObject({
+      code: 'unknown_flag',
+      exitCode: 2,
+    });
     await expect(runCli(['apps', 'create', '--name'], {})).rejects.toMatchObject({ code: 'missing_value' });
     await expect(runCli(['apps', 'create', '--name', 'X'], {})).rejects.toMatchObject({ code: 'missing_flag' });
     await expect(runCli(['apps', 'rotate-secret'], {})).rejects.toMatchObject({ code: 'missing_argument' });
     await expect(runCli(['apps', 'list', 'extra'], {})).rejects.toMatchObject({ code: 'unexpected_argument' });
     await expect(runCli(['workspaces', 'list', '--all'], {})).rejects.toMatchObject({ code: 'unknown_flag' });
-    const result = await gatehouse('apps', 'create', '--name', 'X', '--redirect-uri', 'https://x.example/cb', '--capabilities', 'read_content', '--colour', 'red');
+    const result = await gatehouse(
+      'apps',
+      'create',
+      '--name',
+      'X',
+      '--redirect-uri',
+      'https://x.example/cb',
+      '--capabilities',
+      'read_content',
+      '--colour',
+      'red',
+    );
     expect(result.code).not.toBe(0);
     expect(oneJson(result.stdout).error.code).toBe('unknown_flag');
   });
 
   it('apps create prints one JSON object with the client id and the secret', async () => {
-    const result = await gatehouse('apps', 'create', '--name', 'Zapflow', '--redirect-uri', 'https://zapflow.example/cb', '--redirect-uri', 'http://localhost:8080/cb',
-      '--capabilities', 'read_content,insert_content,user_info_without_email', '--built-by-organisation', '--website', 'https://zapflow.example',
-      '--support-contact', 'help@zapflow.example', `--logo-url=${server.readyLine.replace(/^.*open /, '').replace(/\/$/, '')}/static/demo-partner-logo.png`);
+    const result = await gatehouse(
+      'apps',
+      'create',
+      '--name',
+      'Zapflow',
+      '--redirect-uri',
+      'https://zapflow.example/cb',
+      '--redirect-uri',
+      'http://localhost:8080/cb',
+      '--capabilities',
+      'read_content,insert_content,user_info_without_email',
+      '--built-by-organisation',
+      '--website',
+      'https://zapflow.example',
+      '--support-contact',
+      'help@zapflow.example',
+      `--logo-url=${server.readyLine.replace(/^.*open /, '').replace(/\/$/, '')}/static/demo-partner-logo.png`,
+    );
     expect(result.code).toBe(0);
     const body = oneJson(result.stdout);
     expect(body).toMatchObject({
-      client_id: expect.stringMatching(/^[A-Za-z0-9_-]+$/), client_secret: expect.stringMatching(/^gh_cs_[A-Za-z0-9_-]+$/), name: 'Zapflow',
-      redirect_uris: ['https://zapflow.example/cb', 'http://localhost:8080/cb'], capabilities: ['read_content', 'insert_content', 'user_info_without_email'],
-      client_type: 'confidential', built_by_organisation: true, logo_url: expect.stringMatching(/^\/apps\/[0-9a-f-]{36}\/logo$/),
+      client_id: expect.stringMatching(/^[A-Za-z0-9_-]+$/),
+      client_secret: expect.stringMatching(/^gh_cs_[A-Za-z0-9_-]+$/),
+      name: 'Zapflow',
+      redirect_uris: ['https://zapflow.example/cb', 'http://localhost:8080/cb'],
+      capabilities: ['read_content', 'insert_content', 'user_info_without_email'],
+      client_type: 'confidential',
+      built_by_organisation: true,
+      logo_url: expect.stringMatching(/^\/apps\/[0-9a-f-]{36}\/logo$/),
     });
     created = body;
   });
 
   it('apps create --public-client gives no secret', async () => {
-    const result = await gatehouse('apps', 'create', '--name', 'Desktop', '--redirect-uri', 'http://127.0.0.1:7777/cb', '--capabilities', 'read_content', '--public-client');
+    const result = await gatehouse(
+      'apps',
+      'create',
+      '--name',
+      'Desktop',
+      '--redirect-uri',
+      'http://127.0.0.1:7777/cb',
+      '--capabilities',
+      'read_content',
+      '--public-client',
+    );
     expect(result.code).toBe(0);
     const body = oneJson(result.stdout);
     expect(body).toMatchObject({ client_type: 'public', capabilities: ['read_content', 'no_user_info'] });
@@ -573,7 +773,16 @@ describe('the command line: apps create, list, rotate-secret against a real serv
   });
 
   it('apps create reports bad input as a JSON error with a non-zero exit', async () => {
-    const result = await gatehouse('apps', 'create', '--name', 'Bad', '--redirect-uri', 'http://partner.example/cb', '--capabilities', 'read_content');
+    const result = await gatehouse(
+      'apps',
+      'create',
+      '--name',
+      'Bad',
+      '--redirect-uri',
+      'http://partner.example/cb',
+      '--capabilities',
+      'read_content',
+    );
     expect(result.code).not.toBe(0);
     expect(oneJson(result.stdout).error).toEqual({ code: 'invalid_request', message: expect.stringMatching(/must use https/) });
   });

@@ -68,11 +68,22 @@ describe('a grant revoked on one instance is refused on another at the very next
     b = await freeUrl();
     // The one sandbox Notion both instances use; people connect it through either instance's callback.
     sandbox = await startSandbox({
-      oauthClients: [{ ...GATEHOUSE_CLIENT, redirectUris: [...GATEHOUSE_CLIENT.redirectUris, `${a}/connect/notion/callback`, `${b}/connect/notion/callback`] }],
+      oauthClients: [
+        {
+          ...GATEHOUSE_CLIENT,
+          redirectUris: [...GATEHOUSE_CLIENT.redirectUris, `${a}/connect/notion/callback`, `${b}/connect/notion/callback`],
+        },
+      ],
     });
     const shared = {
-      DATABASE_URL: url.toString(), GATEHOUSE_SANDBOX: '1', REDIS_URL, GATEHOUSE_REDIS_PREFIX: redisPrefix, ...testKeys(),
-      GATEHOUSE_NOTION_BASE_URL: sandbox.baseUrl, GATEHOUSE_NOTION_CLIENT_ID: GATEHOUSE_CLIENT.clientId, GATEHOUSE_NOTION_CLIENT_SECRET: GATEHOUSE_CLIENT.clientSecret,
+      DATABASE_URL: url.toString(),
+      GATEHOUSE_SANDBOX: '1',
+      REDIS_URL,
+      GATEHOUSE_REDIS_PREFIX: redisPrefix,
+      ...testKeys(),
+      GATEHOUSE_NOTION_BASE_URL: sandbox.baseUrl,
+      GATEHOUSE_NOTION_CLIENT_ID: GATEHOUSE_CLIENT.clientId,
+      GATEHOUSE_NOTION_CLIENT_SECRET: GATEHOUSE_CLIENT.clientSecret,
     };
     // One after the other: the first runs the migrations.
     servers.push(await startServerProcess({ ...shared, PORT: new URL(a).port, GATEHOUSE_PUBLIC_URL: a, GATEHOUSE_DATA_DIR: dirs[0]! }));
@@ -97,15 +108,20 @@ describe('a grant revoked on one instance is refused on another at the very next
   }
 
   const introspect = (base: string, token: string) =>
-    new Client({ baseUrl: base, retry: false }).oauth.introspect({ token, client_id: client.client_id, client_secret: client.client_secret });
+    new Client({ baseUrl: base, retry: false }).oauth.introspect({
+      token,
+      client_id: client.client_id,
+      client_secret: client.client_secret,
+    });
 
-  it('registers a partner on A with A\'s bootstrap admin token', async () => {
+  it("registers a partner on A with A's bootstrap admin token", async () => {
     const response = await fetch(`${a}/api/admin/v1/apps`, {
-      method: 'POST', headers: { authorization: `Bearer ${tokenOf(dirs[0]!)}`, 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokenOf(dirs[0]!)}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'Zapflow', redirect_uris: [redirectUri], capabilities: ['read_content', 'user_info_without_email'] }),
     });
     expect(response.status).toBe(201);
-    client = await response.json() as typeof client;
+    client = (await response.json()) as typeof client;
   });
 
   it('Ben signs in on A and connects Acme through A\'s "Connect a workspace" on the shared sandbox Notion', async () => {
@@ -128,11 +144,12 @@ describe('a grant revoked on one instance is refused on another at the very next
     }
     expect(answer?.searchParams.get('code')).toMatch(/^gh_code_/);
     const response = await fetch(`${a}/v1/oauth/token`, {
-      method: 'POST', headers: { authorization: basic(client.client_id, client.client_secret), 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { authorization: basic(client.client_id, client.client_secret), 'content-type': 'application/json' },
       body: JSON.stringify({ grant_type: 'authorization_code', code: answer!.searchParams.get('code'), redirect_uri: redirectUri }),
     });
     expect(response.status).toBe(200);
-    tokens = await response.json() as typeof tokens;
+    tokens = (await response.json()) as typeof tokens;
     expect((await introspect(a, tokens.access_token)).active).toBe(true);
     expect((await introspect(b, tokens.access_token)).active).toBe(true);
   });
@@ -146,9 +163,10 @@ describe('a grant revoked on one instance is refused on another at the very next
     expect(viaB.ids).toEqual(viaA.ids);
   });
 
-  it('revoked on B (B\'s own bootstrap token): the very next request on A is refused, introspection, refresh and proxy alike', async () => {
+  it("revoked on B (B's own bootstrap token): the very next request on A is refused, introspection, refresh and proxy alike", async () => {
     const revoke = await fetch(`${b}/api/admin/v1/grants/${tokens.bot_id}/revoke`, {
-      method: 'POST', headers: { authorization: `Bearer ${tokenOf(dirs[1]!)}`, 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokenOf(dirs[1]!)}`, 'content-type': 'application/json' },
       body: JSON.stringify({ reason: 'cross-instance drill' }),
     });
     expect(revoke.status).toBe(200);
@@ -156,16 +174,22 @@ describe('a grant revoked on one instance is refused on another at the very next
     expect(await introspect(a, tokens.access_token)).toEqual({ active: false });
     expect(await introspect(a, tokens.refresh_token)).toEqual({ active: false });
     const refreshed = await fetch(`${a}/v1/oauth/token`, {
-      method: 'POST', headers: { authorization: basic(client.client_id, client.client_secret), 'content-type': 'application/x-www-form-urlencoded' },
+      method: 'POST',
+      headers: { authorization: basic(client.client_id, client.client_secret), 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token }),
     });
     expect(refreshed.status).toBe(400);
     expect((await refreshed.json()).error).toBe('invalid_grant');
-    await expect(new Client({ auth: tokens.access_token, baseUrl: a, retry: false, logger: () => undefined }).users.me({})).rejects.toMatchObject({ status: 401 });
+    await expect(
+      new Client({ auth: tokens.access_token, baseUrl: a, retry: false, logger: () => undefined }).users.me({}),
+    ).rejects.toMatchObject({ status: 401 });
   });
 
   it('revoking again on A is an idempotent success', async () => {
-    const again = await fetch(`${a}/api/admin/v1/grants/${tokens.bot_id}/revoke`, { method: 'POST', headers: { authorization: `Bearer ${tokenOf(dirs[0]!)}` } });
+    const again = await fetch(`${a}/api/admin/v1/grants/${tokens.bot_id}/revoke`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokenOf(dirs[0]!)}` },
+    });
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual({ object: 'revocation', revoked: [], already_revoked: [tokens.bot_id] });
   });

@@ -48,7 +48,9 @@ describe('sign-in (PostgreSQL + Redis sessions)', () => {
     const authorize = new URL(start.headers.get('location')!);
     expect(authorize.searchParams.get('state')).toBeTruthy();
     expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');
-    const response = await browser.request(`${t.url}/auth/callback?code=abc&state=wrong&iss=${encodeURIComponent(authorize.origin + '/sandbox/idp')}`);
+    const response = await browser.request(
+      `${t.url}/auth/callback?code=abc&state=wrong&iss=${encodeURIComponent(authorize.origin + '/sandbox/idp')}`,
+    );
     expect(response.status).toBe(400);
     const after = await browser.request(`${t.url}/workspaces`);
     expect(after.status).toBe(303);
@@ -74,7 +76,8 @@ describe('sign-in (PostgreSQL + Redis sessions)', () => {
   });
 
   it('a session opened before anyone signs in lives minutes; signed in, the idle timeout', async () => {
-    const ttlOf = async (browser: Browser) => redis.ttl(`${t.redisPrefix}sess:${decodeURIComponent(browser.cookie(SESSION_COOKIE)!).slice(2).split('.')[0]}`);
+    const ttlOf = async (browser: Browser) =>
+      redis.ttl(`${t.redisPrefix}sess:${decodeURIComponent(browser.cookie(SESSION_COOKIE)!).slice(2).split('.')[0]}`);
     /** Seconds until the cookie's Expires, rounded to the minute. */
     const lifetime = (response: Response) => {
       const expires = /Expires=([^;]+)/.exec(response.headers.getSetCookie().find((c) => c.startsWith(SESSION_COOKIE)) ?? '')?.[1];
@@ -109,11 +112,23 @@ describe('sign-in (PostgreSQL + Redis sessions)', () => {
     const browser = new Browser();
     const { response } = await signIn(browser, t.url, 'ben@example.com', 'ben-demo');
     const csrf = /name="_csrf" value="([^"]+)"/.exec(await response.text())![1]!;
-    const crossSite = await browser.request(`${t.url}/auth/sign-out`, { method: 'POST', body: new URLSearchParams({ _csrf: csrf }), headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', 'sec-fetch-site': 'cross-site' } });
+    const crossSite = await browser.request(`${t.url}/auth/sign-out`, {
+      method: 'POST',
+      body: new URLSearchParams({ _csrf: csrf }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', 'sec-fetch-site': 'cross-site' },
+    });
     expect(crossSite.status).toBe(403);
-    const forged = await browser.request(`${t.url}/auth/sign-out`, { method: 'POST', body: new URLSearchParams({ _csrf: 'forged' }), headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' } });
+    const forged = await browser.request(`${t.url}/auth/sign-out`, {
+      method: 'POST',
+      body: new URLSearchParams({ _csrf: 'forged' }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+    });
     expect(forged.status).toBe(403);
-    const out = await browser.request(`${t.url}/auth/sign-out`, { method: 'POST', body: new URLSearchParams({ _csrf: csrf }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const out = await browser.request(`${t.url}/auth/sign-out`, {
+      method: 'POST',
+      body: new URLSearchParams({ _csrf: csrf }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(out.status).toBe(303);
     const after = await browser.request(`${t.url}/workspaces`);
     expect(after.status).toBe(303);
@@ -125,7 +140,11 @@ async function completeAtIdp(browser: Browser, start: Response, base: string): P
   const { readSignInForm, formBody } = await import('../support/browser.js');
   const { response: page, url: pageUrl } = await browser.follow(start, `${base}/auth/sign-in`);
   const form = readSignInForm(await page.text(), pageUrl);
-  const posted = await browser.request(form.action, { method: 'POST', body: formBody(form, 'ada@example.com', 'ada-demo'), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const posted = await browser.request(form.action, {
+    method: 'POST',
+    body: formBody(form, 'ada@example.com', 'ada-demo'),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
   const { url } = await browser.follow(posted, form.action, `${base}/auth/callback`);
   return { url };
 }

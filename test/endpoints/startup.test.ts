@@ -34,7 +34,9 @@ describe('start-up', () => {
   });
 
   it('says in one line which parts are sandbox and where to go', () => {
-    expect(first.readyLine).toBe(`Gatehouse ready: database=embedded PGlite, sessions=database, identity=sandbox OpenID provider, notion=sandbox Notion; open http://127.0.0.1:${port}/`);
+    expect(first.readyLine).toBe(
+      `Gatehouse ready: database=embedded PGlite, sessions=database, identity=sandbox OpenID provider, notion=sandbox Notion; open http://127.0.0.1:${port}/`,
+    );
     expect(first.stderr()).toContain('generated an encryption key');
   });
 
@@ -47,7 +49,9 @@ describe('start-up', () => {
   it('refuses a second process on the same data folder with a clear message; the first keeps working', async () => {
     const second = await run(process.execPath, serverArgs, { ...env, PORT: String(await freePort()) });
     expect(second.code).toBe(1);
-    expect(second.stderr.trim()).toBe(`Gatehouse cannot start: GATEHOUSE_DATA_DIR: ${dataDir} is in use by another Gatehouse process; stop it first or choose another data folder`);
+    expect(second.stderr.trim()).toBe(
+      `Gatehouse cannot start: GATEHOUSE_DATA_DIR: ${dataDir} is in use by another Gatehouse process; stop it first or choose another data folder`,
+    );
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(ready.status).toBe(200);
   });
@@ -65,7 +69,10 @@ describe('start-up', () => {
     const rotated = await run('npm', ['run', 'gatehouse', '--', 'keys', 'rotate'], { GATEHOUSE_DATA_DIR: dataDir });
     expect(rotated.code).toBe(0);
     expect(JSON.parse(rotated.stdout.trim())).toMatchObject({ key_id: expect.any(String), reencrypted: 0, already_current: 3 });
-    const refused = await run('npm', ['run', 'gatehouse', '--', 'workspaces', 'list'], { GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_ADMIN_TOKEN: 'gh_admin_not-a-real-token-at-all' });
+    const refused = await run('npm', ['run', 'gatehouse', '--', 'workspaces', 'list'], {
+      GATEHOUSE_DATA_DIR: dataDir,
+      GATEHOUSE_ADMIN_TOKEN: 'gh_admin_not-a-real-token-at-all',
+    });
     expect(refused.code).not.toBe(0);
     expect(JSON.parse(refused.stdout.trim())).toEqual({ error: { code: 'unauthorized', message: 'This admin token is not valid.' } });
   });
@@ -81,9 +88,18 @@ describe('start-up', () => {
 describe('bad configuration stops start-up with one line and exit code 1', () => {
   it.each([
     [{ PORT: 'eighty' }, 'Gatehouse cannot start: PORT: must be a port number (0-65535)'],
-    [{ DATABASE_URL: 'postgres://user:hunter2@127.0.0.1:1/x' }, 'Gatehouse cannot start: GATEHOUSE_OIDC_ISSUER: is required with DATABASE_URL (with _OIDC_CLIENT_ID and _OIDC_CLIENT_SECRET), or set GATEHOUSE_SANDBOX=1 to use the sandbox provider'],
-    [{ DATABASE_URL: 'postgres://127.0.0.1:1/x', GATEHOUSE_SANDBOX: '1' }, 'Gatehouse cannot start: GATEHOUSE_ENCRYPTION_KEYS: is required when DATABASE_URL is set'],
-    [{ GATEHOUSE_ENCRYPTION_KEYS: 'k1:dG9vLXNob3J0' }, 'Gatehouse cannot start: GATEHOUSE_ENCRYPTION_KEYS: key "k1" must be 32 bytes, base64-encoded'],
+    [
+      { DATABASE_URL: 'postgres://user:hunter2@127.0.0.1:1/x' },
+      'Gatehouse cannot start: GATEHOUSE_OIDC_ISSUER: is required with DATABASE_URL (with _OIDC_CLIENT_ID and _OIDC_CLIENT_SECRET), or set GATEHOUSE_SANDBOX=1 to use the sandbox provider',
+    ],
+    [
+      { DATABASE_URL: 'postgres://127.0.0.1:1/x', GATEHOUSE_SANDBOX: '1' },
+      'Gatehouse cannot start: GATEHOUSE_ENCRYPTION_KEYS: is required when DATABASE_URL is set',
+    ],
+    [
+      { GATEHOUSE_ENCRYPTION_KEYS: 'k1:dG9vLXNob3J0' },
+      'Gatehouse cannot start: GATEHOUSE_ENCRYPTION_KEYS: key "k1" must be 32 bytes, base64-encoded',
+    ],
   ])('%p', async (settings, line) => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-badconfig-'));
     const result = await run(process.execPath, serverArgs, { GATEHOUSE_DATA_DIR: dataDir, PORT: '0', ...settings });

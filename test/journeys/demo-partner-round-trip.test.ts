@@ -33,7 +33,7 @@ describe('a person connects the demo partner to Notion through Gatehouse', () =>
     await page.waitForURL(/\/consent\//);
   });
 
-  it('shows the partner and what it asks for in Notion\'s words', async () => {
+  it("shows the partner and what it asks for in Notion's words", async () => {
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toContain('Demo partner wants to access your workspace');
     for (const line of ['Read content', 'Insert content', 'Read comments', 'Read user information without email addresses']) {
       expect(await page.getByText(line, { exact: true }).count()).toBe(1);
@@ -56,7 +56,9 @@ describe('a person connects the demo partner to Notion through Gatehouse', () =>
 
   it('the partner shows the workspace, capabilities, pages and a token prefix', async () => {
     expect(await page.locator('[data-field="workspace"]').textContent()).toBe('Acme');
-    expect(await page.locator('[data-field="capabilities"]').textContent()).toBe('read_content, insert_content, read_comments, user_info_without_email');
+    expect(await page.locator('[data-field="capabilities"]').textContent()).toBe(
+      'read_content, insert_content, read_comments, user_info_without_email',
+    );
     expect(await page.locator('[data-field="pages"]').textContent()).toBe('Engineering');
     expect(await page.locator('[data-field="token-prefix"]').textContent()).toMatch(/^gh_at_.{6}…$/);
   });

@@ -9,7 +9,6 @@ import type { Page } from 'playwright-core';
 import { expectAccessible } from '../support/chromium.js';
 import { startEmbeddedDemo } from '../support/processes.js';
 
-
 /** "Your workspaces" refreshes itself while indexing; wait for a workspace's row to say it is indexed. */
 async function waitUntilIndexed(page: Page, workspace: string): Promise<string> {
   const state = page.getByRole('row', { name: new RegExp(`^${workspace}\\b`) }).locator('[data-index-state]');

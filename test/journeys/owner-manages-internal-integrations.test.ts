@@ -8,7 +8,6 @@ import type { Browser, Page } from 'playwright-core';
 import { expectAccessible, launchChromium } from '../support/chromium.js';
 import { startTestGatehouse, type TestGatehouse } from '../support/harness.js';
 
-
 describe('an owner manages internal integrations, the audit log and admin tokens, on accessible pages', () => {
   let t: TestGatehouse;
   let browser: Browser;

@@ -18,8 +18,7 @@ import { generateToken, hashToken } from '../../src/crypto/tokens.js';
 import { SEED_WORKSPACE_IDS } from '../../src/sandbox/notion/index.js';
 import type { PartnerApp } from '../../src/store/partner-apps.js';
 
-
-describe('an owner restricts installs to an approved list and revokes a member\'s access', () => {
+describe("an owner restricts installs to an approved list and revokes a member's access", () => {
   let t: TestGatehouse;
   let partner: http.Server;
   let partnerUrl: string;
@@ -40,7 +39,13 @@ describe('an owner restricts installs to an approved list and revokes a member\'
 
   /** The partner's "Connect Notion" button: off to Gatehouse's authorisation endpoint. */
   const startAuthorization = async (page: Page) => {
-    const query = new URLSearchParams({ client_id: app.clientId!, redirect_uri: `${partnerUrl}/callback`, response_type: 'code', owner: 'user', state: randomBytes(16).toString('base64url') });
+    const query = new URLSearchParams({
+      client_id: app.clientId!,
+      redirect_uri: `${partnerUrl}/callback`,
+      response_type: 'code',
+      owner: 'user',
+      state: randomBytes(16).toString('base64url'),
+    });
     await page.goto(`${t.url}/v1/oauth/authorize?${query}`);
     await page.waitForURL(new RegExp(`^${t.url}/consent/[0-9a-f-]{36}`));
   };
@@ -70,14 +75,26 @@ describe('an owner restricts installs to an approved list and revokes a member\'
     partner.on('request', (req, res) => {
       const url = new URL(req.url!, partnerUrl);
       if (url.pathname === '/callback') received.push(url);
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><html lang="en"><title>Zapflow</title><h1>Zapflow got an answer</h1></html>');
+      res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+        .end('<!doctype html><html lang="en"><title>Zapflow</title><h1>Zapflow got an answer</h1></html>');
     });
-    app = await t.gatehouse.stores.partnerApps.create({
-      clientId: `zapflow-${randomBytes(8).toString('base64url')}`, clientSecretHash: hashToken(clientSecret), name: 'Zapflow',
-      website: 'https://zapflow.example', supportContact: 'help@zapflow.example', logo: null,
-      redirectUris: [`${partnerUrl}/callback`], capabilities: ['read_content', 'user_info_without_email'], builtByOrganisation: false,
-      clientType: 'confidential', createdBy: null,
-    }, new Date());
+    app = await t.gatehouse.stores.partnerApps.create(
+      {
+        clientId: `zapflow-${randomBytes(8).toString('base64url')}`,
+        clientSecretHash: hashToken(clientSecret),
+        name: 'Zapflow',
+        website: 'https://zapflow.example',
+        supportContact: 'help@zapflow.example',
+        logo: null,
+        redirectUris: [`${partnerUrl}/callback`],
+        capabilities: ['read_content', 'user_info_without_email'],
+        builtByOrganisation: false,
+        clientType: 'confidential',
+        createdBy: null,
+      },
+      new Date(),
+    );
     await t.gatehouse.indexer.idle();
     browser = await launchChromium();
     ada = await (await browser.newContext()).newPage();
@@ -107,7 +124,7 @@ describe('an owner restricts installs to an approved list and revokes a member\'
     expect((await t.gatehouse.stores.workspaces.findById(SEED_WORKSPACE_IDS.acme))!.installPolicy).toBe('approved_only');
   });
 
-  it('Ben\'s attempt to install Zapflow is refused on the consent screen', async () => {
+  it("Ben's attempt to install Zapflow is refused on the consent screen", async () => {
     await startAuthorization(ben);
     await ben.getByLabel('Workspace').selectOption({ label: 'Acme' });
     const refusal = ben.getByRole('alert');
@@ -141,7 +158,13 @@ describe('an owner restricts installs to an approved list and revokes a member\'
     await startAuthorization(ben);
     const code = await allowOnePage(ben);
     const notion = new Client({ baseUrl: t.url, retry: false });
-    const answer = await notion.oauth.token({ grant_type: 'authorization_code', code, redirect_uri: `${partnerUrl}/callback`, client_id: app.clientId!, client_secret: clientSecret });
+    const answer = await notion.oauth.token({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: `${partnerUrl}/callback`,
+      client_id: app.clientId!,
+      client_secret: clientSecret,
+    });
     benToken = answer.access_token;
     const me = await new Client({ auth: benToken, baseUrl: t.url, retry: false }).users.me({});
     expect(me.object).toBe('user');
@@ -163,8 +186,14 @@ describe('an owner restricts installs to an approved list and revokes a member\'
   });
 
   it('the partner\'s next call with Ben\'s token is refused: the proxy answers 401 and introspection {"active": false}', async () => {
-    await expect(new Client({ auth: benToken, baseUrl: t.url, retry: false, logger: () => undefined }).users.me({})).rejects.toMatchObject({ status: 401 });
-    const introspection = await new Client({ baseUrl: t.url, retry: false }).oauth.introspect({ token: benToken, client_id: app.clientId!, client_secret: clientSecret });
+    await expect(new Client({ auth: benToken, baseUrl: t.url, retry: false, logger: () => undefined }).users.me({})).rejects.toMatchObject({
+      status: 401,
+    });
+    const introspection = await new Client({ baseUrl: t.url, retry: false }).oauth.introspect({
+      token: benToken,
+      client_id: app.clientId!,
+      client_secret: clientSecret,
+    });
     expect(introspection).toEqual({ active: false });
   });
 

@@ -16,7 +16,6 @@ import { hashToken } from '../../src/crypto/tokens.js';
 import { SEED_PAGE_IDS, SEED_WORKSPACE_IDS } from '../../src/sandbox/notion/index.js';
 import type { PartnerApp } from '../../src/store/partner-apps.js';
 
-
 // A 1×1 PNG: the partner's logo, served by Gatehouse.
 const LOGO = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
 
@@ -31,7 +30,13 @@ describe('a partner connects to a workspace through the consent screen', () => {
 
   const startAuthorization = async () => {
     const state = randomBytes(16).toString('base64url');
-    const query = new URLSearchParams({ client_id: app.clientId!, redirect_uri: `${partnerUrl}/callback`, response_type: 'code', owner: 'user', state });
+    const query = new URLSearchParams({
+      client_id: app.clientId!,
+      redirect_uri: `${partnerUrl}/callback`,
+      response_type: 'code',
+      owner: 'user',
+      state,
+    });
     await page.goto(`${t.url}/v1/oauth/authorize?${query}`);
     await page.waitForURL(new RegExp(`^${t.url}/consent/[0-9a-f-]{36}$`));
     return state;
@@ -53,14 +58,26 @@ describe('a partner connects to a workspace through the consent screen', () => {
     partner.on('request', (req, res) => {
       const url = new URL(req.url!, partnerUrl);
       if (url.pathname === '/callback') received.push(url); // not the browser's favicon request
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><html lang="en"><title>Zapflow</title><h1>Zapflow got an answer</h1></html>');
+      res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+        .end('<!doctype html><html lang="en"><title>Zapflow</title><h1>Zapflow got an answer</h1></html>');
     });
-    app = await t.gatehouse.stores.partnerApps.create({
-      clientId: `zapflow-${randomBytes(8).toString('base64url')}`, clientSecretHash: hashToken(randomBytes(32).toString('base64url')), name: 'Zapflow',
-      website: 'https://zapflow.example', supportContact: null, logo: { contentType: 'image/png', bytes: LOGO },
-      redirectUris: [`${partnerUrl}/callback`], capabilities: ['read_content', 'insert_content', 'user_info_without_email'], builtByOrganisation: false,
-      clientType: 'confidential', createdBy: null,
-    }, new Date());
+    app = await t.gatehouse.stores.partnerApps.create(
+      {
+        clientId: `zapflow-${randomBytes(8).toString('base64url')}`,
+        clientSecretHash: hashToken(randomBytes(32).toString('base64url')),
+        name: 'Zapflow',
+        website: 'https://zapflow.example',
+        supportContact: null,
+        logo: { contentType: 'image/png', bytes: LOGO },
+        redirectUris: [`${partnerUrl}/callback`],
+        capabilities: ['read_content', 'insert_content', 'user_info_without_email'],
+        builtByOrganisation: false,
+        clientType: 'confidential',
+        createdBy: null,
+      },
+      new Date(),
+    );
     await t.gatehouse.indexer.idle();
     browser = await launchChromium();
     page = await (await browser.newContext()).newPage();

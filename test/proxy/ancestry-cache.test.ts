@@ -10,7 +10,14 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { createClient } from 'redis';
 import { ManualClock } from '../../src/clock.js';
 import type { ObjectKind } from '../../src/proxy/errors.js';
-import { DEFAULT_ANCESTRY_TTL_MS, memoryAncestryCache, redisAncestryCache, ScopeResolver, type AncestryCache, type ParentLink } from '../../src/proxy/scope.js';
+import {
+  DEFAULT_ANCESTRY_TTL_MS,
+  memoryAncestryCache,
+  redisAncestryCache,
+  ScopeResolver,
+  type AncestryCache,
+  type ParentLink,
+} from '../../src/proxy/scope.js';
 import { deleteRedisPrefix, REDIS_URL, uniqueName } from '../support/databases.js';
 
 const redis = createClient({ url: REDIS_URL });
@@ -26,10 +33,17 @@ afterAll(async () => {
 let made = 0;
 const caches: Array<[string, (clock: ManualClock) => Promise<AncestryCache>]> = [
   ['in process', async (clock) => memoryAncestryCache(clock)],
-  ['Redis', async (clock) => {
-    if (!redis.isOpen) await redis.connect();
-    return redisAncestryCache({ mGet: (keys) => redis.mGet(keys), setPx: (key, value, ms) => redis.set(key, value, { expiration: { type: 'PX', value: ms } }) }, `${prefix}${(made += 1)}:`, clock);
-  }],
+  [
+    'Redis',
+    async (clock) => {
+      if (!redis.isOpen) await redis.connect();
+      return redisAncestryCache(
+        { mGet: (keys) => redis.mGet(keys), setPx: (key, value, ms) => redis.set(key, value, { expiration: { type: 'PX', value: ms } }) },
+        `${prefix}${(made += 1)}:`,
+        clock,
+      );
+    },
+  ],
 ];
 
 describe.each(caches)('ancestry cache (%s)', (_name, makeCache) => {
@@ -37,16 +51,26 @@ describe.each(caches)('ancestry cache (%s)', (_name, makeCache) => {
     const clock = new ManualClock(new Date('2026-11-01T10:00:00Z'));
     const cache = await makeCache(clock);
     // Notion's tree, as the lookups see it now: granted → section → (new pages below section).
-    const parents: Record<string, ParentLink | null> = { granted: null, section: { id: 'granted', kind: 'page' }, early: { id: 'section', kind: 'page' }, late: { id: 'section', kind: 'page' } };
+    const parents: Record<string, ParentLink | null> = {
+      granted: null,
+      section: { id: 'granted', kind: 'page' },
+      early: { id: 'section', kind: 'page' },
+      late: { id: 'section', kind: 'page' },
+    };
     const asked: string[] = [];
-    const resolver = () => new ScopeResolver({
-      cache,
-      pageIndex: { get: async () => null },
-      lookupParent: async (id: string, _kind: ObjectKind) => {
-        asked.push(id);
-        return parents[id];
-      },
-    }, 'connection', ['granted']);
+    const resolver = () =>
+      new ScopeResolver(
+        {
+          cache,
+          pageIndex: { get: async () => null },
+          lookupParent: async (id: string, _kind: ObjectKind) => {
+            asked.push(id);
+            return parents[id];
+          },
+        },
+        'connection',
+        ['granted'],
+      );
 
     expect(await resolver().inScope('early', 'page')).toBe(true);
     expect(asked).toEqual(['early', 'section', 'granted']);
@@ -69,9 +93,23 @@ describe.each(caches)('ancestry cache (%s)', (_name, makeCache) => {
   it('a chain read at the start of a long call is not trusted past its expiry at the end of it', async () => {
     const clock = new ManualClock(new Date('2026-11-01T10:00:00Z'));
     const cache = await makeCache(clock);
-    const parents: Record<string, ParentLink | null> = { granted: null, section: { id: 'granted', kind: 'page' }, leaf: { id: 'section', kind: 'page' } };
+    const parents: Record<string, ParentLink | null> = {
+      granted: null,
+      section: { id: 'granted', kind: 'page' },
+      leaf: { id: 'section', kind: 'page' },
+    };
     const looked: string[] = [];
-    const resolver = () => new ScopeResolver({ cache, pageIndex: { get: async () => null }, lookupParent: async (id) => (looked.push(id), parents[id]), now: () => clock.now().getTime() }, 'connection', ['granted']);
+    const resolver = () =>
+      new ScopeResolver(
+        {
+          cache,
+          pageIndex: { get: async () => null },
+          lookupParent: async (id) => (looked.push(id), parents[id]),
+          now: () => clock.now().getTime(),
+        },
+        'connection',
+        ['granted'],
+      );
     expect(await resolver().inScope('leaf', 'page')).toBe(true);
 
     // A call starts just before the entries expire and reads the leaf's chain; Notion answers after they expired,
@@ -89,11 +127,23 @@ describe.each(caches)('ancestry cache (%s)', (_name, makeCache) => {
   it('a fresh answer naming the cached parent keeps the cached chain without reading the parent again', async () => {
     const clock = new ManualClock(new Date('2026-11-01T10:00:00Z'));
     const cache = await makeCache(clock);
-    const parents: Record<string, ParentLink | null> = { granted: null, section: { id: 'granted', kind: 'page' }, leaf: { id: 'section', kind: 'page' } };
+    const parents: Record<string, ParentLink | null> = {
+      granted: null,
+      section: { id: 'granted', kind: 'page' },
+      leaf: { id: 'section', kind: 'page' },
+    };
     const looked: string[] = [];
     const reads: string[][] = [];
-    const counted: AncestryCache = { get: (connectionId, ids) => (reads.push([...ids]), cache.get(connectionId, ids)), set: (connectionId, entries) => cache.set(connectionId, entries) };
-    const resolver = () => new ScopeResolver({ cache: counted, pageIndex: { get: async () => null }, lookupParent: async (id) => (looked.push(id), parents[id]) }, 'connection', ['granted']);
+    const counted: AncestryCache = {
+      get: (connectionId, ids) => (reads.push([...ids]), cache.get(connectionId, ids)),
+      set: (connectionId, entries) => cache.set(connectionId, entries),
+    };
+    const resolver = () =>
+      new ScopeResolver(
+        { cache: counted, pageIndex: { get: async () => null }, lookupParent: async (id) => (looked.push(id), parents[id]) },
+        'connection',
+        ['granted'],
+      );
     expect(await resolver().inScope('leaf', 'page')).toBe(true);
     reads.length = 0;
     looked.length = 0;

@@ -23,7 +23,11 @@ export interface PartnerSession {
   legacy: Client;
 }
 
-export async function connectPartner(gatehouse: Gatehouse, url: string, args: { capabilities: Capability[]; pageIds: string[]; email?: string; workspaceName?: string; clock: Clock; name?: string }): Promise<PartnerSession> {
+export async function connectPartner(
+  gatehouse: Gatehouse,
+  url: string,
+  args: { capabilities: Capability[]; pageIds: string[]; email?: string; workspaceName?: string; clock: Clock; name?: string },
+): Promise<PartnerSession> {
   const { stores } = gatehouse;
   const registered = await registerApp(gatehouse, { name: args.name ?? 'Proxy test partner', capabilities: args.capabilities });
   const email = args.email ?? 'ada@example.com';
@@ -35,18 +39,43 @@ export async function connectPartner(gatehouse: Gatehouse, url: string, args: { 
   if (!connection) throw new Error('no upstream connection');
   await gatehouse.indexer.idle();
   const transaction: AuthorizationTransaction = {
-    id: 'test', status: 'signed_in', appId: registered.app.id, clientId: registered.clientId,
-    redirectUri: registered.app.redirectUris[0]!, redirectUriExplicit: true, state: 'st', codeChallenge: null,
-    capabilities: args.capabilities, createdAt: Date.now(), picks: { workspaceId: workspace.id, pageIds: [] },
+    id: 'test',
+    status: 'signed_in',
+    appId: registered.app.id,
+    clientId: registered.clientId,
+    redirectUri: registered.app.redirectUris[0]!,
+    redirectUriExplicit: true,
+    state: 'st',
+    codeChallenge: null,
+    capabilities: args.capabilities,
+    createdAt: Date.now(),
+    picks: { workspaceId: workspace.id, pageIds: [] },
   };
-  const { code, grant } = await grantAndIssueCode({ grants: stores.grants, tokens: stores.tokens, audit: stores.audit, clock: args.clock, codeLifetimeSeconds: 120 }, {
-    transaction, personId: person.id, personLabel: person.email, workspaceId: workspace.id, upstreamConnectionId: connection.id, pageIds: args.pageIds, address: null,
-  });
+  const { code, grant } = await grantAndIssueCode(
+    { grants: stores.grants, tokens: stores.tokens, audit: stores.audit, clock: args.clock, codeLifetimeSeconds: 120 },
+    {
+      transaction,
+      personId: person.id,
+      personLabel: person.email,
+      workspaceId: workspace.id,
+      upstreamConnectionId: connection.id,
+      pageIds: args.pageIds,
+      address: null,
+    },
+  );
   const answer = await new Client({ baseUrl: url, retry: false }).oauth.token({
-    grant_type: 'authorization_code', code, redirect_uri: registered.app.redirectUris[0]!, client_id: registered.clientId, client_secret: registered.clientSecret!,
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: registered.app.redirectUris[0]!,
+    client_id: registered.clientId,
+    client_secret: registered.clientSecret!,
   });
   return {
-    registered, grantId: grant.id, accessToken: answer.access_token, refreshToken: answer.refresh_token!, connectionId: connection.id,
+    registered,
+    grantId: grant.id,
+    accessToken: answer.access_token,
+    refreshToken: answer.refresh_token!,
+    connectionId: connection.id,
     notion: partnerClient(url, answer.access_token),
     legacy: partnerClient(url, answer.access_token, '2022-06-28'),
   };
@@ -58,7 +87,11 @@ export function partnerClient(url: string, auth?: string, notionVersion?: string
 }
 
 /** A request with its path sent exactly as written (fetch would resolve `..` before sending). */
-export function rawRequest(url: string, path: string, headers: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
+export function rawRequest(
+  url: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const request = http.request(url + '/', { path, method: 'GET', headers }, (response) => {
       let text = '';
@@ -78,7 +111,9 @@ export function rawRequest(url: string, path: string, headers: Record<string, st
 }
 
 /** What a call threw, as @notionhq/client raises it. */
-export async function failure(call: Promise<unknown>): Promise<{ status: number; code: string; message: string; body: Record<string, unknown>; headers: Headers | Record<string, string> }> {
+export async function failure(
+  call: Promise<unknown>,
+): Promise<{ status: number; code: string; message: string; body: Record<string, unknown>; headers: Headers | Record<string, string> }> {
   try {
     await call;
   } catch (err) {

@@ -27,21 +27,34 @@ describe('partner reads through the proxy', () => {
   };
 
   beforeAll(async () => {
-    t = await startTestGatehouse({ clock, sandboxNotion: { rateLimitPerSecond: Infinity }, tunables: { upstreamRequestsPerSecond: 10_000, upstreamBurst: 10_000 } });
+    t = await startTestGatehouse({
+      clock,
+      sandboxNotion: { rateLimitPerSecond: Infinity },
+      tunables: { upstreamRequestsPerSecond: 10_000, upstreamBurst: 10_000 },
+    });
     partner = await connectPartner(t.gatehouse, t.url, { capabilities: [...FULL], pageIds: [SEED_PAGE_IDS.engineering], clock });
-    product = await connectPartner(t.gatehouse, t.url, { capabilities: [...FULL], pageIds: [SEED_PAGE_IDS.product], clock, name: 'Product partner' });
+    product = await connectPartner(t.gatehouse, t.url, {
+      capabilities: [...FULL],
+      pageIds: [SEED_PAGE_IDS.product],
+      clock,
+      name: 'Product partner',
+    });
     // The Engineering subtree as the page index knows it.
     const connection = partner.connectionId;
     const all = await t.gatehouse.stores.pageIndex.listAll(connection, 10_000);
     const parent = new Map(all.map((p) => [p.pageId, p.parentId]));
-    engineeringTree = new Set(all.filter((p) => {
-      for (let id: string | null | undefined = p.pageId; id; id = parent.get(id)) if (id === SEED_PAGE_IDS.engineering) return true;
-      return false;
-    }).map((p) => p.pageId));
+    engineeringTree = new Set(
+      all
+        .filter((p) => {
+          for (let id: string | null | undefined = p.pageId; id; id = parent.get(id)) if (id === SEED_PAGE_IDS.engineering) return true;
+          return false;
+        })
+        .map((p) => p.pageId),
+    );
   });
   afterAll(async () => t.stop());
 
-  it('rejects unauthenticated callers: no token, an unknown token, a malformed header: 401 in Notion\'s shape', async () => {
+  it("rejects unauthenticated callers: no token, an unknown token, a malformed header: 401 in Notion's shape", async () => {
     for (const token of [null, 'gh_at_unknown']) {
       const response = await raw(`/v1/pages/${SEED_PAGE_IDS.engineering}`, { token });
       expect(response.status).toBe(401);
@@ -66,11 +79,14 @@ describe('partner reads through the proxy', () => {
   });
 
   it('reads inside the scope succeed: the picked page, pages and blocks below it', async () => {
-    const page = await partner.notion.pages.retrieve({ page_id: SEED_PAGE_IDS.engineering }) as PageObjectResponse;
+    const page = (await partner.notion.pages.retrieve({ page_id: SEED_PAGE_IDS.engineering })) as PageObjectResponse;
     expect(page.id).toBe(SEED_PAGE_IDS.engineering);
-    const deep = await partner.notion.pages.retrieve({ page_id: SEED_PAGE_IDS.entityGlossary.replace(/-/g, '') }) as PageObjectResponse;
+    const deep = (await partner.notion.pages.retrieve({ page_id: SEED_PAGE_IDS.entityGlossary.replace(/-/g, '') })) as PageObjectResponse;
     expect(deep.id).toBe(SEED_PAGE_IDS.entityGlossary);
-    const blocks = await collectPaginatedAPI(partner.notion.blocks.children.list, { block_id: SEED_PAGE_IDS.incidentResponse, page_size: 2 });
+    const blocks = await collectPaginatedAPI(partner.notion.blocks.children.list, {
+      block_id: SEED_PAGE_IDS.incidentResponse,
+      page_size: 2,
+    });
     expect(blocks.length).toBeGreaterThan(4);
     const toggle = blocks.find((b) => 'type' in b && b.type === 'toggle') as BlockObjectResponse;
     const inner = await partner.notion.blocks.children.list({ block_id: toggle.id });
@@ -87,7 +103,9 @@ describe('partner reads through the proxy', () => {
     const missing = await failure(partner.notion.pages.retrieve({ page_id: missingId }));
     expect(outside.status).toBe(404);
     expect(outside.code).toBe('object_not_found');
-    expect(outside.message).toBe(`Could not find page with ID: ${SEED_PAGE_IDS.roadmap2026}. Make sure the relevant pages and databases are shared with your integration.`);
+    expect(outside.message).toBe(
+      `Could not find page with ID: ${SEED_PAGE_IDS.roadmap2026}. Make sure the relevant pages and databases are shared with your integration.`,
+    );
     expect(missing.message).toBe(outside.message.replace(SEED_PAGE_IDS.roadmap2026, missingId));
     expect(Object.keys(outside.body).sort()).toEqual(Object.keys(missing.body).sort());
     for (const call of [
@@ -96,7 +114,8 @@ describe('partner reads through the proxy', () => {
       partner.notion.databases.retrieve({ database_id: SEED_DATABASE_IDS.projects }),
       partner.notion.comments.list({ block_id: SEED_PAGE_IDS.roadmap2026 }),
       partner.notion.pages.update({ page_id: SEED_PAGE_IDS.roadmap2026, in_trash: true }),
-    ]) expect((await failure(call)).status).toBe(404);
+    ])
+      expect((await failure(call)).status).toBe(404);
     const audit = await t.gatehouse.stores.audit.list({ action: 'proxy.refused' });
     expect(audit.some((e) => e.detail?.reason === 'out_of_scope' && e.target?.id === partner.grantId)).toBe(true);
   });
@@ -109,7 +128,7 @@ describe('partner reads through the proxy', () => {
       const answer = await partner.notion.search({ page_size: 7, start_cursor: cursor, filter: { property: 'object', value: 'page' } });
       expect(answer.results.length).toBeLessThanOrEqual(7);
       seen.push(...answer.results.map((r) => r.id));
-      cursor = answer.has_more ? answer.next_cursor ?? undefined : undefined;
+      cursor = answer.has_more ? (answer.next_cursor ?? undefined) : undefined;
       if (answer.has_more) expect(answer.next_cursor).toBeTruthy();
       pages += 1;
     } while (cursor && pages < 20);
@@ -127,7 +146,9 @@ describe('partner reads through the proxy', () => {
     const legacy = await product.legacy.search({ query: 'Roadmap' });
     expect(legacy.results.map((r) => r.id)).toEqual([SEED_PAGE_IDS.roadmap2026]);
     // databases.query exists only in 2022-06-28 (the sandbox, like Notion, refuses it in 2025-09-03): out of scope here either way.
-    expect((await failure(product.legacy.request({ path: `databases/${SEED_DATABASE_IDS.projects}/query`, method: 'post', body: {} }))).status).toBe(404);
+    expect(
+      (await failure(product.legacy.request({ path: `databases/${SEED_DATABASE_IDS.projects}/query`, method: 'post', body: {} }))).status,
+    ).toBe(404);
     expect((await failure(product.legacy.search({ filter: { property: 'object', value: 'data_source' } }))).code).toBe('validation_error');
   });
 
@@ -136,8 +157,14 @@ describe('partner reads through the proxy', () => {
     const blocks = await product.notion.blocks.children.list({ block_id: SEED_PAGE_IDS.roadmap2026 });
     const text = JSON.stringify(blocks);
     expect(text).not.toContain('"Engineering"');
-    const mention = blocks.results.flatMap((b) => ('type' in b && b.type === 'paragraph' ? b.paragraph.rich_text : [])).find((r) => r.type === 'mention');
-    expect(mention).toMatchObject({ plain_text: 'Untitled', href: null, mention: { type: 'page', page: { id: SEED_PAGE_IDS.engineering } } });
+    const mention = blocks.results
+      .flatMap((b) => ('type' in b && b.type === 'paragraph' ? b.paragraph.rich_text : []))
+      .find((r) => r.type === 'mention');
+    expect(mention).toMatchObject({
+      plain_text: 'Untitled',
+      href: null,
+      mention: { type: 'page', page: { id: SEED_PAGE_IDS.engineering } },
+    });
     // The Engineering partner, for whom the mention would be in scope, still does not reach Roadmap.
     expect((await failure(partner.notion.blocks.children.list({ block_id: SEED_PAGE_IDS.roadmap2026 }))).status).toBe(404);
   });
@@ -162,7 +189,11 @@ describe('partner reads through the proxy', () => {
       expect({ path, status: response.status, code: response.body.code }).toEqual({ path, status: 400, code: 'invalid_request_url' });
     }
     // An endpoint off the allow-list, with a valid id.
-    const move = await raw(`/v1/pages/${SEED_PAGE_IDS.architecture}/move`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ parent: { page_id: SEED_PAGE_IDS.product } }) });
+    const move = await raw(`/v1/pages/${SEED_PAGE_IDS.architecture}/move`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ parent: { page_id: SEED_PAGE_IDS.product } }),
+    });
     expect(move.status).toBe(400);
     expect(t.gatehouse.sandboxNotion!.stats().apiCalls).toBe(before);
     // Gatehouse's own OAuth endpoints are not the proxy's.
@@ -171,9 +202,10 @@ describe('partner reads through the proxy', () => {
     expect(typeof (await token.json()).error).toBe('string');
   });
 
-  it('bodies: JSON only, Notion\'s fields only, 500 KB at most, refused before forwarding', async () => {
+  it("bodies: JSON only, Notion's fields only, 500 KB at most, refused before forwarding", async () => {
     const before = t.gatehouse.sandboxNotion!.stats().apiCalls;
-    const post = (body: string, type = 'application/json') => raw('/v1/search', { method: 'POST', headers: { 'content-type': type }, body });
+    const post = (body: string, type = 'application/json') =>
+      raw('/v1/search', { method: 'POST', headers: { 'content-type': type }, body });
     const big = await post(JSON.stringify({ query: 'x'.repeat(600_000) }));
     expect(big.status).toBe(413);
     expect((await big.json()).code).toBe('validation_error');
@@ -182,7 +214,11 @@ describe('partner reads through the proxy', () => {
     const extra = await post(JSON.stringify({ query: 'x', parent: {} }));
     expect(extra.status).toBe(400);
     expect((await extra.json()).code).toBe('validation_error');
-    const update = await raw(`/v1/pages/${SEED_PAGE_IDS.architecture}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ parent: { page_id: SEED_PAGE_IDS.product } }) });
+    const update = await raw(`/v1/pages/${SEED_PAGE_IDS.architecture}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ parent: { page_id: SEED_PAGE_IDS.product } }),
+    });
     expect(update.status).toBe(400);
     expect(t.gatehouse.sandboxNotion!.stats().apiCalls).toBe(before);
   });
@@ -196,9 +232,18 @@ describe('partner reads through the proxy', () => {
   });
 
   it('a revoked token is refused on the next call; so is an expired one', async () => {
-    const other = await connectPartner(t.gatehouse, t.url, { capabilities: [...FULL], pageIds: [SEED_PAGE_IDS.engineering], clock, name: 'Revoked partner' });
+    const other = await connectPartner(t.gatehouse, t.url, {
+      capabilities: [...FULL],
+      pageIds: [SEED_PAGE_IDS.engineering],
+      clock,
+      name: 'Revoked partner',
+    });
     expect((await other.notion.users.me({})).id).toBe(other.grantId);
-    await new Client({ baseUrl: t.url, retry: false }).oauth.revoke({ token: other.accessToken, client_id: other.registered.clientId, client_secret: other.registered.clientSecret! });
+    await new Client({ baseUrl: t.url, retry: false }).oauth.revoke({
+      token: other.accessToken,
+      client_id: other.registered.clientId,
+      client_secret: other.registered.clientSecret!,
+    });
     const revoked = await failure(other.notion.pages.retrieve({ page_id: SEED_PAGE_IDS.engineering }));
     expect(revoked.status).toBe(401);
     expect(revoked.code).toBe('unauthorized');
@@ -209,6 +254,10 @@ describe('partner reads through the proxy', () => {
     clock.advance(3601_000);
     const expired = await failure(partner.notion.users.me({}));
     expect(expired.status).toBe(401);
-    expect((await t.gatehouse.stores.audit.list({ action: 'proxy.refused' })).some((e) => e.target?.id === partner.grantId && e.detail?.reason === 'expired_token')).toBe(true);
+    expect(
+      (await t.gatehouse.stores.audit.list({ action: 'proxy.refused' })).some(
+        (e) => e.target?.id === partner.grantId && e.detail?.reason === 'expired_token',
+      ),
+    ).toBe(true);
   });
 });

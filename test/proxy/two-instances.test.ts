@@ -36,7 +36,15 @@ describe('the ancestry cache across two instances (Redis)', () => {
     const env = sharedUpstreamEnv(sandbox);
     const tunables = { upstreamRequestsPerSecond: 100_000, upstreamBurst: 100_000 };
     first = await startTestGatehouse({ database: 'postgres', redis: true, env, clock, tunables });
-    second = await startTestGatehouse({ database: 'postgres', redis: true, env, clock, tunables, schema: first.schema!, redisPrefix: first.redisPrefix! });
+    second = await startTestGatehouse({
+      database: 'postgres',
+      redis: true,
+      env,
+      clock,
+      tunables,
+      schema: first.schema!,
+      redisPrefix: first.redisPrefix!,
+    });
     await connectAdaToAcme(first.gatehouse, sandbox, clock);
     partner = await connectPartner(first.gatehouse, first.url, { capabilities: [...READ], pageIds: [SEED_PAGE_IDS.engineering], clock });
     onSecond = partnerClient(second.url, partner.accessToken);
@@ -67,11 +75,37 @@ describe('the ancestry cache across two instances (Redis)', () => {
   it('a grant narrowed through one instance holds on the other at its next call', async () => {
     const { stores } = first.gatehouse;
     const grant = (await stores.grants.findById(partner.grantId))!;
-    await stores.grants.upsert({ personId: grant.personId, appId: grant.appId, workspaceId: grant.workspaceId, upstreamConnectionId: grant.upstreamConnectionId, capabilities: grant.capabilities, pageIds: [SEED_PAGE_IDS.incidentResponse] }, clock.now());
-    expect(await failure(onSecond.pages.retrieve({ page_id: SEED_PAGE_IDS.entityGlossary }))).toMatchObject({ status: 404, code: 'object_not_found' });
-    expect(await failure(partner.notion.pages.retrieve({ page_id: SEED_PAGE_IDS.entityGlossary }))).toMatchObject({ status: 404, code: 'object_not_found' });
+    await stores.grants.upsert(
+      {
+        personId: grant.personId,
+        appId: grant.appId,
+        workspaceId: grant.workspaceId,
+        upstreamConnectionId: grant.upstreamConnectionId,
+        capabilities: grant.capabilities,
+        pageIds: [SEED_PAGE_IDS.incidentResponse],
+      },
+      clock.now(),
+    );
+    expect(await failure(onSecond.pages.retrieve({ page_id: SEED_PAGE_IDS.entityGlossary }))).toMatchObject({
+      status: 404,
+      code: 'object_not_found',
+    });
+    expect(await failure(partner.notion.pages.retrieve({ page_id: SEED_PAGE_IDS.entityGlossary }))).toMatchObject({
+      status: 404,
+      code: 'object_not_found',
+    });
     // Back to Engineering for the next test.
-    await stores.grants.upsert({ personId: grant.personId, appId: grant.appId, workspaceId: grant.workspaceId, upstreamConnectionId: grant.upstreamConnectionId, capabilities: grant.capabilities, pageIds: [SEED_PAGE_IDS.engineering] }, clock.now());
+    await stores.grants.upsert(
+      {
+        personId: grant.personId,
+        appId: grant.appId,
+        workspaceId: grant.workspaceId,
+        upstreamConnectionId: grant.upstreamConnectionId,
+        capabilities: grant.capabilities,
+        pageIds: [SEED_PAGE_IDS.engineering],
+      },
+      clock.now(),
+    );
     expect((await onSecond.pages.retrieve({ page_id: SEED_PAGE_IDS.entityGlossary })).id).toBe(SEED_PAGE_IDS.entityGlossary);
   });
 
@@ -90,14 +124,20 @@ describe('the ancestry cache across two instances (Redis)', () => {
     // Ada moves it in Notion (with Gatehouse's current credential for her: the first one was refreshed above).
     const connection = (await first.gatehouse.stores.connections.findById(partner.connectionId))!;
     const adaToken = decryptCredential(first.gatehouse.keyring, connection.credentialCiphertext!, connection.id).accessToken;
-    await partnerClient(sandbox.baseUrl, adaToken).pages.move({ page_id: SEED_PAGE_IDS.dataModel, parent: { page_id: SEED_PAGE_IDS.product } });
+    await partnerClient(sandbox.baseUrl, adaToken).pages.move({
+      page_id: SEED_PAGE_IDS.dataModel,
+      parent: { page_id: SEED_PAGE_IDS.product },
+    });
     // The moved page itself is out at once, on either instance (Notion's fresh answer names its new parent).
     expect(await failure(onSecond.pages.retrieve({ page_id: SEED_PAGE_IDS.dataModel }))).toMatchObject({ status: 404 });
     expect(await failure(partner.notion.pages.retrieve({ page_id: SEED_PAGE_IDS.dataModel }))).toMatchObject({ status: 404 });
 
     clock.advance(DEFAULT_ANCESTRY_TTL_MS + 1_000);
     for (const client of [partner.notion, onSecond]) {
-      expect(await failure(client.pages.retrieve({ page_id: SEED_PAGE_IDS.entityGlossary }))).toMatchObject({ status: 404, code: 'object_not_found' });
+      expect(await failure(client.pages.retrieve({ page_id: SEED_PAGE_IDS.entityGlossary }))).toMatchObject({
+        status: 404,
+        code: 'object_not_found',
+      });
       expect(await failure(client.blocks.children.list({ block_id: MIGRATION_GUIDELINES }))).toMatchObject({ status: 404 });
     }
     // What stayed in the tree still works.

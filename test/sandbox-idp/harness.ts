@@ -37,7 +37,9 @@ export async function startSandboxIdp(overrides: Partial<SandboxIdpOptions> = {}
   });
   const app = express();
   app.use('/sandbox/idp', idp.router);
-  app.get('/auth/callback', (_req, res) => { res.send('relying party callback'); });
+  app.get('/auth/callback', (_req, res) => {
+    res.send('relying party callback');
+  });
   server.on('request', app);
 
   return {
@@ -46,16 +48,25 @@ export async function startSandboxIdp(overrides: Partial<SandboxIdpOptions> = {}
     redirectUri,
     idp,
     discover: (auth) => client.discovery(new URL(issuer), CLIENT_ID, CLIENT_SECRET, auth, { execute: [client.allowInsecureRequests] }),
-    close: () => new Promise<void>((resolve, reject) => {
-      server.closeAllConnections();
-      server.close((err) => (err ? reject(err) : resolve()));
-    }),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
   };
 }
 
-export interface AuthorizationRequest { url: URL; state: string; codeVerifier: string }
+export interface AuthorizationRequest {
+  url: URL;
+  state: string;
+  codeVerifier: string;
+}
 
-export async function authorizationRequest(config: client.Configuration, redirectUri: string, extra: Record<string, string> = {}): Promise<AuthorizationRequest> {
+export async function authorizationRequest(
+  config: client.Configuration,
+  redirectUri: string,
+  extra: Record<string, string> = {},
+): Promise<AuthorizationRequest> {
   const codeVerifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const url = client.buildAuthorizationUrl(config, {

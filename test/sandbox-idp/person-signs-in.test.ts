@@ -114,7 +114,10 @@ describe('sign-in refusals', () => {
     const retry = readSignInForm(page, form.action);
     const accepted = await browser.request(retry.action, { method: 'POST', body: formBody(retry, 'ada@example.com', 'ada-demo') });
     const back = await browser.follow(accepted, retry.action, harness.redirectUri);
-    const tokens = await client.authorizationCodeGrant(config, new URL(back.url), { pkceCodeVerifier: request.codeVerifier, expectedState: request.state });
+    const tokens = await client.authorizationCodeGrant(config, new URL(back.url), {
+      pkceCodeVerifier: request.codeVerifier,
+      expectedState: request.state,
+    });
     expect(tokens.claims()?.sub).toBe(DEMO_USERS[0].subject);
   });
 
@@ -133,11 +136,17 @@ describe('sign-in refusals', () => {
     const form = readSignInForm(html, url);
     const tokenField = Object.keys(form.fields)[0];
 
-    const missing = await browser.request(form.action, { method: 'POST', body: formBody(form, 'ada@example.com', 'ada-demo', { [tokenField]: null }) });
+    const missing = await browser.request(form.action, {
+      method: 'POST',
+      body: formBody(form, 'ada@example.com', 'ada-demo', { [tokenField]: null }),
+    });
     expect(missing.status).toBe(403);
     expect(missing.headers.get('location')).toBeNull();
 
-    const forged = await browser.request(form.action, { method: 'POST', body: formBody(form, 'ada@example.com', 'ada-demo', { [tokenField]: 'x'.repeat(43) }) });
+    const forged = await browser.request(form.action, {
+      method: 'POST',
+      body: formBody(form, 'ada@example.com', 'ada-demo', { [tokenField]: 'x'.repeat(43) }),
+    });
     expect(forged.status).toBe(403);
   });
 
@@ -149,7 +158,10 @@ describe('sign-in refusals', () => {
     const secondForm = readSignInForm(second.html, second.url);
     expect(secondForm.action).not.toBe(firstForm.action);
 
-    const crossed = await browser.request(secondForm.action, { method: 'POST', body: formBody(secondForm, 'ada@example.com', 'ada-demo', firstForm.fields) });
+    const crossed = await browser.request(secondForm.action, {
+      method: 'POST',
+      body: formBody(secondForm, 'ada@example.com', 'ada-demo', firstForm.fields),
+    });
     expect(crossed.status).toBe(403);
   });
 
@@ -170,5 +182,4 @@ describe('sign-in refusals', () => {
     expect(location.searchParams.get('error')).toBe('invalid_request');
     expect(location.searchParams.get('code')).toBeNull();
   });
-
 });

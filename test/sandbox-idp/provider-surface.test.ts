@@ -12,7 +12,9 @@ const NO_INLINE_CODE = /<script|<style|style=|fonts\.googleapis/i;
 
 describe('sandbox provider metadata and pages', () => {
   let harness: Harness;
-  beforeAll(async () => { harness = await startSandboxIdp(); });
+  beforeAll(async () => {
+    harness = await startSandboxIdp();
+  });
   afterAll(() => harness.close());
 
   it('advertises the code flow with S256 PKCE, basic and post client auth, and the three scopes', async () => {
@@ -42,7 +44,12 @@ describe('sandbox provider metadata and pages', () => {
 
   it('refuses a redirect URI that is not registered, on its own page rather than by redirecting', async () => {
     const config = await harness.discover();
-    const url = client.buildAuthorizationUrl(config, { redirect_uri: 'https://attacker.example/cb', scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: 'https://attacker.example/cb',
+      scope: 'openid',
+      code_challenge: 'x'.repeat(43),
+      code_challenge_method: 'S256',
+    });
     const response = await new Browser().request(url);
     expect(response.status).toBe(400);
     expect(response.headers.get('location')).toBeNull();
@@ -59,7 +66,7 @@ describe('sandbox provider metadata and pages', () => {
     const response = await fetch(`${harness.issuer}/.well-known/openid-configuration`, {
       headers: { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' },
     });
-    const metadata = await response.json() as { token_endpoint: string };
+    const metadata = (await response.json()) as { token_endpoint: string };
     expect(metadata.token_endpoint).toBe(`${harness.issuer}/token`);
   });
 });
@@ -67,14 +74,16 @@ describe('sandbox provider metadata and pages', () => {
 describe('sandbox provider behind a TLS-terminating proxy (https issuer)', () => {
   const issuer = 'https://gatehouse.example/sandbox/idp';
   let harness: Harness;
-  beforeAll(async () => { harness = await startSandboxIdp({ issuer }); });
+  beforeAll(async () => {
+    harness = await startSandboxIdp({ issuer });
+  });
   afterAll(() => harness.close());
 
   const viaProxy = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'gatehouse.example' };
 
   it('builds its endpoints from the forwarded scheme and host', async () => {
     const response = await fetch(`${harness.origin}/sandbox/idp/.well-known/openid-configuration`, { headers: viaProxy });
-    const metadata = await response.json() as Record<string, string>;
+    const metadata = (await response.json()) as Record<string, string>;
     expect(metadata.issuer).toBe(issuer);
     expect(metadata.authorization_endpoint).toBe(`${issuer}/auth`);
     expect(metadata.token_endpoint).toBe(`${issuer}/token`);
@@ -83,8 +92,13 @@ describe('sandbox provider behind a TLS-terminating proxy (https issuer)', () =>
   it('sets its cookies Secure when the proxy says the browser used https', async () => {
     const url = new URL(`${harness.origin}/sandbox/idp/auth`);
     url.search = new URLSearchParams({
-      client_id: CLIENT_ID, response_type: 'code', scope: 'openid email profile', redirect_uri: harness.redirectUri,
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', state: 's',
+      client_id: CLIENT_ID,
+      response_type: 'code',
+      scope: 'openid email profile',
+      redirect_uri: harness.redirectUri,
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+      state: 's',
     }).toString();
     const response = await fetch(url, { redirect: 'manual', headers: viaProxy });
     expect(response.status).toBe(303);

@@ -46,7 +46,9 @@ describe('seed', () => {
   it('has a deep Acme tree of at least 60 pages with unique titles', async () => {
     const pages = await allPages(ada);
     const parentOf = new Map(pages.map((p) => [p.id, p.parent.type === 'page_id' ? p.parent.page_id : null]));
-    const titles = pages.map((p) => (Object.values(p.properties).find((v) => v.type === 'title') as { title: Array<{ plain_text: string }> }).title[0].plain_text);
+    const titles = pages.map(
+      (p) => (Object.values(p.properties).find((v) => v.type === 'title') as { title: Array<{ plain_text: string }> }).title[0].plain_text,
+    );
     const plainPages = pages.filter((p) => p.parent.type !== 'data_source_id');
     expect(plainPages.length).toBeGreaterThanOrEqual(60);
     expect(new Set(titles).size).toBe(titles.length);
@@ -130,13 +132,17 @@ describe('reach', () => {
     );
     await expect(engineering.blocks.children.list({ block_id: SEED_PAGE_IDS.product })).rejects.toMatchObject({ status: 404 });
     await expect(engineering.comments.list({ block_id: SEED_PAGE_IDS.roadmap2026 })).rejects.toMatchObject({ status: 404 });
-    await expect(engineering.dataSources.retrieve({ data_source_id: SEED_DATA_SOURCE_IDS.projects })).rejects.toMatchObject({ status: 404 });
+    await expect(engineering.dataSources.retrieve({ data_source_id: SEED_DATA_SOURCE_IDS.projects })).rejects.toMatchObject({
+      status: 404,
+    });
   });
 
   it('never reaches another workspace', async () => {
     const side = await internal(['read_content'], undefined, 'Side Project');
     await expect(side.pages.retrieve({ page_id: SEED_PAGE_IDS.engineering })).rejects.toMatchObject({ status: 404 });
-    await expect(side.pages.retrieve({ page_id: SEED_PAGE_IDS.sideProjectHome })).resolves.toMatchObject({ id: SEED_PAGE_IDS.sideProjectHome });
+    await expect(side.pages.retrieve({ page_id: SEED_PAGE_IDS.sideProjectHome })).resolves.toMatchObject({
+      id: SEED_PAGE_IDS.sideProjectHome,
+    });
   });
 
   it('accepts ids without dashes and answers with dashes', async () => {
@@ -147,20 +153,40 @@ describe('reach', () => {
 
 describe('errors', () => {
   it('answers 401 "API token is invalid." to a bad token', async () => {
-    const failure = await running.client('ntn_nope').users.me({}).catch((err: unknown) => err);
+    const failure = await running
+      .client('ntn_nope')
+      .users.me({})
+      .catch((err: unknown) => err);
     expect(failure).toMatchObject({ code: APIErrorCode.Unauthorized, status: 401, message: 'API token is invalid.' });
   });
 
-  it('answers 400 to a missing or unsupported Notion-Version, in Notion\'s error shape', async () => {
-    const grant = await running.sandbox.grantDirect({ clientId: GATEHOUSE_CLIENT.clientId, email: 'ben@example.com', workspaceName: 'Acme' });
-    await expect(running.client(grant.access_token, '2021-05-13').users.me({})).rejects.toMatchObject({ code: APIErrorCode.ValidationError, status: 400 });
+  it("answers 400 to a missing or unsupported Notion-Version, in Notion's error shape", async () => {
+    const grant = await running.sandbox.grantDirect({
+      clientId: GATEHOUSE_CLIENT.clientId,
+      email: 'ben@example.com',
+      workspaceName: 'Acme',
+    });
+    await expect(running.client(grant.access_token, '2021-05-13').users.me({})).rejects.toMatchObject({
+      code: APIErrorCode.ValidationError,
+      status: 400,
+    });
     const response = await fetch(`${running.baseUrl}/v1/users/me`, { headers: { authorization: `Bearer ${grant.access_token}` } });
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ object: 'error', status: 400, code: 'missing_version', message: expect.any(String), request_id: expect.any(String) });
+    expect(await response.json()).toEqual({
+      object: 'error',
+      status: 400,
+      code: 'missing_version',
+      message: expect.any(String),
+      request_id: expect.any(String),
+    });
   });
 
   it('answers 400 invalid_json to a malformed body', async () => {
-    const grant = await running.sandbox.grantDirect({ clientId: GATEHOUSE_CLIENT.clientId, email: 'ada@example.com', workspaceName: 'Acme' });
+    const grant = await running.sandbox.grantDirect({
+      clientId: GATEHOUSE_CLIENT.clientId,
+      email: 'ada@example.com',
+      workspaceName: 'Acme',
+    });
     const response = await fetch(`${running.baseUrl}/v1/search`, {
       method: 'POST',
       headers: { authorization: `Bearer ${grant.access_token}`, 'notion-version': '2025-09-03', 'content-type': 'application/json' },
@@ -172,17 +198,27 @@ describe('errors', () => {
 
   it('answers 403 restricted_resource for each missing capability', async () => {
     const insertOnly = await internal(['insert_content']);
-    await expect(insertOnly.pages.retrieve({ page_id: SEED_PAGE_IDS.engineering })).rejects.toMatchObject({ code: APIErrorCode.RestrictedResource, status: 403 });
+    await expect(insertOnly.pages.retrieve({ page_id: SEED_PAGE_IDS.engineering })).rejects.toMatchObject({
+      code: APIErrorCode.RestrictedResource,
+      status: 403,
+    });
     await expect(insertOnly.search({})).rejects.toMatchObject({ status: 403 });
     const readOnly = await internal(['read_content']);
     await expect(readOnly.pages.update({ page_id: SEED_PAGE_IDS.engineering, in_trash: true })).rejects.toMatchObject({ status: 403 });
     await expect(readOnly.blocks.delete({ block_id: SEED_PAGE_IDS.engineering })).rejects.toMatchObject({ status: 403 });
     await expect(
-      readOnly.pages.create({ parent: { page_id: SEED_PAGE_IDS.engineering }, properties: { title: { title: [{ text: { content: 'x' } }] } } }),
+      readOnly.pages.create({
+        parent: { page_id: SEED_PAGE_IDS.engineering },
+        properties: { title: { title: [{ text: { content: 'x' } }] } },
+      }),
     ).rejects.toMatchObject({ status: 403 });
-    await expect(readOnly.blocks.children.append({ block_id: SEED_PAGE_IDS.engineering, children: [] })).rejects.toMatchObject({ status: 403 });
+    await expect(readOnly.blocks.children.append({ block_id: SEED_PAGE_IDS.engineering, children: [] })).rejects.toMatchObject({
+      status: 403,
+    });
     await expect(readOnly.comments.list({ block_id: SEED_PAGE_IDS.engineering })).rejects.toMatchObject({ status: 403 });
-    await expect(readOnly.comments.create({ parent: { page_id: SEED_PAGE_IDS.engineering }, rich_text: [{ text: { content: 'x' } }] })).rejects.toMatchObject({ status: 403 });
+    await expect(
+      readOnly.comments.create({ parent: { page_id: SEED_PAGE_IDS.engineering }, rich_text: [{ text: { content: 'x' } }] }),
+    ).rejects.toMatchObject({ status: 403 });
     await expect(readOnly.users.list({})).rejects.toMatchObject({ code: APIErrorCode.RestrictedResource, status: 403 });
     await expect(readOnly.users.me({})).resolves.toMatchObject({ type: 'bot' });
   });
@@ -219,7 +255,11 @@ describe('content', () => {
       icon: { emoji: '🏰' },
       children: [{ paragraph: { rich_text: [{ text: { content: 'First line' } }] } }],
     });
-    expect(page).toMatchObject({ object: 'page', parent: { type: 'page_id', page_id: SEED_PAGE_IDS.engineering }, icon: { type: 'emoji', emoji: '🏰' } });
+    expect(page).toMatchObject({
+      object: 'page',
+      parent: { type: 'page_id', page_id: SEED_PAGE_IDS.engineering },
+      icon: { type: 'emoji', emoji: '🏰' },
+    });
     created = page.id;
     const children = await ada.blocks.children.list({ block_id: SEED_PAGE_IDS.engineering });
     expect(children.results.map((b) => b.id)).toContain(created);
@@ -238,16 +278,27 @@ describe('content', () => {
     expect(appended.results).toHaveLength(2);
     const todo = appended.results[1];
     const updated = await ada.blocks.update({ block_id: todo.id, to_do: { checked: true } });
-    expect(updated).toMatchObject({ type: 'to_do', to_do: { checked: true, rich_text: [expect.objectContaining({ plain_text: 'Ship it' })] } });
+    expect(updated).toMatchObject({
+      type: 'to_do',
+      to_do: { checked: true, rich_text: [expect.objectContaining({ plain_text: 'Ship it' })] },
+    });
     await ada.blocks.delete({ block_id: appended.results[0].id });
     const listed = await ada.blocks.children.list({ block_id: created });
     expect(listed.results.map((b) => b.id)).toEqual([expect.any(String), todo.id]);
-    await expect(ada.blocks.children.append({ block_id: created, children: [{ image: { external: { url: 'https://x/y.png' } } }] })).rejects.toMatchObject({ status: 400 });
+    await expect(
+      ada.blocks.children.append({ block_id: created, children: [{ image: { external: { url: 'https://x/y.png' } } }] }),
+    ).rejects.toMatchObject({ status: 400 });
   });
 
   it('renames and trashes a page', async () => {
-    const renamed = await ada.pages.update({ page_id: created, properties: { title: { title: [{ text: { content: 'Gatehouse notes v2' } }] } } });
-    expect((renamed as PageObjectResponse).properties.title).toMatchObject({ type: 'title', title: [{ plain_text: 'Gatehouse notes v2' }] });
+    const renamed = await ada.pages.update({
+      page_id: created,
+      properties: { title: { title: [{ text: { content: 'Gatehouse notes v2' } }] } },
+    });
+    expect((renamed as PageObjectResponse).properties.title).toMatchObject({
+      type: 'title',
+      title: [{ plain_text: 'Gatehouse notes v2' }],
+    });
     const trashed = await ada.pages.update({ page_id: created, in_trash: true });
     expect(trashed).toMatchObject({ in_trash: true, archived: true });
     const found = await ada.search({ query: 'Gatehouse notes' });
@@ -255,9 +306,19 @@ describe('content', () => {
   });
 
   it('comments on a page and replies in a discussion', async () => {
-    const comment = await ada.comments.create({ parent: { page_id: SEED_PAGE_IDS.roadmap2026 }, rich_text: [{ text: { content: 'From Gatehouse' } }] });
-    expect(comment).toMatchObject({ object: 'comment', parent: { type: 'page_id', page_id: SEED_PAGE_IDS.roadmap2026 }, display_name: { type: 'integration' } });
-    const reply = await ada.comments.create({ discussion_id: (comment as { discussion_id: string }).discussion_id, rich_text: [{ text: { content: 'Reply' } }] });
+    const comment = await ada.comments.create({
+      parent: { page_id: SEED_PAGE_IDS.roadmap2026 },
+      rich_text: [{ text: { content: 'From Gatehouse' } }],
+    });
+    expect(comment).toMatchObject({
+      object: 'comment',
+      parent: { type: 'page_id', page_id: SEED_PAGE_IDS.roadmap2026 },
+      display_name: { type: 'integration' },
+    });
+    const reply = await ada.comments.create({
+      discussion_id: (comment as { discussion_id: string }).discussion_id,
+      rich_text: [{ text: { content: 'Reply' } }],
+    });
     expect(reply).toMatchObject({ discussion_id: (comment as { discussion_id: string }).discussion_id });
     const list = await ada.comments.list({ block_id: SEED_PAGE_IDS.roadmap2026 });
     expect(list.results.map((c) => c.rich_text[0].plain_text)).toEqual(['Q3 looks ambitious.', 'From Gatehouse', 'Reply']);
@@ -277,20 +338,31 @@ describe('databases and data sources', () => {
       sorts: [{ property: 'Name', direction: 'ascending' }],
     });
     expect(inProgress.results.map((r) => r.id)).toEqual([seedPageId('Acme', 'Security Audit'), seedPageId('Acme', 'Website Redesign')]);
-    expect(inProgress.results[0]).toMatchObject({ parent: { type: 'data_source_id', data_source_id: SEED_DATA_SOURCE_IDS.projects, database_id: SEED_DATABASE_IDS.projects } });
+    expect(inProgress.results[0]).toMatchObject({
+      parent: { type: 'data_source_id', data_source_id: SEED_DATA_SOURCE_IDS.projects, database_id: SEED_DATABASE_IDS.projects },
+    });
     const row = await ada.pages.create({
       parent: { data_source_id: SEED_DATA_SOURCE_IDS.projects },
-      properties: { Name: { title: [{ text: { content: 'Gatehouse rollout' } }] }, Status: { select: { name: 'Planned' } }, 'Depends on': { relation: [{ id: SEED_PAGE_IDS.websiteRedesign }] } },
+      properties: {
+        Name: { title: [{ text: { content: 'Gatehouse rollout' } }] },
+        Status: { select: { name: 'Planned' } },
+        'Depends on': { relation: [{ id: SEED_PAGE_IDS.websiteRedesign }] },
+      },
     });
     const dependsOn = await ada.pages.properties.retrieve({ page_id: row.id, property_id: 'deps' });
     expect(dependsOn).toMatchObject({ object: 'list', results: [{ type: 'relation', relation: { id: SEED_PAGE_IDS.websiteRedesign } }] });
     const status = await ada.pages.properties.retrieve({ page_id: row.id, property_id: 'stat' });
     expect(status).toMatchObject({ object: 'property_item', type: 'select', select: { name: 'Planned' } });
-    await expect(ada.request({ path: `databases/${SEED_DATABASE_IDS.projects}/query`, method: 'post', body: {} })).rejects.toMatchObject({ status: 400 });
+    await expect(ada.request({ path: `databases/${SEED_DATABASE_IDS.projects}/query`, method: 'post', body: {} })).rejects.toMatchObject({
+      status: 400,
+    });
   });
 
   it('2022-06-28: a database has properties and is queried directly; rows have database parents', async () => {
-    const database = (await adaLegacy.databases.retrieve({ database_id: SEED_DATABASE_IDS.projects })) as unknown as Record<string, unknown>;
+    const database = (await adaLegacy.databases.retrieve({ database_id: SEED_DATABASE_IDS.projects })) as unknown as Record<
+      string,
+      unknown
+    >;
     expect(database).toHaveProperty('properties');
     expect(database).not.toHaveProperty('data_sources');
     const rows = await adaLegacy.request<{ results: PageObjectResponse[]; has_more: boolean; next_cursor: string | null }>({

@@ -34,7 +34,8 @@ export async function startSandbox(options: Partial<SandboxNotionOptions> = {}):
   return {
     sandbox,
     baseUrl,
-    client: (auth?: string, notionVersion?: string) => new Client({ auth, baseUrl, retry: false, logger: () => undefined, ...(notionVersion ? { notionVersion } : {}) }),
+    client: (auth?: string, notionVersion?: string) =>
+      new Client({ auth, baseUrl, retry: false, logger: () => undefined, ...(notionVersion ? { notionVersion } : {}) }),
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

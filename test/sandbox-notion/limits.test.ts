@@ -56,7 +56,11 @@ describe('token expiry', () => {
     const notion = running.client();
     const credentials = { client_id: GATEHOUSE_CLIENT.clientId, client_secret: GATEHOUSE_CLIENT.clientSecret };
     await expect(notion.oauth.introspect({ token: first.access_token, ...credentials })).resolves.toMatchObject({ active: false });
-    const refreshed = await notion.oauth.token({ grant_type: 'refresh_token', refresh_token: first.refresh_token as string, ...credentials });
+    const refreshed = await notion.oauth.token({
+      grant_type: 'refresh_token',
+      refresh_token: first.refresh_token as string,
+      ...credentials,
+    });
     await expect(running.client(refreshed.access_token).users.me({})).resolves.toMatchObject({ id: first.bot_id });
   });
 });

@@ -23,7 +23,14 @@ beforeAll(async () => {
 afterAll(async () => running.stop());
 
 function authorizeUrl(params: Record<string, string> = {}): string {
-  const query = new URLSearchParams({ client_id: GATEHOUSE_CLIENT.clientId, redirect_uri: REDIRECT_URI, response_type: 'code', owner: 'user', state: 'st-123', ...params });
+  const query = new URLSearchParams({
+    client_id: GATEHOUSE_CLIENT.clientId,
+    redirect_uri: REDIRECT_URI,
+    response_type: 'code',
+    owner: 'user',
+    state: 'st-123',
+    ...params,
+  });
   return `${running.baseUrl}/v1/oauth/authorize?${query.toString()}`;
 }
 
@@ -68,7 +75,10 @@ async function consent(
 }
 
 async function expectOAuthError(promise: Promise<unknown>, status: number, error: string): Promise<void> {
-  const failure = await promise.then(() => null, (err: unknown) => err);
+  const failure = await promise.then(
+    () => null,
+    (err: unknown) => err,
+  );
   expect(isNotionClientError(failure)).toBe(true);
   const { status: actual, body } = failure as { status: number; body: string };
   expect(actual).toBe(status);
@@ -89,12 +99,14 @@ describe('the authorisation page', () => {
     expect(html).toContain('Sandbox');
     expect(html).not.toMatch(/<script|style=/);
     const action = new URL(formAction(html, '/sign-in'), running.baseUrl).toString();
-    const wrong = await browser.request(action, { form: { _token: inputValue(html, '_token'), email: 'ada@example.com', password: 'nope' } });
+    const wrong = await browser.request(action, {
+      form: { _token: inputValue(html, '_token'), email: 'ada@example.com', password: 'nope' },
+    });
     expect(wrong.status).toBe(401);
     expect(await wrong.text()).toContain('Wrong email or password.');
   });
 
-  it('lists the person\'s workspaces, then one checkbox per page labelled with its title, children nested', async () => {
+  it("lists the person's workspaces, then one checkbox per page labelled with its title, children nested", async () => {
     const browser = new Browser();
     const start = authorizeUrl();
     const first = await browser.request(start);
@@ -165,7 +177,7 @@ describe('tokens', () => {
     expect(code).toBeTruthy();
   });
 
-  it('exchanges the code for Notion\'s token answer', async () => {
+  it("exchanges the code for Notion's token answer", async () => {
     const before = running.sandbox.stats().tokenCalls.authorization_code;
     const answer = await notion.oauth.token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, ...credentials });
     expect(answer).toMatchObject({
@@ -174,7 +186,10 @@ describe('tokens', () => {
       workspace_name: 'Acme',
       workspace_icon: expect.stringContaining('/icons/acme.svg'),
       duplicated_template_id: null,
-      owner: { type: 'user', user: { object: 'user', id: SEED_USER_IDS.ada, type: 'person', name: 'Ada Lovelace', person: { email: 'ada@example.com' } } },
+      owner: {
+        type: 'user',
+        user: { object: 'user', id: SEED_USER_IDS.ada, type: 'person', name: 'Ada Lovelace', person: { email: 'ada@example.com' } },
+      },
     });
     expect(answer.request_id).toEqual(expect.any(String));
     accessToken = answer.access_token;
@@ -186,13 +201,26 @@ describe('tokens', () => {
   it('the token reaches the picked page and what is below it, nothing else', async () => {
     const api = running.client(accessToken);
     const me = await api.users.me({});
-    expect(me).toMatchObject({ id: botId, type: 'bot', bot: { workspace_name: 'Acme', owner: { type: 'user', user: { person: { email: 'ada@example.com' } } } } });
-    await expect(api.pages.retrieve({ page_id: SEED_PAGE_IDS.entityGlossary })).resolves.toMatchObject({ id: SEED_PAGE_IDS.entityGlossary });
-    await expect(api.pages.retrieve({ page_id: SEED_PAGE_IDS.product })).rejects.toMatchObject({ code: APIErrorCode.ObjectNotFound, status: 404 });
+    expect(me).toMatchObject({
+      id: botId,
+      type: 'bot',
+      bot: { workspace_name: 'Acme', owner: { type: 'user', user: { person: { email: 'ada@example.com' } } } },
+    });
+    await expect(api.pages.retrieve({ page_id: SEED_PAGE_IDS.entityGlossary })).resolves.toMatchObject({
+      id: SEED_PAGE_IDS.entityGlossary,
+    });
+    await expect(api.pages.retrieve({ page_id: SEED_PAGE_IDS.product })).rejects.toMatchObject({
+      code: APIErrorCode.ObjectNotFound,
+      status: 404,
+    });
   });
 
   it('refuses the same code twice', async () => {
-    await expectOAuthError(notion.oauth.token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, ...credentials }), 400, 'invalid_grant');
+    await expectOAuthError(
+      notion.oauth.token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, ...credentials }),
+      400,
+      'invalid_grant',
+    );
   });
 
   it('binds the code to its redirect_uri', async () => {
@@ -207,7 +235,12 @@ describe('tokens', () => {
 
   it('answers 401 invalid_client to a wrong client secret', async () => {
     await expectOAuthError(
-      notion.oauth.token({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: GATEHOUSE_CLIENT.clientId, client_secret: 'wrong' }),
+      notion.oauth.token({
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+        client_id: GATEHOUSE_CLIENT.clientId,
+        client_secret: 'wrong',
+      }),
       401,
       'invalid_client',
     );
@@ -215,11 +248,17 @@ describe('tokens', () => {
 
   it('also takes a form body with percent-encoded Basic credentials (RFC 6749 §2.3.1, as openid-client sends)', async () => {
     const location = await consent(new Browser());
-    const basic = Buffer.from(`${encodeURIComponent(GATEHOUSE_CLIENT.clientId).replace(/-/g, '%2D')}:${encodeURIComponent(GATEHOUSE_CLIENT.clientSecret).replace(/-/g, '%2D')}`).toString('base64');
+    const basic = Buffer.from(
+      `${encodeURIComponent(GATEHOUSE_CLIENT.clientId).replace(/-/g, '%2D')}:${encodeURIComponent(GATEHOUSE_CLIENT.clientSecret).replace(/-/g, '%2D')}`,
+    ).toString('base64');
     const response = await fetch(`${running.baseUrl}/v1/oauth/token`, {
       method: 'POST',
       headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: location.searchParams.get('code') as string, redirect_uri: REDIRECT_URI }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: location.searchParams.get('code') as string,
+        redirect_uri: REDIRECT_URI,
+      }).toString(),
     });
     expect(response.status).toBe(200);
     expect(response.headers.get('cache-control')).toBe('no-store');
@@ -232,7 +271,11 @@ describe('tokens', () => {
     expect(refreshed.refresh_token).not.toBe(refreshToken);
     expect(refreshed.access_token).not.toBe(accessToken);
     expect(refreshed.bot_id).toBe(botId);
-    await expectOAuthError(notion.oauth.token({ grant_type: 'refresh_token', refresh_token: refreshToken, ...credentials }), 400, 'invalid_grant');
+    await expectOAuthError(
+      notion.oauth.token({ grant_type: 'refresh_token', refresh_token: refreshToken, ...credentials }),
+      400,
+      'invalid_grant',
+    );
     expect(running.sandbox.stats().tokenCalls.refresh_token).toBe(before + 2);
     await expect(running.client(refreshed.access_token).users.me({})).resolves.toMatchObject({ id: botId });
     accessToken = refreshed.access_token;
@@ -241,9 +284,18 @@ describe('tokens', () => {
 
   it('keeps one bot id per (client, person, workspace) across re-authorisation', async () => {
     const location = await consent(new Browser(), { pageIds: [SEED_PAGE_IDS.product] });
-    const again = await notion.oauth.token({ grant_type: 'authorization_code', code: location.searchParams.get('code') as string, redirect_uri: REDIRECT_URI, ...credentials });
+    const again = await notion.oauth.token({
+      grant_type: 'authorization_code',
+      code: location.searchParams.get('code') as string,
+      redirect_uri: REDIRECT_URI,
+      ...credentials,
+    });
     expect(again.bot_id).toBe(botId);
-    const direct = await running.sandbox.grantDirect({ clientId: GATEHOUSE_CLIENT.clientId, email: 'ada@example.com', workspaceName: 'Acme' });
+    const direct = await running.sandbox.grantDirect({
+      clientId: GATEHOUSE_CLIENT.clientId,
+      email: 'ada@example.com',
+      workspaceName: 'Acme',
+    });
     expect(direct.bot_id).toBe(botId);
     const ben = await running.sandbox.grantDirect({ clientId: GATEHOUSE_CLIENT.clientId, email: 'ben@example.com', workspaceName: 'Acme' });
     expect(ben.bot_id).not.toBe(botId);
@@ -258,6 +310,10 @@ describe('tokens', () => {
     await expect(notion.oauth.revoke({ token: accessToken, ...credentials })).resolves.toMatchObject({ request_id: expect.any(String) });
     await expect(notion.oauth.introspect({ token: accessToken, ...credentials })).resolves.toMatchObject({ active: false });
     await expect(running.client(accessToken).users.me({})).rejects.toMatchObject({ code: APIErrorCode.Unauthorized, status: 401 });
-    await expectOAuthError(notion.oauth.token({ grant_type: 'refresh_token', refresh_token: refreshToken, ...credentials }), 400, 'invalid_grant');
+    await expectOAuthError(
+      notion.oauth.token({ grant_type: 'refresh_token', refresh_token: refreshToken, ...credentials }),
+      400,
+      'invalid_grant',
+    );
   });
 });

@@ -34,7 +34,9 @@ describe('persistence across a restart', () => {
     const grant = await first.sandbox.grantDirect({ clientId: GATEHOUSE_CLIENT.clientId, email: 'ada@example.com', workspaceName: 'Acme' });
     accessToken = grant.access_token;
     refreshToken = grant.refresh_token as string;
-    internalToken = (await first.sandbox.createInternalIntegration({ workspaceName: 'Archive', name: 'Archiver', capabilities: ['read_content'] })).token;
+    internalToken = (
+      await first.sandbox.createInternalIntegration({ workspaceName: 'Archive', name: 'Archiver', capabilities: ['read_content'] })
+    ).token;
     const page = await first.client(accessToken).pages.create({
       parent: { page_id: SEED_PAGE_IDS.engineering },
       properties: { title: { title: [{ text: { content: 'Survives restarts' } }] } },
@@ -59,9 +61,16 @@ describe('persistence across a restart', () => {
       const users = await client.users.list({});
       expect(users.results.map((u) => (u.type === 'person' ? u.person.email : null))).not.toContain('ben@example.com');
       await expect(
-        second.client().oauth.token({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: GATEHOUSE_CLIENT.clientId, client_secret: GATEHOUSE_CLIENT.clientSecret }),
+        second.client().oauth.token({
+          grant_type: 'refresh_token',
+          refresh_token: refreshToken,
+          client_id: GATEHOUSE_CLIENT.clientId,
+          client_secret: GATEHOUSE_CLIENT.clientSecret,
+        }),
       ).resolves.toMatchObject({ workspace_name: 'Acme' });
-      await expect(second.sandbox.grantDirect({ clientId: GATEHOUSE_CLIENT.clientId, email: 'ben@example.com', workspaceName: 'Acme' })).rejects.toThrow(/not a member/);
+      await expect(
+        second.sandbox.grantDirect({ clientId: GATEHOUSE_CLIENT.clientId, email: 'ben@example.com', workspaceName: 'Acme' }),
+      ).rejects.toThrow(/not a member/);
     } finally {
       await second.stop();
     }
@@ -72,7 +81,11 @@ describe('removing a member', () => {
   it('stops the tokens of their connections in that workspace', async () => {
     const running = await startSandbox();
     try {
-      const ben = await running.sandbox.grantDirect({ clientId: GATEHOUSE_CLIENT.clientId, email: 'ben@example.com', workspaceName: 'Acme' });
+      const ben = await running.sandbox.grantDirect({
+        clientId: GATEHOUSE_CLIENT.clientId,
+        email: 'ben@example.com',
+        workspaceName: 'Acme',
+      });
       await expect(running.client(ben.access_token).users.me({})).resolves.toMatchObject({ type: 'bot' });
       await running.sandbox.removeMember({ workspaceName: 'Acme', email: 'ben@example.com' });
       await expect(running.client(ben.access_token).users.me({})).rejects.toMatchObject({ status: 401 });
@@ -88,7 +101,12 @@ describe('generated pages', () => {
     try {
       const { rootPageId, pageIds } = await running.sandbox.addGeneratedPages('Side Project', 10_000);
       expect(pageIds).toHaveLength(10_000);
-      const { token } = await running.sandbox.createInternalIntegration({ workspaceName: 'Side Project', name: 'Bench', capabilities: ['read_content'], pageIds: [rootPageId] });
+      const { token } = await running.sandbox.createInternalIntegration({
+        workspaceName: 'Side Project',
+        name: 'Bench',
+        capabilities: ['read_content'],
+        pageIds: [rootPageId],
+      });
       // Speed is the benchmark's business, not a test's: only completeness is asserted here.
       const results = await collectPaginatedAPI(running.client(token).search, { filter: { property: 'object', value: 'page' } });
       expect(results).toHaveLength(10_000 + 100 + 1);
@@ -106,7 +124,8 @@ describe('control endpoints (/_sandbox)', () => {
     const server = createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/_sandbox`;
-    const post = (p: string, body: unknown) => fetch(`${base}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (p: string, body: unknown) =>
+      fetch(`${base}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     try {
       const created = await post('/internal-integrations', { workspaceName: 'Acme', name: 'HTTP bot', capabilities: ['read_content'] });
       expect(created.status).toBe(201);

@@ -11,9 +11,15 @@ import { Browser, csrfTokenOf, signIn } from './browser.js';
 import type { TestGatehouse } from './harness.js';
 import type { Person } from '../../src/store/people.js';
 
-export async function createOutsider(t: TestGatehouse, args: { email: string; name: string; workspace?: { id: string; name: string } }): Promise<Person> {
+export async function createOutsider(
+  t: TestGatehouse,
+  args: { email: string; name: string; workspace?: { id: string; name: string } },
+): Promise<Person> {
   const { stores } = t.gatehouse;
-  const person = await stores.people.upsertFromSignIn({ issuer: 'https://idp.elsewhere.example', subject: args.email, email: args.email, emailVerified: true, name: args.name }, new Date());
+  const person = await stores.people.upsertFromSignIn(
+    { issuer: 'https://idp.elsewhere.example', subject: args.email, email: args.email, emailVerified: true, name: args.name },
+    new Date(),
+  );
   if (args.workspace) await stores.workspaces.upsertWithConnector({ ...args.workspace, icon: null }, person.id, new Date());
   return person;
 }
@@ -26,7 +32,10 @@ export async function signInAs(t: TestGatehouse, person: Person): Promise<Browse
   if (!cookie) throw new Error('no session cookie after sign-in');
   const signed = decodeURIComponent(cookie);
   const sid = signed.slice(2, signed.lastIndexOf('.'));
-  const result = await sql`update sessions set data = jsonb_set(data, '{passport,user}', ${JSON.stringify(person.id)}::jsonb) where sid = ${sid}`.execute(t.gatehouse.database.db);
+  const result =
+    await sql`update sessions set data = jsonb_set(data, '{passport,user}', ${JSON.stringify(person.id)}::jsonb) where sid = ${sid}`.execute(
+      t.gatehouse.database.db,
+    );
   if (Number(result.numAffectedRows ?? 0) !== 1) throw new Error('session row not found');
   return browser;
 }

@@ -5,12 +5,18 @@
  */
 import { expect } from '@jest/globals';
 
-interface StoredCookie { value: string; path: string }
+interface StoredCookie {
+  value: string;
+  path: string;
+}
 
 export class Browser {
   readonly #cookies = new Map<string, StoredCookie>();
 
-  async request(url: string | URL, init: { method?: string; body?: URLSearchParams; headers?: Record<string, string> } = {}): Promise<Response> {
+  async request(
+    url: string | URL,
+    init: { method?: string; body?: URLSearchParams; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
     const target = new URL(url);
     const cookie = [...this.#cookies.entries()]
       .filter(([, c]) => target.pathname === c.path || target.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`))
@@ -64,7 +70,12 @@ export class Browser {
   }
 }
 
-export interface SignInForm { action: string; fields: Record<string, string>; emailName: string; passwordName: string }
+export interface SignInForm {
+  action: string;
+  fields: Record<string, string>;
+  emailName: string;
+  passwordName: string;
+}
 
 /** Reads the sign-in form the way a person would: the inputs labelled "Email" and "Password", the "Sign in" button. */
 export function readSignInForm(html: string, pageUrl: string): SignInForm {
@@ -88,7 +99,12 @@ export function readSignInForm(html: string, pageUrl: string): SignInForm {
   };
 }
 
-export function formBody(form: SignInForm, email: string, password: string, overrides: Record<string, string | null> = {}): URLSearchParams {
+export function formBody(
+  form: SignInForm,
+  email: string,
+  password: string,
+  overrides: Record<string, string | null> = {},
+): URLSearchParams {
   const values: Record<string, string | null> = { ...form.fields, [form.emailName]: email, [form.passwordName]: password, ...overrides };
   const body = new URLSearchParams();
   for (const [key, value] of Object.entries(values)) if (value !== null) body.set(key, value);
@@ -107,12 +123,22 @@ export function csrfTokenOf(html: string): string {
  * sandbox OpenID provider's page, back to /auth/callback. Returns the page
  * Gatehouse lands on.
  */
-export async function signIn(browser: Browser, baseUrl: string, email: string, password: string, returnTo = '/workspaces'): Promise<{ response: Response; url: string }> {
+export async function signIn(
+  browser: Browser,
+  baseUrl: string,
+  email: string,
+  password: string,
+  returnTo = '/workspaces',
+): Promise<{ response: Response; url: string }> {
   const start = await browser.request(`${baseUrl}/auth/sign-in?return_to=${encodeURIComponent(returnTo)}`);
   const { response: page, url: pageUrl } = await browser.follow(start, `${baseUrl}/auth/sign-in`);
   const html = await page.text();
   const form = readSignInForm(html, pageUrl);
-  const posted = await browser.request(form.action, { method: 'POST', body: formBody(form, email, password), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const posted = await browser.request(form.action, {
+    method: 'POST',
+    body: formBody(form, email, password),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
   const landed = await browser.follow(posted, form.action);
   return landed;
 }

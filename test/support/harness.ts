@@ -62,8 +62,8 @@ export async function startTestGatehouse(options: HarnessOptions = {}): Promise<
   const database = options.database ?? 'pglite';
   const { server, url } = await listenOnFreePort();
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-test-'));
-  const schema = database === 'postgres' ? options.schema ?? uniqueName('t') : null;
-  const redisPrefix = options.redis ? options.redisPrefix ?? `${uniqueName('test')}:` : null;
+  const schema = database === 'postgres' ? (options.schema ?? uniqueName('t')) : null;
+  const redisPrefix = options.redis ? (options.redisPrefix ?? `${uniqueName('test')}:`) : null;
   const env: Record<string, string> = {
     PORT: String((server.address() as AddressInfo).port),
     GATEHOUSE_PUBLIC_URL: url,
@@ -99,4 +99,3 @@ export async function startTestGatehouse(options: HarnessOptions = {}): Promise<
     },
   };
 }
-

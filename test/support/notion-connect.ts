@@ -11,7 +11,12 @@ import { Browser, csrfTokenOf, formBody, readSignInForm } from './browser.js';
 const FORM = { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' };
 
 export function decodeHtml(text: string): string {
-  return text.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return text
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }
 
 /** "Your workspaces" as the browser's person sees it. */
@@ -56,11 +61,15 @@ export interface NotionChoice {
   decision?: 'allow' | 'cancel';
 }
 
-interface Checkbox { id: string; title: string }
+interface Checkbox {
+  id: string;
+  title: string;
+}
 
 function checkboxes(html: string): Checkbox[] {
-  return [...html.matchAll(/<input type="checkbox" id="([^"]+)" name="pages" value="([^"]+)"> <label for="\1">([^<]*)<\/label>/g)]
-    .map(([, , id, title]) => ({ id: id!, title: decodeHtml(title!) }));
+  return [...html.matchAll(/<input type="checkbox" id="([^"]+)" name="pages" value="([^"]+)"> <label for="\1">([^<]*)<\/label>/g)].map(
+    ([, , id, title]) => ({ id: id!, title: decodeHtml(title!) }),
+  );
 }
 
 /**
@@ -74,7 +83,11 @@ export async function passNotion(browser: Browser, baseUrl: string, toNotion: Re
   let html = await response.text();
   if (html.includes('<h1>Sign in to sandbox Notion</h1>')) {
     const form = readSignInForm(html, url);
-    const posted = await browser.request(form.action, { method: 'POST', body: formBody(form, choice.email, choice.password), headers: FORM });
+    const posted = await browser.request(form.action, {
+      method: 'POST',
+      body: formBody(form, choice.email, choice.password),
+      headers: FORM,
+    });
     ({ response, url } = await browser.follow(posted, form.action, callback));
     html = await response.text();
   }
@@ -82,7 +95,10 @@ export async function passNotion(browser: Browser, baseUrl: string, toNotion: Re
   if (html.includes('<h1>Choose a workspace</h1>')) {
     if (choice.decision === 'cancel') return decide(browser, html, url, callback, { decision: 'cancel' });
     expect(html).toMatch(/<label for="sandbox-notion-workspace">Workspace<\/label>/);
-    const options = [...html.matchAll(/<option value="([^"]+)">([^<]*)<\/option>/g)].map(([, id, name]) => ({ id: id!, name: decodeHtml(name!) }));
+    const options = [...html.matchAll(/<option value="([^"]+)">([^<]*)<\/option>/g)].map(([, id, name]) => ({
+      id: id!,
+      name: decodeHtml(name!),
+    }));
     const chosen = options.find((o) => o.name === choice.workspaceName);
     if (!chosen) throw new Error(`"${choice.workspaceName}" is not among ${options.map((o) => o.name).join(', ')}`);
     const action = new URL(decodeHtml(/<form method="get" action="([^"]+)">/.exec(html)![1]!), chooserUrl);
@@ -94,20 +110,30 @@ export async function passNotion(browser: Browser, baseUrl: string, toNotion: Re
   }
   expect(html).toContain(`<h1>Select pages in ${choice.workspaceName}</h1>`);
   const boxes = checkboxes(html);
-  const picked = choice.pages === undefined ? boxes : choice.pages.map((title) => {
-    const box = boxes.find((b) => b.title === title);
-    if (!box) throw new Error(`no checkbox labelled "${title}"`);
-    return box;
-  });
+  const picked =
+    choice.pages === undefined
+      ? boxes
+      : choice.pages.map((title) => {
+          const box = boxes.find((b) => b.title === title);
+          if (!box) throw new Error(`no checkbox labelled "${title}"`);
+          return box;
+        });
   return decide(browser, html, url, callback, { decision: choice.decision ?? 'allow', pages: picked.map((b) => b.id) });
 }
 
-async function decide(browser: Browser, html: string, pageUrl: string, callback: string, args: { decision: 'allow' | 'cancel'; pages?: string[] }): Promise<string> {
+async function decide(
+  browser: Browser,
+  html: string,
+  pageUrl: string,
+  callback: string,
+  args: { decision: 'allow' | 'cancel'; pages?: string[] },
+): Promise<string> {
   expect(html).toContain(args.decision === 'allow' ? '>Allow access</button>' : '>Cancel</button>');
   const form = /<form method="post" action="([^"]+\/decision)"[^>]*>([\s\S]*?)<\/form>/.exec(html);
   if (!form) throw new Error('no decision form on the page');
   const fields: Record<string, string | string[]> = {};
-  for (const [, name, value] of form[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[name!] = decodeHtml(value!);
+  for (const [, name, value] of form[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
+    fields[name!] = decodeHtml(value!);
   fields.decision = args.decision;
   if (args.pages) fields.pages = args.pages;
   const action = new URL(decodeHtml(form[1]!), pageUrl).href;
@@ -118,7 +144,11 @@ async function decide(browser: Browser, html: string, pageUrl: string, callback:
 }
 
 /** The whole round trip; answers Gatehouse's response to the callback and the page it leads to. */
-export async function connectNotion(browser: Browser, baseUrl: string, choice: NotionChoice & { reconnect?: string }): Promise<{ callbackUrl: string; callback: Response; status: number; html: string }> {
+export async function connectNotion(
+  browser: Browser,
+  baseUrl: string,
+  choice: NotionChoice & { reconnect?: string },
+): Promise<{ callbackUrl: string; callback: Response; status: number; html: string }> {
   const toNotion = await startConnect(browser, baseUrl, choice.reconnect);
   const callbackUrl = await passNotion(browser, baseUrl, toNotion, choice);
   const callback = await browser.request(callbackUrl, { headers: { accept: 'text/html' } });

@@ -5,9 +5,15 @@ import { ConfigError, describeParts, loadConfig } from '../../src/config.js';
 const keys = `k1:${randomBytes(32).toString('base64')}`;
 const secret = 'x'.repeat(40);
 const production = {
-  DATABASE_URL: 'postgres://db.internal/gatehouse', GATEHOUSE_ENCRYPTION_KEYS: keys, GATEHOUSE_SESSION_SECRET: secret,
-  GATEHOUSE_OIDC_ISSUER: 'https://id.example.com', GATEHOUSE_OIDC_CLIENT_ID: 'gh', GATEHOUSE_OIDC_CLIENT_SECRET: 'very-secret-value',
-  GATEHOUSE_NOTION_BASE_URL: 'https://api.notion.com', GATEHOUSE_NOTION_CLIENT_ID: 'nid', GATEHOUSE_NOTION_CLIENT_SECRET: 'notion-secret-value',
+  DATABASE_URL: 'postgres://db.internal/gatehouse',
+  GATEHOUSE_ENCRYPTION_KEYS: keys,
+  GATEHOUSE_SESSION_SECRET: secret,
+  GATEHOUSE_OIDC_ISSUER: 'https://id.example.com',
+  GATEHOUSE_OIDC_CLIENT_ID: 'gh',
+  GATEHOUSE_OIDC_CLIENT_SECRET: 'very-secret-value',
+  GATEHOUSE_NOTION_BASE_URL: 'https://api.notion.com',
+  GATEHOUSE_NOTION_CLIENT_ID: 'nid',
+  GATEHOUSE_NOTION_CLIENT_SECRET: 'notion-secret-value',
 };
 
 function failure(env: Record<string, string>): ConfigError {
@@ -31,7 +37,9 @@ describe('configuration', () => {
     expect(config.adminEmails).toEqual(['ada@example.com']);
     expect(config.organisationName).toBe('Gatehouse demo');
     expect(config.secureCookies).toBe(false);
-    expect(describeParts(config)).toBe('Gatehouse ready: database=embedded PGlite, sessions=database, identity=sandbox OpenID provider, notion=sandbox Notion; open http://localhost:3000/');
+    expect(describeParts(config)).toBe(
+      'Gatehouse ready: database=embedded PGlite, sessions=database, identity=sandbox OpenID provider, notion=sandbox Notion; open http://localhost:3000/',
+    );
   });
 
   it('runs production with everything set, and says so', () => {
@@ -39,7 +47,9 @@ describe('configuration', () => {
     expect(config.secureCookies).toBe(true);
     expect(config.publicUrl).toBe('https://gatehouse.example.com');
     expect(config.adminEmails).toEqual([]);
-    expect(describeParts(config)).toContain('database=PostgreSQL, sessions=Redis, identity=OpenID provider id.example.com, notion=Notion at api.notion.com');
+    expect(describeParts(config)).toContain(
+      'database=PostgreSQL, sessions=Redis, identity=OpenID provider id.example.com, notion=Notion at api.notion.com',
+    );
   });
 
   it('refuses a sandbox beside DATABASE_URL unless GATEHOUSE_SANDBOX=1', () => {

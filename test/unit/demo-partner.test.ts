@@ -28,7 +28,11 @@ describe('the demo partner across public URLs', () => {
 
     await ensureDemoPartner({ publicUrl: 'https://gatehouse.example', clientSecret: 'second-secret-0123456789', stores, clock });
     const again = (await stores.partnerApps.findByClientId(DEMO_PARTNER_CLIENT_ID))!;
-    expect(again).toMatchObject({ id: first.id, redirectUris: ['https://gatehouse.example/sandbox/partner/callback'], website: 'https://gatehouse.example/sandbox/partner' });
+    expect(again).toMatchObject({
+      id: first.id,
+      redirectUris: ['https://gatehouse.example/sandbox/partner/callback'],
+      website: 'https://gatehouse.example/sandbox/partner',
+    });
     expect(again.clientSecretHash).not.toBe(first.clientSecretHash);
     expect((await stores.partnerApps.list()).filter((app) => app.clientId === DEMO_PARTNER_CLIENT_ID)).toHaveLength(1);
   });

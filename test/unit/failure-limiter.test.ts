@@ -28,16 +28,26 @@ afterAll(async () => {
 const settings = { windowSeconds: 300 };
 const limiters: Array<[string, () => Promise<{ limiter: FailureLimiter; other?: FailureLimiter; keyPrefix?: string }>]> = [
   ['in process', async () => ({ limiter: memoryFailureLimiter(new ManualClock(), settings) })],
-  ['Redis, two instances', async () => {
-    if (!redis.isOpen) await redis.connect();
-    if (!second.isOpen) await second.connect();
-    const keyPrefix = `${prefix}${(made += 1)}:`;
-    return { limiter: redisFailureLimiter(redis, keyPrefix, settings), other: redisFailureLimiter(second, keyPrefix, settings), keyPrefix };
-  }],
+  [
+    'Redis, two instances',
+    async () => {
+      if (!redis.isOpen) await redis.connect();
+      if (!second.isOpen) await second.connect();
+      const keyPrefix = `${prefix}${(made += 1)}:`;
+      return {
+        limiter: redisFailureLimiter(redis, keyPrefix, settings),
+        other: redisFailureLimiter(second, keyPrefix, settings),
+        keyPrefix,
+      };
+    },
+  ],
 ];
 
 describe.each(limiters)('failure limiter (%s)', (_name, make) => {
-  const keys = [{ key: 'client:c1:10.0.0.1', limit: 10 }, { key: 'address:10.0.0.1', limit: 50 }];
+  const keys = [
+    { key: 'client:c1:10.0.0.1', limit: 10 },
+    { key: 'address:10.0.0.1', limit: 50 },
+  ];
 
   it('counts 40 concurrent failures over two instances, then refuses with a wait; every counter expires', async () => {
     const { limiter, other, keyPrefix } = await make();

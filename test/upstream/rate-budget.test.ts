@@ -10,7 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createClient } from 'redis';
 import { ManualClock } from '../../src/clock.js';
 import { createUpstreamGateway, UpstreamRateLimited, type UpstreamGateway } from '../../src/upstream/gateway.js';
-import { memoryRateBudget, redisRateBudget, type BudgetVerdict, type RateBudget, type RateBudgetSettings } from '../../src/upstream/rate-budget.js';
+import {
+  memoryRateBudget,
+  redisRateBudget,
+  type BudgetVerdict,
+  type RateBudget,
+  type RateBudgetSettings,
+} from '../../src/upstream/rate-budget.js';
 import { SEED_WORKSPACE_IDS } from '../../src/sandbox/notion/index.js';
 import { REDIS_URL, startTestGatehouse, uniqueName, type TestGatehouse } from '../support/harness.js';
 
@@ -20,7 +26,7 @@ const refused = (verdicts: BudgetVerdict[]) => verdicts.filter((v): v is Extract
 /** The same story for both variants: `take` many at once for the flooder, then a few for the other partner. */
 function fairShareStory(name: string, setup: () => { budget: RateBudget; settings: RateBudgetSettings; advance?: (ms: number) => void }) {
   describe(name, () => {
-    it('one partner flooding: its excess is refused with Retry-After, the other partner\'s calls all go through within the wait', async () => {
+    it("one partner flooding: its excess is refused with Retry-After, the other partner's calls all go through within the wait", async () => {
       const { budget, settings } = setup();
       const workspace = uniqueName('ws');
       const flood = await Promise.all(Array.from({ length: 60 }, () => budget.take(workspace, 'flooder')));
@@ -52,7 +58,7 @@ function fairShareStory(name: string, setup: () => { budget: RateBudget; setting
       expect(await budget.take(uniqueName('ws'), 'partner')).toEqual({ allowed: true, waitMs: 0 });
     });
 
-    it('Notion\'s own 429 holds for every partner of the workspace until its Retry-After', async () => {
+    it("Notion's own 429 holds for every partner of the workspace until its Retry-After", async () => {
       const { budget, settings } = setup();
       const workspace = uniqueName('ws');
       await budget.block(workspace, 30);
@@ -79,7 +85,7 @@ fairShareStory('in process, on the injected clock', () => {
 });
 
 describe('in process: time refills the budget (injected clock)', () => {
-  it('after the wait has passed, the flooder is served again and the other partner\'s reservations are honoured', async () => {
+  it("after the wait has passed, the flooder is served again and the other partner's reservations are honoured", async () => {
     const clock = new ManualClock();
     const settings = { ratePerSecond: 3, burst: 5, maxWaitMs: 5000 };
     const budget = memoryRateBudget(clock, settings);
@@ -92,7 +98,7 @@ describe('in process: time refills the budget (injected clock)', () => {
   });
 });
 
-describe('in Redis, one script on Redis\'s clock', () => {
+describe("in Redis, one script on Redis's clock", () => {
   const prefix = `${uniqueName('test')}:`;
   const redis = createClient({ url: REDIS_URL });
   beforeAll(async () => {
@@ -120,7 +126,7 @@ describe('in Redis, one script on Redis\'s clock', () => {
   });
 });
 
-describe('through the gateway: Notion\'s own 429 (sandbox Notion, injected clock)', () => {
+describe("through the gateway: Notion's own 429 (sandbox Notion, injected clock)", () => {
   const clock = new ManualClock();
   let t: TestGatehouse;
   let sideProject: { connectionId: string; workspaceId: string };
@@ -137,8 +143,17 @@ describe('through the gateway: Notion\'s own 429 (sandbox Notion, injected clock
     sideProject = { connectionId: connection.id, workspaceId: connection.workspaceId };
     const { stores, keyring, config } = t.gatehouse;
     gateway = createUpstreamGateway({
-      upstream: { baseUrl: `${t.url}/sandbox/notion`, clientId: 'gatehouse', clientSecret: 'unused', notionVersion: config.tunables.notionVersion, timeoutMs: 10_000 },
-      keyring, connections: stores.connections, audit: stores.audit, clock,
+      upstream: {
+        baseUrl: `${t.url}/sandbox/notion`,
+        clientId: 'gatehouse',
+        clientSecret: 'unused',
+        notionVersion: config.tunables.notionVersion,
+        timeoutMs: 10_000,
+      },
+      keyring,
+      connections: stores.connections,
+      audit: stores.audit,
+      clock,
       // Gatehouse's own budget is generous here: Notion is the one that says 429.
       budget: memoryRateBudget(clock, { ratePerSecond: 1000, burst: 1000, maxWaitMs: 5000 }),
       sleep: async (ms) => {
@@ -151,7 +166,7 @@ describe('through the gateway: Notion\'s own 429 (sandbox Notion, injected clock
     await t.stop();
   });
 
-  it('the partner that meets Notion\'s 429 gets 429 with Notion\'s Retry-After', async () => {
+  it("the partner that meets Notion's 429 gets 429 with Notion's Retry-After", async () => {
     const target = { ...sideProject, partnerKey: 'partner-a' };
     let limited: unknown;
     for (let i = 0; i < 20 && !limited; i++) {

@@ -34,7 +34,15 @@ describe.each([
     // Both instances: one schema, one Redis prefix, one encryption key, the one sandbox Notion as "real" Notion.
     const env = sharedUpstreamEnv(sandbox);
     first = await startTestGatehouse({ database: 'postgres', redis, env, clock, tunables: OUT_OF_THE_WAY });
-    second = await startTestGatehouse({ database: 'postgres', redis, env, clock, tunables: OUT_OF_THE_WAY, schema: first.schema!, ...(redis ? { redisPrefix: first.redisPrefix! } : {}) });
+    second = await startTestGatehouse({
+      database: 'postgres',
+      redis,
+      env,
+      clock,
+      tunables: OUT_OF_THE_WAY,
+      schema: first.schema!,
+      ...(redis ? { redisPrefix: first.redisPrefix! } : {}),
+    });
 
     // Ada connected Acme (as the OAuth callback stores it).
     const connected = await connectAdaToAcme(first.gatehouse, sandbox, clock);
@@ -60,7 +68,9 @@ describe.each([
     const before = (await first.gatehouse.stores.connections.findById(connectionId))!;
     const calls = Array.from({ length: 100 }, (_, i) => {
       const instance = i % 2 === 0 ? first : second;
-      return instance.gatehouse.gateway.call({ connectionId, workspaceId, partnerKey: `partner-${i % 3}` }, (client) => client.users.me({}));
+      return instance.gatehouse.gateway.call({ connectionId, workspaceId, partnerKey: `partner-${i % 3}` }, (client) =>
+        client.users.me({}),
+      );
     });
     const results = await Promise.allSettled(calls);
 
@@ -78,8 +88,13 @@ describe.each([
 
   it('the next expiry is refreshed once more with the rotated refresh token', async () => {
     clock.advance(120_000);
-    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) =>
-      (i % 2 ? second : first).gatehouse.gateway.call({ connectionId, workspaceId, partnerKey: 'partner-a' }, (client) => client.users.me({}))));
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 ? second : first).gatehouse.gateway.call({ connectionId, workspaceId, partnerKey: 'partner-a' }, (client) =>
+          client.users.me({}),
+        ),
+      ),
+    );
     expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
     expect(sandbox.sandbox.stats().tokenCalls.refresh_token).toBe(2);
     expect((await first.gatehouse.stores.connections.findById(connectionId))!.status).toBe('active');
@@ -98,7 +113,7 @@ describe('the Redis refresh lock', () => {
     await redis.quit();
   });
 
-  it('has one holder at a time; a holder whose lease ran out cannot release its successor\'s lock', async () => {
+  it("has one holder at a time; a holder whose lease ran out cannot release its successor's lock", async () => {
     const lock = redisRefreshLock(redis, prefix, { ttlMs: 200 });
     const lease = await lock.tryAcquire('c1');
     expect(lease).not.toBeNull();

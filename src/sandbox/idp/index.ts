@@ -45,12 +45,15 @@ export async function createSandboxIdp(opts: SandboxIdpOptions): Promise<Sandbox
   if (opts.cookieKeys.length === 0) throw new Error('sandbox IdP needs at least one cookie key');
 
   const users = new UserDirectory([...DEMO_USERS, ...(opts.extraUsers ?? [])]);
-  const provider = createProvider({
-    issuer: opts.issuer,
-    clients: opts.clients,
-    cookieKeys: opts.cookieKeys,
-    trustProxy: opts.trustProxy ?? issuer.protocol === 'https:',
-  }, users);
+  const provider = createProvider(
+    {
+      issuer: opts.issuer,
+      clients: opts.clients,
+      cookieKeys: opts.cookieKeys,
+      trustProxy: opts.trustProxy ?? issuer.protocol === 'https:',
+    },
+    users,
+  );
 
   const router = express.Router();
   // Only the sign-in page's own routes parse form bodies; oidc-provider reads its bodies itself.

@@ -25,7 +25,12 @@ interface SignInForm {
   error?: string;
 }
 
-export function interactionRoutes(provider: Provider, users: UserDirectory, mountPath: string, demoHint: ReadonlyArray<{ email: string; password: string; name: string }>): Router {
+export function interactionRoutes(
+  provider: Provider,
+  users: UserDirectory,
+  mountPath: string,
+  demoHint: ReadonlyArray<{ email: string; password: string; name: string }>,
+): Router {
   const router = express.Router();
   const csrfKey = randomBytes(32);
 
@@ -37,15 +42,20 @@ export function interactionRoutes(provider: Provider, users: UserDirectory, moun
   };
 
   function renderSignIn(res: Response, uid: string, form: SignInForm, status = 200): void {
-    renderPage(res, 'sandbox/idp-sign-in', {
-      title: 'Sign in',
-      sandbox: true,
-      action: `${mountPath}/interaction/${encodeURIComponent(uid)}/login`,
-      signInToken: csrfTokenFor(uid),
-      email: form.email,
-      error: form.error,
-      demoUsers: demoHint,
-    }, status);
+    renderPage(
+      res,
+      'sandbox/idp-sign-in',
+      {
+        title: 'Sign in',
+        sandbox: true,
+        action: `${mountPath}/interaction/${encodeURIComponent(uid)}/login`,
+        signInToken: csrfTokenFor(uid),
+        email: form.email,
+        error: form.error,
+        demoUsers: demoHint,
+      },
+      status,
+    );
   }
 
   function renderMessage(res: Response, status: number, title: string, message: string): void {
@@ -96,7 +106,12 @@ export function interactionRoutes(provider: Provider, users: UserDirectory, moun
     const field = (name: string) => (typeof body[name] === 'string' ? body[name] : undefined);
 
     if (!csrfTokenMatches(interaction.uid, field('csrf_token'))) {
-      renderMessage(res, 403, 'Sign-in form expired', 'The sign-in form could not be verified. Go back to the application and sign in again.');
+      renderMessage(
+        res,
+        403,
+        'Sign-in form expired',
+        'The sign-in form could not be verified. Go back to the application and sign in again.',
+      );
       return;
     }
     if (interaction.prompt.name !== 'login') {
@@ -117,7 +132,12 @@ export function interactionRoutes(provider: Provider, users: UserDirectory, moun
   // A missing or expired interaction cookie: a page, not a stack trace. Anything else goes to the app's error handler.
   router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (err instanceof errors.SessionNotFound) {
-      renderMessage(res, 400, 'Sign-in expired', 'This sign-in has expired or was started in another browser. Go back to the application and sign in again.');
+      renderMessage(
+        res,
+        400,
+        'Sign-in expired',
+        'This sign-in has expired or was started in another browser. Go back to the application and sign in again.',
+      );
       return;
     }
     next(err);

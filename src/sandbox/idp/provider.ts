@@ -57,12 +57,16 @@ export async function firstPartyGrant(provider: Provider, accountId: string, cli
  */
 function signInEveryTime(): interactionPolicy.Prompt[] {
   const policy = interactionPolicy.base();
-  policy.get('login')!.checks.add(new interactionPolicy.Check(
-    'sandbox_sign_in_every_time',
-    'the sandbox asks for credentials on every authorization request',
-    'login_required',
-    (ctx) => (ctx.oidc.result?.login ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT),
-  ));
+  policy
+    .get('login')!
+    .checks.add(
+      new interactionPolicy.Check(
+        'sandbox_sign_in_every_time',
+        'the sandbox asks for credentials on every authorization request',
+        'login_required',
+        (ctx) => (ctx.oidc.result?.login ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT),
+      ),
+    );
   return policy;
 }
 

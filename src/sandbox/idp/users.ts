@@ -18,10 +18,12 @@ export interface DirectoryUser extends DemoUser {
 }
 
 /** DESIGN.md, "Words and markup on the pages": the two demo people. Subjects are fixed so sign-ins survive restarts. */
-export const DEMO_USERS: readonly DemoUser[] = Object.freeze([
-  { subject: 'sandbox-ada-2f6c1d0e', email: 'ada@example.com', password: 'ada-demo', name: 'Ada Lovelace' },
-  { subject: 'sandbox-ben-8a93b4c7', email: 'ben@example.com', password: 'ben-demo', name: 'Ben Bitdiddle' },
-].map((user) => Object.freeze(user)));
+export const DEMO_USERS: readonly DemoUser[] = Object.freeze(
+  [
+    { subject: 'sandbox-ada-2f6c1d0e', email: 'ada@example.com', password: 'ada-demo', name: 'Ada Lovelace' },
+    { subject: 'sandbox-ben-8a93b4c7', email: 'ben@example.com', password: 'ben-demo', name: 'Ben Bitdiddle' },
+  ].map((user) => Object.freeze(user)),
+);
 
 /** Compares fixed-length digests, so neither content nor length of the secret leaks through timing. */
 function sameSecret(given: string, expected: string): boolean {

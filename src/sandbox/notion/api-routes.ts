@@ -68,7 +68,7 @@ const call = (res: Response): Call => res.locals.sandboxNotionCall as Call;
 
 /** A path id, with or without dashes, or 400 as Notion answers a malformed one. */
 function pathId(raw: string | string[] | undefined, name: string): string {
-  const value = Array.isArray(raw) ? raw[0] : raw ?? '';
+  const value = Array.isArray(raw) ? raw[0] : (raw ?? '');
   const id = normalizeId(value);
   if (!id) throw validationError(`path failed validation: path.${name} should be a valid uuid, instead was \`${JSON.stringify(value)}\`.`);
   return id;
@@ -93,9 +93,15 @@ export function apiRouter(deps: ApiDeps): Router {
     deps.countApiCall();
     const version = req.get('Notion-Version');
     if (version === undefined)
-      throw new NotionApiError(400, 'missing_version', 'Notion-Version header failed validation: Notion-Version header should be defined, instead was `undefined`.');
+      throw new NotionApiError(
+        400,
+        'missing_version',
+        'Notion-Version header failed validation: Notion-Version header should be defined, instead was `undefined`.',
+      );
     if (!(NOTION_VERSIONS as readonly string[]).includes(version))
-      throw validationError(`Notion-Version header failed validation: Notion-Version header should be one of ${NOTION_VERSIONS.map((v) => `"${v}"`).join(', ')}, instead was \`"${version}"\`.`);
+      throw validationError(
+        `Notion-Version header failed validation: Notion-Version header should be one of ${NOTION_VERSIONS.map((v) => `"${v}"`).join(', ')}, instead was \`"${version}"\`.`,
+      );
     const match = /^Bearer\s+(\S+)$/i.exec(req.get('Authorization') ?? '');
     if (!match) throw unauthorized();
     const now = deps.clock();
@@ -263,7 +269,10 @@ export function apiRouter(deps: ApiDeps): Router {
       answer = {
         object: 'list',
         type: 'property_item',
-        property_item: value.type === 'title' ? { type: 'title', title: {}, next_url: null, id: value.id } : { type: 'rich_text', rich_text: {}, next_url: null, id: value.id },
+        property_item:
+          value.type === 'title'
+            ? { type: 'title', title: {}, next_url: null, id: value.id }
+            : { type: 'rich_text', rich_text: {}, next_url: null, id: value.id },
         next_cursor: page.next_cursor,
         has_more: page.has_more,
         results: page.results.map(({ item }) =>
@@ -280,7 +289,12 @@ export function apiRouter(deps: ApiDeps): Router {
         property_item: { type: 'relation', relation: {}, next_url: null, id: value.id },
         next_cursor: page.next_cursor,
         has_more: page.has_more,
-        results: page.results.map((r) => ({ object: 'property_item' as const, id: value.id, type: 'relation' as const, relation: { id: r.id } })),
+        results: page.results.map((r) => ({
+          object: 'property_item' as const,
+          id: value.id,
+          type: 'relation' as const,
+          relation: { id: r.id },
+        })),
       };
     } else if (value.type === 'select') {
       answer = { object: 'property_item', id: value.id, type: 'select', select: value.select };

@@ -46,7 +46,8 @@ export function startTransaction(state: SandboxState, query: Record<string, unkn
   if (redirectParam === null) return { kind: 'error_page', message: 'redirect_uri must appear at most once.' };
   let redirectUri: string;
   if (redirectParam !== undefined) {
-    if (!client.redirectUris.includes(redirectParam)) return { kind: 'error_page', message: 'redirect_uri is not registered for this integration.' };
+    if (!client.redirectUris.includes(redirectParam))
+      return { kind: 'error_page', message: 'redirect_uri is not registered for this integration.' };
     redirectUri = redirectParam;
   } else if (client.redirectUris.length === 1) {
     redirectUri = client.redirectUris[0];
@@ -56,7 +57,11 @@ export function startTransaction(state: SandboxState, query: Record<string, unkn
   const stateParam = single('state');
   const back = (error: string, description: string): StartOutcome => ({
     kind: 'redirect',
-    url: redirectWith(redirectUri, { error, error_description: description, ...(typeof stateParam === 'string' ? { state: stateParam } : {}) }),
+    url: redirectWith(redirectUri, {
+      error,
+      error_description: description,
+      ...(typeof stateParam === 'string' ? { state: stateParam } : {}),
+    }),
   });
   if (stateParam === null) return back('invalid_request', 'state must appear at most once.');
   const responseType = single('response_type');
@@ -81,7 +86,7 @@ export function startTransaction(state: SandboxState, query: Record<string, unkn
 export function findTransaction(state: SandboxState, rawId: string, now: Date): AuthorizeTransactionRecord | null {
   pruneExpired(state, now);
   const id = normalizeId(rawId);
-  return id === null ? null : state.transactions[id] ?? null;
+  return id === null ? null : (state.transactions[id] ?? null);
 }
 
 function pruneExpired(state: SandboxState, now: Date): void {
@@ -101,7 +106,12 @@ export function checkFormToken(transaction: AuthorizeTransactionRecord, presente
 }
 
 /** Checks the demo password; on success a new session token for the cookie (its hash is kept). */
-export function signIn(state: SandboxState, email: unknown, password: unknown, now: Date): { person: PersonRecord; sessionToken: string } | null {
+export function signIn(
+  state: SandboxState,
+  email: unknown,
+  password: unknown,
+  now: Date,
+): { person: PersonRecord; sessionToken: string } | null {
   if (typeof email !== 'string' || typeof password !== 'string') return null;
   const person = state.persons.find((p) => p.email.toLowerCase() === email.trim().toLowerCase());
   if (!person || person.passwordHash !== hashSecret(password)) return null;
@@ -113,7 +123,7 @@ export function signIn(state: SandboxState, email: unknown, password: unknown, n
 export function sessionPerson(state: SandboxState, sessionToken: string | undefined): PersonRecord | null {
   if (!sessionToken) return null;
   const session = state.sessions[hashSecret(sessionToken)];
-  return session ? state.persons.find((p) => p.id === session.personId) ?? null : null;
+  return session ? (state.persons.find((p) => p.id === session.personId) ?? null) : null;
 }
 
 export function markSignedIn(transaction: AuthorizeTransactionRecord): void {
@@ -142,14 +152,18 @@ export function pickerTree(state: SandboxState, workspaceId: string): PickerNode
   const node = (id: string): PickerNode | null => {
     const page = state.pages[id];
     if (page) {
-      const children = liveChildren(state, id).map(node).filter((n): n is PickerNode => n !== null);
+      const children = liveChildren(state, id)
+        .map(node)
+        .filter((n): n is PickerNode => n !== null);
       return { id, title: pageTitle(page) || 'Untitled', kind: 'page', children };
     }
     const database = state.databases[id];
     if (database && !database.inTrash) return { id, title: plainText(database.title) || 'Untitled', kind: 'database', children: [] };
     return null;
   };
-  return topLevelIds(state, workspaceId).map(node).filter((n): n is PickerNode => n !== null);
+  return topLevelIds(state, workspaceId)
+    .map(node)
+    .filter((n): n is PickerNode => n !== null);
 }
 
 export type ApproveOutcome = { kind: 'redirect'; url: string } | { kind: 'invalid'; message: string };

@@ -20,7 +20,6 @@ import {
   workspacesOf,
 } from './authorize-flow.js';
 import type { PickerNode } from './authorize-flow.js';
-import type { SandboxCapability } from './capabilities.js';
 import type { AuthorizeTransactionRecord, PersonRecord, StateStore } from './state.js';
 import { CAPABILITY_LABELS } from '../../oauth/capabilities.js';
 
@@ -32,7 +31,6 @@ export interface AuthorizeDeps {
 
 export const SESSION_COOKIE = 'sandbox_notion_session';
 // The capability words are Notion's, the same ones Gatehouse's consent screen shows.
-
 
 function readCookie(req: Request, name: string): string | undefined {
   for (const part of (req.get('Cookie') ?? '').split(';')) {
@@ -137,23 +135,33 @@ export function authorizeRouter(deps: AuthorizeDeps): Router {
     const chosen = workspaces.find((w) => w.id === workspaceId);
     const who = { personName: person.name, personEmail: person.email };
     if (!chosen) {
-      return render(res, 'sandbox/notion-workspace', {
-        title: 'Choose a workspace',
+      return render(
+        res,
+        'sandbox/notion-workspace',
+        {
+          title: 'Choose a workspace',
+          ...model,
+          ...who,
+          workspaces: workspaces.map((w) => ({ id: w.id, name: w.name })),
+          error: workspaceId === undefined ? error : 'Choose one of your workspaces.',
+        },
+        workspaceId === undefined ? status : 400,
+      );
+    }
+    render(
+      res,
+      'sandbox/notion-pages',
+      {
+        title: `Select pages in ${chosen.name}`,
         ...model,
         ...who,
-        workspaces: workspaces.map((w) => ({ id: w.id, name: w.name })),
-        error: workspaceId === undefined ? error : 'Choose one of your workspaces.',
-      }, workspaceId === undefined ? status : 400);
-    }
-    render(res, 'sandbox/notion-pages', {
-      title: `Select pages in ${chosen.name}`,
-      ...model,
-      ...who,
-      workspaceId: chosen.id,
-      workspaceName: chosen.name,
-      rows: flattenTree(pickerTree(state, chosen.id)),
-      error,
-    }, status);
+        workspaceId: chosen.id,
+        workspaceName: chosen.name,
+        rows: flattenTree(pickerTree(state, chosen.id)),
+        error,
+      },
+      status,
+    );
   }
 
   router.post('/:transaction/sign-in', (req, res) => {
@@ -163,12 +171,17 @@ export function authorizeRouter(deps: AuthorizeDeps): Router {
     if (!checkFormToken(transaction, form._token)) return errorPage(res, 'The form has expired. Start again from the integration.', 403);
     const result = signIn(state, form.email, form.password, deps.clock());
     if (!result) {
-      return render(res, 'sandbox/notion-sign-in', {
-        title: 'Sign in to sandbox Notion',
-        ...chrome(transaction, req.baseUrl),
-        email: single(form.email) ?? '',
-        error: 'Wrong email or password.',
-      }, 401);
+      return render(
+        res,
+        'sandbox/notion-sign-in',
+        {
+          title: 'Sign in to sandbox Notion',
+          ...chrome(transaction, req.baseUrl),
+          email: single(form.email) ?? '',
+          error: 'Wrong email or password.',
+        },
+        401,
+      );
     }
     markSignedIn(transaction);
     deps.store.changed();
@@ -189,7 +202,11 @@ export function authorizeRouter(deps: AuthorizeDeps): Router {
     const person = sessionPerson(state, readCookie(req, SESSION_COOKIE));
     if (!person) return res.redirect(303, `${req.baseUrl}/${transaction.id}`);
     const workspaceId = single(form.workspace) ?? '';
-    const pages = Array.isArray(form.pages) ? form.pages.filter((p): p is string => typeof p === 'string') : typeof form.pages === 'string' ? [form.pages] : [];
+    const pages = Array.isArray(form.pages)
+      ? form.pages.filter((p): p is string => typeof p === 'string')
+      : typeof form.pages === 'string'
+        ? [form.pages]
+        : [];
     const outcome = approveTransaction(state, transaction, person, workspaceId, pages, deps.clock());
     deps.store.changed();
     if (outcome.kind === 'invalid') return showChoice(res, person, chrome(transaction, req.baseUrl), workspaceId, outcome.message, 400);

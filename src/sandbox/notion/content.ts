@@ -70,9 +70,26 @@ export function pageMention(state: SandboxState, publicUrl: string, pageId: stri
 }
 
 const COLORS: readonly ApiColor[] = [
-  'default', 'gray', 'brown', 'orange', 'yellow', 'green', 'blue', 'purple', 'pink', 'red',
-  'default_background', 'gray_background', 'brown_background', 'orange_background', 'yellow_background',
-  'green_background', 'blue_background', 'purple_background', 'pink_background', 'red_background',
+  'default',
+  'gray',
+  'brown',
+  'orange',
+  'yellow',
+  'green',
+  'blue',
+  'purple',
+  'pink',
+  'red',
+  'default_background',
+  'gray_background',
+  'brown_background',
+  'orange_background',
+  'yellow_background',
+  'green_background',
+  'blue_background',
+  'purple_background',
+  'pink_background',
+  'red_background',
 ];
 
 function color(value: unknown, where: string): ApiColor {
@@ -109,7 +126,8 @@ export function richTextFromRequest(state: SandboxState, publicUrl: string, valu
     if (isObject(item.text)) {
       const content = item.text.content;
       if (typeof content !== 'string') throw validationError(`${at}.text.content should be a string.`);
-      if (content.length > 2000) throw validationError(`${at}.text.content.length should be ≤ \`2000\`, instead was \`${content.length}\`.`);
+      if (content.length > 2000)
+        throw validationError(`${at}.text.content.length should be ≤ \`2000\`, instead was \`${content.length}\`.`);
       const link = item.text.link;
       const url = isObject(link) && typeof link.url === 'string' ? link.url : null;
       return { ...text(content, url), annotations: annotations(item.annotations, at) };
@@ -166,12 +184,7 @@ export function blockFromRequest(
 }
 
 /** Applies an update request to a block's content (same type only, as Notion). */
-export function updateBlockContent(
-  state: SandboxState,
-  publicUrl: string,
-  current: StoredBlockContent,
-  body: Json,
-): StoredBlockContent {
+export function updateBlockContent(state: SandboxState, publicUrl: string, current: StoredBlockContent, body: Json): StoredBlockContent {
   const patch = body[current.type];
   if (patch === undefined) return current;
   if (!isObject(patch)) throw validationError(`body.${current.type} should be an object.`);

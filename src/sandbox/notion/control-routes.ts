@@ -24,10 +24,18 @@ export function controlRouter(sandbox: Omit<SandboxNotion, 'controlRouter'>): Ro
     const body = (req.body ?? {}) as Record<string, unknown>;
     const capabilities = stringArray(body.capabilities);
     const pageIds = stringArray(body.pageIds);
-    if (typeof body.workspaceName !== 'string' || typeof body.name !== 'string' || !capabilities || !capabilities.every(isCapability) || pageIds === null)
+    if (
+      typeof body.workspaceName !== 'string' ||
+      typeof body.name !== 'string' ||
+      !capabilities ||
+      !capabilities.every(isCapability) ||
+      pageIds === null
+    )
       return badRequest(res, 'Expected { workspaceName, name, capabilities: Capability[], pageIds?: string[] }.');
     try {
-      res.status(201).json(await sandbox.createInternalIntegration({ workspaceName: body.workspaceName, name: body.name, capabilities, pageIds }));
+      res
+        .status(201)
+        .json(await sandbox.createInternalIntegration({ workspaceName: body.workspaceName, name: body.name, capabilities, pageIds }));
     } catch (err) {
       badRequest(res, (err as Error).message);
     }

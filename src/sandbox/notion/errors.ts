@@ -41,17 +41,11 @@ export function objectNotFound(kind: 'page' | 'block' | 'database' | 'data_sourc
 }
 
 export const unauthorized = () => new NotionApiError(401, 'unauthorized', 'API token is invalid.');
-export const restricted = () =>
-  new NotionApiError(403, 'restricted_resource', 'Insufficient permissions for this endpoint.');
+export const restricted = () => new NotionApiError(403, 'restricted_resource', 'Insufficient permissions for this endpoint.');
 export const validationError = (message: string) => new NotionApiError(400, 'validation_error', message);
 export const invalidRequestUrl = () => new NotionApiError(400, 'invalid_request_url', 'Invalid request URL.');
 
-export type OAuthErrorCode =
-  | 'invalid_request'
-  | 'invalid_client'
-  | 'invalid_grant'
-  | 'unauthorized_client'
-  | 'unsupported_grant_type';
+export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type';
 
 export class OAuthError extends Error {
   constructor(
@@ -90,8 +84,7 @@ export function notionErrorHandler(err: unknown, _req: Request, res: Response, _
   if (err instanceof NotionApiError) apiError = err;
   else if (isBodyParserError(err) && err.type === 'entity.parse.failed')
     apiError = new NotionApiError(400, 'invalid_json', 'Error parsing JSON body.');
-  else if (isBodyParserError(err) && err.status === 413)
-    apiError = new NotionApiError(413, 'validation_error', 'Request body too large.');
+  else if (isBodyParserError(err) && err.status === 413) apiError = new NotionApiError(413, 'validation_error', 'Request body too large.');
   else {
     console.error('[sandbox-notion] unexpected error', err);
     apiError = new NotionApiError(500, 'internal_server_error', 'Unexpected error occurred.');

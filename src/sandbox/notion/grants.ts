@@ -81,7 +81,13 @@ export function createInternalIntegration(
   };
   state.integrations[integration.botId] = integration;
   const token = opaqueToken('ntn');
-  state.tokens[hashSecret(token)] = { kind: 'internal', botId: integration.botId, pairId: newId(), issuedAt: args.now.toISOString(), expiresAt: null };
+  state.tokens[hashSecret(token)] = {
+    kind: 'internal',
+    botId: integration.botId,
+    pairId: newId(),
+    issuedAt: args.now.toISOString(),
+    expiresAt: null,
+  };
   return { token, botId: integration.botId };
 }
 
@@ -126,7 +132,14 @@ export function tokenResponse(
     workspace_icon: workspace.icon,
     owner: {
       type: 'user',
-      user: { object: 'user', id: person.id, name: person.name, avatar_url: person.avatarUrl, type: 'person', person: { email: person.email } },
+      user: {
+        object: 'user',
+        id: person.id,
+        name: person.name,
+        avatar_url: person.avatarUrl,
+        type: 'person',
+        person: { email: person.email },
+      },
     },
     duplicated_template_id: null,
     request_id: requestId,

@@ -13,7 +13,10 @@ export function serveWorkspaceIcon(state: SandboxState, publicUrl: string) {
       return;
     }
     const workspace = state.workspaces[index];
-    const letter = workspace.name.charAt(0).toUpperCase().replace(/[^A-Z0-9]/, '?');
+    const letter = workspace.name
+      .charAt(0)
+      .toUpperCase()
+      .replace(/[^A-Z0-9]/, '?');
     res.type('image/svg+xml').setHeader('Cache-Control', 'public, max-age=86400');
     res.send(
       `<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64"><rect width="64" height="64" rx="12" fill="${PALETTE[index % PALETTE.length]}"/><text x="32" y="42" font-family="sans-serif" font-size="30" text-anchor="middle" fill="#fff">${letter}</text></svg>`,

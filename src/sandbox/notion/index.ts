@@ -58,7 +58,12 @@ export interface SandboxNotion {
   /** Mint a token pair as if `email` had completed the OAuth page for `workspaceName` ticking `pageIds` (default: every top-level page and database). */
   grantDirect(args: { clientId: string; email: string; workspaceName: string; pageIds?: string[] }): Promise<OauthTokenResponse>;
   /** Create an internal integration for a workspace (token `ntn_…`), reaching the given pages (default: all top-level). */
-  createInternalIntegration(args: { workspaceName: string; name: string; capabilities: SandboxCapability[]; pageIds?: string[] }): Promise<{ token: string; botId: string }>;
+  createInternalIntegration(args: {
+    workspaceName: string;
+    name: string;
+    capabilities: SandboxCapability[];
+    pageIds?: string[];
+  }): Promise<{ token: string; botId: string }>;
   /** Remove a person from a workspace; the tokens of their bots there stop working. */
   removeMember(args: { workspaceName: string; email: string }): Promise<void>;
   workspaces(): Array<{ id: string; name: string; icon: string | null }>;
@@ -157,7 +162,13 @@ export async function createSandboxNotion(opts: SandboxNotionOptions): Promise<S
       const now = clock();
       const author = workspace.memberIds[0] ?? state.persons[0].id;
       const page = (title: string, parent: { type: 'workspace' } | { type: 'page_id'; id: string }) =>
-        insertPage(state, { workspaceId: workspace.id, parent, properties: { title: { type: 'title', title: [text(title)] } }, author, now });
+        insertPage(state, {
+          workspaceId: workspace.id,
+          parent,
+          properties: { title: { type: 'title', title: [text(title)] } },
+          author,
+          now,
+        });
       const root = page(`Generated pages ${batch}`, { type: 'workspace' });
       const pageIds: string[] = [];
       for (let section = 0; section * 100 < count; section += 1) {

@@ -7,7 +7,15 @@ import { Router } from 'express';
 import type { Request, Response } from 'express';
 import type { OauthRevokeResponse, OauthTokenResponse } from '@notionhq/client';
 import { invalidClient, invalidOAuthRequest, OAuthError, requestId } from './errors.js';
-import { authenticateClient, introspectToken, issueTokenPair, redeemCode, revokeToken, rotateRefreshToken, tokenResponse } from './grants.js';
+import {
+  authenticateClient,
+  introspectToken,
+  issueTokenPair,
+  redeemCode,
+  revokeToken,
+  rotateRefreshToken,
+  tokenResponse,
+} from './grants.js';
 import type { OAuthClientRecord, StateStore } from './state.js';
 
 export interface OAuthDeps {

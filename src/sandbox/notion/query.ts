@@ -64,7 +64,10 @@ export function search(view: View, integration: IntegrationRecord, body: Record<
       if (filter.property !== 'object') throw validationError('body.filter.property should be `"object"`.');
       if (filter.value === 'page') only = 'page';
       else if (filter.value === databaseWord) only = 'database';
-      else throw validationError(`body.filter.value should be \`"page"\` or \`"${databaseWord}"\`, instead was \`${JSON.stringify(filter.value)}\`.`);
+      else
+        throw validationError(
+          `body.filter.value should be \`"page"\` or \`"${databaseWord}"\`, instead was \`${JSON.stringify(filter.value)}\`.`,
+        );
     }
     if (filter.in_trash !== undefined) inTrash = filter.in_trash === true;
   }
@@ -95,7 +98,13 @@ export function search(view: View, integration: IntegrationRecord, body: Record<
   const idOf = (item: Searchable) =>
     item.kind === 'database' && view.version !== '2022-06-28' ? item.record.dataSourceId : item.record.id;
   const page = paginate(matching, idOf, cursor, pageSize);
-  const list = { object: 'list' as const, type: 'page_or_data_source' as const, page_or_data_source: {}, next_cursor: page.next_cursor, has_more: page.has_more };
+  const list = {
+    object: 'list' as const,
+    type: 'page_or_data_source' as const,
+    page_or_data_source: {},
+    next_cursor: page.next_cursor,
+    has_more: page.has_more,
+  };
   if (view.version === '2022-06-28') {
     const legacy: LegacySearchResponse = {
       ...list,
@@ -118,11 +127,7 @@ function titleOf(item: Searchable): string {
 }
 
 /** Rows of a database, filtered and sorted as the query body says (the subset of filters the sandbox knows). */
-export function queryDatabase(
-  view: View,
-  database: DatabaseRecord,
-  body: Record<string, unknown>,
-): QueryDataSourceResponse {
+export function queryDatabase(view: View, database: DatabaseRecord, body: Record<string, unknown>): QueryDataSourceResponse {
   const pageSize = parsePageSize(body.page_size, 'body');
   const cursor = parseCursor(body.start_cursor, 'body');
   const predicate = body.filter === undefined ? () => true : compileFilter(database, body.filter, 'body.filter');
@@ -174,15 +179,24 @@ function compileFilter(database: DatabaseRecord, filter: unknown, where: string)
       };
       const needle = typeof operand === 'string' ? operand.toLowerCase() : '';
       switch (operator) {
-        case 'equals': return (p) => textOf(p) === operand;
-        case 'does_not_equal': return (p) => textOf(p) !== operand;
-        case 'contains': return (p) => textOf(p).toLowerCase().includes(needle);
-        case 'does_not_contain': return (p) => !textOf(p).toLowerCase().includes(needle);
-        case 'starts_with': return (p) => textOf(p).toLowerCase().startsWith(needle);
-        case 'ends_with': return (p) => textOf(p).toLowerCase().endsWith(needle);
-        case 'is_empty': return (p) => textOf(p) === '';
-        case 'is_not_empty': return (p) => textOf(p) !== '';
-        default: throw unsupported();
+        case 'equals':
+          return (p) => textOf(p) === operand;
+        case 'does_not_equal':
+          return (p) => textOf(p) !== operand;
+        case 'contains':
+          return (p) => textOf(p).toLowerCase().includes(needle);
+        case 'does_not_contain':
+          return (p) => !textOf(p).toLowerCase().includes(needle);
+        case 'starts_with':
+          return (p) => textOf(p).toLowerCase().startsWith(needle);
+        case 'ends_with':
+          return (p) => textOf(p).toLowerCase().endsWith(needle);
+        case 'is_empty':
+          return (p) => textOf(p) === '';
+        case 'is_not_empty':
+          return (p) => textOf(p) !== '';
+        default:
+          throw unsupported();
       }
     }
     case 'select': {
@@ -192,11 +206,16 @@ function compileFilter(database: DatabaseRecord, filter: unknown, where: string)
         return schema.options.find((o) => o.id === id)?.name ?? null;
       };
       switch (operator) {
-        case 'equals': return (p) => optionName(p) === operand;
-        case 'does_not_equal': return (p) => optionName(p) !== operand;
-        case 'is_empty': return (p) => optionName(p) === null;
-        case 'is_not_empty': return (p) => optionName(p) !== null;
-        default: throw unsupported();
+        case 'equals':
+          return (p) => optionName(p) === operand;
+        case 'does_not_equal':
+          return (p) => optionName(p) !== operand;
+        case 'is_empty':
+          return (p) => optionName(p) === null;
+        case 'is_not_empty':
+          return (p) => optionName(p) !== null;
+        default:
+          throw unsupported();
       }
     }
     case 'relation': {
@@ -206,11 +225,16 @@ function compileFilter(database: DatabaseRecord, filter: unknown, where: string)
       };
       const target = typeof operand === 'string' ? normalizeId(operand) : null;
       switch (operator) {
-        case 'contains': return (p) => target !== null && related(p).includes(target);
-        case 'does_not_contain': return (p) => target === null || !related(p).includes(target);
-        case 'is_empty': return (p) => related(p).length === 0;
-        case 'is_not_empty': return (p) => related(p).length > 0;
-        default: throw unsupported();
+        case 'contains':
+          return (p) => target !== null && related(p).includes(target);
+        case 'does_not_contain':
+          return (p) => target === null || !related(p).includes(target);
+        case 'is_empty':
+          return (p) => related(p).length === 0;
+        case 'is_not_empty':
+          return (p) => related(p).length > 0;
+        default:
+          throw unsupported();
       }
     }
   }

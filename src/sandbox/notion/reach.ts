@@ -8,9 +8,7 @@ import { objectNotFound } from './errors.js';
 import type { BlockRecord, DatabaseRecord, IntegrationRecord, PageRecord, ParentRef, SandboxState } from './state.js';
 
 export type Located =
-  | { kind: 'page'; record: PageRecord }
-  | { kind: 'database'; record: DatabaseRecord }
-  | { kind: 'block'; record: BlockRecord };
+  { kind: 'page'; record: PageRecord } | { kind: 'database'; record: DatabaseRecord } | { kind: 'block'; record: BlockRecord };
 
 export function locate(state: SandboxState, id: string): Located | null {
   const page = state.pages[id];

@@ -60,37 +60,44 @@ export const SEED_PAGE_IDS = {
 type Tree = [string, ...Tree[]];
 
 const ACME_TREE: Tree[] = [
-  ['Company Home',
+  [
+    'Company Home',
     ['Mission and Values'],
-    ['Handbook',
+    [
+      'Handbook',
       ['Onboarding', ['First Week Checklist'], ['Accounts and Access'], ['Meet the Team']],
       ['Benefits', ['Health Insurance'], ['Parental Leave'], ['Learning Budget']],
       ['Travel Policy'],
-      ['Expense Policy']],
-    ['Office Locations', ['London Office'], ['Lisbon Office']]],
-  ['Engineering',
-    ['Architecture',
+      ['Expense Policy'],
+    ],
+    ['Office Locations', ['London Office'], ['Lisbon Office']],
+  ],
+  [
+    'Engineering',
+    [
+      'Architecture',
       ['Service Map'],
       ['Data Model', ['Entity Glossary'], ['Migration Guidelines']],
-      ['Decision Records', ['ADR 001 Use PostgreSQL'], ['ADR 002 Adopt TypeScript'], ['ADR 003 Event Bus']]],
-    ['Runbooks',
+      ['Decision Records', ['ADR 001 Use PostgreSQL'], ['ADR 002 Adopt TypeScript'], ['ADR 003 Event Bus']],
+    ],
+    [
+      'Runbooks',
       ['Incident Response', ['Severity Levels'], ['On-call Rotation'], ['Postmortem Template']],
       ['Deploying to Production'],
-      ['Database Failover']],
+      ['Database Failover'],
+    ],
     ['Code Review Guidelines'],
     ['Engineering Onboarding'],
-    ['Tech Radar']],
-  ['Product',
+    ['Tech Radar'],
+  ],
+  [
+    'Product',
     ['Roadmap 2026', ['Q1 Goals'], ['Q2 Goals'], ['Q3 Goals'], ['Q4 Goals']],
-    ['Product Specs',
-      ['Search Revamp', ['Search Revamp Research'], ['Search Revamp Designs']],
-      ['Mobile App'],
-      ['Billing v2']],
+    ['Product Specs', ['Search Revamp', ['Search Revamp Research'], ['Search Revamp Designs']], ['Mobile App'], ['Billing v2']],
     ['User Research', ['Interview Notes March'], ['Interview Notes April'], ['Survey Results']],
-    ['Release Notes']],
-  ['Design',
-    ['Design System', ['Colors'], ['Typography'], ['Components', ['Buttons'], ['Forms']]],
-    ['Brand Guidelines']],
+    ['Release Notes'],
+  ],
+  ['Design', ['Design System', ['Colors'], ['Typography'], ['Components', ['Buttons'], ['Forms']]], ['Brand Guidelines']],
   ['Marketing', ['Campaigns', ['Spring Launch'], ['Conference Season']], ['Content Calendar'], ['Press Kit']],
   ['Sales', ['Sales Playbook'], ['Pricing'], ['Customer Stories']],
   ['Meeting Notes', ['All Hands January'], ['All Hands February'], ['Leadership Offsite']],
@@ -154,8 +161,18 @@ export function buildSeedState(publicUrl: string): SandboxState {
     person(SEED_USER_IDS.ben, 'Ben Bitdiddle', 'ben@example.com'),
   );
   state.workspaces.push(
-    { id: SEED_WORKSPACE_IDS.acme, name: 'Acme', icon: workspaceIconUrl(publicUrl, 'Acme'), memberIds: [SEED_USER_IDS.ada, SEED_USER_IDS.ben] },
-    { id: SEED_WORKSPACE_IDS.sideProject, name: 'Side Project', icon: workspaceIconUrl(publicUrl, 'Side Project'), memberIds: [SEED_USER_IDS.ada] },
+    {
+      id: SEED_WORKSPACE_IDS.acme,
+      name: 'Acme',
+      icon: workspaceIconUrl(publicUrl, 'Acme'),
+      memberIds: [SEED_USER_IDS.ada, SEED_USER_IDS.ben],
+    },
+    {
+      id: SEED_WORKSPACE_IDS.sideProject,
+      name: 'Side Project',
+      icon: workspaceIconUrl(publicUrl, 'Side Project'),
+      memberIds: [SEED_USER_IDS.ada],
+    },
     { id: SEED_WORKSPACE_IDS.archive, name: 'Archive', icon: null, memberIds: [SEED_USER_IDS.ada] },
   );
 
@@ -176,7 +193,9 @@ export function buildSeedState(publicUrl: string): SandboxState {
       });
       const blocks: StoredBlockContent[] = [
         { type: 'heading_2', heading_2: { rich_text: [text('Overview')], color: 'default', is_toggleable: false } },
-        paragraph([text(parentTitle === null ? `${title} is a top-level page of ${workspaceName}.` : `${title} is part of ${parentTitle}.`)]),
+        paragraph([
+          text(parentTitle === null ? `${title} is a top-level page of ${workspaceName}.` : `${title} is part of ${parentTitle}.`),
+        ]),
         { type: 'bulleted_list_item', bulleted_list_item: { rich_text: [text('Owner: Ada Lovelace')], color: 'default' } },
         { type: 'bulleted_list_item', bulleted_list_item: { rich_text: [text('Last reviewed: January 2026')], color: 'default' } },
       ];
@@ -194,21 +213,37 @@ export function buildSeedState(publicUrl: string): SandboxState {
 
   // Cross-links: a link_to_page, a page mention and a link to the database.
   const later = nextTime();
-  seedBlocks(state, SEED_PAGE_IDS.engineering, [
-    paragraph([text('Plans for the year live in the roadmap:')]),
-    { type: 'link_to_page', link_to_page: { type: 'page_id', page_id: SEED_PAGE_IDS.roadmap2026 } },
-  ], later);
-  seedBlocks(state, SEED_PAGE_IDS.roadmap2026, [
-    paragraph([text('Engineering estimates come from '), pageMention(state, publicUrl, SEED_PAGE_IDS.engineering), text('.')]),
-  ], later);
-  seedBlocks(state, SEED_PAGE_IDS.product, [
-    { type: 'link_to_page', link_to_page: { type: 'database_id', database_id: SEED_DATABASE_IDS.projects } },
-  ], later);
-  seedBlocks(state, SEED_PAGE_IDS.incidentResponse, [
-    { type: 'to_do', to_do: { rich_text: [text('Page the on-call engineer')], color: 'default', checked: true } },
-    { type: 'to_do', to_do: { rich_text: [text('Open an incident channel')], color: 'default', checked: false } },
-    { type: 'toggle', toggle: { rich_text: [text('Escalation contacts')], color: 'default' } },
-  ], later);
+  seedBlocks(
+    state,
+    SEED_PAGE_IDS.engineering,
+    [
+      paragraph([text('Plans for the year live in the roadmap:')]),
+      { type: 'link_to_page', link_to_page: { type: 'page_id', page_id: SEED_PAGE_IDS.roadmap2026 } },
+    ],
+    later,
+  );
+  seedBlocks(
+    state,
+    SEED_PAGE_IDS.roadmap2026,
+    [paragraph([text('Engineering estimates come from '), pageMention(state, publicUrl, SEED_PAGE_IDS.engineering), text('.')])],
+    later,
+  );
+  seedBlocks(
+    state,
+    SEED_PAGE_IDS.product,
+    [{ type: 'link_to_page', link_to_page: { type: 'database_id', database_id: SEED_DATABASE_IDS.projects } }],
+    later,
+  );
+  seedBlocks(
+    state,
+    SEED_PAGE_IDS.incidentResponse,
+    [
+      { type: 'to_do', to_do: { rich_text: [text('Page the on-call engineer')], color: 'default', checked: true } },
+      { type: 'to_do', to_do: { rich_text: [text('Open an incident channel')], color: 'default', checked: false } },
+      { type: 'toggle', toggle: { rich_text: [text('Escalation contacts')], color: 'default' } },
+    ],
+    later,
+  );
   const toggleId = state.children[SEED_PAGE_IDS.incidentResponse].find((id) => state.blocks[id]?.content.type === 'toggle') as string;
   seedBlocks(state, toggleId, [paragraph([text('Ada Lovelace, then Ben Bitdiddle.')])], later);
 

@@ -64,7 +64,11 @@ export function serializeParent(view: View, parent: ParentRef): PageParent {
 }
 
 function serializeIcon(icon: PageIcon | null): PageObjectResponse['icon'] {
-  return icon === null ? null : icon.type === 'emoji' ? { type: 'emoji', emoji: icon.emoji } : { type: 'external', external: { url: icon.external.url } };
+  return icon === null
+    ? null
+    : icon.type === 'emoji'
+      ? { type: 'emoji', emoji: icon.emoji }
+      : { type: 'external', external: { url: icon.external.url } };
 }
 
 export function schemaOfPage(state: SandboxState, page: PageRecord): Record<string, StoredPropertySchema> {
@@ -153,7 +157,8 @@ function serializePropertyConfigs(state: SandboxState, database: DatabaseRecord)
 
 function databaseParent(view: View, database: DatabaseRecord): DatabaseObjectResponse['parent'] {
   const parent = serializeParent({ ...view, version: '2022-06-28' }, database.parent);
-  if (parent.type === 'data_source_id' || parent.type === 'agent_id') throw new Error('a database sits in a page, a block or the workspace');
+  if (parent.type === 'data_source_id' || parent.type === 'agent_id')
+    throw new Error('a database sits in a page, a block or the workspace');
   return parent;
 }
 
@@ -284,7 +289,10 @@ export function serializeBot(state: SandboxState, integration: IntegrationRecord
   else if (level === 'no_user_info') owner = { type: 'user' as const, user: partialUser(person.id) };
   else {
     const { name, avatar_url, person: details } = serializePerson(person, level) as UserObjectResponse & { type: 'person' };
-    owner = { type: 'user' as const, user: { object: 'user' as const, id: person.id, type: 'person' as const, name, avatar_url, person: details } };
+    owner = {
+      type: 'user' as const,
+      user: { object: 'user' as const, id: person.id, type: 'person' as const, name, avatar_url, person: details },
+    };
   }
   return {
     object: 'user',
@@ -308,7 +316,10 @@ export function serializeComment(state: SandboxState, comment: CommentRecord): C
   return {
     object: 'comment',
     id: comment.id,
-    parent: comment.parent.type === 'page_id' ? { type: 'page_id', page_id: comment.parent.id } : { type: 'block_id', block_id: comment.parent.id },
+    parent:
+      comment.parent.type === 'page_id'
+        ? { type: 'page_id', page_id: comment.parent.id }
+        : { type: 'block_id', block_id: comment.parent.id },
     discussion_id: comment.discussionId,
     created_time: comment.createdTime,
     last_edited_time: comment.createdTime,

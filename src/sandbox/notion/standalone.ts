@@ -13,7 +13,14 @@ import { createSandboxNotion } from './index.js';
 import type { SandboxCapability, SandboxNotionOptions } from './index.js';
 
 /** Gatehouse asks for everything, with email addresses (it keys people by email). */
-const GATEHOUSE_CAPABILITIES: SandboxCapability[] = ['read_content', 'update_content', 'insert_content', 'read_comments', 'insert_comments', 'user_info_with_email'];
+const GATEHOUSE_CAPABILITIES: SandboxCapability[] = [
+  'read_content',
+  'update_content',
+  'insert_content',
+  'read_comments',
+  'insert_comments',
+  'user_info_with_email',
+];
 
 function numberFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -31,7 +38,10 @@ async function main(): Promise<void> {
   const publicUrl = process.env.SANDBOX_NOTION_PUBLIC_URL ?? `http://localhost:${port}`;
   const clientId = process.env.SANDBOX_NOTION_CLIENT_ID;
   const clientSecret = process.env.SANDBOX_NOTION_CLIENT_SECRET;
-  const redirectUris = (process.env.SANDBOX_NOTION_REDIRECT_URIS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const redirectUris = (process.env.SANDBOX_NOTION_REDIRECT_URIS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const oauthClients: SandboxNotionOptions['oauthClients'] = [];
   if (clientId && clientSecret) {
     oauthClients.push({ clientId, clientSecret, redirectUris, name: 'Gatehouse', capabilities: GATEHOUSE_CAPABILITIES });

@@ -34,10 +34,7 @@ export interface WorkspaceRecord {
 
 /** Where a page, database or block sits. */
 export type ParentRef =
-  | { type: 'workspace' }
-  | { type: 'page_id'; id: string }
-  | { type: 'block_id'; id: string }
-  | { type: 'database_id'; id: string };
+  { type: 'workspace' } | { type: 'page_id'; id: string } | { type: 'block_id'; id: string } | { type: 'database_id'; id: string };
 
 export type PageIcon = { type: 'emoji'; emoji: string } | { type: 'external'; external: { url: string } };
 
@@ -263,12 +260,14 @@ export class StateStore {
     const file = this.file;
     if (file === null) return;
     // Serialise writes so an older snapshot never renames over a newer one.
-    this.writing = this.writing.catch(() => undefined).then(async () => {
-      await mkdir(path.dirname(file), { recursive: true });
-      const temp = `${file}.${process.pid}.tmp`;
-      await writeFile(temp, JSON.stringify(this.state), { mode: 0o600 });
-      await rename(temp, file);
-    });
+    this.writing = this.writing
+      .catch(() => undefined)
+      .then(async () => {
+        await mkdir(path.dirname(file), { recursive: true });
+        const temp = `${file}.${process.pid}.tmp`;
+        await writeFile(temp, JSON.stringify(this.state), { mode: 0o600 });
+        await rename(temp, file);
+      });
     return this.writing;
   }
 }
