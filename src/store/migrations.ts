@@ -247,8 +247,36 @@ const internalIntegrations: Migration = {
   },
 };
 
+const webhookSubscriptions: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('webhook_subscriptions')
+      .addColumn('id', 'uuid', (c) => c.primaryKey())
+      .addColumn('app_id', 'uuid', (c) => c.notNull().references('partner_apps.id').onDelete('cascade'))
+      .addColumn('url', 'text', (c) => c.notNull())
+      .addColumn('events', sql`text[]`, (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('pending', 'active', 'disabled')`))
+      .addColumn('verification_token_ciphertext', 'text', (c) => c.notNull())
+      .addColumn('signing_secret_ciphertext', 'text', (c) => c.notNull())
+      .addColumn('previous_signing_secret_ciphertext', 'text')
+      .addColumn('previous_signing_secret_expires_at', 'timestamptz')
+      .addColumn('failing_since', 'timestamptz')
+      .addColumn('disabled_reason', 'text')
+      .addColumn('verified_at', 'timestamptz')
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('webhook_subscriptions_app').on('webhook_subscriptions').column('app_id').execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
-    return { '0001_initial': initial, '0002_partner_oauth': partnerOAuth, '0003_internal_integrations': internalIntegrations };
+    return {
+      '0001_initial': initial,
+      '0002_partner_oauth': partnerOAuth,
+      '0003_internal_integrations': internalIntegrations,
+      '0004_webhook_subscriptions': webhookSubscriptions,
+    };
   },
 };

@@ -190,6 +190,31 @@ export interface SessionsTable {
   expires_at: Timestamp;
 }
 
+/**
+ * A partner app's webhook subscription. Both secrets are encrypted with the
+ * keyring (AAD `webhook_subscription:<id>`): the verification token keys
+ * `X-Notion-Signature`, the `whsec_` secret keys the Standard Webhooks
+ * signature; during a rotation the previous secret signs too until
+ * `previous_signing_secret_expires_at`.
+ */
+export interface WebhookSubscriptionsTable {
+  id: string;
+  app_id: string;
+  url: string;
+  events: string[];
+  status: 'pending' | 'active' | 'disabled';
+  verification_token_ciphertext: string;
+  signing_secret_ciphertext: string;
+  previous_signing_secret_ciphertext: string | null;
+  previous_signing_secret_expires_at: Timestamp | null;
+  /** First failed attempt of the current run of failures; cleared by a success. */
+  failing_since: Timestamp | null;
+  disabled_reason: string | null;
+  verified_at: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   people: PeopleTable;
   workspaces: WorkspacesTable;
@@ -206,4 +231,5 @@ export interface Database {
   sessions: SessionsTable;
   approved_apps: ApprovedAppsTable;
   internal_integration_pages: InternalIntegrationPagesTable;
+  webhook_subscriptions: WebhookSubscriptionsTable;
 }

@@ -11,6 +11,7 @@ import { peopleStore, type PeopleStore } from './people.js';
 import type { Database } from './schema.js';
 import { upstreamConnectionStore, type UpstreamConnectionStore } from './upstream-connections.js';
 import { workspaceStore, type WorkspaceStore } from './workspaces.js';
+import { webhookSubscriptionStore, type WebhookSubscriptionStore } from './webhook-subscriptions.js';
 
 /** One store per noun, each behind a narrow interface. */
 export interface Stores {
@@ -25,6 +26,7 @@ export interface Stores {
   tokens: TokenStore;
   internalIntegrations: InternalIntegrationStore;
   auditQuery: AuditQuery;
+  webhookSubscriptions: WebhookSubscriptionStore;
 }
 
 export function createStores(db: Kysely<Database>): Stores {
@@ -40,5 +42,6 @@ export function createStores(db: Kysely<Database>): Stores {
     tokens: tokenStore(db),
     internalIntegrations: internalIntegrationStore(db),
     auditQuery: auditQuery(db),
+    webhookSubscriptions: webhookSubscriptionStore(db),
   };
 }
