@@ -270,6 +270,35 @@ const webhookSubscriptions: Migration = {
   },
 };
 
+const webhookIntake: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('notion_webhook_intakes')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('verification_token_ciphertext', 'text')
+      .addColumn('token_received_at', 'timestamptz')
+      .addColumn('confirmed_at', 'timestamptz')
+      .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('webhook_events')
+      .addColumn('id', 'uuid', (c) => c.primaryKey())
+      .addColumn('intake_id', 'text', (c) => c.notNull())
+      .addColumn('notion_event_id', 'text', (c) => c.notNull())
+      .addColumn('workspace_id', 'text', (c) => c.notNull())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('entity_id', 'text', (c) => c.notNull())
+      .addColumn('entity_type', 'text', (c) => c.notNull())
+      .addColumn('occurred_at', 'timestamptz', (c) => c.notNull())
+      .addColumn('body', 'jsonb', (c) => c.notNull())
+      .addColumn('received_at', 'timestamptz', (c) => c.notNull())
+      .addUniqueConstraint('webhook_events_once', ['intake_id', 'notion_event_id'])
+      .execute();
+    await db.schema.createIndex('webhook_events_received').on('webhook_events').column('received_at').execute();
+    await db.schema.createIndex('webhook_events_workspace').on('webhook_events').columns(['workspace_id', 'received_at']).execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return {
@@ -277,6 +306,7 @@ export const migrationProvider: MigrationProvider = {
       '0002_partner_oauth': partnerOAuth,
       '0003_internal_integrations': internalIntegrations,
       '0004_webhook_subscriptions': webhookSubscriptions,
+      '0005_webhook_intake': webhookIntake,
     };
   },
 };

@@ -215,6 +215,35 @@ export interface WebhookSubscriptionsTable {
   updated_at: Timestamp;
 }
 
+/**
+ * Where Notion's webhooks come in: `public` for Gatehouse's public
+ * integration (one subscription for every workspace), or an internal
+ * integration's app id. The verification token Notion sent is kept encrypted
+ * (AAD `notion_webhook_intake:<id>`); once confirmed, a new verification POST
+ * is refused until an organisation admin resets the intake.
+ */
+export interface NotionWebhookIntakesTable {
+  id: string;
+  verification_token_ciphertext: string | null;
+  token_received_at: Timestamp | null;
+  confirmed_at: Timestamp | null;
+  updated_at: Timestamp;
+}
+
+/** One event as Notion sent it, stored once per intake and Notion event id. */
+export interface WebhookEventsTable {
+  id: string;
+  intake_id: string;
+  notion_event_id: string;
+  workspace_id: string;
+  type: string;
+  entity_id: string;
+  entity_type: string;
+  occurred_at: Timestamp;
+  body: JSONColumnType<Record<string, unknown>>;
+  received_at: Timestamp;
+}
+
 export interface Database {
   people: PeopleTable;
   workspaces: WorkspacesTable;
@@ -232,4 +261,6 @@ export interface Database {
   approved_apps: ApprovedAppsTable;
   internal_integration_pages: InternalIntegrationPagesTable;
   webhook_subscriptions: WebhookSubscriptionsTable;
+  notion_webhook_intakes: NotionWebhookIntakesTable;
+  webhook_events: WebhookEventsTable;
 }
