@@ -39,6 +39,9 @@ import type { UpstreamGateway } from './upstream/gateway.js';
 import { authorizeRoutes, oauthEndpointRoutes } from './oauth/routes.js';
 import { proxyRoutes } from './proxy/routes.js';
 import type { AncestryCache } from './proxy/scope.js';
+import type { Transaction } from 'kysely';
+import type { Database } from './store/schema.js';
+import { webhookIntakeAdminRoutes, webhookIntakeRoutes } from './webhooks/intake-routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -61,6 +64,8 @@ export interface AppDeps {
   gateway: UpstreamGateway;
   /** The proxy's ancestry cache (Redis when configured, else in process). */
   ancestry: AncestryCache;
+  /** Adds a stored webhook event's fan-out job to the transaction that stores it. */
+  enqueueFanOut: (trx: Transaction<Database>, eventId: string) => Promise<void>;
 }
 
 const publicDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../public');
@@ -145,6 +150,18 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
 
+  // Notion's webhooks: raw bodies, before sessions and CSRF (Notion carries no cookies).
+  app.use(
+    webhookIntakeRoutes({
+      events: stores.webhookEvents,
+      audit: stores.audit,
+      keyring: deps.keyring,
+      clock: deps.clock,
+      enqueueFanOut: deps.enqueueFanOut,
+      internalIntegrations: stores.internalIntegrations,
+    }),
+  );
+
   const passport = createPassport(stores.people);
   app.use(
     sessionMiddleware({
@@ -209,6 +226,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(internalIntegrationRoutes({ stores, config, keyring: deps.keyring, clock: deps.clock }));
   app.use(auditRoutes({ stores, config, clock: deps.clock }));
   app.use(adminTokenRoutes({ stores, config, clock: deps.clock }));
+  app.use(webhookIntakeAdminRoutes({ stores, config, keyring: deps.keyring, clock: deps.clock }));
   app.use(
     adminApi({
       adminTokens: stores.adminTokens,

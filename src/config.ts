@@ -60,6 +60,8 @@ const tunablesSchema = z
     upstreamBurst: z.number().int().min(1),
     // Longest a call queues for the budget before the partner gets 429 with Retry-After.
     upstreamMaxWaitMs: z.number().int().min(0).max(60_000),
+    // How long Notion's webhook events are kept (for replays) before they are purged.
+    webhookEventRetentionDays: z.number().int().min(1).max(365),
   })
   .strict();
 export type Tunables = z.infer<typeof tunablesSchema>;

@@ -37,6 +37,7 @@ import { memoryRateBudget, redisRateBudget } from './upstream/rate-budget.js';
 import { postgresRefreshLock, redisRefreshLock } from './upstream/refresh-lock.js';
 import { memoryFailureLimiter, redisFailureLimiter } from './oauth/failure-limiter.js';
 import { memoryAncestryCache, redisAncestryCache } from './proxy/scope.js';
+import { purgeWebhookEvents } from './webhooks/intake.js';
 
 export const SANDBOX_CLIENT_ID = 'gatehouse';
 const ALL_CAPABILITIES = [
@@ -300,6 +301,8 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       clientAuthLimiter,
       gateway,
       ancestry,
+      // The fan-out engine is not wired yet: events are stored, and fanned out once it is.
+      enqueueFanOut: async () => {},
     });
     server.on('request', app);
     if (!server.listening) {
@@ -338,6 +341,12 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     if (options.periodicJobs !== false) {
       indexer.startPeriodic(config.tunables.pageIndexRefreshMinutes * 60_000);
       membership.startPeriodic(config.tunables.membershipSyncMinutes * 60_000);
+      const purge = setInterval(
+        () => void purgeWebhookEvents(stores.webhookEvents, clock, config.tunables).catch(() => undefined),
+        3_600_000,
+      );
+      purge.unref();
+      cleanups.push(async () => clearInterval(purge));
     }
 
     logger.debug({ port }, 'listening');

@@ -264,6 +264,17 @@ export const COMMANDS: Record<string, Command> = {
       };
     },
   },
+  'webhooks notion-token': {
+    summary: "the verification token Notion sent the webhook intake, to paste into the integration's settings at Notion",
+    usage: 'webhooks notion-token [--integration-id I]',
+    flags: { 'integration-id': 'value' },
+    request: (args) => ({
+      method: 'GET',
+      path: `/api/admin/v1/webhooks/notion-token${
+        args.values['integration-id'] !== undefined ? `?integration_id=${encodeURIComponent(args.values['integration-id'])}` : ''
+      }`,
+    }),
+  },
 };
 
 export class CliError extends Error {

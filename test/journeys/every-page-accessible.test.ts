@@ -47,6 +47,7 @@ describe('every page is accessible', () => {
     '/admin/apps',
     '/admin/audit',
     '/admin/tokens',
+    '/admin/webhooks',
     '/integrations',
     `/workspaces/${acmeId}/pages`,
     `/workspaces/${acmeId}/pages/${pageId}`,
