@@ -27,6 +27,7 @@ import { createSandboxNotion, type SandboxNotion, type SandboxNotionOptions } fr
 import { dataFiles, lockDataDir, writePrivateFile } from './store/data-dir.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './store/database.js';
 import { DatabaseSessionStore } from './store/session-store.js';
+import { HashedSessionIdStore } from './identity/hashed-session-store.js';
 import { createStores, type Stores } from './store/stores.js';
 import { MembershipSync } from './upstream/membership-sync.js';
 import { revokeGrantsOfPerson, systemActor } from './admin/revocation.js';
@@ -140,13 +141,15 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       cleanups.push(async () => {
         if (client.isOpen) await client.quit().catch(() => client.destroy());
       });
-      sessionStore = new RedisStore({ client: redis, prefix: `${prefix}sess:`, ttl: config.tunables.sessionIdleMinutes * 60 });
+      sessionStore = new HashedSessionIdStore(
+        new RedisStore({ client: redis, prefix: `${prefix}sess:`, ttl: config.tunables.sessionIdleMinutes * 60 }),
+      );
     } else {
       const store = new DatabaseSessionStore(database.db, () => clock.now(), config.tunables.sessionIdleMinutes * 60_000);
       const timer = setInterval(() => void store.prune().catch(() => undefined), 10 * 60_000);
       timer.unref();
       cleanups.push(() => clearInterval(timer));
-      sessionStore = store;
+      sessionStore = new HashedSessionIdStore(store);
     }
 
     const server = options.server ?? http.createServer();

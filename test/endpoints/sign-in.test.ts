@@ -3,6 +3,7 @@
  * Opened by the refusals: callbacks with a missing, wrong or replayed state
  * create no session.
  */
+import { hashToken } from '../../src/crypto/tokens.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createClient } from 'redis';
 import { Browser, signIn } from '../support/browser.js';
@@ -75,9 +76,19 @@ describe('sign-in (PostgreSQL + Redis sessions)', () => {
     expect(await sessionKeys()).toBeGreaterThan(0);
   });
 
+  it('keeps sessions under a hash of their id, so a dump of Redis rebuilds no cookie', async () => {
+    const browser = new Browser();
+    await signIn(browser, t.url, 'ada@example.com', 'ada-demo');
+    const sid = decodeURIComponent(browser.cookie(SESSION_COOKIE)!).slice(2).split('.')[0]!;
+    expect(await redis.exists(`${t.redisPrefix}sess:${sid}`)).toBe(0);
+    expect(await redis.exists(`${t.redisPrefix}sess:${hashToken(sid)}`)).toBe(1);
+    const keys = await redis.keys(`${t.redisPrefix}sess:*`);
+    expect(keys.some((k) => k.includes(sid))).toBe(false);
+  });
+
   it('a session opened before anyone signs in lives minutes; signed in, the idle timeout', async () => {
     const ttlOf = async (browser: Browser) =>
-      redis.ttl(`${t.redisPrefix}sess:${decodeURIComponent(browser.cookie(SESSION_COOKIE)!).slice(2).split('.')[0]}`);
+      redis.ttl(`${t.redisPrefix}sess:${hashToken(decodeURIComponent(browser.cookie(SESSION_COOKIE)!).slice(2).split('.')[0]!)}`);
     /** Seconds until the cookie's Expires, rounded to the minute. */
     const lifetime = (response: Response) => {
       const expires = /Expires=([^;]+)/.exec(response.headers.getSetCookie().find((c) => c.startsWith(SESSION_COOKIE)) ?? '')?.[1];

@@ -7,6 +7,7 @@
  * check after sign-in (session lookup, CSRF, page chrome) runs unchanged.
  */
 import { sql } from 'kysely';
+import { hashToken } from '../../src/crypto/tokens.js';
 import { Browser, csrfTokenOf, signIn } from './browser.js';
 import type { TestGatehouse } from './harness.js';
 import type { Person } from '../../src/store/people.js';
@@ -33,7 +34,7 @@ export async function signInAs(t: TestGatehouse, person: Person): Promise<Browse
   const signed = decodeURIComponent(cookie);
   const sid = signed.slice(2, signed.lastIndexOf('.'));
   const result =
-    await sql`update sessions set data = jsonb_set(data, '{passport,user}', ${JSON.stringify(person.id)}::jsonb) where sid = ${sid}`.execute(
+    await sql`update sessions set data = jsonb_set(data, '{passport,user}', ${JSON.stringify(person.id)}::jsonb) where sid = ${hashToken(sid)}`.execute(
       t.gatehouse.database.db,
     );
   if (Number(result.numAffectedRows ?? 0) !== 1) throw new Error('session row not found');
