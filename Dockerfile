@@ -1,18 +1,20 @@
 # Multi-stage: compile TypeScript in a build stage, run compiled JavaScript
-# with production dependencies only, as a non-root user.
-FROM node:20-bookworm-slim AS build
+# with production dependencies only, as a non-root user, on the current Node
+# LTS. NODE_ENV=production: the sandboxes and the demo never start unless
+# GATEHOUSE_SANDBOX=1.
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --no-audit --no-fund --loglevel=error
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production PORT=3000 GATEHOUSE_DATA_DIR=/var/lib/gatehouse
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY views ./views
 COPY public ./public

@@ -5,6 +5,7 @@
  * never the value itself: values may be secrets.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -98,6 +99,15 @@ function read(env: Env, key: string): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
+/** One entry of GATEHOUSE_TRUST_PROXY's list: an express preset, an address, or an address/prefix. */
+function isTrustedProxyItem(item: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(item)) return true;
+  const [address, prefix, ...rest] = item.split('/');
+  const family = net.isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
+
 function parseUrl(key: string, value: string, protocols: string[]): URL {
   let url: URL;
   try {
@@ -177,7 +187,8 @@ export function loadConfig(env: Env = process.env, options: { configDir?: string
   if (publicUrl.search || publicUrl.hash) throw new ConfigError('GATEHOUSE_PUBLIC_URL', 'must not carry a query or fragment');
 
   const databaseUrl = read(env, 'DATABASE_URL') ?? null;
-  if (databaseUrl) parseUrl('DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:']);
+  if (databaseUrl && !parseUrl('DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:']).username)
+    throw new ConfigError('DATABASE_URL', 'must name the database user (postgres://user@host/database)');
   const redisUrl = read(env, 'REDIS_URL') ?? null;
   if (redisUrl) parseUrl('REDIS_URL', redisUrl, ['redis:', 'rediss:']);
 
@@ -189,8 +200,9 @@ export function loadConfig(env: Env = process.env, options: { configDir?: string
   if (sandboxFlag !== undefined && sandboxFlag !== '1' && sandboxFlag !== '0')
     throw new ConfigError('GATEHOUSE_SANDBOX', 'must be 1 or unset');
   const embedded = databaseUrl === null;
-  // DESIGN.md: sandboxes are never live by accident.
-  const sandboxAllowed = embedded || sandboxFlag === '1';
+  // Sandboxes are never live by accident: not beside a real database, and not in a production image, unless asked for.
+  const production = read(env, 'NODE_ENV') === 'production';
+  const sandboxAllowed = (embedded && !production) || sandboxFlag === '1';
 
   const oidcTriple = readTriple(env, ['GATEHOUSE_OIDC_ISSUER', 'GATEHOUSE_OIDC_CLIENT_ID', 'GATEHOUSE_OIDC_CLIENT_SECRET']);
   let oidc: IdentityProviderConfig;
@@ -202,7 +214,7 @@ export function loadConfig(env: Env = process.env, options: { configDir?: string
   } else {
     throw new ConfigError(
       'GATEHOUSE_OIDC_ISSUER',
-      'is required with DATABASE_URL (with _OIDC_CLIENT_ID and _OIDC_CLIENT_SECRET), or set GATEHOUSE_SANDBOX=1 to use the sandbox provider',
+      `is required ${embedded ? 'with NODE_ENV=production' : 'with DATABASE_URL'} (with _OIDC_CLIENT_ID and _OIDC_CLIENT_SECRET), or set GATEHOUSE_SANDBOX=1 to use the sandbox provider`,
     );
   }
 
@@ -216,7 +228,7 @@ export function loadConfig(env: Env = process.env, options: { configDir?: string
   } else {
     throw new ConfigError(
       'GATEHOUSE_NOTION_BASE_URL',
-      'is required with DATABASE_URL (with _NOTION_CLIENT_ID and _NOTION_CLIENT_SECRET), or set GATEHOUSE_SANDBOX=1 to use the sandbox Notion',
+      `is required ${embedded ? 'with NODE_ENV=production' : 'with DATABASE_URL'} (with _NOTION_CLIENT_ID and _NOTION_CLIENT_SECRET), or set GATEHOUSE_SANDBOX=1 to use the sandbox Notion`,
     );
   }
 
@@ -231,7 +243,8 @@ export function loadConfig(env: Env = process.env, options: { configDir?: string
     if (!sessionSecret) throw new ConfigError('GATEHOUSE_SESSION_SECRET', 'is required when DATABASE_URL is set');
   }
 
-  const adminEmailsText = read(env, 'GATEHOUSE_ADMIN_EMAILS') ?? (embedded ? 'ada@example.com' : '');
+  // Ada is the demo's organisation admin only where the demo's sandbox sign-in runs.
+  const adminEmailsText = read(env, 'GATEHOUSE_ADMIN_EMAILS') ?? (embedded && oidc.mode === 'sandbox' ? 'ada@example.com' : '');
   const adminEmails = adminEmailsText
     .split(',')
     .map((e) => e.trim().toLowerCase())
@@ -248,7 +261,7 @@ export function loadConfig(env: Env = process.env, options: { configDir?: string
     else if (/^(1|true|on|yes)$/i.test(trustProxyText))
       trustProxy = 1; // one hop: the load balancer in front
     else if (/^\d+$/.test(trustProxyText)) trustProxy = Number(trustProxyText);
-    else if (/^[0-9a-fA-F:.,/ a-z]+$/.test(trustProxyText))
+    else if (trustProxyText.split(',').every((item) => isTrustedProxyItem(item.trim())))
       trustProxy = trustProxyText; // addresses or express presets
     else throw new ConfigError('GATEHOUSE_TRUST_PROXY', 'must be on/off, a hop count, or addresses/subnets');
   }

@@ -93,7 +93,7 @@ describe('bad configuration stops start-up with one line and exit code 1', () =>
       'Gatehouse cannot start: GATEHOUSE_OIDC_ISSUER: is required with DATABASE_URL (with _OIDC_CLIENT_ID and _OIDC_CLIENT_SECRET), or set GATEHOUSE_SANDBOX=1 to use the sandbox provider',
     ],
     [
-      { DATABASE_URL: 'postgres://127.0.0.1:1/x', GATEHOUSE_SANDBOX: '1' },
+      { DATABASE_URL: 'postgres://gatehouse@127.0.0.1:1/x', GATEHOUSE_SANDBOX: '1' },
       'Gatehouse cannot start: GATEHOUSE_ENCRYPTION_KEYS: is required when DATABASE_URL is set',
     ],
     [

@@ -5,7 +5,7 @@ import { ConfigError, describeParts, loadConfig } from '../../src/config.js';
 const keys = `k1:${randomBytes(32).toString('base64')}`;
 const secret = 'x'.repeat(40);
 const production = {
-  DATABASE_URL: 'postgres://db.internal/gatehouse',
+  DATABASE_URL: 'postgres://gatehouse@db.internal/gatehouse',
   GATEHOUSE_ENCRYPTION_KEYS: keys,
   GATEHOUSE_SESSION_SECRET: secret,
   GATEHOUSE_OIDC_ISSUER: 'https://id.example.com',
@@ -72,10 +72,27 @@ describe('configuration', () => {
     [{ GATEHOUSE_SANDBOX: 'yes' }, 'GATEHOUSE_SANDBOX'],
     [{ GATEHOUSE_OIDC_ISSUER: 'https://id.example.com' }, 'GATEHOUSE_OIDC_CLIENT_ID'],
     [{ LOG_LEVEL: 'chatty' }, 'LOG_LEVEL'],
+    [{ GATEHOUSE_TRUST_PROXY: 'maybe' }, 'GATEHOUSE_TRUST_PROXY'],
+    [{ GATEHOUSE_TRUST_PROXY: '10.0.0.0/99' }, 'GATEHOUSE_TRUST_PROXY'],
+    [{ DATABASE_URL: 'postgres://db.internal/gatehouse' }, 'DATABASE_URL'],
   ])('names the bad key %p and never its value', (env, key) => {
     const err = failure(env as Record<string, string>);
     expect(err.message.startsWith(`${key}: `)).toBe(true);
     for (const value of Object.values(env)) if (value.length > 5) expect(err.message).not.toContain(value);
+  });
+
+  it('starts no sandbox and no demo in a production image unless GATEHOUSE_SANDBOX=1', () => {
+    expect(failure({ NODE_ENV: 'production' }).message).toMatch(/^GATEHOUSE_OIDC_ISSUER: is required with NODE_ENV=production/);
+    const demo = loadConfig({ NODE_ENV: 'production', GATEHOUSE_SANDBOX: '1' });
+    expect([demo.oidc.mode, demo.notion.mode, demo.adminEmails]).toEqual(['sandbox', 'sandbox', ['ada@example.com']]);
+    const { DATABASE_URL, ...embeddedReal } = production;
+    const real = loadConfig({ ...embeddedReal, NODE_ENV: 'production' });
+    expect([real.embedded, real.oidc.mode, real.adminEmails]).toEqual([true, 'real', []]);
+    expect(DATABASE_URL).toBeDefined();
+  });
+
+  it('takes trusted proxies as presets, addresses and subnets', () => {
+    expect(loadConfig({ GATEHOUSE_TRUST_PROXY: 'loopback, 10.0.0.0/8, fd00::1' }).trustProxy).toBe('loopback, 10.0.0.0/8, fd00::1');
   });
 
   it('requires keys and a session secret in production', () => {
