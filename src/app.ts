@@ -64,6 +64,8 @@ export interface AppDeps {
   gateway: UpstreamGateway;
   /** The proxy's ancestry cache (Redis when configured, else in process). */
   ancestry: AncestryCache;
+  /** True once a graceful shutdown began. */
+  isDraining?: () => boolean;
   /** Adds a stored webhook event's fan-out job to the transaction that stores it. */
   enqueueFanOut: (trx: Transaction<Database>, eventId: string) => Promise<void>;
 }
@@ -102,6 +104,11 @@ export function createApp(deps: AppDeps): express.Express {
       strictTransportSecurity: config.secureCookies,
     }),
   );
+  // While draining, every answer closes its connection, so keep-alive clients reconnect to another instance.
+  app.use((_req, res, next) => {
+    if (deps.isDraining?.()) res.setHeader('Connection', 'close');
+    next();
+  });
   app.use(
     healthRoutes({
       database: deps.database,
@@ -109,6 +116,7 @@ export function createApp(deps: AppDeps): express.Express {
       registry: deps.metrics.registry,
       metricsToken: config.metricsToken,
       metricsOpen: config.embedded,
+      isDraining: deps.isDraining,
     }),
   );
   app.use('/static', express.static(publicDir, { maxAge: '1h', index: false }));

@@ -87,6 +87,8 @@ export interface Config {
   organisationName: string;
   trustProxy: boolean | number | string;
   metricsToken: string | null;
+  /** SIGTERM: /readyz says 503 for this long before the port closes. */
+  shutdownDrainSeconds: number;
   logLevel: string;
   tunables: Tunables;
 }
@@ -272,6 +274,12 @@ export function loadConfig(env: Env = process.env, options: { configDir?: string
 
   const metricsToken = read(env, 'GATEHOUSE_METRICS_TOKEN') ?? null;
 
+  // On SIGTERM, how long /readyz answers 503 while requests are still served, so a load balancer
+  // stops sending before the port closes. One process of the embedded default has no balancer to tell.
+  const drainText = read(env, 'GATEHOUSE_SHUTDOWN_DRAIN_SECONDS') ?? (embedded ? '0' : '5');
+  if (!/^\d{1,3}$/.test(drainText) || Number(drainText) > 300)
+    throw new ConfigError('GATEHOUSE_SHUTDOWN_DRAIN_SECONDS', 'must be a whole number of seconds (0-300)');
+
   return {
     port,
     publicUrl: publicUrl.toString().replace(/\/+$/, ''),
@@ -290,6 +298,7 @@ export function loadConfig(env: Env = process.env, options: { configDir?: string
     organisationName: read(env, 'GATEHOUSE_ORGANISATION_NAME') ?? 'Gatehouse demo',
     trustProxy,
     metricsToken,
+    shutdownDrainSeconds: Number(drainText),
     logLevel,
     tunables: loadTunables(options.configDir ?? defaultConfigDir),
   };

@@ -80,6 +80,8 @@ export interface Gatehouse {
   gateway: UpstreamGateway;
   sandboxNotion: SandboxNotion | null;
   adminToken: string;
+  /** Graceful shutdown, step one: /readyz answers 503 and connections close after their answer; requests are still served. */
+  drain(): void;
   stop(): Promise<void>;
 }
 
@@ -89,6 +91,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
   const cleanups: Array<() => Promise<void> | void> = [];
+  let draining = false;
   const cleanup = async () => {
     for (const fn of cleanups.reverse()) {
       try {
@@ -304,6 +307,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       clientAuthLimiter,
       gateway,
       ancestry,
+      isDraining: () => draining,
       // The fan-out engine is not wired yet: events are stored, and fanned out once it is.
       enqueueFanOut: async () => {},
     });
@@ -314,7 +318,8 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
         server.listen(config.port, () => resolve());
       });
     }
-    cleanups.push(() => closeServer(server));
+    // A proxied call may wait for the budget and then for Notion: that is the longest a request in flight needs.
+    cleanups.push(() => closeServer(server, config.tunables.upstreamMaxWaitMs + config.tunables.requestTimeoutMs + 1000));
     const port = (server.address() as AddressInfo).port;
     const url = config.publicUrl;
 
@@ -365,6 +370,9 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       gateway,
       sandboxNotion,
       adminToken,
+      drain: () => {
+        draining = true;
+      },
       stop: cleanup,
     };
   } catch (err) {
@@ -391,10 +399,11 @@ async function quietly<T>(logger: Logger, load: () => Promise<T>): Promise<T> {
   }
 }
 
-async function closeServer(server: http.Server): Promise<void> {
+/** Stops taking connections, lets requests in flight finish within `graceMs`, then cuts what is left. */
+async function closeServer(server: http.Server, graceMs: number): Promise<void> {
   if (!server.listening) return;
   await new Promise<void>((resolve) => {
-    const force = setTimeout(() => server.closeAllConnections(), 5000);
+    const force = setTimeout(() => server.closeAllConnections(), graceMs);
     force.unref();
     server.close(() => {
       clearTimeout(force);

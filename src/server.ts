@@ -4,6 +4,7 @@
  * cleanly on SIGTERM/SIGINT.
  */
 import { ConfigError, describeParts, loadConfig } from './config.js';
+import { createLogger } from './http/logging.js';
 import { DataDirLockedError } from './store/data-dir.js';
 
 async function main(): Promise<void> {
@@ -18,10 +19,11 @@ async function main(): Promise<void> {
     throw err;
   }
   let gatehouse;
+  const logger = createLogger(config.logLevel);
   try {
     // Loaded after the settings are known good: a bad setting prints its one line and nothing else.
     const { startGatehouse } = await import('./runtime.js');
-    gatehouse = await startGatehouse(config);
+    gatehouse = await startGatehouse(config, { logger });
   } catch (err) {
     if (err instanceof DataDirLockedError) {
       process.stderr.write(`Gatehouse cannot start: ${err.message}\n`);
@@ -36,18 +38,27 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`${describeParts(config)}\n`);
 
+  // SIGTERM (an orchestrator): drain first, so the load balancer sees /readyz fail before the port closes;
+  // SIGINT (a person at the terminal): stop now. Either way requests in flight finish before the pools close.
   let stopping = false;
-  const shutdown = (signal: string) => {
+  const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    process.stderr.write(`Gatehouse stopping (${signal})\n`);
-    gatehouse.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    const drainSeconds = signal === 'SIGTERM' ? config.shutdownDrainSeconds : 0;
+    logger.info({ signal, drainSeconds }, 'Gatehouse stopping');
+    gatehouse.drain();
+    if (drainSeconds > 0) await new Promise((resolve) => setTimeout(resolve, drainSeconds * 1000));
+    try {
+      await gatehouse.stop();
+      logger.info('Gatehouse stopped');
+      logger.flush?.();
+      process.exit(0);
+    } catch {
+      process.exit(1);
+    }
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
 void main();

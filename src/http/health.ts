@@ -15,12 +15,18 @@ export function healthRoutes(deps: {
   registry: Registry;
   metricsToken: string | null;
   metricsOpen: boolean;
+  /** True once a shutdown began: not ready, whatever the checks say. */
+  isDraining?: () => boolean;
 }): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   router.get('/readyz', async (_req, res) => {
+    if (deps.isDraining?.()) {
+      res.status(503).json({ status: 'draining', checks: {} });
+      return;
+    }
     const check = (p: Promise<unknown>) =>
       withTimeout(p, 1500).then(
         () => 'ok',

@@ -47,7 +47,7 @@ export function startServerProcess(env: Record<string, string>, timeoutMs = 60_0
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...env },
+      env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', GATEHOUSE_SHUTDOWN_DRAIN_SECONDS: '0', ...env },
     });
     let stdout = '';
     let stderr = '';
