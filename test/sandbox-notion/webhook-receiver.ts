@@ -13,8 +13,8 @@ export interface Received {
 
 export class WebhookReceiver {
   readonly received: Received[] = [];
-  /** Statuses for the next requests, in order; 200 once used up. */
-  readonly statuses: number[] = [];
+  /** Answers for the next requests, in order ('hang': never answer); 200 once used up. */
+  readonly statuses: Array<number | 'hang'> = [];
   private server!: Server;
   url = '';
 
@@ -26,7 +26,9 @@ export class WebhookReceiver {
       req.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
         receiver.received.push({ headers: req.headers, raw, json: JSON.parse(raw) as Record<string, unknown> });
-        res.statusCode = receiver.statuses.shift() ?? 200;
+        const status = receiver.statuses.shift() ?? 200;
+        if (status === 'hang') return;
+        res.statusCode = status;
         res.end();
       });
     });

@@ -17,7 +17,7 @@ import { GATEHOUSE_CLIENT, startSandbox } from './harness.js';
 import type { RunningSandbox } from './harness.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 
-const FAST = { retryDelaysMs: [2, 4, 8] };
+const FAST = { retryDelaysMs: [2, 4, 8], timeoutMs: 200 };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const title = (content: string) => ({ title: { title: [{ text: { content } }] } });
@@ -113,13 +113,13 @@ describe("a public integration's subscription", () => {
     expect(receiver.received.at(-1)?.headers['x-notion-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
   });
 
-  it('retries a failed delivery, counting attempts, until the receiver answers 2xx', async () => {
+  it('retries a failed delivery (5xx, a redirect, no answer in time), counting attempts, until the receiver answers 2xx', async () => {
     receiver.clearEvents();
-    receiver.statuses.push(500, 503);
+    receiver.statuses.push(500, 302, 'hang');
     await ada.pages.create({ parent: { page_id: SEED_PAGE_IDS.engineering }, properties: title('Retried') });
     await running.sandbox.webhooks.idle();
     const events = await receiver.events();
-    expect(events.map((e) => e.attempt_number)).toEqual([1, 2, 3]);
+    expect(events.map((e) => e.attempt_number)).toEqual([1, 2, 3, 4]);
     expect(new Set(events.map((e) => e.id)).size).toBe(1);
   });
 
