@@ -4,7 +4,7 @@
  * @notionhq/client's verifyWebhookSignature accepts, retries, internal
  * integrations, the control routes, the off switch and persistence.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -282,6 +282,22 @@ describe('persistence', () => {
       }
     } finally {
       await other.stop();
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('opens a state file written before webhooks existed', async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'sandbox-webhooks-'));
+    const stateFile = path.join(folder, 'sandbox-notion.json');
+    try {
+      await (await startSandbox({ stateFile })).stop();
+      const saved = JSON.parse(await readFile(stateFile, 'utf8')) as Record<string, unknown>;
+      delete saved.webhookSubscriptions;
+      await writeFile(stateFile, JSON.stringify(saved));
+      const reopened = await startSandbox({ stateFile });
+      expect(reopened.sandbox.webhooks.list()).toEqual([]);
+      await reopened.stop();
+    } finally {
       await rm(folder, { recursive: true, force: true });
     }
   });
