@@ -8,6 +8,19 @@
  *
  * The sandbox sends one event per change (Notion aggregates bursts over a
  * short window; a receiver must cope with both).
+ *
+ *   change                                   events
+ *   page created (API, generated pages)      page.created; a row also <db>.content_updated
+ *   blocks appended, updated, deleted        page.content_updated (updated_blocks)
+ *   page properties set                      page.properties_updated (property ids)
+ *   page in_trash set / cleared              page.deleted / page.undeleted
+ *   database in_trash set / cleared          database.deleted / .undeleted (+ data_source.* from 2025-09-03)
+ *   page moved                               page.moved (the new parent only)
+ *   comment created                          comment.created (page_id, parent)
+ *
+ * <db>.content_updated is data_source.content_updated from Notion-Version
+ * 2025-09-03 (database.content_updated is deprecated there), before it
+ * database.content_updated. Comment events need read_comments, the rest read_content.
  */
 import type { SandboxCapability } from './capabilities.js';
 import { newId } from './ids.js';
@@ -50,6 +63,14 @@ interface Change {
   /** Bots that reached the entity before the change (a move): they hear of it as well. */
   reachedBefore?: ReadonlySet<string>;
   bodies: (version: WebhookApiVersion) => EventBody[];
+}
+
+/** A page, block or database as it was before an in-place change. */
+interface Snapshot {
+  parent: ParentRef;
+  inTrash: boolean;
+  /** For a page: every bot that reached it, so a move still tells those it takes the page from. */
+  reachedBefore: ReadonlySet<string>;
 }
 
 const NOOP = () => undefined;
@@ -208,12 +229,6 @@ export function createContentEvents(deps: EmitterDeps): ContentEvents {
         return bodies;
       },
     });
-  }
-
-  interface Snapshot {
-    parent: ParentRef;
-    inTrash: boolean;
-    reachedBefore: ReadonlySet<string>;
   }
 
   return {
