@@ -9,7 +9,6 @@ import type { NextFunction, Request, Response } from 'express';
 import type {
   AppendBlockChildrenResponse,
   CommentObjectResponse,
-  GetPagePropertyResponse,
   ListBlockChildrenResponse,
   ListCommentsResponse,
   ListUsersResponse,
@@ -32,6 +31,7 @@ import {
 import { invalidRequestUrl, NotionApiError, objectNotFound, unauthorized, validationError } from './errors.js';
 import { authenticateBearer } from './grants.js';
 import { newId, normalizeId } from './ids.js';
+import { propertyItemAnswer } from './property-items.js';
 import { paginate, parseCursor, parsePageSize, queryDatabase, search } from './query.js';
 import type { TokenBucketLimiter } from './rate-limit.js';
 import { reachedBlock, reachedDatabase, reachedDataSource, reachedPage } from './reach.js';
@@ -49,12 +49,15 @@ import {
 } from './serialize.js';
 import type { NotionVersion, View } from './serialize.js';
 import type { CommentRecord, IntegrationRecord, ParentRef, StateStore } from './state.js';
+import type { ContentEvents } from './webhook-events.js';
 
 export interface ApiDeps {
   store: StateStore;
   publicUrl: string;
   clock: () => Date;
   limiter: TokenBucketLimiter;
+  /** Webhook hooks: called after each change, before the answer. */
+  events: ContentEvents;
   countApiCall: () => void;
 }
 
@@ -182,6 +185,7 @@ export function apiRouter(deps: ApiDeps): Router {
       now,
     });
     insertBlocks(state, page.id, 'page', blocks, integration.botId, now);
+    deps.events.pageCreated(page, integration.botId);
     changed();
     res.json(serializePage(view, page));
   });
@@ -213,11 +217,13 @@ export function apiRouter(deps: ApiDeps): Router {
     const icon = parseIcon(input.icon);
     const trash = input.in_trash ?? input.archived;
     if (trash !== undefined && typeof trash !== 'boolean') throw validationError('body.in_trash should be a boolean.');
+    const tracked = deps.events.track(page.id);
     Object.assign(page.properties, properties);
     if (icon !== undefined) page.icon = icon;
     if (trash !== undefined) page.inTrash = trash;
     page.lastEditedTime = now.toISOString();
     page.lastEditedBy = integration.botId;
+    tracked(integration.botId, Object.keys(properties));
     changed();
     res.json(serializePage(view, page));
   });
@@ -230,12 +236,14 @@ export function apiRouter(deps: ApiDeps): Router {
     const target = resolveNewPageParent(integration, body(req).parent);
     if (target.type === 'page_id' && (target.id === page.id || isReachedFrom(page.id, target.id)))
       throw validationError('A page cannot be moved under itself or its descendants.');
+    const tracked = deps.events.track(page.id);
     const oldContainer = page.parent.type === 'page_id' || page.parent.type === 'block_id' ? page.parent.id : null;
     if (oldContainer !== null) state.children[oldContainer] = (state.children[oldContainer] ?? []).filter((id) => id !== page.id);
     page.parent = target;
     if (target.type === 'page_id') attachChild(state, target.id, page.id);
     page.lastEditedTime = now.toISOString();
     page.lastEditedBy = integration.botId;
+    tracked(integration.botId);
     changed();
     res.json(serializePage(view, page));
   });
@@ -259,49 +267,7 @@ export function apiRouter(deps: ApiDeps): Router {
     const name = Object.entries(schemaOfPage(state, page)).find(([n, s]) => s.id === propertyId || n === propertyId)?.[0];
     const value = name === undefined ? null : serializePropertyValue(state, page, name);
     if (!value) throw validationError(`Could not find property with id: ${propertyId}`);
-    const cursor = parseCursor(req.query.start_cursor, 'query');
-    const pageSize = parsePageSize(req.query.page_size, 'query');
-    let answer: GetPagePropertyResponse;
-    // Title, rich text and relation are paginated lists of property items; the rest a single item.
-    if (value.type === 'title' || value.type === 'rich_text') {
-      const items = (value.type === 'title' ? value.title : value.rich_text).map((item, index) => ({ item, key: indexId(index) }));
-      const page = paginate(items, (i) => i.key, cursor, pageSize);
-      answer = {
-        object: 'list',
-        type: 'property_item',
-        property_item:
-          value.type === 'title'
-            ? { type: 'title', title: {}, next_url: null, id: value.id }
-            : { type: 'rich_text', rich_text: {}, next_url: null, id: value.id },
-        next_cursor: page.next_cursor,
-        has_more: page.has_more,
-        results: page.results.map(({ item }) =>
-          value.type === 'title'
-            ? { object: 'property_item' as const, id: value.id, type: 'title' as const, title: item }
-            : { object: 'property_item' as const, id: value.id, type: 'rich_text' as const, rich_text: item },
-        ),
-      };
-    } else if (value.type === 'relation') {
-      const page = paginate(value.relation, (r) => r.id, cursor, pageSize);
-      answer = {
-        object: 'list',
-        type: 'property_item',
-        property_item: { type: 'relation', relation: {}, next_url: null, id: value.id },
-        next_cursor: page.next_cursor,
-        has_more: page.has_more,
-        results: page.results.map((r) => ({
-          object: 'property_item' as const,
-          id: value.id,
-          type: 'relation' as const,
-          relation: { id: r.id },
-        })),
-      };
-    } else if (value.type === 'select') {
-      answer = { object: 'property_item', id: value.id, type: 'select', select: value.select };
-    } else {
-      throw validationError(`The sandbox does not serve property items of type ${value.type}.`);
-    }
-    res.json(answer);
+    res.json(propertyItemAnswer(value, parseCursor(req.query.start_cursor, 'query'), parsePageSize(req.query.page_size, 'query')));
   });
 
   // Blocks
@@ -341,6 +307,7 @@ export function apiRouter(deps: ApiDeps): Router {
     const created = insertBlocks(state, located.record.id, located.kind, blocks, integration.botId, now, after);
     located.record.lastEditedTime = now.toISOString();
     located.record.lastEditedBy = integration.botId;
+    deps.events.blocksAppended(located.record.id, created, integration.botId);
     changed();
     const list: AppendBlockChildrenResponse = {
       object: 'list',
@@ -360,10 +327,12 @@ export function apiRouter(deps: ApiDeps): Router {
     const input = body(req);
     const trash = input.in_trash ?? input.archived;
     if (trash !== undefined && typeof trash !== 'boolean') throw validationError('body.in_trash should be a boolean.');
+    const tracked = deps.events.track(located.record.id);
     if (located.kind === 'block') located.record.content = updateBlockContent(state, deps.publicUrl, located.record.content, input);
     if (trash !== undefined) located.record.inTrash = trash;
     located.record.lastEditedTime = now.toISOString();
     located.record.lastEditedBy = integration.botId;
+    tracked(integration.botId);
     changed();
     res.json(serializeBlock(view, located));
   });
@@ -372,7 +341,9 @@ export function apiRouter(deps: ApiDeps): Router {
     const { view, integration, now } = call(res);
     requireCapability(integration.capabilities, 'update_content');
     const located = reachedBlock(state, integration, pathId(req.params.block_id, 'block_id'));
+    const tracked = deps.events.track(located.record.id);
     setInTrash(located.record, true, integration.botId, now);
+    tracked(integration.botId);
     changed();
     res.json(serializeBlock(view, located));
   });
@@ -463,6 +434,7 @@ export function apiRouter(deps: ApiDeps): Router {
       createdTime: now.toISOString(),
     };
     state.comments[comment.id] = comment;
+    deps.events.commentCreated(comment);
     changed();
     const answer: CommentObjectResponse = serializeComment(state, comment);
     res.json(answer);
@@ -474,9 +446,4 @@ export function apiRouter(deps: ApiDeps): Router {
   });
 
   return router;
-}
-
-/** Property item cursors must be ids: derive one per position. */
-function indexId(index: number): string {
-  return `00000000-0000-4000-8000-${index.toString(16).padStart(12, '0')}`;
 }

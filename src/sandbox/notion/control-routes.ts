@@ -7,6 +7,7 @@ import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { isCapability } from './capabilities.js';
 import type { SandboxNotion } from './index.js';
+import { webhookControlRouter } from './webhook-control-routes.js';
 
 function badRequest(res: Response, message: string): void {
   res.status(400).json({ error: { code: 'invalid_request', message } });
@@ -67,6 +68,8 @@ export function controlRouter(sandbox: Omit<SandboxNotion, 'controlRouter'>): Ro
   router.get('/stats', (_req, res) => {
     res.json(sandbox.stats());
   });
+
+  router.use('/webhooks', webhookControlRouter(sandbox.webhooks));
 
   router.get('/seed', (_req, res) => {
     res.json({ workspaces: sandbox.workspaces(), users: sandbox.users() });

@@ -24,6 +24,8 @@ import { topLevelIds } from './reach.js';
 import { buildSeedState, hashSecret, workspaceIconUrl } from './seed.js';
 import { StateStore } from './state.js';
 import type { SandboxState, WorkspaceRecord } from './state.js';
+import { createWebhooks } from './webhooks.js';
+import type { SandboxWebhooks, WebhookOptions } from './webhooks.js';
 
 export type { SandboxCapability } from './capabilities.js';
 export { SANDBOX_CAPABILITIES } from './capabilities.js';
@@ -38,6 +40,9 @@ export {
   seedPageId,
 } from './seed.js';
 export type { OauthTokenResponse };
+export type { SandboxWebhooks, WebhookEventType, WebhookOptions, WebhookSubscriptionView, WebhookIntegrationRef } from './webhooks.js';
+export { WEBHOOK_EVENT_TYPES, WebhookSubscriptionError } from './webhooks.js';
+export type { NotionWebhookEvent } from './webhook-payloads.js';
 
 export interface SandboxNotionOptions {
   /** JSON file where state is persisted (atomic temp file + rename, debounced, flushed on close()). null = memory only. */
@@ -51,10 +56,14 @@ export interface SandboxNotionOptions {
   rateLimitPerSecond?: number;
   /** Public-integration OAuth clients (Gatehouse is one). Upserted into state at start. */
   oauthClients: Array<{ clientId: string; clientSecret: string; redirectUris: string[]; name: string; capabilities: SandboxCapability[] }>;
+  /** Webhook delivery settings; `{ enabled: false }` sends nothing at all. */
+  webhooks?: WebhookOptions;
 }
 
 export interface SandboxNotion {
   router: Router;
+  /** Webhook subscriptions (one per integration) and their delivery. */
+  webhooks: SandboxWebhooks;
   /** Mint a token pair as if `email` had completed the OAuth page for `workspaceName` ticking `pageIds` (default: every top-level page and database). */
   grantDirect(args: { clientId: string; email: string; workspaceName: string; pageIds?: string[] }): Promise<OauthTokenResponse>;
   /** Create an internal integration for a workspace (token `ntn_…`), reaching the given pages (default: all top-level). */
@@ -71,7 +80,7 @@ export interface SandboxNotion {
   stats(): { tokenCalls: { authorization_code: number; refresh_token: number }; apiCalls: number };
   /** Adds `count` pages under a new top-level page "Generated pages N" (sections of 100), for benchmarks. */
   addGeneratedPages(workspaceName: string, count: number): Promise<{ rootPageId: string; pageIds: string[] }>;
-  /** Sandbox-only control endpoints (internal-integrations, remove-member, generated-pages, stats); standalone.ts mounts them at /_sandbox. */
+  /** Sandbox-only control endpoints (internal-integrations, remove-member, generated-pages, stats, webhooks/...); standalone.ts mounts them at /_sandbox. */
   controlRouter: Router;
   close(): Promise<void>;
 }
@@ -94,6 +103,7 @@ export async function createSandboxNotion(opts: SandboxNotionOptions): Promise<S
   // Icon URLs follow the current public URL (a restart may change host or port).
   for (const workspace of state.workspaces) if (workspace.icon !== null) workspace.icon = workspaceIconUrl(publicUrl, workspace.name);
   store.changed();
+  const { webhooks, events, close: stopWebhooks } = createWebhooks({ store, clock, options: opts.webhooks });
 
   const counters = { tokenCalls: { authorization_code: 0, refresh_token: 0 }, apiCalls: 0 };
   // Bursts of ten, as Notion allows some; a raised limit raises the burst too, so same-millisecond requests are not refused.
@@ -108,11 +118,12 @@ export async function createSandboxNotion(opts: SandboxNotionOptions): Promise<S
     '/v1/oauth',
     oauthRouter({ store, clock, accessTokenLifetimeSeconds, countTokenCall: (grant) => (counters.tokenCalls[grant] += 1) }),
   );
-  router.use('/v1', apiRouter({ store, publicUrl, clock, limiter, countApiCall: () => (counters.apiCalls += 1) }));
+  router.use('/v1', apiRouter({ store, publicUrl, clock, limiter, events, countApiCall: () => (counters.apiCalls += 1) }));
   router.use(notionErrorHandler);
 
   const sandbox: Omit<SandboxNotion, 'controlRouter'> = {
     router,
+    webhooks,
 
     async grantDirect({ clientId, email, workspaceName, pageIds }) {
       const client = state.oauthClients[clientId];
@@ -161,14 +172,17 @@ export async function createSandboxNotion(opts: SandboxNotionOptions): Promise<S
       const batch = (state.generatedBatches += 1);
       const now = clock();
       const author = workspace.memberIds[0] ?? state.persons[0].id;
-      const page = (title: string, parent: { type: 'workspace' } | { type: 'page_id'; id: string }) =>
-        insertPage(state, {
+      const page = (title: string, parent: { type: 'workspace' } | { type: 'page_id'; id: string }) => {
+        const created = insertPage(state, {
           workspaceId: workspace.id,
           parent,
           properties: { title: { type: 'title', title: [text(title)] } },
           author,
           now,
         });
+        events.pageCreated(created, author);
+        return created;
+      };
       const root = page(`Generated pages ${batch}`, { type: 'workspace' });
       const pageIds: string[] = [];
       for (let section = 0; section * 100 < count; section += 1) {
@@ -181,6 +195,7 @@ export async function createSandboxNotion(opts: SandboxNotionOptions): Promise<S
     },
 
     async close() {
+      stopWebhooks();
       await store.flush();
     },
   };

@@ -148,6 +148,7 @@ export function buildSeedState(publicUrl: string): SandboxState {
     sessions: {},
     transactions: {},
     generatedBatches: 0,
+    webhookSubscriptions: {},
   };
   const person = (id: string, name: string, email: string): PersonRecord => ({
     id,

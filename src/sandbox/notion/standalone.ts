@@ -5,7 +5,9 @@
  * Env: SANDBOX_NOTION_PORT (3100), SANDBOX_NOTION_PUBLIC_URL (http://localhost:$PORT),
  * SANDBOX_NOTION_STATE_FILE (./data/sandbox-notion.json), SANDBOX_NOTION_CLIENT_ID,
  * SANDBOX_NOTION_CLIENT_SECRET, SANDBOX_NOTION_REDIRECT_URIS (comma separated),
- * SANDBOX_NOTION_TOKEN_LIFETIME_SECONDS, SANDBOX_NOTION_RATE_LIMIT.
+ * SANDBOX_NOTION_TOKEN_LIFETIME_SECONDS, SANDBOX_NOTION_RATE_LIMIT,
+ * SANDBOX_NOTION_WEBHOOKS (`off`: no webhook request is ever sent),
+ * SANDBOX_NOTION_WEBHOOK_RETRY_MS (delays before attempts 2..8, comma separated).
  */
 import express from 'express';
 import helmet from 'helmet';
@@ -33,6 +35,17 @@ function numberFromEnv(name: string, fallback: number): number {
   return value;
 }
 
+function retryDelaysFromEnv(): number[] | undefined {
+  const raw = process.env.SANDBOX_NOTION_WEBHOOK_RETRY_MS;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const delays = raw.split(',').map((s) => Number(s.trim()));
+  if (!delays.every((d) => Number.isFinite(d) && d >= 0)) {
+    console.error('SANDBOX_NOTION_WEBHOOK_RETRY_MS must be comma-separated non-negative numbers of milliseconds');
+    process.exit(1);
+  }
+  return delays;
+}
+
 async function main(): Promise<void> {
   const port = numberFromEnv('SANDBOX_NOTION_PORT', 3100);
   const publicUrl = process.env.SANDBOX_NOTION_PUBLIC_URL ?? `http://localhost:${port}`;
@@ -56,6 +69,7 @@ async function main(): Promise<void> {
     accessTokenLifetimeSeconds: numberFromEnv('SANDBOX_NOTION_TOKEN_LIFETIME_SECONDS', 3600),
     rateLimitPerSecond: numberFromEnv('SANDBOX_NOTION_RATE_LIMIT', 3),
     oauthClients,
+    webhooks: { enabled: process.env.SANDBOX_NOTION_WEBHOOKS !== 'off', retryDelaysMs: retryDelaysFromEnv() },
   });
 
   const app = express();

@@ -6,7 +6,9 @@
  * write goes to a temporary file in the same folder and is renamed over the
  * old one (rename is atomic on POSIX), so a crash mid-write leaves the previous
  * state. Writes are debounced (many mutations, one write) and close() flushes.
- * Secrets (tokens, codes, sessions, client secrets) are kept as SHA-256 hashes.
+ * Secrets (tokens, codes, sessions, client secrets) are kept as SHA-256 hashes,
+ * except webhook verification tokens: they are the HMAC key of every delivery,
+ * so they must be kept readable (the file is written with mode 0600).
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -197,6 +199,28 @@ export interface AuthorizeTransactionRecord {
   createdAt: string;
 }
 
+/** The Notion-Version a webhook subscription's events follow (database vs data source events and parents). */
+export type WebhookApiVersion = '2022-06-28' | '2025-09-03';
+
+/**
+ * A webhook subscription, one per integration as in Notion: a public
+ * integration's (an OAuth client's) receives the events of every workspace
+ * where it is installed; an internal integration's only its own.
+ *
+ *   pending ──verify(token)──▶ active          (only active ones receive events)
+ */
+export interface WebhookSubscriptionRecord {
+  id: string;
+  integration: { type: 'public'; clientId: string } | { type: 'internal'; botId: string };
+  url: string;
+  /** Notion event type names; null = every type. */
+  eventTypes: string[] | null;
+  apiVersion: WebhookApiVersion;
+  status: 'pending' | 'active';
+  verificationToken: string;
+  createdTime: string;
+}
+
 export interface SandboxState {
   version: number;
   persons: PersonRecord[];
@@ -215,6 +239,8 @@ export interface SandboxState {
   transactions: Record<string, AuthorizeTransactionRecord>;
   /** Counter so that generated page batches get unique titles. */
   generatedBatches: number;
+  /** Absent in state files written before webhooks existed; filled in at load. */
+  webhookSubscriptions: Record<string, WebhookSubscriptionRecord>;
 }
 
 export class StateStore {
@@ -233,6 +259,8 @@ export class StateStore {
     try {
       state = JSON.parse(await readFile(file, 'utf8')) as SandboxState;
       if (state.version !== STATE_VERSION) throw new Error(`unsupported state version ${String(state.version)} in ${file}`);
+      // Added without a version bump: older files simply have no subscriptions yet.
+      state.webhookSubscriptions ??= {};
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       state = seed();
