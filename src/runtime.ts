@@ -39,6 +39,7 @@ import { postgresRefreshLock, redisRefreshLock } from './upstream/refresh-lock.j
 import { memoryFailureLimiter, redisFailureLimiter } from './oauth/failure-limiter.js';
 import { memoryAncestryCache, redisAncestryCache } from './proxy/scope.js';
 import { purgeWebhookEvents } from './webhooks/intake.js';
+import { subscribeSandboxToIntake } from './webhooks/sandbox-subscription.js';
 
 export const SANDBOX_CLIENT_ID = 'gatehouse';
 const ALL_CAPABILITIES = [
@@ -63,6 +64,8 @@ export interface StartOptions {
   redisPrefix?: string;
   /** Overrides for the in-process sandbox Notion (tests: short token lifetime, clock). */
   sandboxNotion?: Partial<Omit<SandboxNotionOptions, 'oauthClients' | 'publicUrl'>>;
+  /** Subscribe the sandbox Notion to the webhook intake at start (default true; tests opt in). */
+  sandboxWebhooks?: boolean;
   /** Skip the periodic background jobs (tests run them on demand). */
   periodicJobs?: boolean;
 }
@@ -322,6 +325,16 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     cleanups.push(() => closeServer(server, config.tunables.upstreamMaxWaitMs + config.tunables.requestTimeoutMs + 1000));
     const port = (server.address() as AddressInfo).port;
     const url = config.publicUrl;
+    if (sandboxNotion && options.sandboxWebhooks !== false) {
+      await subscribeSandboxToIntake({
+        sandbox: sandboxNotion,
+        clientId: SANDBOX_CLIENT_ID,
+        publicUrl: config.publicUrl,
+        events: stores.webhookEvents,
+        keyring,
+        logger,
+      });
+    }
 
     if (sandboxNotion && config.oidc.mode === 'sandbox') {
       const connectDeps = {

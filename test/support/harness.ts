@@ -41,6 +41,8 @@ export interface HarnessOptions {
   persistPglite?: boolean;
   /** Reuse a Redis key prefix (two instances sharing Redis); its owner removes the keys. */
   redisPrefix?: string;
+  /** Subscribe the sandbox Notion to the webhook intake, as the embedded default does at start. */
+  sandboxWebhooks?: boolean;
   /** Overrides of config/defaults.json tunables (e.g. the upstream budget raised out of the way). */
   tunables?: Partial<Tunables>;
 }
@@ -84,6 +86,7 @@ export async function startTestGatehouse(options: HarnessOptions = {}): Promise<
     redisPrefix: redisPrefix ?? undefined,
     sandboxNotion: options.sandboxNotion,
     periodicJobs: false,
+    sandboxWebhooks: options.sandboxWebhooks ?? false,
   });
   return {
     url,
