@@ -22,6 +22,7 @@ import { createMetrics } from './http/metrics.js';
 import { lazyDiscovery } from './identity/oidc-strategy.js';
 import { loadSecrets } from './bootstrap/secrets.js';
 import { seedDemo } from './bootstrap/demo-seed.js';
+import { probePostgres, probeRedis, startingResponder, waitUntilReachable, type ServiceState } from './bootstrap/wait-for-services.js';
 import { demoPartnerRouter, ensureDemoPartner } from './sandbox/partner/index.js';
 import { createSandboxNotion, type SandboxNotion, type SandboxNotionOptions } from './sandbox/notion/index.js';
 import { dataFiles, lockDataDir, writePrivateFile } from './store/data-dir.js';
@@ -95,6 +96,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
   const logger = options.logger ?? createLogger(config.logLevel);
   const cleanups: Array<() => Promise<void> | void> = [];
   let draining = false;
+  let startedResponder = () => {};
   const cleanup = async () => {
     for (const fn of cleanups.reverse()) {
       try {
@@ -114,6 +116,44 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     }
     const secrets = loadSecrets(config, (message) => logger.warn(message));
     const keyring = new Keyring(secrets.encryptionKeys);
+
+    // PostgreSQL and Redis may come up after Gatehouse: answer health checks on the port while waiting for them.
+    const server = options.server ?? http.createServer();
+    if (config.databaseUrl || config.redisUrl) {
+      const services: ServiceState = {
+        database: config.databaseUrl ? 'waiting' : 'ok',
+        redis: config.redisUrl ? 'waiting' : 'not configured',
+      };
+      const starting = startingResponder(() => services);
+      server.on('request', starting);
+      if (!server.listening) {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(config.port, () => resolve());
+        });
+      }
+      const timeoutMs = config.tunables.databaseTimeoutMs;
+      await Promise.all([
+        config.databaseUrl &&
+          waitUntilReachable({
+            name: 'PostgreSQL',
+            url: config.databaseUrl,
+            probe: () => probePostgres(config.databaseUrl!, timeoutMs),
+            logger,
+            onState: (s) => (services.database = s),
+          }),
+        config.redisUrl &&
+          waitUntilReachable({
+            name: 'Redis',
+            url: config.redisUrl,
+            probe: () => probeRedis(config.redisUrl!, timeoutMs),
+            logger,
+            onState: (s) => (services.redis = s),
+          }),
+      ]);
+      cleanups.push(() => closeServer(server, 1000));
+      startedResponder = () => server.off('request', starting);
+    }
 
     const database = config.databaseUrl
       ? await openDatabase({
@@ -139,7 +179,13 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
         socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000) },
       });
       // An unheard 'error' event would kill the process; node-redis reconnects by itself.
-      redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'));
+      // Once every few seconds: a Redis that stays away must not flood the log with one line per reconnect.
+      let lastRedisError = 0;
+      redis.on('error', (err: Error) => {
+        if (Date.now() - lastRedisError < 5_000) return;
+        lastRedisError = Date.now();
+        logger.warn({ err: err.message }, 'redis error');
+      });
       await redis
         .connect()
         .catch((err: Error) => logger.warn({ err: err.message }, 'redis not reachable at start; retrying in the background'));
@@ -158,7 +204,6 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       sessionStore = new HashedSessionIdStore(store);
     }
 
-    const server = options.server ?? http.createServer();
     const sandboxRouters: Array<{ mount: string; router: Router }> = [];
 
     let upstream: NotionUpstream;
@@ -314,6 +359,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       // The fan-out engine is not wired yet: events are stored, and fanned out once it is.
       enqueueFanOut: async () => {},
     });
+    startedResponder();
     server.on('request', app);
     if (!server.listening) {
       await new Promise<void>((resolve, reject) => {
