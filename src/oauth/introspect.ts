@@ -40,6 +40,8 @@ export async function handleIntrospection(deps: TokenDeps, req: Request): Promis
   if (found) {
     const { access, grant } = found;
     if (access.appId !== app.id || access.revokedAt || access.expiresAt <= now || !grant || grant.status !== 'active') return inactive;
+    // Its client holds the answer: the pair is in use and is never replaced as a lost answer (src/store/token-units.ts).
+    if (access.firstUsedAt === null && (await deps.tokens.markAccessTokenUsed(tokenHash, now))?.revoked) return inactive;
     return active(grant, access.capabilities, 'bearer', access.expiresAt, access.createdAt);
   }
   const refresh = await deps.tokens.findRefreshToken(tokenHash);

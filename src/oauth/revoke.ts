@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import { hashToken } from '../crypto/tokens.js';
+import type { AuditEvent } from '../store/audit.js';
 import { InvalidRequest } from './errors.js';
 import { bodyParams } from './params.js';
 import { authenticateEndpointClient, type TokenDeps } from './token.js';
@@ -18,30 +19,23 @@ export async function handleRevocation(deps: TokenDeps, req: Request): Promise<{
   if (token === undefined) throw new InvalidRequest('token is required.');
   const now = deps.clock.now();
   const tokenHash = hashToken(token);
-  const record = async (grantId: string, kind: string) => {
-    const grant = await deps.grants.findById(grantId);
-    await deps.audit.record(
-      {
-        action: 'token.revoked',
-        actor: { type: 'partner', id: app.id, label: app.name },
-        target: { type: 'grant', id: grantId },
-        workspaceId: grant?.workspaceId ?? null,
-        address: req.ip ?? null,
-        outcome: 'success',
-        detail: { kind },
-      },
-      now,
-    );
-  };
+  const event = async (grantId: string, kind: string): Promise<AuditEvent> => ({
+    action: 'token.revoked',
+    actor: { type: 'partner', id: app.id, label: app.name },
+    target: { type: 'grant', id: grantId },
+    workspaceId: (await deps.grants.findById(grantId))?.workspaceId ?? null,
+    address: req.ip ?? null,
+    outcome: 'success',
+    detail: { kind },
+  });
   const access = await deps.tokens.findAccessToken(tokenHash);
   if (access && access.appId === app.id) {
-    if (await deps.tokens.revokeAccessToken(tokenHash, now)) await record(access.grantId, 'access_token');
+    if (await deps.tokens.revokeAccessToken(tokenHash, now)) await deps.audit.record(await event(access.grantId, 'access_token'), now);
   } else {
     const refresh = await deps.tokens.findRefreshToken(tokenHash);
-    if (refresh && refresh.appId === app.id) {
-      await deps.tokens.revokeFamily(refresh.familyId, now);
-      await record(refresh.grantId, 'refresh_token');
-    }
+    // The family and its audit event in one unit of work.
+    if (refresh && refresh.appId === app.id)
+      await deps.tokens.revokeFamily(refresh.familyId, now, await event(refresh.grantId, 'refresh_token'));
   }
   return { request_id: randomUUID() };
 }

@@ -30,7 +30,7 @@ export const NOTION_VERSIONS = ['2022-06-28', '2025-09-03'] as const;
 export const BODY_LIMIT = '500kb';
 
 export interface ProxyDeps {
-  tokens: Pick<TokenStore, 'findAccessTokenWithGrant'>;
+  tokens: Pick<TokenStore, 'findAccessTokenWithGrant' | 'markAccessTokenUsed'>;
   grants: Pick<GrantStore, 'findById'>;
   /** Internal integration tokens (gh_int_), resolved in ./authenticate.ts. */
   internalIntegrations?: Pick<InternalIntegrationStore, 'findByTokenHash'>;

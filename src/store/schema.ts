@@ -135,6 +135,8 @@ export interface AccessTokensTable {
   expires_at: Timestamp;
   revoked_at: NullableTimestamp;
   created_at: Timestamp;
+  /** First use within the lost-answer window only (migration 0010); null afterwards too. */
+  first_used_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface RefreshTokensTable {
@@ -148,6 +150,8 @@ export interface RefreshTokensTable {
   used_at: NullableTimestamp;
   revoked_at: NullableTimestamp;
   created_at: Timestamp;
+  /** The refresh token this one replaced, null for the first of a family (migration 0010). */
+  parent_hash: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface AuditEventsTable {
