@@ -7,14 +7,16 @@ import type { Request } from 'express';
 import { hashToken } from '../crypto/tokens.js';
 import type { Grant } from '../store/grants.js';
 import { InvalidRequest } from './errors.js';
-import { bodyParams } from './params.js';
+import { oauthRequest } from './params.js';
 import { effectiveCapabilities, toScope } from './capabilities.js';
-import { authenticateEndpointClient, type TokenDeps } from './token.js';
+import { authenticateEndpointClient } from './client-auth.js';
+import type { TokenDeps } from './grants/common.js';
 
 export async function handleIntrospection(deps: TokenDeps, req: Request): Promise<Record<string, unknown>> {
-  const params = bodyParams(req);
+  const request = oauthRequest(req);
+  const { params } = request;
   params.rejectDuplicates();
-  const app = await authenticateEndpointClient(deps, req, params, 'introspect');
+  const app = await authenticateEndpointClient(deps, request, 'introspect');
   const token = params.get('token');
   if (token === undefined) throw new InvalidRequest('token is required.');
   const hint = params.get('token_type_hint');

@@ -8,13 +8,15 @@ import type { Request } from 'express';
 import { hashToken } from '../crypto/tokens.js';
 import type { AuditEvent } from '../store/audit.js';
 import { InvalidRequest } from './errors.js';
-import { bodyParams } from './params.js';
-import { authenticateEndpointClient, type TokenDeps } from './token.js';
+import { oauthRequest } from './params.js';
+import { authenticateEndpointClient } from './client-auth.js';
+import type { TokenDeps } from './grants/common.js';
 
 export async function handleRevocation(deps: TokenDeps, req: Request): Promise<{ request_id: string }> {
-  const params = bodyParams(req);
+  const request = oauthRequest(req);
+  const { params } = request;
   params.rejectDuplicates();
-  const app = await authenticateEndpointClient(deps, req, params, 'revoke');
+  const app = await authenticateEndpointClient(deps, request, 'revoke');
   const token = params.get('token');
   if (token === undefined) throw new InvalidRequest('token is required.');
   const now = deps.clock.now();
@@ -24,7 +26,7 @@ export async function handleRevocation(deps: TokenDeps, req: Request): Promise<{
     actor: { type: 'partner', id: app.id, label: app.name },
     target: { type: 'grant', id: grantId },
     workspaceId: (await deps.grants.findById(grantId))?.workspaceId ?? null,
-    address: req.ip ?? null,
+    address: request.address,
     outcome: 'success',
     detail: { kind },
   });
