@@ -124,6 +124,18 @@ describe('a retried rotation whose answer was lost', () => {
     expect(await reusedEvents()).toBe(before + 1);
   });
 
+  it('concurrent refreshes of one token: each answered, exactly one pair left working, no reuse', async () => {
+    const before = await reusedEvents();
+    const { lost } = await rotatedOnce();
+    const answers = await Promise.all(Array.from({ length: 3 }, () => refresh(lost.refresh_token)));
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200]);
+    const pairs = (await Promise.all(answers.map((r) => r.json()))) as Pair[];
+    const working = [];
+    for (const pair of pairs) if ((await active(pair)).every(Boolean)) working.push(pair);
+    expect(working).toHaveLength(1);
+    expect(await reusedEvents()).toBe(before);
+  });
+
   it('with the window set to 0 every retry is reuse (strict rotation)', async () => {
     const strict = await startTestGatehouse({ tunables: { refreshReuseGraceSeconds: 0 } });
     try {

@@ -103,6 +103,18 @@ describe.each([['pglite'], ['postgres']] as const)('token units of work on %s', 
     expect(event?.detail).toMatchObject({ revokedAccessTokens: 2, revokedRefreshTokens: 2 });
   });
 
+  it('concurrent refreshes of one live token: each answered, exactly one pair left working, the grant never revoked', async () => {
+    const { code, grantId } = await newCode();
+    const first = await (await redeem(code)).json();
+    const answers = await Promise.all(Array.from({ length: 4 }, () => refresh(first.refresh_token)));
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    let working = 0;
+    for (const pair of await Promise.all(answers.map((r) => r.json())))
+      if ((await introspect(pair.access_token)).active && (await introspect(pair.refresh_token)).active) working++;
+    expect(working).toBe(1);
+    expect((await t.gatehouse.stores.grants.findById(grantId))?.status).toBe('active');
+  });
+
   it('a revocation that fails half-way revokes nothing: the grant and its tokens stay as they were', async () => {
     const { code, grantId } = await newCode();
     const answer = await (await redeem(code)).json();
