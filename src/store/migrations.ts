@@ -273,8 +273,8 @@ const webhookSubscriptions: Migration = {
 /**
  * The token path's lost-answer rule: a refresh token records the one it
  * replaced (so a retry of a rotation finds the pair it produced), and an
- * access token the first time it was used inside that short window (so a
- * pair someone already used is never replaced).
+ * access token the first time it was presented (so a pair someone already
+ * used is never replaced).
  */
 const tokenLineage: Migration = {
   async up(db: Kysely<unknown>) {

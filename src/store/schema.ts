@@ -135,7 +135,7 @@ export interface AccessTokensTable {
   expires_at: Timestamp;
   revoked_at: NullableTimestamp;
   created_at: Timestamp;
-  /** First use within the lost-answer window only (migration 0010); null afterwards too. */
+  /** Its first presentation to the proxy or introspection, recorded once (migration 0010). */
   first_used_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
