@@ -136,6 +136,7 @@ export function createApp(deps: AppDeps): express.Express {
       logger: deps.logger,
       accessTokenLifetimeSeconds: config.tunables.accessTokenLifetimeSeconds,
       refreshTokenLifetimeDays: config.tunables.refreshTokenLifetimeDays,
+      refreshReuseGraceSeconds: config.tunables.refreshReuseGraceSeconds,
     }),
   );
   // The Notion API proxy: /v1/... except /v1/oauth/*, before sessions (partners carry no cookies).

@@ -54,6 +54,8 @@ const tunablesSchema = z
       .min(60)
       .max(24 * 3600),
     refreshTokenLifetimeDays: z.number().int().min(1).max(365),
+    // A retry of a rotation whose answer was lost, within this many seconds, gets a fresh pair (0: strict rotation).
+    refreshReuseGraceSeconds: z.number().int().min(0).max(60),
     clientAuthFailuresPerWindow: z.number().int().min(1),
     clientAuthFailureWindowSeconds: z.number().int().min(1),
     // Notion's request limit, per integration and workspace, shared by every partner there (notion-api.md §8).

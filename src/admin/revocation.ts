@@ -61,23 +61,16 @@ export async function revokeGrant(deps: RevocationDeps, grantId: string, actor: 
   const grant = await deps.grants.findById(grantId);
   if (!grant) throw new GrantNotFound();
   const now = deps.clock.now();
-  // Status first: from this UPDATE on, every check refuses the grant's tokens, even before they are swept.
-  const revoked = await deps.grants.revoke(grant.id, { by: revokedBy(actor), reason }, now);
-  await deps.tokens.revokeByGrant(grant.id, now);
-  if (revoked) {
-    await deps.audit.record(
-      {
-        action: 'grant.revoked',
-        actor: { type: actor.type, id: actor.id, label: actor.label },
-        target: { type: 'grant', id: grant.id },
-        workspaceId: grant.workspaceId,
-        address: actor.address,
-        outcome: 'success',
-        detail: { reason, appId: grant.appId, personId: grant.personId },
-      },
-      now,
-    );
-  }
+  // The status, the sweep of its codes and tokens and the audit event commit together (src/store/token-units.ts).
+  const revoked = await deps.tokens.revokeGrant(grant.id, { by: revokedBy(actor), reason }, now, {
+    action: 'grant.revoked',
+    actor: { type: actor.type, id: actor.id, label: actor.label },
+    target: { type: 'grant', id: grant.id },
+    workspaceId: grant.workspaceId,
+    address: actor.address,
+    outcome: 'success',
+    detail: { reason, appId: grant.appId, personId: grant.personId },
+  });
   return { grantId: grant.id, revoked };
 }
 

@@ -5,12 +5,13 @@
  * arrive as "%2D"), or client_secret_post, or none for public clients (PKCE
  * protects their codes). One method per request.
  */
-import type { Request } from 'express';
 import { constantTimeEqual, hashToken } from '../crypto/tokens.js';
+import type { AuditStore } from '../store/audit.js';
 import type { PartnerApp, PartnerAppStore } from '../store/partner-apps.js';
+import type { Clock } from '../clock.js';
 import { InvalidClient, InvalidRequest, RateLimited } from './errors.js';
 import type { FailureLimiter } from './failure-limiter.js';
-import type { OAuthParams } from './params.js';
+import type { OAuthParams, OAuthRequest } from './params.js';
 
 interface PresentedCredentials {
   method: 'client_secret_basic' | 'client_secret_post' | 'none';
@@ -22,8 +23,7 @@ function formDecode(value: string): string {
   return decodeURIComponent(value.replace(/\+/g, ' '));
 }
 
-export function readClientCredentials(req: Request, params: OAuthParams): PresentedCredentials {
-  const header = req.headers.authorization;
+export function readClientCredentials(header: string | undefined, params: OAuthParams): PresentedCredentials {
   const bodySecret = params.get('client_secret');
   const bodyId = params.get('client_id');
   if (header !== undefined) {
@@ -60,9 +60,9 @@ export interface ClientAuthDeps {
   onFailure: (clientId: string, reason: string) => Promise<void>;
 }
 
-export async function authenticateClient(deps: ClientAuthDeps, req: Request, params: OAuthParams): Promise<PartnerApp> {
-  const address = req.ip ?? 'unknown';
-  const presented = readClientCredentials(req, params);
+export async function authenticateClient(deps: ClientAuthDeps, request: OAuthRequest): Promise<PartnerApp> {
+  const address = request.address ?? 'unknown';
+  const presented = readClientCredentials(request.authorization, request.params);
   const clientKey = presented.clientId.slice(0, 200);
   const keys = [
     { key: `client:${clientKey}:${address}`, limit: deps.failureLimit },
@@ -84,4 +84,31 @@ export async function authenticateClient(deps: ClientAuthDeps, req: Request, par
     return fail('a public client has no secret');
   }
   return app;
+}
+
+/** Client authentication as every client-authenticated endpoint does it: limited, and each failure audited. */
+export function authenticateEndpointClient(
+  deps: { partnerApps: PartnerAppStore; limiter: FailureLimiter; clientAuthFailureLimit: number; audit: AuditStore; clock: Clock },
+  request: OAuthRequest,
+  endpoint: 'token' | 'introspect' | 'revoke',
+): Promise<PartnerApp> {
+  return authenticateClient(
+    {
+      partnerApps: deps.partnerApps,
+      limiter: deps.limiter,
+      failureLimit: deps.clientAuthFailureLimit,
+      onFailure: (clientId, reason) =>
+        deps.audit.record(
+          {
+            action: 'client.authentication_failed',
+            actor: { type: 'partner', label: clientId },
+            address: request.address,
+            outcome: 'failure',
+            detail: { reason, endpoint },
+          },
+          deps.clock.now(),
+        ),
+    },
+    request,
+  );
 }

@@ -85,5 +85,7 @@ export function sendOAuthError(res: Response, err: OAuthError): void {
   res.status(err.status).setHeader('Cache-Control', 'no-store').setHeader('Pragma', 'no-cache');
   if (err instanceof InvalidClient) res.setHeader('WWW-Authenticate', 'Basic realm="gatehouse", charset="UTF-8"');
   if (err instanceof RateLimited) res.setHeader('Retry-After', String(err.retryAfterSeconds));
+  // An outage of ours: a partner's client backs off and retries, as with the proxy's 503.
+  if (err.status === 503) res.setHeader('Retry-After', '5');
   res.json(oauthErrorBody(err));
 }

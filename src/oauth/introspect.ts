@@ -1,53 +1,95 @@
 /**
- * POST /v1/oauth/introspect (RFC 7662). A revoked, expired, unknown or other
- * client's token answers exactly {"active": false}: nothing about why.
+ * POST /v1/oauth/introspect (RFC 7662), as named steps:
+ *
+ *   no repeated parameter ─▶ client authenticated (§2.1: the endpoint requires it) ─▶ token given
+ *     ─▶ a live access token of this client ─▶ else a live refresh token of this client ─▶ else inactive
+ *
+ * A revoked, expired, unknown or other client's token answers exactly
+ * {"active": false}: nothing about why (§2.2).
  */
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import { hashToken } from '../crypto/tokens.js';
 import type { Grant } from '../store/grants.js';
-import { InvalidRequest } from './errors.js';
-import { bodyParams } from './params.js';
+import type { PartnerApp } from '../store/partner-apps.js';
+import type { AccessTokenRow, RefreshTokenRow } from '../store/tokens.js';
 import { effectiveCapabilities, toScope } from './capabilities.js';
-import { authenticateEndpointClient, type TokenDeps } from './token.js';
+import { authenticateEndpointClient } from './client-auth.js';
+import { InvalidRequest } from './errors.js';
+import type { TokenDeps } from './grants/common.js';
+import { oauthRequest, type OAuthParams, type OAuthRequest } from './params.js';
 
-export async function handleIntrospection(deps: TokenDeps, req: Request): Promise<Record<string, unknown>> {
-  const params = bodyParams(req);
-  params.rejectDuplicates();
-  const app = await authenticateEndpointClient(deps, req, params, 'introspect');
+const INACTIVE = { active: false } as const;
+type Introspection = typeof INACTIVE | Record<string, unknown>;
+
+// ── the steps ──────────────────────────────────────────────────────────────
+
+export function requireTokenParam(params: OAuthParams): string {
   const token = params.get('token');
   if (token === undefined) throw new InvalidRequest('token is required.');
-  const hint = params.get('token_type_hint');
-  const now = deps.clock.now();
-  const tokenHash = hashToken(token);
-  const inactive = { active: false };
+  return token;
+}
 
-  // RFC 7662 §2.2: an active token's answer; the grant's current capabilities narrow the token's.
-  const active = (grant: Grant, capabilities: string[], tokenType: string, expiresAt: Date, issuedAt: Date) => ({
+/** Live: this client's, neither revoked nor expired, its grant active. */
+export function isLiveAccessToken(access: AccessTokenRow, grant: Grant | null, app: PartnerApp, now: Date): grant is Grant {
+  return access.appId === app.id && !access.revokedAt && access.expiresAt > now && grant !== null && grant.status === 'active';
+}
+
+/** Live: this client's, neither revoked, rotated nor past its absolute lifetime. */
+export function isLiveRefreshToken(refresh: RefreshTokenRow, app: PartnerApp, now: Date): boolean {
+  return refresh.appId === app.id && !refresh.revokedAt && !refresh.usedAt && refresh.absoluteExpiresAt > now;
+}
+
+/** RFC 7662 §2.2: an active token's answer; the grant's current capabilities narrow the token's. */
+function activeAnswer(app: PartnerApp, grant: Grant, token: { capabilities: string[]; type: string; expiresAt: Date; issuedAt: Date }) {
+  return {
     active: true,
-    scope: toScope(effectiveCapabilities(capabilities, grant.capabilities)),
+    scope: toScope(effectiveCapabilities(token.capabilities, grant.capabilities)),
     client_id: app.clientId,
-    token_type: tokenType,
-    exp: Math.floor(expiresAt.getTime() / 1000),
-    iat: Math.floor(issuedAt.getTime() / 1000),
+    token_type: token.type,
+    exp: Math.floor(token.expiresAt.getTime() / 1000),
+    iat: Math.floor(token.issuedAt.getTime() / 1000),
     sub: grant.id,
     bot_id: grant.id,
     workspace_id: grant.workspaceId,
     request_id: randomUUID(),
-  });
+  };
+}
+
+// ── the endpoint ───────────────────────────────────────────────────────────
+
+export async function introspect(deps: TokenDeps, request: OAuthRequest): Promise<Introspection> {
+  request.params.rejectDuplicates();
+  const app = await authenticateEndpointClient(deps, request, 'introspect');
+  const tokenHash = hashToken(requireTokenParam(request.params));
+  const hint = request.params.get('token_type_hint');
+  const now = deps.clock.now();
 
   const found = hint === 'refresh_token' ? null : await deps.tokens.findAccessTokenWithGrant(tokenHash);
   if (found) {
     const { access, grant } = found;
-    if (access.appId !== app.id || access.revokedAt || access.expiresAt <= now || !grant || grant.status !== 'active') return inactive;
-    return active(grant, access.capabilities, 'bearer', access.expiresAt, access.createdAt);
+    if (!isLiveAccessToken(access, grant, app, now)) return INACTIVE;
+    // Its client holds the answer: the pair is in use and is never replaced as a lost answer (src/store/token-units.ts).
+    if (access.firstUsedAt === null && (await deps.tokens.markAccessTokenUsed(tokenHash, now))?.revoked) return INACTIVE;
+    return activeAnswer(app, grant, {
+      capabilities: access.capabilities,
+      type: 'bearer',
+      expiresAt: access.expiresAt,
+      issuedAt: access.createdAt,
+    });
   }
   const refresh = await deps.tokens.findRefreshToken(tokenHash);
-  if (refresh) {
-    if (refresh.appId !== app.id || refresh.revokedAt || refresh.usedAt || refresh.absoluteExpiresAt <= now) return inactive;
-    const grant = await deps.grants.findById(refresh.grantId);
-    if (!grant || grant.status !== 'active') return inactive;
-    return active(grant, refresh.capabilities, 'refresh_token', refresh.absoluteExpiresAt, refresh.createdAt);
-  }
-  return inactive;
+  if (!refresh || !isLiveRefreshToken(refresh, app, now)) return INACTIVE;
+  const grant = await deps.grants.findById(refresh.grantId);
+  if (!grant || grant.status !== 'active') return INACTIVE;
+  return activeAnswer(app, grant, {
+    capabilities: refresh.capabilities,
+    type: 'refresh_token',
+    expiresAt: refresh.absoluteExpiresAt,
+    issuedAt: refresh.createdAt,
+  });
+}
+
+export function handleIntrospection(deps: TokenDeps, req: Request): Promise<Introspection> {
+  return introspect(deps, oauthRequest(req));
 }

@@ -58,3 +58,18 @@ export function bodyParams(req: Request): OAuthParams {
     throw new InvalidRequest('The request body must be an object of parameters.');
   return new OAuthParams(body as Record<string, unknown>);
 }
+
+/**
+ * What the token, introspection and revocation rules read of a request, as
+ * plain values: its body parameters, its Authorization header and the
+ * caller's address. Express stops here.
+ */
+export interface OAuthRequest {
+  params: OAuthParams;
+  authorization: string | undefined;
+  address: string | null;
+}
+
+export function oauthRequest(req: Request): OAuthRequest {
+  return { params: bodyParams(req), authorization: req.headers.authorization, address: req.ip ?? null };
+}

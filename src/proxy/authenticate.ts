@@ -37,7 +37,7 @@ export type Authentication =
     };
 
 export interface AuthenticateDeps {
-  tokens: Pick<TokenStore, 'findAccessTokenWithGrant'>;
+  tokens: Pick<TokenStore, 'findAccessTokenWithGrant' | 'markAccessTokenUsed'>;
   grants: Pick<GrantStore, 'findById'>;
   /** Internal integration tokens (`gh_int_`), when wired: looked up by hash like access tokens. */
   internalIntegrations?: Pick<InternalIntegrationStore, 'findByTokenHash'>;
@@ -54,6 +54,9 @@ export async function authenticateBearer(deps: AuthenticateDeps, token: string |
   if (access.revokedAt !== null) return { ok: false, reason: 'revoked_token', known };
   if (access.expiresAt.getTime() <= now.getTime()) return { ok: false, reason: 'expired_token', known };
   if (!grant || grant.status !== 'active' || grant.appId !== access.appId) return { ok: false, reason: 'grant_revoked', known };
+  // A used pair is never replaced as a lost answer: its first use is recorded (once per token), and a replacement that won the race wins.
+  if (access.firstUsedAt === null && (await deps.tokens.markAccessTokenUsed(access.tokenHash, now))?.revoked)
+    return { ok: false, reason: 'revoked_token', known };
   return {
     ok: true,
     scope: {

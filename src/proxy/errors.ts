@@ -4,6 +4,8 @@
  * so a partner's @notionhq/client raises the APIResponseError it would raise
  * against Notion. `reason` is for the audit log and metrics only.
  */
+import { isUnavailableError } from '../http/errors.js';
+
 export type NotionErrorCode =
   | 'unauthorized'
   | 'restricted_resource'
@@ -16,7 +18,8 @@ export type NotionErrorCode =
   | 'missing_version'
   | 'internal_server_error'
   | 'bad_gateway'
-  | 'gateway_timeout';
+  | 'gateway_timeout'
+  | 'service_unavailable';
 
 export type RefusalReason =
   | 'bad_version'
@@ -31,7 +34,8 @@ export type RefusalReason =
   | 'body_too_large'
   | 'out_of_scope'
   | 'connection_broken'
-  | 'rate_limited';
+  | 'rate_limited'
+  | 'unavailable';
 
 export class NotionError extends Error {
   constructor(
@@ -68,3 +72,16 @@ export const restricted = () =>
 export const unauthorized = (reason: RefusalReason) => new NotionError(401, 'unauthorized', 'API token is invalid.', reason);
 export const validationError = (message: string, reason: RefusalReason = 'invalid_body') =>
   new NotionError(400, 'validation_error', message, reason);
+
+/**
+ * PostgreSQL or Redis unreachable (the classification every surface shares,
+ * src/http/errors.ts) is an outage, answered as Notion answers its own: 503
+ * `service_unavailable` with Retry-After, so a partner's client backs off and
+ * retries instead of treating it as a bug. null for any other failure.
+ */
+export function unavailable(err: unknown): NotionError | null {
+  if (!isUnavailableError(err)) return null;
+  return new NotionError(503, 'service_unavailable', 'Gatehouse is temporarily unavailable. Try again in a moment.', 'unavailable', {
+    'Retry-After': '5',
+  });
+}

@@ -22,7 +22,7 @@ import type { UpstreamGateway } from '../upstream/gateway.js';
 import { authenticateBearer, bearerToken, type TokenScope } from './authenticate.js';
 import { runCall } from './calls.js';
 import { allowedQuery, matchEndpoint, type Endpoint } from './endpoints.js';
-import { NotionError, restricted, unauthorized, validationError } from './errors.js';
+import { NotionError, restricted, unauthorized, unavailable, validationError } from './errors.js';
 import type { AncestryCache } from './scope.js';
 
 export const NOTION_VERSIONS = ['2022-06-28', '2025-09-03'] as const;
@@ -30,7 +30,7 @@ export const NOTION_VERSIONS = ['2022-06-28', '2025-09-03'] as const;
 export const BODY_LIMIT = '500kb';
 
 export interface ProxyDeps {
-  tokens: Pick<TokenStore, 'findAccessTokenWithGrant'>;
+  tokens: Pick<TokenStore, 'findAccessTokenWithGrant' | 'markAccessTokenUsed'>;
   grants: Pick<GrantStore, 'findById'>;
   /** Internal integration tokens (gh_int_), resolved in ./authenticate.ts. */
   internalIntegrations?: Pick<InternalIntegrationStore, 'findByTokenHash'>;
@@ -125,7 +125,7 @@ export function proxyRoutes(deps: ProxyDeps): RequestHandler {
       forwarded.inc({ app: scope.appId, workspace: scope.workspaceId });
       res.status(200).json(answer);
     } catch (err) {
-      const error = err instanceof NotionError ? err : unexpected(deps.logger, err);
+      const error = err instanceof NotionError ? err : (outage(deps.logger, err) ?? unexpected(deps.logger, err));
       refused.inc({ reason: error.reason ?? (error.status >= 500 ? 'upstream_error' : 'upstream_refused') });
       for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
       if (error.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="notion"');
@@ -134,7 +134,8 @@ export function proxyRoutes(deps: ProxyDeps): RequestHandler {
         .json({ object: 'error', status: error.status, code: error.code, message: error.message, request_id: requestId });
       const who = scope ? { grantId: scope.grantId, appId: scope.appId, workspaceId: scope.workspaceId } : known;
       // Refusals of a known token are audited; unknown or missing tokens only counted (no table to flood).
-      if (who && error.reason && error.reason !== 'rate_limited') {
+      // Nor outages: the audit table is likely what is unreachable.
+      if (who && error.reason && error.reason !== 'rate_limited' && error.reason !== 'unavailable') {
         await deps.audit
           .record(
             {
@@ -192,6 +193,12 @@ async function readBody(
     if (extra !== undefined) throw validationError(`body failed validation: body.${extra.slice(0, 40)} should be not present.`);
   }
   return body as Record<string, unknown>;
+}
+
+function outage(logger: Logger, err: unknown): NotionError | null {
+  const error = unavailable(err);
+  if (error) logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'proxy: dependency unavailable');
+  return error;
 }
 
 function unexpected(logger: Logger, err: unknown): NotionError {

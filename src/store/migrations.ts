@@ -299,6 +299,21 @@ const webhookIntake: Migration = {
   },
 };
 
+/**
+ * The token path's lost-answer rule: a refresh token records the one it
+ * replaced (so a retry of a rotation finds the pair it produced), and an
+ * access token the first time it was presented (so a pair someone already
+ * used is never replaced).
+ */
+const tokenLineage: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('refresh_tokens').addColumn('parent_hash', 'text').execute();
+    await db.schema.alterTable('access_tokens').addColumn('first_used_at', 'timestamptz').execute();
+    await db.schema.createIndex('refresh_tokens_parent').on('refresh_tokens').column('parent_hash').execute();
+    await db.schema.createIndex('access_tokens_refresh').on('access_tokens').column('refresh_token_hash').execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return {
@@ -307,6 +322,7 @@ export const migrationProvider: MigrationProvider = {
       '0003_internal_integrations': internalIntegrations,
       '0004_webhook_subscriptions': webhookSubscriptions,
       '0005_webhook_intake': webhookIntake,
+      '0006_token_lineage': tokenLineage,
     };
   },
 };

@@ -135,6 +135,8 @@ export interface AccessTokensTable {
   expires_at: Timestamp;
   revoked_at: NullableTimestamp;
   created_at: Timestamp;
+  /** Its first presentation to the proxy or introspection, recorded once (migration 0006). */
+  first_used_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface RefreshTokensTable {
@@ -148,6 +150,8 @@ export interface RefreshTokensTable {
   used_at: NullableTimestamp;
   revoked_at: NullableTimestamp;
   created_at: Timestamp;
+  /** The refresh token this one replaced, null for the first of a family (migration 0006). */
+  parent_hash: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface AuditEventsTable {

@@ -1,7 +1,9 @@
 /**
  * Authorization codes, access tokens and refresh tokens: stored by the
- * SHA-256 hash of the secret only. Every consuming step is one atomic UPDATE
- * so concurrent redemptions cannot both win (RFC 6749 §4.1.2, §10.5).
+ * SHA-256 hash of the secret only. Spending a code or a refresh token is one
+ * conditional UPDATE inside a unit of work that also stores what replaces it
+ * (./token-units.ts), so concurrent redemptions cannot both win (RFC 6749
+ * §4.1.2, §10.5) and a crash half-way spends nothing.
  */
 import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import { toGrant, type Grant } from './grants.js';
@@ -13,6 +15,7 @@ import type {
   RefreshTokensTable,
   UpstreamConnectionsTable,
 } from './schema.js';
+import { tokenUnits, type TokenUnits } from './token-units.js';
 import { toConnection, type UpstreamConnection } from './upstream-connections.js';
 
 export interface AuthorizationCodeRow {
@@ -37,6 +40,8 @@ export interface AccessTokenRow {
   expiresAt: Date;
   revokedAt: Date | null;
   createdAt: Date;
+  /** Recorded once, at the first presentation: a pair someone used is never replaced as a lost answer. */
+  firstUsedAt: Date | null;
 }
 
 export interface RefreshTokenRow {
@@ -51,13 +56,9 @@ export interface RefreshTokenRow {
   createdAt: Date;
 }
 
-export interface TokenStore {
+export interface TokenStore extends TokenUnits {
   saveCode(code: Omit<AuthorizationCodeRow, 'consumedAt'>, now: Date): Promise<void>;
-  /** Marks the code used and returns it, or null when it was already used or never existed. */
-  consumeCode(codeHash: string, now: Date): Promise<AuthorizationCodeRow | null>;
   findCode(codeHash: string): Promise<AuthorizationCodeRow | null>;
-  /** RFC 6749 §4.1.2: a replayed code SHOULD revoke every token issued from it. */
-  revokeIssuedFromCode(codeHash: string, now: Date): Promise<number>;
   saveAccessToken(
     token: {
       tokenHash: string;
@@ -70,18 +71,6 @@ export interface TokenStore {
     },
     now: Date,
   ): Promise<void>;
-  saveRefreshToken(
-    token: {
-      tokenHash: string;
-      familyId: string;
-      grantId: string;
-      appId: string;
-      codeHash: string | null;
-      capabilities: string[];
-      absoluteExpiresAt: Date;
-    },
-    now: Date,
-  ): Promise<void>;
   findAccessToken(tokenHash: string): Promise<AccessTokenRow | null>;
   /**
    * The proxy's hot path: the token, its grant and the grant's upstream
@@ -90,13 +79,14 @@ export interface TokenStore {
   findAccessTokenWithGrant(
     tokenHash: string,
   ): Promise<{ access: AccessTokenRow; grant: Grant | null; connection: UpstreamConnection | null } | null>;
+  /**
+   * Records an access token's first use (one write per token, only while
+   * none is recorded); `revoked` when it was revoked meanwhile, e.g. replaced
+   * as a lost answer by a concurrent retry. null when already recorded.
+   */
+  markAccessTokenUsed(tokenHash: string, now: Date): Promise<{ revoked: boolean } | null>;
   findRefreshToken(tokenHash: string): Promise<RefreshTokenRow | null>;
-  /** Marks a live refresh token used (rotation) and returns it; null when used, revoked or unknown. */
-  useRefreshToken(tokenHash: string, now: Date): Promise<RefreshTokenRow | null>;
-  /** A reused refresh token revokes its whole family: every refresh token and the access tokens they issued. */
-  revokeFamily(familyId: string, now: Date): Promise<void>;
   revokeAccessToken(tokenHash: string, now: Date): Promise<boolean>;
-  revokeByGrant(grantId: string, now: Date): Promise<void>;
 }
 
 function toCode(row: Selectable<AuthorizationCodesTable>): AuthorizationCodeRow {
@@ -123,6 +113,7 @@ function toAccess(row: Selectable<AccessTokensTable>): AccessTokenRow {
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
     createdAt: row.created_at,
+    firstUsedAt: row.first_used_at ?? null,
   };
 }
 function toRefresh(row: Selectable<RefreshTokensTable>): RefreshTokenRow {
@@ -184,6 +175,7 @@ function accessInContextQuery(db: Kysely<Database>): CompiledQuery {
 export function tokenStore(db: Kysely<Database>): TokenStore {
   const accessInContext = accessInContextQuery(db);
   return {
+    ...tokenUnits(db),
     async saveCode(code, now) {
       await db
         .insertInto('authorization_codes')
@@ -202,30 +194,9 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
         })
         .execute();
     },
-    async consumeCode(codeHash, now) {
-      const row = await db
-        .updateTable('authorization_codes')
-        .set({ consumed_at: now })
-        .where('code_hash', '=', codeHash)
-        .where('consumed_at', 'is', null)
-        .returningAll()
-        .executeTakeFirst();
-      return row ? toCode(row) : null;
-    },
     async findCode(codeHash) {
       const row = await db.selectFrom('authorization_codes').selectAll().where('code_hash', '=', codeHash).executeTakeFirst();
       return row ? toCode(row) : null;
-    },
-    async revokeIssuedFromCode(codeHash, now) {
-      const families = await db.selectFrom('refresh_tokens').select('family_id').where('code_hash', '=', codeHash).execute();
-      for (const { family_id } of families) await this.revokeFamily(family_id, now);
-      const result = await db
-        .updateTable('access_tokens')
-        .set({ revoked_at: now })
-        .where('code_hash', '=', codeHash)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows);
     },
     async saveAccessToken(token, now) {
       await db
@@ -238,23 +209,6 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
           code_hash: token.codeHash,
           capabilities: JSON.stringify(token.capabilities),
           expires_at: token.expiresAt,
-          revoked_at: null,
-          created_at: now,
-        })
-        .execute();
-    },
-    async saveRefreshToken(token, now) {
-      await db
-        .insertInto('refresh_tokens')
-        .values({
-          token_hash: token.tokenHash,
-          family_id: token.familyId,
-          grant_id: token.grantId,
-          app_id: token.appId,
-          code_hash: token.codeHash,
-          capabilities: JSON.stringify(token.capabilities),
-          absolute_expires_at: token.absoluteExpiresAt,
-          used_at: null,
           revoked_at: null,
           created_at: now,
         })
@@ -281,34 +235,19 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
         connection: row.c__id === null ? null : toConnection(unprefixed('c__', CONNECTION_COLUMNS) as Selectable<UpstreamConnectionsTable>),
       };
     },
+    async markAccessTokenUsed(tokenHash, now) {
+      const row = await db
+        .updateTable('access_tokens')
+        .set({ first_used_at: now })
+        .where('token_hash', '=', tokenHash)
+        .where('first_used_at', 'is', null)
+        .returning('revoked_at')
+        .executeTakeFirst();
+      return row ? { revoked: row.revoked_at !== null } : null;
+    },
     async findRefreshToken(tokenHash) {
       const row = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
       return row ? toRefresh(row) : null;
-    },
-    async useRefreshToken(tokenHash, now) {
-      const row = await db
-        .updateTable('refresh_tokens')
-        .set({ used_at: now })
-        .where('token_hash', '=', tokenHash)
-        .where('used_at', 'is', null)
-        .where('revoked_at', 'is', null)
-        .returningAll()
-        .executeTakeFirst();
-      return row ? toRefresh(row) : null;
-    },
-    async revokeFamily(familyId, now) {
-      await db
-        .updateTable('refresh_tokens')
-        .set({ revoked_at: now })
-        .where('family_id', '=', familyId)
-        .where('revoked_at', 'is', null)
-        .execute();
-      await db
-        .updateTable('access_tokens')
-        .set({ revoked_at: now })
-        .where('revoked_at', 'is', null)
-        .where('refresh_token_hash', 'in', db.selectFrom('refresh_tokens').select('token_hash').where('family_id', '=', familyId))
-        .execute();
     },
     async revokeAccessToken(tokenHash, now) {
       const result = await db
@@ -318,26 +257,6 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
-    },
-    async revokeByGrant(grantId, now) {
-      await db
-        .updateTable('authorization_codes')
-        .set({ consumed_at: now })
-        .where('grant_id', '=', grantId)
-        .where('consumed_at', 'is', null)
-        .execute();
-      await db
-        .updateTable('access_tokens')
-        .set({ revoked_at: now })
-        .where('grant_id', '=', grantId)
-        .where('revoked_at', 'is', null)
-        .execute();
-      await db
-        .updateTable('refresh_tokens')
-        .set({ revoked_at: now })
-        .where('grant_id', '=', grantId)
-        .where('revoked_at', 'is', null)
-        .execute();
     },
   };
 }

@@ -65,6 +65,8 @@ describe('openid-client as the partner (PostgreSQL + Redis)', () => {
   it('refreshes with refreshTokenGrant (rotation)', async () => {
     const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!);
     expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
+    // The new pair in use, so the old token's return is reuse, not a retry of a lost answer (README, "Crashes and lost answers").
+    expect((await client.tokenIntrospection(config, refreshed.access_token!)).active).toBe(true);
     await expect(client.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
     // Reuse revoked the family, so start over for the next steps.
     tokens = refreshed;

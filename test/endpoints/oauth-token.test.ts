@@ -159,6 +159,8 @@ describe('token endpoint', () => {
     });
     expect(second.refresh_token).not.toBe(first.refresh_token);
     expect(second.bot_id).toBe(first.bot_id);
+    // Past the lost-answer window (config refreshReuseGraceSeconds): a retry there is reuse (test/oauth/lost-answer.test.ts).
+    clock.advance(11_000);
     const reuse = await post(
       '/v1/oauth/token',
       { grant_type: 'refresh_token', refresh_token: first.refresh_token! },

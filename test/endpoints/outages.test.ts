@@ -2,12 +2,15 @@
  * PostgreSQL or Redis going away: /readyz answers 503, pages answer 503 with
  * a plain message and never hang, the process stays up and recovers by
  * itself when the service is back. The services are reached through TCP
- * proxies the test cuts and restores.
+ * proxies the test cuts and restores. A partner meets an outage the same
+ * way on the Notion API proxy and the OAuth endpoints: 503 with Retry-After
+ * in the shape it already reads.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Browser, signIn } from '../support/browser.js';
 import { POSTGRES_URL, REDIS_URL, startTestGatehouse, type TestGatehouse } from '../support/harness.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
+import { basic, issueCode, registerApp, type RegisteredApp } from '../support/partner.js';
 
 const pgTarget = new URL(POSTGRES_URL);
 const redisTarget = new URL(REDIS_URL);
@@ -34,6 +37,34 @@ describe('outages of PostgreSQL and Redis', () => {
   const redisProxy = new TcpProxy(redisTarget.hostname, Number(redisTarget.port || 6379));
   let t: TestGatehouse;
   const browser = new Browser();
+  let partner: RegisteredApp;
+  let accessToken: string;
+  let refreshToken: string;
+
+  const proxied = (path: string, body?: object) =>
+    fetch(`${t.url}${path}`, {
+      method: body ? 'POST' : 'GET',
+      headers: { authorization: `Bearer ${accessToken}`, 'notion-version': '2022-06-28', 'content-type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(15_000),
+    });
+  const refresh = () =>
+    fetch(`${t.url}/v1/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(partner.clientId, partner.clientSecret!) },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }),
+      signal: AbortSignal.timeout(15_000),
+    });
+  async function expectNotionOutage(response: Response) {
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('5');
+    expect(await response.json()).toMatchObject({
+      object: 'error',
+      status: 503,
+      code: 'service_unavailable',
+      message: 'Gatehouse is temporarily unavailable. Try again in a moment.',
+    });
+  }
 
   beforeAll(async () => {
     await pgProxy.open();
@@ -46,6 +77,17 @@ describe('outages of PostgreSQL and Redis', () => {
       env: { DATABASE_URL: viaProxy.href, REDIS_URL: `redis://127.0.0.1:${redisProxy.port}` },
     });
     await signIn(browser, t.url, 'ada@example.com', 'ada-demo');
+    partner = await registerApp(t.gatehouse, { redirectUris: ['https://partner.example/callback'] });
+    const { code } = await issueCode(t.gatehouse, { registered: partner, email: 'ada@example.com', workspaceName: 'Acme' });
+    const answer = await (
+      await fetch(`${t.url}/v1/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(partner.clientId, partner.clientSecret!) },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: 'https://partner.example/callback' }),
+      })
+    ).json();
+    accessToken = answer.access_token;
+    refreshToken = answer.refresh_token;
   });
   afterAll(async () => {
     await pgProxy.open().catch(() => undefined);
@@ -96,5 +138,33 @@ describe('outages of PostgreSQL and Redis', () => {
     const page = await timedFetch(`${t.url}/workspaces`, browser);
     expect(page.status).toBe(200);
     expect(page.body).toContain('Ada Lovelace');
+  });
+
+  it("PostgreSQL down: the proxy answers 503 service_unavailable with Retry-After in Notion's shape, as the token endpoint does", async () => {
+    expect((await proxied('/v1/users/me')).status).toBe(200);
+    await pgProxy.close();
+    try {
+      await expectNotionOutage(await proxied('/v1/users/me'));
+      const token = await refresh();
+      expect(token.status).toBe(503);
+      expect(token.headers.get('retry-after')).toBe('5');
+      expect(await token.json()).toMatchObject({ error: 'temporarily_unavailable', object: 'error', status: 503 });
+    } finally {
+      await pgProxy.open();
+    }
+    await eventually(async () => (await proxied('/v1/users/me')).status === 200);
+  });
+
+  it('Redis down: a proxied call that needs the shared rate budget answers 503 service_unavailable, then recovers', async () => {
+    expect((await proxied('/v1/search', {})).status).toBe(200);
+    await redisProxy.close();
+    try {
+      await expectNotionOutage(await proxied('/v1/search', {}));
+    } finally {
+      await redisProxy.open();
+    }
+    await eventually(async () => (await proxied('/v1/search', {})).status === 200);
+    // Nothing was spent by the outage: the refresh token still rotates.
+    expect((await refresh()).status).toBe(200);
   });
 });
