@@ -63,6 +63,12 @@ export interface WebhookSubscriptionStore {
   /** A failed attempt starts (or continues) the failing run; a success ends it. */
   recordOutcome(id: string, ok: boolean, now: Date): Promise<void>;
   delete(id: string): Promise<boolean>;
+  /**
+   * While a subscription is `pending`, `disabledReason` says why its last
+   * verification POST failed (null once one reached the URL); a row in any
+   * other state is left alone. False when the row is not pending.
+   */
+  setPendingReason(id: string, reason: string | null, now: Date): Promise<boolean>;
 }
 
 type Row = Selectable<WebhookSubscriptionsTable>;
@@ -204,6 +210,16 @@ export function webhookSubscriptionStore(db: Kysely<Database>): WebhookSubscript
       if (!isUuid(id)) return false;
       const result = await db.deleteFrom('webhook_subscriptions').where('id', '=', id).executeTakeFirst();
       return Number(result.numDeletedRows) === 1;
+    },
+    async setPendingReason(id, reason, now) {
+      if (!isUuid(id)) return false;
+      const result = await db
+        .updateTable('webhook_subscriptions')
+        .set({ disabled_reason: reason, updated_at: now })
+        .where('id', '=', id)
+        .where('status', '=', 'pending')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
   };
 }
