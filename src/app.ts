@@ -39,6 +39,7 @@ import type { UpstreamGateway } from './upstream/gateway.js';
 import { authorizeRoutes, oauthEndpointRoutes } from './oauth/routes.js';
 import { proxyRoutes } from './proxy/routes.js';
 import type { AncestryCache } from './proxy/scope.js';
+import { partnerVerifyRoutes, subscriptionAdminApi, type SubscriptionRouteDeps } from './webhooks/subscription-routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -125,6 +126,16 @@ export function createApp(deps: AppDeps): express.Express {
       refreshTokenLifetimeDays: config.tunables.refreshTokenLifetimeDays,
     }),
   );
+  const subscriptionRouteDeps: SubscriptionRouteDeps = {
+    stores,
+    config,
+    keyring: deps.keyring,
+    clock: deps.clock,
+    limiter: deps.clientAuthLimiter,
+    logger: deps.logger,
+  };
+  // A partner verifying its webhook subscription: under /v1, so before the proxy claims the path.
+  app.use(partnerVerifyRoutes(subscriptionRouteDeps));
   // The Notion API proxy: /v1/... except /v1/oauth/*, before sessions (partners carry no cookies).
   app.use(
     proxyRoutes({
@@ -206,6 +217,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(authorizeRoutes({ partnerApps: stores.partnerApps, clock: deps.clock, issuer: config.publicUrl }));
   app.use(consoleRoutes({ stores, config, clock: deps.clock, keyring: deps.keyring, upstream: deps.upstream, logger: deps.logger }));
   app.use(partnerAppRoutes({ stores, config, clock: deps.clock }));
+  app.use(subscriptionAdminApi(subscriptionRouteDeps));
   app.use(internalIntegrationRoutes({ stores, config, keyring: deps.keyring, clock: deps.clock }));
   app.use(auditRoutes({ stores, config, clock: deps.clock }));
   app.use(adminTokenRoutes({ stores, config, clock: deps.clock }));
