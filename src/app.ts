@@ -40,6 +40,7 @@ import { authorizeRoutes, oauthEndpointRoutes } from './oauth/routes.js';
 import { proxyRoutes } from './proxy/routes.js';
 import type { AncestryCache } from './proxy/scope.js';
 import { partnerVerifyRoutes, subscriptionAdminApi, type SubscriptionRouteDeps } from './webhooks/subscription-routes.js';
+import { subscriptionPageRoutes } from './webhooks/subscription-page-routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -218,6 +219,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(consoleRoutes({ stores, config, clock: deps.clock, keyring: deps.keyring, upstream: deps.upstream, logger: deps.logger }));
   app.use(partnerAppRoutes({ stores, config, clock: deps.clock }));
   app.use(subscriptionAdminApi(subscriptionRouteDeps));
+  app.use(subscriptionPageRoutes(subscriptionRouteDeps));
   app.use(internalIntegrationRoutes({ stores, config, keyring: deps.keyring, clock: deps.clock }));
   app.use(auditRoutes({ stores, config, clock: deps.clock }));
   app.use(adminTokenRoutes({ stores, config, clock: deps.clock }));
