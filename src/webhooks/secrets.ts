@@ -16,7 +16,7 @@
  * another subscription does not decrypt there.
  */
 import { randomBytes } from 'node:crypto';
-import type { Keyring } from '../crypto/keyring.js';
+import { DecryptionError, type Keyring } from '../crypto/keyring.js';
 import type { WebhookSubscriptionStore } from '../store/webhook-subscriptions.js';
 
 /** The associated data of every secret of one subscription (the delivery engine decrypts with it too). */
@@ -64,4 +64,36 @@ export async function readSubscriptionSecrets(
     stored.previousSigningSecretExpiresAt.getTime() > now.getTime();
   if (previousLive) signingSecrets.push(open(stored.previousSigningSecretCiphertext!));
   return { verificationToken: open(stored.verificationTokenCiphertext), signingSecrets };
+}
+
+/**
+ * For `keys rotate`: every subscription secret re-encrypted under the current
+ * key, each by compare-and-swap on its old ciphertext (a signing-secret
+ * rotation racing it wins, and is already under the current key). A value no
+ * configured key decrypts is reported by subscription id; the rest go on.
+ */
+export async function reencryptSubscriptionSecrets(
+  keyring: Keyring,
+  store: Pick<WebhookSubscriptionStore, 'listSecretCiphertexts' | 'replaceSecretCiphertext'>,
+): Promise<{ reencrypted: number; alreadyCurrent: number; unreadable: string[] }> {
+  let reencrypted = 0;
+  let alreadyCurrent = 0;
+  const unreadable = new Set<string>();
+  for (const { id, column, ciphertext } of await store.listSecretCiphertexts()) {
+    if (keyring.isCurrent(ciphertext)) {
+      alreadyCurrent++;
+      continue;
+    }
+    let next: string;
+    try {
+      next = encryptSubscriptionSecret(keyring, id, decryptSubscriptionSecret(keyring, id, ciphertext));
+    } catch (err) {
+      if (!(err instanceof DecryptionError)) throw err;
+      unreadable.add(id);
+      continue;
+    }
+    if (await store.replaceSecretCiphertext(id, column, ciphertext, next)) reencrypted++;
+    else alreadyCurrent++; // replaced meanwhile, by a rotation that wrote under the current key
+  }
+  return { reencrypted, alreadyCurrent, unreadable: [...unreadable] };
 }

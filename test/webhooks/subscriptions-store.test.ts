@@ -16,12 +16,15 @@ import {
   generateSigningSecret,
   generateVerificationToken,
   readSubscriptionSecrets,
+  reencryptSubscriptionSecrets,
 } from '../../src/webhooks/secrets.js';
 import { dropSchema, POSTGRES_URL, uniqueName } from '../support/databases.js';
 
 const T0 = new Date('2026-11-01T10:00:00Z');
 const later = (ms: number) => new Date(T0.getTime() + ms);
-const keyring = new Keyring([{ id: 'k1', key: randomBytes(32) }]);
+const k1 = { id: 'k1', key: randomBytes(32) };
+const k2 = { id: 'k2', key: randomBytes(32) };
+const keyring = new Keyring([k1]);
 
 describe.each([['pglite'], ['postgres']] as const)('webhook subscriptions store on %s', (kind) => {
   let handle: DatabaseHandle;
@@ -153,5 +156,31 @@ describe.each([['pglite'], ['postgres']] as const)('webhook subscriptions store 
     expect(await stores.webhookSubscriptions.delete(active.id)).toBe(true);
     expect(await stores.webhookSubscriptions.delete(active.id)).toBe(false);
     expect(await stores.webhookSubscriptions.findById(active.id)).toBeNull();
+  });
+
+  it('re-encrypts every secret under a new key, so the old key can go; an unreadable one is reported', async () => {
+    const token = generateVerificationToken();
+    const rotated = await subscribe(appId, ['page.unlocked'], token);
+    await stores.webhookSubscriptions.rotateSigningSecret(
+      rotated.id,
+      encryptSubscriptionSecret(keyring, rotated.id, generateSigningSecret()),
+      later(3600_000),
+      T0,
+    );
+    const broken = await subscribe(appId, ['page.undeleted']);
+    const foreign = new Keyring([{ id: 'k1', key: randomBytes(32) }]).encrypt('x', `webhook_subscription:${broken.id}`);
+    await handle.db.updateTable('webhook_subscriptions').set({ signing_secret_ciphertext: foreign }).where('id', '=', broken.id).execute();
+    const both = new Keyring([k2, k1]);
+    const result = await reencryptSubscriptionSecrets(both, stores.webhookSubscriptions);
+    expect(result.unreadable).toEqual([broken.id]);
+    expect(result.reencrypted).toBeGreaterThan(3);
+    expect(await reencryptSubscriptionSecrets(both, stores.webhookSubscriptions)).toMatchObject({
+      reencrypted: 0,
+      unreadable: [broken.id],
+    });
+    const onlyNew = new Keyring([k2]);
+    const secrets = await readSubscriptionSecrets({ store: stores.webhookSubscriptions, keyring: onlyNew }, rotated.id, later(1));
+    expect(secrets!.verificationToken).toBe(token);
+    expect(secrets!.signingSecrets).toHaveLength(2);
   });
 });
