@@ -209,6 +209,17 @@ describe('partner webhook subscriptions: the admin API and the partner verify en
     expect((await api(`/${first.id}/resend-verification`, { method: 'POST' })).status).toBe(409);
   });
 
+  it('two verifications racing end in one active subscription and one audit row', async () => {
+    const racing = (await create({ events: ['page.unlocked'] })).body;
+    const token = receiver.lastToken();
+    const both = await Promise.all([0, 1].map(() => api(`/${racing.id}/verify`, { body: { verification_token: token } })));
+    expect(both.map((b) => [b.status, b.body.status])).toEqual([
+      [200, 'active'],
+      [200, 'active'],
+    ]);
+    expect((await audit()).filter((a) => a.action === 'webhook_subscription.verified' && a.target_id === racing.id)).toHaveLength(1);
+  });
+
   it('lets the partner verify its own subscription with openid-client Basic credentials, and no other app', async () => {
     const second = (await create({ events: ['page.moved'] })).body;
     const token = receiver.lastToken();
