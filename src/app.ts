@@ -42,6 +42,8 @@ import type { AncestryCache } from './proxy/scope.js';
 import type { Transaction } from 'kysely';
 import type { Database } from './store/schema.js';
 import { webhookIntakeAdminRoutes, webhookIntakeRoutes } from './webhooks/intake-routes.js';
+import { partnerVerifyRoutes, subscriptionAdminApi, type SubscriptionRouteDeps } from './webhooks/subscription-routes.js';
+import { subscriptionPageRoutes } from './webhooks/subscription-page-routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -139,6 +141,16 @@ export function createApp(deps: AppDeps): express.Express {
       refreshReuseGraceSeconds: config.tunables.refreshReuseGraceSeconds,
     }),
   );
+  const subscriptionRouteDeps: SubscriptionRouteDeps = {
+    stores,
+    config,
+    keyring: deps.keyring,
+    clock: deps.clock,
+    limiter: deps.clientAuthLimiter,
+    logger: deps.logger,
+  };
+  // A partner verifying its webhook subscription: under /v1, so before the proxy claims the path.
+  app.use(partnerVerifyRoutes(subscriptionRouteDeps));
   // The Notion API proxy: /v1/... except /v1/oauth/*, before sessions (partners carry no cookies).
   app.use(
     proxyRoutes({
@@ -232,6 +244,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(authorizeRoutes({ partnerApps: stores.partnerApps, clock: deps.clock, issuer: config.publicUrl }));
   app.use(consoleRoutes({ stores, config, clock: deps.clock, keyring: deps.keyring, upstream: deps.upstream, logger: deps.logger }));
   app.use(partnerAppRoutes({ stores, config, clock: deps.clock }));
+  app.use(subscriptionAdminApi(subscriptionRouteDeps));
+  app.use(subscriptionPageRoutes(subscriptionRouteDeps));
   app.use(internalIntegrationRoutes({ stores, config, keyring: deps.keyring, clock: deps.clock }));
   app.use(auditRoutes({ stores, config, clock: deps.clock }));
   app.use(adminTokenRoutes({ stores, config, clock: deps.clock }));

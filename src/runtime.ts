@@ -24,6 +24,7 @@ import { loadSecrets } from './bootstrap/secrets.js';
 import { seedDemo } from './bootstrap/demo-seed.js';
 import { probePostgres, probeRedis, startingResponder, waitUntilReachable, type ServiceState } from './bootstrap/wait-for-services.js';
 import { demoPartnerRouter, ensureDemoPartner } from './sandbox/partner/index.js';
+import { createDemoPartnerWebhooks, subscribeDemoPartner, type DemoPartnerWebhooks } from './sandbox/partner/webhooks.js';
 import { createSandboxNotion, type SandboxNotion, type SandboxNotionOptions } from './sandbox/notion/index.js';
 import { dataFiles, lockDataDir, writePrivateFile } from './store/data-dir.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './store/database.js';
@@ -278,8 +279,10 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       };
     }
 
+    let demoWebhooks: DemoPartnerWebhooks | null = null;
     if (sandboxNotion && config.oidc.mode === 'sandbox') {
-      const demo = { publicUrl: config.publicUrl, clientSecret: secrets.demoPartnerClientSecret, stores, clock };
+      demoWebhooks = createDemoPartnerWebhooks({ publicUrl: config.publicUrl, clientSecret: secrets.demoPartnerClientSecret, clock });
+      const demo = { publicUrl: config.publicUrl, clientSecret: secrets.demoPartnerClientSecret, stores, clock, webhooks: demoWebhooks };
       await ensureDemoPartner(demo);
       sandboxRouters.push({ mount: '/sandbox/partner', router: demoPartnerRouter(demo) });
     }
@@ -395,6 +398,10 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       if (await seedDemo({ stores, sandbox: sandboxNotion, clientId: SANDBOX_CLIENT_ID, idpIssuer, connect: connectDeps }))
         logger.info('demo workspaces connected for Ada and Ben');
     }
+
+    // The embedded default as a person runs it (a data folder, not a test's in-memory database): the demo partner subscribes.
+    if (demoWebhooks && config.embedded && !options.pgliteInMemory)
+      cleanups.push(subscribeDemoPartner({ stores, config, keyring, clock, limiter: clientAuthLimiter, logger }, demoWebhooks));
 
     // The command line reads these when GATEHOUSE_URL / GATEHOUSE_ADMIN_TOKEN are unset.
     const adminToken = await stores.adminTokens.replaceBootstrap(`bootstrap@${os.hostname()}:${config.dataDir}`, clock.now());

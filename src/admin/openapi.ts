@@ -10,6 +10,7 @@ import {
   revokeBodySchema,
   roleBodySchema,
 } from './console-routes.js';
+import { subscriptionPaths, subscriptionSchemas } from '../webhooks/subscription-openapi.js';
 
 /** A zod schema as an OpenAPI 3.1 (JSON Schema 2020-12) component. */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
@@ -32,6 +33,7 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
       securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'gatehouse.sid' } },
       schemas: {
         ...ownerOperationSchemas(),
+        ...subscriptionSchemas(),
         NewPartnerApp: jsonSchema(registrationBodySchema, 'input'),
         PartnerApp: jsonSchema(partnerAppWireSchema, 'output'),
         RotatedSecret: jsonSchema(rotatedSecretSchema, 'output'),
@@ -54,6 +56,7 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
     security: [{ adminToken: [] }, { session: [] }],
     paths: {
       ...ownerOperationPaths(errors),
+      ...subscriptionPaths(errors),
       ...consolePaths(errors, error),
       '/workspaces': {
         get: {

@@ -7,11 +7,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { dataFiles } from '../store/data-dir.js';
+import { webhookSubscriptionCommands } from './webhook-subscription-commands.js';
 
 /** How a flag is read: `value` once, `repeat` any number of times, `switch` without a value. */
 type FlagKind = 'value' | 'repeat' | 'switch';
 
-interface ParsedArgs {
+export interface ParsedArgs {
   values: Record<string, string>;
   repeated: Record<string, string[]>;
   switches: Set<string>;
@@ -19,12 +20,12 @@ interface ParsedArgs {
 }
 
 interface HttpCall {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   path: string;
   body?: Record<string, unknown>;
 }
 
-interface Command {
+export interface Command {
   summary: string;
   usage: string;
   flags: Record<string, FlagKind>;
@@ -275,6 +276,7 @@ export const COMMANDS: Record<string, Command> = {
       }`,
     }),
   },
+  ...webhookSubscriptionCommands({ usageError, requireFlags }),
 };
 
 export class CliError extends Error {

@@ -33,6 +33,14 @@ export interface WebhookSubscriptionSecrets {
   previousSigningSecretExpiresAt: Date | null;
 }
 
+/** The columns holding a ciphertext (all under AAD `webhook_subscription:<id>`). */
+export type WebhookSecretColumn = 'verification_token_ciphertext' | 'signing_secret_ciphertext' | 'previous_signing_secret_ciphertext';
+const SECRET_COLUMNS: WebhookSecretColumn[] = [
+  'verification_token_ciphertext',
+  'signing_secret_ciphertext',
+  'previous_signing_secret_ciphertext',
+];
+
 export interface WebhookSubscriptionStore {
   /** `encrypt` receives the new row's id (the AAD names it). */
   create(
@@ -63,6 +71,16 @@ export interface WebhookSubscriptionStore {
   /** A failed attempt starts (or continues) the failing run; a success ends it. */
   recordOutcome(id: string, ok: boolean, now: Date): Promise<void>;
   delete(id: string): Promise<boolean>;
+  /**
+   * While a subscription is `pending`, `disabledReason` says why its last
+   * verification POST failed (null once one reached the URL); a row in any
+   * other state is left alone. False when the row is not pending.
+   */
+  setPendingReason(id: string, reason: string | null, now: Date): Promise<boolean>;
+  /** Every stored secret ciphertext, for re-encryption under a new key. */
+  listSecretCiphertexts(): Promise<Array<{ id: string; column: WebhookSecretColumn; ciphertext: string }>>;
+  /** Compare-and-swap of one ciphertext: false when it changed meanwhile (a rotation wins). */
+  replaceSecretCiphertext(id: string, column: WebhookSecretColumn, expected: string, next: string): Promise<boolean>;
 }
 
 type Row = Selectable<WebhookSubscriptionsTable>;
@@ -204,6 +222,36 @@ export function webhookSubscriptionStore(db: Kysely<Database>): WebhookSubscript
       if (!isUuid(id)) return false;
       const result = await db.deleteFrom('webhook_subscriptions').where('id', '=', id).executeTakeFirst();
       return Number(result.numDeletedRows) === 1;
+    },
+    async listSecretCiphertexts() {
+      const rows = await db
+        .selectFrom('webhook_subscriptions')
+        .select(['id', ...SECRET_COLUMNS])
+        .orderBy('created_at')
+        .execute();
+      return rows.flatMap((row) =>
+        SECRET_COLUMNS.flatMap((column) => (row[column] === null ? [] : [{ id: row.id, column, ciphertext: row[column]! }])),
+      );
+    },
+    async replaceSecretCiphertext(id, column, expected, next) {
+      if (!isUuid(id)) return false;
+      const result = await db
+        .updateTable('webhook_subscriptions')
+        .set({ [column]: next })
+        .where('id', '=', id)
+        .where(column, '=', expected)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+    async setPendingReason(id, reason, now) {
+      if (!isUuid(id)) return false;
+      const result = await db
+        .updateTable('webhook_subscriptions')
+        .set({ disabled_reason: reason, updated_at: now })
+        .where('id', '=', id)
+        .where('status', '=', 'pending')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
   };
 }

@@ -14,6 +14,7 @@ import type { Clock } from '../../clock.js';
 import { constantTimeEqual, hashToken, randomString } from '../../crypto/tokens.js';
 import { renderPage } from '../../http/views.js';
 import type { Stores } from '../../store/stores.js';
+import type { DemoPartnerWebhooks } from './webhooks.js';
 
 export const DEMO_PARTNER_CLIENT_ID = 'demo-partner';
 const DEMO_LOGO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../public/demo-partner-logo.png');
@@ -24,6 +25,8 @@ export interface DemoPartnerOptions {
   clientSecret: string;
   stores: Stores;
   clock: Clock;
+  /** Its webhook receiver and the events it verified (shown under "Events received"). */
+  webhooks?: DemoPartnerWebhooks;
 }
 
 /**
@@ -74,10 +77,19 @@ export function demoPartnerRouter(options: DemoPartnerOptions): Router {
   const redirectUri = `${options.publicUrl}/sandbox/partner/callback`;
   const cookiePath = '/sandbox/partner';
   const secure = options.publicUrl.startsWith('https:');
+  const webhookModel = () => ({ events: options.webhooks?.events() ?? [], webhook: options.webhooks?.summary() ?? null });
+  if (options.webhooks) router.use(options.webhooks.router);
 
   router.get('/', (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');
-    renderPage(res, 'sandbox/partner', { title: 'Demo partner', sandbox: true, person: null, result: null, error: null });
+    renderPage(res, 'sandbox/partner', {
+      title: 'Demo partner',
+      sandbox: true,
+      person: null,
+      result: null,
+      error: null,
+      ...webhookModel(),
+    });
   });
 
   router.get('/connect', (_req, res) => {
@@ -99,7 +111,7 @@ export function demoPartnerRouter(options: DemoPartnerOptions): Router {
     const expected = readCookie(req, STATE_COOKIE);
     res.clearCookie(STATE_COOKIE, { path: cookiePath });
     const show = (status: number, error: string | null, result: Record<string, unknown> | null) =>
-      renderPage(res, 'sandbox/partner', { title: 'Demo partner', sandbox: true, person: null, error, result }, status);
+      renderPage(res, 'sandbox/partner', { title: 'Demo partner', sandbox: true, person: null, error, result, ...webhookModel() }, status);
     const state = typeof req.query.state === 'string' ? req.query.state : '';
     if (!expected || !constantTimeEqual(expected, state))
       return show(400, 'The answer did not carry the state this partner sent (a forged or replayed redirect).', null);
