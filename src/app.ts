@@ -262,6 +262,8 @@ export function createApp(deps: AppDeps): express.Express {
       clock: deps.clock,
       publicUrl: config.publicUrl,
       internalIntegrations: stores.internalIntegrations,
+      webhookSubscriptions: stores.webhookSubscriptions,
+      webhookEvents: stores.webhookEvents,
     }),
   );
 

@@ -28,6 +28,8 @@ export interface AdminApiDeps {
   publicUrl: string;
   /** `keys rotate` re-encrypts internal integration tokens too. */
   internalIntegrations?: InternalIntegrationStore;
+  webhookSubscriptions?: Parameters<typeof rotateKeys>[0]['webhookSubscriptions'];
+  webhookEvents?: Parameters<typeof rotateKeys>[0]['webhookEvents'];
 }
 
 export function adminApi(deps: AdminApiDeps): Router {

@@ -12,13 +12,17 @@ import type { Clock } from '../clock.js';
 import { DecryptionError, type Keyring } from '../crypto/keyring.js';
 import type { InternalIntegrationStore } from '../store/internal-integrations.js';
 import type { UpstreamConnectionStore } from '../store/upstream-connections.js';
+import type { WebhookEventStore } from '../store/webhook-events.js';
+import type { WebhookSubscriptionStore } from '../store/webhook-subscriptions.js';
+import { reencryptSubscriptionSecrets } from '../webhooks/secrets.js';
+import { intakeAad } from '../webhooks/intake.js';
 
 export interface RotationResult {
   keyId: string;
   reencrypted: number;
   alreadyCurrent: number;
   /** Values no configured key decrypts: their connections must be reconnected, their integrations' tokens replaced. */
-  unreadable: Array<{ type: 'upstream_connection' | 'internal_integration'; id: string }>;
+  unreadable: Array<{ type: 'upstream_connection' | 'internal_integration' | 'webhook_subscription' | 'webhook_intake'; id: string }>;
 }
 
 /** Re-encrypts under the current key, or null when no configured key decrypts the value. */
@@ -36,6 +40,8 @@ export async function rotateKeys(deps: {
   connections: UpstreamConnectionStore;
   clock: Clock;
   internalIntegrations?: InternalIntegrationStore;
+  webhookSubscriptions?: Pick<WebhookSubscriptionStore, 'listSecretCiphertexts' | 'replaceSecretCiphertext'>;
+  webhookEvents?: Pick<WebhookEventStore, 'listIntakeCiphertexts' | 'replaceIntakeCiphertext'>;
 }): Promise<RotationResult> {
   let reencrypted = 0;
   let alreadyCurrent = 0;
@@ -80,6 +86,25 @@ export async function rotateKeys(deps: {
         }
         current = await integrations.tokenCiphertext(row.id);
       }
+    }
+  }
+  if (deps.webhookSubscriptions) {
+    const result = await reencryptSubscriptionSecrets(deps.keyring, deps.webhookSubscriptions);
+    reencrypted += result.reencrypted;
+    alreadyCurrent += result.alreadyCurrent;
+    for (const id of result.unreadable) unreadable.push({ type: 'webhook_subscription', id });
+  }
+  if (deps.webhookEvents) {
+    // The token Notion sent an intake: a lost one means re-verifying at Notion, so it rotates like the rest.
+    for (const row of await deps.webhookEvents.listIntakeCiphertexts()) {
+      if (deps.keyring.isCurrent(row.ciphertext)) {
+        alreadyCurrent++;
+        continue;
+      }
+      const next = reencrypt(deps.keyring, row.ciphertext, intakeAad(row.id));
+      if (next === null) unreadable.push({ type: 'webhook_intake', id: row.id });
+      else if (await deps.webhookEvents.replaceIntakeCiphertext(row.id, row.ciphertext, next)) reencrypted++;
+      else alreadyCurrent++; // a new verification POST replaced it, under the current key
     }
   }
   return { keyId: deps.keyring.currentKeyId, reencrypted, alreadyCurrent, unreadable };

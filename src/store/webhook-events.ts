@@ -34,6 +34,10 @@ export interface WebhookEventStore {
   findIntake(id: string): Promise<NotionWebhookIntake | null>;
   /** Keeps the token Notion sent, unless the intake's token is already confirmed; false when refused. */
   storeVerificationToken(id: string, ciphertext: string, now: Date): Promise<boolean>;
+  /** For `keys rotate`. */
+  listIntakeCiphertexts(): Promise<Array<{ id: string; ciphertext: string }>>;
+  /** Compare-and-swap on the old ciphertext. */
+  replaceIntakeCiphertext(id: string, expected: string, next: string): Promise<boolean>;
   /** Forgets the token (an organisation admin's reset): the next verification POST is taken. */
   resetIntake(id: string, now: Date): Promise<void>;
   /**
@@ -106,6 +110,23 @@ export function webhookEventStore(db: Kysely<Database>): WebhookEventStore {
         )
         .executeTakeFirst();
       return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+    },
+    async listIntakeCiphertexts() {
+      const rows = await db
+        .selectFrom('notion_webhook_intakes')
+        .select(['id', 'verification_token_ciphertext'])
+        .where('verification_token_ciphertext', 'is not', null)
+        .execute();
+      return rows.map((r) => ({ id: r.id, ciphertext: r.verification_token_ciphertext! }));
+    },
+    async replaceIntakeCiphertext(id, expected, next) {
+      const result = await db
+        .updateTable('notion_webhook_intakes')
+        .set({ verification_token_ciphertext: next })
+        .where('id', '=', id)
+        .where('verification_token_ciphertext', '=', expected)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
     async resetIntake(id, now) {
       await db
