@@ -60,6 +60,8 @@ const tunablesSchema = z
     upstreamBurst: z.number().int().min(1),
     // Longest a call queues for the budget before the partner gets 429 with Retry-After.
     upstreamMaxWaitMs: z.number().int().min(0).max(60_000),
+    // Share of the budget per partner app (its id, as `apps list` shows it → weight) while partners compete; unlisted apps weigh 1.
+    upstreamPartnerWeights: z.record(z.string(), z.number().positive().max(1000)),
   })
   .strict();
 export type Tunables = z.infer<typeof tunablesSchema>;

@@ -33,7 +33,7 @@ import { revokeGrantsOfPerson, systemActor } from './admin/revocation.js';
 import type { NotionUpstream } from './upstream/notion.js';
 import { PageIndexer } from './upstream/page-indexer.js';
 import { createUpstreamGateway, type UpstreamGateway } from './upstream/gateway.js';
-import { memoryRateBudget, redisRateBudget } from './upstream/rate-budget.js';
+import { memoryRateBudget, observedRateBudget, redisRateBudget } from './upstream/rate-budget.js';
 import { postgresRefreshLock, redisRefreshLock } from './upstream/refresh-lock.js';
 import { memoryFailureLimiter, redisFailureLimiter } from './oauth/failure-limiter.js';
 import { memoryAncestryCache, redisAncestryCache } from './proxy/scope.js';
@@ -241,8 +241,13 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       ratePerSecond: config.tunables.upstreamRequestsPerSecond,
       burst: config.tunables.upstreamBurst,
       maxWaitMs: config.tunables.upstreamMaxWaitMs,
+      weights: config.tunables.upstreamPartnerWeights,
     };
-    const budget = redis ? redisRateBudget(redis, prefix, budgetSettings) : memoryRateBudget(systemClock, budgetSettings);
+    const metrics = createMetrics();
+    const budget = observedRateBudget(
+      redis ? redisRateBudget(redis, prefix, budgetSettings) : memoryRateBudget(systemClock, budgetSettings),
+      (workspaceId, partnerKey, verdict) => metrics.budget.observe(workspaceId, partnerKey, verdict),
+    );
     const gateway = createUpstreamGateway({ ...credentialDeps, budget });
     const indexer = new PageIndexer({ ...credentialDeps, pageIndex: stores.pageIndex, logger, gateway });
     cleanups.push(() => indexer.stop());
@@ -280,7 +285,6 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
         )
       : memoryAncestryCache(clock);
 
-    const metrics = createMetrics();
     const app = createApp({
       config,
       clock,

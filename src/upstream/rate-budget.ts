@@ -177,3 +177,20 @@ export function redisRateBudget(
     },
   };
 }
+
+/** The budget with every decision reported (metrics per workspace and partner). */
+export function observedRateBudget(
+  budget: RateBudget,
+  observe: (workspaceId: string, partnerKey: string, verdict: BudgetVerdict) => void,
+): RateBudget {
+  return {
+    async take(workspaceId, partnerKey) {
+      const verdict = await budget.take(workspaceId, partnerKey);
+      observe(workspaceId, partnerKey, verdict);
+      return verdict;
+    },
+    block: (workspaceId, seconds) => budget.block(workspaceId, seconds),
+    blockedForMs: (workspaceId) => budget.blockedForMs(workspaceId),
+    ...(budget.usageLastHour ? { usageLastHour: budget.usageLastHour.bind(budget) } : {}),
+  };
+}
