@@ -246,7 +246,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     const metrics = createMetrics();
     const budget = observedRateBudget(
       redis ? redisRateBudget(redis, prefix, budgetSettings) : memoryRateBudget(systemClock, budgetSettings),
-      (workspaceId, partnerKey, verdict) => metrics.budget.observe(workspaceId, partnerKey, verdict),
+      metrics.budget,
     );
     const gateway = createUpstreamGateway({ ...credentialDeps, budget });
     const indexer = new PageIndexer({ ...credentialDeps, pageIndex: stores.pageIndex, logger, gateway });

@@ -21,6 +21,8 @@ export type BudgetDecision = { allowed: true; waitMs: number } | { allowed: fals
  */
 export interface BudgetMetrics {
   observe(workspaceId: string, partnerKey: string, decision: BudgetDecision): void;
+  /** Notion itself answered 429: the budget blocks the workspace for its Retry-After. */
+  notionRateLimited(workspaceId: string): void;
 }
 
 function createBudgetMetrics(registry: Registry): BudgetMetrics {
@@ -49,7 +51,14 @@ function createBudgetMetrics(registry: Registry): BudgetMetrics {
     labelNames,
     registers: [registry],
   });
+  const notion429 = new Counter({
+    name: 'gatehouse_upstream_notion_rate_limited_total',
+    help: "Notion's own 429 answers (each blocks the workspace for every partner until its Retry-After)",
+    labelNames: ['workspace'],
+    registers: [registry],
+  });
   return {
+    notionRateLimited: (workspace) => notion429.inc({ workspace }),
     observe(workspace, partner, decision) {
       const labels = { workspace, partner };
       if (!decision.allowed) return refused.inc(labels);

@@ -181,15 +181,21 @@ export function redisRateBudget(
 /** The budget with every decision reported (metrics per workspace and partner). */
 export function observedRateBudget(
   budget: RateBudget,
-  observe: (workspaceId: string, partnerKey: string, verdict: BudgetVerdict) => void,
+  observer: {
+    observe(workspaceId: string, partnerKey: string, verdict: BudgetVerdict): void;
+    notionRateLimited(workspaceId: string): void;
+  },
 ): RateBudget {
   return {
     async take(workspaceId, partnerKey) {
       const verdict = await budget.take(workspaceId, partnerKey);
-      observe(workspaceId, partnerKey, verdict);
+      observer.observe(workspaceId, partnerKey, verdict);
       return verdict;
     },
-    block: (workspaceId, seconds) => budget.block(workspaceId, seconds),
+    block(workspaceId, seconds) {
+      observer.notionRateLimited(workspaceId);
+      return budget.block(workspaceId, seconds);
+    },
     blockedForMs: (workspaceId) => budget.blockedForMs(workspaceId),
     ...(budget.usageLastHour ? { usageLastHour: budget.usageLastHour.bind(budget) } : {}),
   };

@@ -10,9 +10,7 @@ import { memoryRateBudget, observedRateBudget } from '../../src/upstream/rate-bu
 describe('budget metrics', () => {
   it('counts grants, waits and refusals per workspace and partner', async () => {
     const metrics = createMetrics();
-    const budget = observedRateBudget(memoryRateBudget(new ManualClock(), { ratePerSecond: 3, burst: 2, maxWaitMs: 5000 }), (w, p, v) =>
-      metrics.budget.observe(w, p, v),
-    );
+    const budget = observedRateBudget(memoryRateBudget(new ManualClock(), { ratePerSecond: 3, burst: 2, maxWaitMs: 5000 }), metrics.budget);
     const verdicts = await Promise.all(Array.from({ length: 6 }, () => budget.take('acme', 'app-1')));
     const granted = verdicts.filter((v) => v.allowed).length;
     const waited = verdicts.filter((v) => v.allowed && v.waitMs > 0).length;
@@ -22,6 +20,8 @@ describe('budget metrics', () => {
     expect(text).toContain(`gatehouse_upstream_budget_granted_total{workspace="acme",partner="app-1"} ${granted}`);
     expect(text).toContain(`gatehouse_upstream_budget_waited_total{workspace="acme",partner="app-1"} ${waited}`);
     expect(text).toContain(`gatehouse_upstream_budget_refused_total{workspace="acme",partner="app-1"} ${6 - granted}`);
+    await budget.block('acme', 2);
+    expect(await metrics.registry.metrics()).toContain('gatehouse_upstream_notion_rate_limited_total{workspace="acme"} 1');
     expect(text).toMatch(/gatehouse_upstream_budget_wait_seconds_total\{workspace="acme",partner="app-1"\} 1(\.\d+)?\n/);
   });
 });
