@@ -79,22 +79,31 @@ local busyWeight = 0
 for key, entry in pairs(partners) do
   if key ~= partner and (entry.tag > cur + EPSILON or entry.booked > cur) then busyWeight = busyWeight + entry.weight end
 end
+local alone = busyWeight == 0
 busyWeight = busyWeight + weight
 local spacing = busyWeight / weight
-local start = floorSlot
+local start = cur
 if partners[partner] and partners[partner].tag > start then start = partners[partner].tag end
 local lead = 2 * spacing
+if alone then lead = lead + credit end
 if start - cur > lead + EPSILON then
   return {0, math.ceil(origin + (start - lead) * interval - now)}
 end
 
-local slot = math.ceil(start - EPSILON)
-if blocked > now then slot = math.max(slot, math.floor((blocked - origin) / interval)) end
-for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], slot, '+inf')) do
-  local taken = tonumber(member)
-  if taken > slot then break end
-  if taken == slot then slot = slot + 1 end
+local function firstFree(from)
+  local slot = from
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], from, '+inf')) do
+    local taken = tonumber(member)
+    if taken > slot then break end
+    if taken == slot then slot = slot + 1 end
+  end
+  return slot
 end
+local own = math.ceil(start - EPSILON)
+local notBefore = floorSlot
+if blocked > now then notBefore = math.floor((blocked - origin) / interval) end
+local slot = firstFree(math.max(own - credit, notBefore))
+if not alone and slot > cur and slot < own then slot = firstFree(math.max(own, notBefore)) end
 local startsAt = math.max(now, origin + slot * interval, blocked)
 local wait = startsAt - now
 if wait > maxWait then return {0, math.ceil(wait)} end

@@ -7,43 +7,49 @@
  * ----------------------------------------------------
  * Time is cut into slots of one interval i = 1 s / rate, counted from the
  * workspace's origin; each slot holds at most one start. A partner p with
- * weight w_p carries a virtual finish tag F_p, in slots:
+ * weight w_p carries a virtual start tag F_p, in slots (a virtual clock):
  *
  *   slot:   -4 -3 -2 -1  0  1  2  3  4  5  6  7  8      (cur = 0, burst b = 5)
  *           [ credit  ]  ^cur
- *   A (8 callers)  A     A        A        A            tags 3 apart
- *   B (2 callers)     B        B        B               tags 3 apart
- *   C (1 caller)         C        C        C            C's slots stay free
+ *   A (8 callers)        A        A        A            tags 3 apart
+ *   B (2 callers)           B        B        B
+ *   C (1 caller)               C        C        C      C's slots stay free
  *
  *   busy    = F_q > cur, or a call still waiting  W = Σ w_q (busy, p included)
  *   d_p     = W / w_p                            p's spacing: its share is w_p / W
- *   S       = max(F_p, cur − (b − 1))            start tag; unused slots of the
- *                                                last b − 1 are the burst
- *   refuse  when S − cur > 2 d_p                 p is too far ahead of its share
- *   k       = first free slot ≥ max(⌈S⌉, slot of Notion's Retry-After)
+ *   S       = max(F_p, cur)                      never behind the clock
+ *   refuse  when S − cur > 2 d_p (+ b − 1 alone) p is too far ahead of its share
+ *   k       = first free slot ≥ ⌈S⌉ − (b − 1)    unused recent slots: start now
+ *             but a future slot before ⌈S⌉ is skipped for ⌈S⌉ onwards
+ *             (unless p is alone), and never before Notion's Retry-After
  *   refuse  when k starts more than maxWait from now
  *   grant:  slot k taken, F_p = S + d_p
  *
- * Why it is fair. Each grant moves p's tag on by d_p = W / w_p slots and a
- * partner is never placed before its tag, so over any stretch of time a busy
- * partner starts at most one call per d_p slots: rate × w_p / W, its
- * weighted share. The busy partners' shares add up to the whole rate, so
- * their tags together cover every slot once, and a partner with one caller
- * finds its own slots free instead of queueing behind a partner with many:
- * its call starts within about d_p slots (one interval of its share). A
- * partner that asks for less than its share is not busy (its tag falls
- * behind the clock), leaves W, and the others' spacing shrinks at their next
- * call: work-conserving. A partner that stops is out of W one spacing after
- * its last tag. Among partners that all want more, everyone gets W / n:
- * max-min fairness.
+ * Why it is fair. Each grant moves p's tag on by d_p = W / w_p slots, and a
+ * partner never takes a future slot before its tag, so a busy partner starts
+ * at most one call per d_p slots: rate × w_p / W, its weighted share. The
+ * busy partners' shares add up to the whole rate, so their tags together
+ * cover every slot once, and a partner with one caller finds its own slots
+ * free instead of queueing behind a partner with many: its call starts within
+ * about d_p slots (one interval of its share). A partner that asks for less
+ * is not busy (its tag falls behind the clock), leaves W, and the others'
+ * spacing shrinks at their next call: work-conserving. A partner that stops
+ * is out of W one spacing after its last tag. Among partners that all want
+ * more, everyone gets W / n: max-min fairness.
+ *
+ * Tags never lag the clock: a partner that waited behind earlier bookings
+ * does not carry the lag forward, which would put it at the end of whatever
+ * is booked, first come first served, where the partner with more callers
+ * outnumbers the one with fewer. The burst (Notion allows some) is the b − 1
+ * unused slots before the clock: they start at once, for whoever comes.
  *
  * The lead of 2 d_p bounds how far ahead of the clock one partner may book:
  * the call at hand and the next, so a caller that takes again as soon as its
  * call ends is never refused (its tag is at most d_p ahead then), while a
- * partner with many callers holds only about two of its own slots ahead and
- * a newcomer's call starts within about two of the others' spacings, never
- * behind a whole queue. Its other callers are refused with a Retry-After
- * and the slots they would have booked stay free for the others.
+ * partner with many callers holds about two of its own slots ahead and a
+ * newcomer's call starts within about two of the others' spacings, never
+ * behind a whole queue. Its other callers are refused with a Retry-After.
+ * Alone, a partner may also book the burst's worth ahead.
  *
  * When nothing is booked and no tag is ahead of the credit window, the
  * calendar restarts at the caller's now, so an idle workspace's burst starts
@@ -57,7 +63,7 @@ export interface FairShareSettings {
 }
 
 export interface PartnerTag {
-  /** Virtual finish, in slots from the origin. */
+  /** Virtual start of its next call, in slots from the origin. */
   tag: number;
   weight: number;
   /** The last slot this partner took: a partner with a call still waiting is busy whatever its tag says. */
@@ -112,21 +118,21 @@ export function takeSlot(
 
   let busyWeight = 0;
   for (const [key, entry] of schedule.partners) if (key !== partner && isBusy(entry, cur)) busyWeight += entry.weight;
+  const alone = busyWeight === 0;
   busyWeight += weight;
   const spacing = busyWeight / weight;
-  const start = Math.max(schedule.partners.get(partner)?.tag ?? floorSlot, floorSlot);
-  const lead = 2 * spacing;
+  const start = Math.max(schedule.partners.get(partner)?.tag ?? cur, cur);
+  const lead = 2 * spacing + (alone ? credit : 0);
   if (start - cur > lead + EPSILON) {
     return { allowed: false, waitMs: Math.ceil(origin + (start - lead) * interval - now), reason: 'ahead-of-share' };
   }
 
-  let slot = Math.ceil(start - EPSILON);
-  if (schedule.blockedUntil > now) slot = Math.max(slot, Math.floor((schedule.blockedUntil - origin) / interval));
-  for (const taken of schedule.slots) {
-    if (taken < slot) continue;
-    if (taken > slot) break;
-    slot += 1;
-  }
+  const own = Math.ceil(start - EPSILON);
+  const notBefore = schedule.blockedUntil > now ? Math.floor((schedule.blockedUntil - origin) / interval) : floorSlot;
+  // The burst: an unused slot of the credit window starts now, up to b − 1 of the partner's slots early.
+  let slot = firstFree(schedule.slots, Math.max(own - credit, notBefore));
+  // Never a future slot before the partner's own: that one belongs to a partner whose turn comes first.
+  if (!alone && slot > cur && slot < own) slot = firstFree(schedule.slots, Math.max(own, notBefore));
   const startsAt = Math.max(now, origin + slot * interval, schedule.blockedUntil);
   const wait = startsAt - now;
   if (wait > settings.maxWaitMs) return { allowed: false, waitMs: Math.ceil(wait), reason: 'max-wait' };
@@ -154,6 +160,16 @@ function pruneBefore(schedule: WorkspaceSchedule, floorSlot: number): void {
 /** Busy: its virtual time is ahead of the clock, or one of its calls is still waiting for its slot. */
 function isBusy(entry: PartnerTag, cur: number): boolean {
   return entry.tag > cur + EPSILON || entry.booked > cur;
+}
+
+function firstFree(slots: number[], from: number): number {
+  let slot = from;
+  for (const taken of slots) {
+    if (taken < slot) continue;
+    if (taken > slot) break;
+    slot += 1;
+  }
+  return slot;
 }
 
 function insertSorted(slots: number[], slot: number): void {
