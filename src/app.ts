@@ -39,6 +39,7 @@ import type { UpstreamGateway } from './upstream/gateway.js';
 import { authorizeRoutes, oauthEndpointRoutes } from './oauth/routes.js';
 import { proxyRoutes } from './proxy/routes.js';
 import type { AncestryCache } from './proxy/scope.js';
+import type { PartnerUsage } from './upstream/rate-budget.js';
 
 export interface AppDeps {
   config: Config;
@@ -61,6 +62,8 @@ export interface AppDeps {
   gateway: UpstreamGateway;
   /** The proxy's ancestry cache (Redis when configured, else in process). */
   ancestry: AncestryCache;
+  /** Each partner's grants from the workspace's Notion budget over the last hour (the owners' "Connections"). */
+  budgetUsage?: (workspaceId: string) => Promise<PartnerUsage[]>;
 }
 
 const publicDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../public');
@@ -204,7 +207,17 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
   app.use(authorizeRoutes({ partnerApps: stores.partnerApps, clock: deps.clock, issuer: config.publicUrl }));
-  app.use(consoleRoutes({ stores, config, clock: deps.clock, keyring: deps.keyring, upstream: deps.upstream, logger: deps.logger }));
+  app.use(
+    consoleRoutes({
+      stores,
+      config,
+      clock: deps.clock,
+      keyring: deps.keyring,
+      upstream: deps.upstream,
+      logger: deps.logger,
+      budgetUsage: deps.budgetUsage,
+    }),
+  );
   app.use(partnerAppRoutes({ stores, config, clock: deps.clock }));
   app.use(internalIntegrationRoutes({ stores, config, keyring: deps.keyring, clock: deps.clock }));
   app.use(auditRoutes({ stores, config, clock: deps.clock }));

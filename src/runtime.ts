@@ -304,6 +304,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       clientAuthLimiter,
       gateway,
       ancestry,
+      budgetUsage: async (workspaceId) => (await budget.usageLastHour?.(workspaceId)) ?? [],
     });
     server.on('request', app);
     if (!server.listening) {
