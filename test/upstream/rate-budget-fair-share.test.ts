@@ -85,6 +85,15 @@ function fairShareStory(name: string, variant: () => Variant) {
       expect(within(rates.get('light')!, settings.ratePerSecond / 4)).toBe(true);
     });
 
+    it('a burst large enough for every partner at once lets every concurrent call through, shared by parts', async () => {
+      const budget = variant()(new ManualClock(START), { ratePerSecond: 1000, burst: 1000 });
+      const workspace = uniqueName('ws');
+      const verdicts = await Promise.all(
+        ['a', 'b', 'c'].flatMap((partner) => Array.from({ length: 30 }, () => budget.take(workspace, partner))),
+      );
+      expect(verdicts.every((v) => v.allowed)).toBe(true);
+    });
+
     it("Notion's 429 with Retry-After holds every partner until then, then the shares resume", async () => {
       const clock = new ManualClock(START);
       const budget = variant()(clock);

@@ -84,8 +84,7 @@ busyWeight = busyWeight + weight
 local spacing = busyWeight / weight
 local start = cur
 if partners[partner] and partners[partner].tag > start then start = partners[partner].tag end
-local lead = 2 * spacing
-if alone then lead = lead + credit end
+local lead = 2 * spacing + credit / spacing
 if start - cur > lead + EPSILON then
   return {0, math.ceil(origin + (start - lead) * interval - now)}
 end

@@ -18,7 +18,7 @@
  *   busy    = F_q > cur, or a call still waiting  W = Σ w_q (busy, p included)
  *   d_p     = W / w_p                            p's spacing: its share is w_p / W
  *   S       = max(F_p, cur)                      never behind the clock
- *   refuse  when S − cur > 2 d_p (+ b − 1 alone) p is too far ahead of its share
+ *   refuse  when S − cur > 2 d_p + (b − 1) / d_p p is too far ahead of its share
  *   k       = first free slot ≥ ⌈S⌉ − (b − 1)    unused recent slots: start now
  *             but a future slot before ⌈S⌉ is skipped for ⌈S⌉ onwards
  *             (unless p is alone), and never before Notion's Retry-After
@@ -49,7 +49,8 @@
  * partner with many callers holds about two of its own slots ahead and a
  * newcomer's call starts within about two of the others' spacings, never
  * behind a whole queue. Its other callers are refused with a Retry-After.
- * Alone, a partner may also book the burst's worth ahead.
+ * Each partner may also book its part (w_p / W) of the burst ahead: all of
+ * it when alone.
  *
  * When nothing is booked and no tag is ahead of the credit window, the
  * calendar restarts at the caller's now, so an idle workspace's burst starts
@@ -122,7 +123,7 @@ export function takeSlot(
   busyWeight += weight;
   const spacing = busyWeight / weight;
   const start = Math.max(schedule.partners.get(partner)?.tag ?? cur, cur);
-  const lead = 2 * spacing + (alone ? credit : 0);
+  const lead = 2 * spacing + credit / spacing;
   if (start - cur > lead + EPSILON) {
     return { allowed: false, waitMs: Math.ceil(origin + (start - lead) * interval - now), reason: 'ahead-of-share' };
   }
