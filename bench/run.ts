@@ -259,6 +259,8 @@ async function main(): Promise<void> {
     // Gatehouse's OAuth process is done: stop it so the proxy measure has the cores to itself.
     children.pop()!.kill('SIGTERM');
     await benchProxy({ admin, databaseUrl, redisPrefix, dataDir, children });
+    for (const child of children.splice(0)) child.kill('SIGTERM');
+    await benchFairShare({ admin, databaseUrl, redisUrl: REDIS, redisPrefix, dataDir, children, freePort, startProcess });
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 500));
