@@ -11,8 +11,8 @@
  *   light partner's call starts within about one interval of its share.
  *   Weights per partner app come from the settings (1 when unset).
  * - A request that would start more than `maxWaitMs` away, or whose partner
- *   is already two of its own intervals ahead of its share, is refused with a
- *   Retry-After instead of queued.
+ *   is already two of its own intervals (plus its part of the burst) ahead of
+ *   its share, is refused with a Retry-After instead of queued.
  * - Notion's own 429 blocks the whole workspace until its Retry-After: nobody
  *   is scheduled before then.
  * - Every upstream request counts against the partner whose call caused it

@@ -35,7 +35,8 @@
  * is not busy (its tag falls behind the clock), leaves W, and the others'
  * spacing shrinks at their next call: work-conserving. A partner that stops
  * is out of W one spacing after its last tag. Among partners that all want
- * more, everyone gets W / n: max-min fairness.
+ * more than an equal part, each gets rate / n (with equal weights) and the
+ * ones that want less get what they ask: max-min fairness.
  *
  * Tags never lag the clock: a partner that waited behind earlier bookings
  * does not carry the lag forward, which would put it at the end of whatever
