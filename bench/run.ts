@@ -28,6 +28,7 @@ import { connectInternalToken } from '../src/upstream/connect.js';
 import { grantAndIssueCode } from '../src/oauth/grant-rules.js';
 import { migrateToLatest, openDatabase } from '../src/store/database.js';
 import { createStores } from '../src/store/stores.js';
+import { benchFairShare } from './fair-share.js';
 
 const POSTGRES = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -116,6 +117,11 @@ async function main(): Promise<void> {
     // BENCH_ONLY=proxy: the proxy measure alone (a quicker loop while working on the hot path).
     if (process.env.BENCH_ONLY === 'proxy') {
       await benchProxy({ admin, databaseUrl, redisPrefix, dataDir, children });
+      return;
+    }
+    // BENCH_ONLY=fairshare: three partners sharing one workspace's Notion budget (bench/fair-share.ts).
+    if (process.env.BENCH_ONLY === 'fairshare') {
+      await benchFairShare({ admin, databaseUrl, redisUrl: REDIS, redisPrefix, dataDir, children, freePort, startProcess });
       return;
     }
     // The ceiling: a bare Express hello-world in its own process.
@@ -253,11 +259,14 @@ async function main(): Promise<void> {
     // Gatehouse's OAuth process is done: stop it so the proxy measure has the cores to itself.
     children.pop()!.kill('SIGTERM');
     await benchProxy({ admin, databaseUrl, redisPrefix, dataDir, children });
+    for (const child of children.splice(0)) child.kill('SIGTERM');
+    await benchFairShare({ admin, databaseUrl, redisUrl: REDIS, redisPrefix, dataDir, children, freePort, startProcess });
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 500));
     await admin.query(`drop database if exists ${database} with (force)`).catch(() => undefined);
     await admin.query(`drop database if exists ${database}_proxy with (force)`).catch(() => undefined);
+    await admin.query(`drop database if exists ${database}_fairshare with (force)`).catch(() => undefined);
     await admin.end();
     const redis = createClient({ url: REDIS });
     await redis.connect();

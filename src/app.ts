@@ -44,6 +44,7 @@ import type { Database } from './store/schema.js';
 import { webhookIntakeAdminRoutes, webhookIntakeRoutes } from './webhooks/intake-routes.js';
 import { partnerVerifyRoutes, subscriptionAdminApi, type SubscriptionRouteDeps } from './webhooks/subscription-routes.js';
 import { subscriptionPageRoutes } from './webhooks/subscription-page-routes.js';
+import type { PartnerUsage } from './upstream/rate-budget.js';
 
 export interface AppDeps {
   config: Config;
@@ -70,6 +71,8 @@ export interface AppDeps {
   isDraining?: () => boolean;
   /** Adds a stored webhook event's fan-out job to the transaction that stores it. */
   enqueueFanOut: (trx: Transaction<Database>, eventId: string) => Promise<void>;
+  /** Each partner's grants from the workspace's Notion budget over the last hour (the owners' "Connections"). */
+  budgetUsage?: (workspaceId: string) => Promise<PartnerUsage[]>;
 }
 
 const publicDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../public');
@@ -242,7 +245,17 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
   app.use(authorizeRoutes({ partnerApps: stores.partnerApps, clock: deps.clock, issuer: config.publicUrl }));
-  app.use(consoleRoutes({ stores, config, clock: deps.clock, keyring: deps.keyring, upstream: deps.upstream, logger: deps.logger }));
+  app.use(
+    consoleRoutes({
+      stores,
+      config,
+      clock: deps.clock,
+      keyring: deps.keyring,
+      upstream: deps.upstream,
+      logger: deps.logger,
+      budgetUsage: deps.budgetUsage,
+    }),
+  );
   app.use(partnerAppRoutes({ stores, config, clock: deps.clock }));
   app.use(subscriptionAdminApi(subscriptionRouteDeps));
   app.use(subscriptionPageRoutes(subscriptionRouteDeps));

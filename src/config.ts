@@ -65,6 +65,8 @@ const tunablesSchema = z
     upstreamMaxWaitMs: z.number().int().min(0).max(60_000),
     // How long Notion's webhook events are kept (for replays) before they are purged.
     webhookEventRetentionDays: z.number().int().min(1).max(365),
+    // Share of the budget per partner app (its id, as `apps list` shows it → weight) while partners compete; unlisted apps weigh 1.
+    upstreamPartnerWeights: z.record(z.string(), z.number().positive().max(1000)),
   })
   .strict();
 export type Tunables = z.infer<typeof tunablesSchema>;

@@ -36,7 +36,7 @@ import { revokeGrantsOfPerson, systemActor } from './admin/revocation.js';
 import type { NotionUpstream } from './upstream/notion.js';
 import { PageIndexer } from './upstream/page-indexer.js';
 import { createUpstreamGateway, type UpstreamGateway } from './upstream/gateway.js';
-import { memoryRateBudget, redisRateBudget } from './upstream/rate-budget.js';
+import { memoryRateBudget, observedRateBudget, redisRateBudget } from './upstream/rate-budget.js';
 import { postgresRefreshLock, redisRefreshLock } from './upstream/refresh-lock.js';
 import { memoryFailureLimiter, redisFailureLimiter } from './oauth/failure-limiter.js';
 import { memoryAncestryCache, redisAncestryCache } from './proxy/scope.js';
@@ -299,8 +299,13 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       ratePerSecond: config.tunables.upstreamRequestsPerSecond,
       burst: config.tunables.upstreamBurst,
       maxWaitMs: config.tunables.upstreamMaxWaitMs,
+      weights: config.tunables.upstreamPartnerWeights,
     };
-    const budget = redis ? redisRateBudget(redis, prefix, budgetSettings) : memoryRateBudget(systemClock, budgetSettings);
+    const metrics = createMetrics();
+    const budget = observedRateBudget(
+      redis ? redisRateBudget(redis, prefix, budgetSettings) : memoryRateBudget(systemClock, budgetSettings),
+      metrics.budget,
+    );
     const gateway = createUpstreamGateway({ ...credentialDeps, budget });
     const indexer = new PageIndexer({ ...credentialDeps, pageIndex: stores.pageIndex, logger, gateway });
     cleanups.push(() => indexer.stop());
@@ -338,7 +343,6 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
         )
       : memoryAncestryCache(clock);
 
-    const metrics = createMetrics();
     const app = createApp({
       config,
       clock,
@@ -361,6 +365,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       isDraining: () => draining,
       // The fan-out engine is not wired yet: events are stored, and fanned out once it is.
       enqueueFanOut: async () => {},
+      budgetUsage: async (workspaceId) => (await budget.usageLastHour?.(workspaceId)) ?? [],
     });
     startedResponder();
     server.on('request', app);

@@ -78,6 +78,8 @@ import {
   type InternalConnection,
 } from './connections.js';
 import { describeZodError } from './partner-app-routes.js';
+import type { PartnerUsage } from '../upstream/rate-budget.js';
+import { budgetUsageRows } from './budget-usage.js';
 import {
   ConnectionNotFound,
   disconnectInternalIntegration,
@@ -109,6 +111,8 @@ export interface ConsoleRouteDeps {
   keyring: Keyring;
   upstream: NotionUpstream;
   logger: Logger;
+  /** Each partner's grants from the workspace's Notion budget over the last hour; unset = not shown. */
+  budgetUsage?: (workspaceId: string) => Promise<PartnerUsage[]>;
 }
 
 // ---------------------------------------------------------------------------
@@ -725,7 +729,13 @@ export function consoleRoutes(deps: ConsoleRouteDeps): Router {
     const approvable = await approvableApps(rules, workspace.id);
     const members = await listMembers(rules, workspace.id);
     const owners = members.filter((m) => m.role === 'owner').length;
+    const budget = await budgetUsageRows(
+      deps,
+      workspace.id,
+      [...connections, ...internal].map((c) => c.app),
+    );
     renderPage(res, 'connections', {
+      budget,
       title: 'Connections',
       organisationName: deps.config.organisationName,
       notice: noticeOf(req),

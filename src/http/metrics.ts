@@ -9,6 +9,66 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 export interface Metrics {
   registry: Registry;
   middleware: RequestHandler;
+  budget: BudgetMetrics;
+}
+
+/** One decision of the upstream budget (rate-budget.ts), as the metrics see it. */
+export type BudgetDecision = { allowed: true; waitMs: number } | { allowed: false; retryAfterSeconds: number };
+
+/**
+ * Notion budget decisions per workspace and partner app: bounded by the
+ * workspaces Gatehouse knows times the partners granted there.
+ */
+export interface BudgetMetrics {
+  observe(workspaceId: string, partnerKey: string, decision: BudgetDecision): void;
+  /** Notion itself answered 429: the budget blocks the workspace for its Retry-After. */
+  notionRateLimited(workspaceId: string): void;
+}
+
+function createBudgetMetrics(registry: Registry): BudgetMetrics {
+  const labelNames = ['workspace', 'partner'];
+  const granted = new Counter({
+    name: 'gatehouse_upstream_budget_granted_total',
+    help: 'Upstream requests granted a start by the Notion budget',
+    labelNames,
+    registers: [registry],
+  });
+  const waited = new Counter({
+    name: 'gatehouse_upstream_budget_waited_total',
+    help: 'Granted upstream requests that waited for their start',
+    labelNames,
+    registers: [registry],
+  });
+  const waitSeconds = new Counter({
+    name: 'gatehouse_upstream_budget_wait_seconds_total',
+    help: 'Seconds granted upstream requests waited for their start',
+    labelNames,
+    registers: [registry],
+  });
+  const refused = new Counter({
+    name: 'gatehouse_upstream_budget_refused_total',
+    help: 'Upstream requests refused by the Notion budget (the partner got 429 with Retry-After)',
+    labelNames,
+    registers: [registry],
+  });
+  const notion429 = new Counter({
+    name: 'gatehouse_upstream_notion_rate_limited_total',
+    help: "Notion's own 429 answers (each blocks the workspace for every partner until its Retry-After)",
+    labelNames: ['workspace'],
+    registers: [registry],
+  });
+  return {
+    notionRateLimited: (workspace) => notion429.inc({ workspace }),
+    observe(workspace, partner, decision) {
+      const labels = { workspace, partner };
+      if (!decision.allowed) return refused.inc(labels);
+      granted.inc(labels);
+      if (decision.waitMs > 0) {
+        waited.inc(labels);
+        waitSeconds.inc(labels, decision.waitMs / 1000);
+      }
+    },
+  };
 }
 
 function routeLabel(req: Request): string {
@@ -45,5 +105,5 @@ export function createMetrics(): Metrics {
     });
     next();
   };
-  return { registry, middleware };
+  return { registry, middleware, budget: createBudgetMetrics(registry) };
 }
