@@ -39,6 +39,7 @@ import type { UpstreamGateway } from './upstream/gateway.js';
 import { authorizeRoutes, oauthEndpointRoutes } from './oauth/routes.js';
 import { proxyRoutes } from './proxy/routes.js';
 import type { AncestryCache } from './proxy/scope.js';
+import type { WebhookPipeline } from './webhooks/pipeline.js';
 
 export interface AppDeps {
   config: Config;
@@ -61,6 +62,8 @@ export interface AppDeps {
   gateway: UpstreamGateway;
   /** The proxy's ancestry cache (Redis when configured, else in process). */
   ancestry: AncestryCache;
+  /** Webhook fan-out and delivery: the admin surfaces act through it. */
+  webhooks?: WebhookPipeline;
 }
 
 const publicDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../public');

@@ -60,6 +60,21 @@ const tunablesSchema = z
     upstreamBurst: z.number().int().min(1),
     // Longest a call queues for the budget before the partner gets 429 with Retry-After.
     upstreamMaxWaitMs: z.number().int().min(0).max(60_000),
+    // Partner webhook deliveries: the delay before each attempt (the first is usually 0), so its length is the attempt limit.
+    webhookRetryScheduleSeconds: z
+      .array(
+        z
+          .number()
+          .min(0)
+          .max(7 * 86_400),
+      )
+      .min(1)
+      .max(30),
+    // Up to this fraction of each delay is added at random, so retries of many deliveries spread out.
+    webhookRetryJitter: z.number().min(0).max(1),
+    webhookDeliveryTimeoutMs: z.number().int().min(100).max(60_000),
+    // A subscription whose deliveries all failed for this long is disabled, with the reason shown to its admins.
+    webhookDisableAfterFailingDays: z.number().positive().max(90),
   })
   .strict();
 export type Tunables = z.infer<typeof tunablesSchema>;

@@ -37,6 +37,9 @@ import { memoryRateBudget, redisRateBudget } from './upstream/rate-budget.js';
 import { postgresRefreshLock, redisRefreshLock } from './upstream/refresh-lock.js';
 import { memoryFailureLimiter, redisFailureLimiter } from './oauth/failure-limiter.js';
 import { memoryAncestryCache, redisAncestryCache } from './proxy/scope.js';
+import { createWebhookPipeline, type WebhookPipeline } from './webhooks/pipeline.js';
+import { createWebhookMetrics } from './webhooks/metrics.js';
+import { QUEUES } from './webhooks/engine.js';
 
 export const SANDBOX_CLIENT_ID = 'gatehouse';
 const ALL_CAPABILITIES = [
@@ -77,6 +80,8 @@ export interface Gatehouse {
   /** The door to Notion (budget + refresh), as the proxy uses it. */
   gateway: UpstreamGateway;
   sandboxNotion: SandboxNotion | null;
+  /** Webhook fan-out and delivery (the intake calls `enqueueFanOut` in its transaction). */
+  webhooks: WebhookPipeline;
   adminToken: string;
   stop(): Promise<void>;
 }
@@ -281,6 +286,31 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       : memoryAncestryCache(clock);
 
     const metrics = createMetrics();
+    const tunables = config.tunables;
+    const webhooks = createWebhookPipeline({
+      handle: database,
+      databaseSchema: options.databaseSchema,
+      stores,
+      keyring,
+      clock,
+      cache: ancestry,
+      logger,
+      allowLoopbackHttp: config.sandboxAllowed,
+      policy: {
+        scheduleMs: tunables.webhookRetryScheduleSeconds.map((s) => Math.round(s * 1000)),
+        jitter: tunables.webhookRetryJitter,
+        timeoutMs: tunables.webhookDeliveryTimeoutMs,
+        disableAfterFailingMs: tunables.webhookDisableAfterFailingDays * 86_400_000,
+        maxRetryAfterMs: 24 * 3_600_000,
+      },
+      metrics: createWebhookMetrics(metrics.registry, async () => ({
+        deliveries: await stores.webhookDeliveries.countOpen(),
+        [QUEUES.fanOut]: await webhooks.engine.depth(QUEUES.fanOut),
+        [QUEUES.deliver]: await webhooks.engine.depth(QUEUES.deliver),
+      })),
+    });
+    await webhooks.start();
+    cleanups.push(() => webhooks.stop());
     const app = createApp({
       config,
       clock,
@@ -300,6 +330,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       clientAuthLimiter,
       gateway,
       ancestry,
+      webhooks,
     });
     server.on('request', app);
     if (!server.listening) {
@@ -338,6 +369,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     if (options.periodicJobs !== false) {
       indexer.startPeriodic(config.tunables.pageIndexRefreshMinutes * 60_000);
       membership.startPeriodic(config.tunables.membershipSyncMinutes * 60_000);
+      await webhooks.startWorkers();
     }
 
     logger.debug({ port }, 'listening');
@@ -352,6 +384,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       membership,
       gateway,
       sandboxNotion,
+      webhooks,
       adminToken,
       stop: cleanup,
     };

@@ -12,6 +12,7 @@ import type { Database } from './schema.js';
 import { upstreamConnectionStore, type UpstreamConnectionStore } from './upstream-connections.js';
 import { workspaceStore, type WorkspaceStore } from './workspaces.js';
 import { webhookSubscriptionStore, type WebhookSubscriptionStore } from './webhook-subscriptions.js';
+import { webhookDeliveryStore, type WebhookDeliveryStore } from './webhook-deliveries.js';
 
 /** One store per noun, each behind a narrow interface. */
 export interface Stores {
@@ -27,6 +28,7 @@ export interface Stores {
   internalIntegrations: InternalIntegrationStore;
   auditQuery: AuditQuery;
   webhookSubscriptions: WebhookSubscriptionStore;
+  webhookDeliveries: WebhookDeliveryStore;
 }
 
 export function createStores(db: Kysely<Database>): Stores {
@@ -43,5 +45,6 @@ export function createStores(db: Kysely<Database>): Stores {
     internalIntegrations: internalIntegrationStore(db),
     auditQuery: auditQuery(db),
     webhookSubscriptions: webhookSubscriptionStore(db),
+    webhookDeliveries: webhookDeliveryStore(db),
   };
 }

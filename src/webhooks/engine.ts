@@ -18,15 +18,17 @@
  */
 import { createHash } from 'node:crypto';
 import PgBoss from 'pg-boss';
-import { CompiledQuery, type Kysely } from 'kysely';
+import { CompiledQuery, type QueryResult } from 'kysely';
 import type { Logger } from 'pino';
 import type { DatabaseHandle } from '../store/database.js';
 
 export const QUEUES = { fanOut: 'webhook-fan-out', deliver: 'webhook-deliver' } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
-// Kysely over any table set: the adapter only runs pg-boss's own SQL.
-type AnyKysely = Kysely<unknown> | Kysely<never> | Kysely<Record<string, never>>;
+/** A Kysely database or transaction, over any tables: the adapter only runs pg-boss's own SQL. */
+export interface QueryRunner {
+  executeQuery(query: CompiledQuery): Promise<QueryResult<unknown>>;
+}
 
 /** pg-boss's schema for a Gatehouse schema: a sibling, so dropping one test's schema pair leaves others alone. */
 export function jobSchemaFor(databaseSchema: string | undefined): string {
@@ -34,14 +36,14 @@ export function jobSchemaFor(databaseSchema: string | undefined): string {
 }
 
 /** pg-boss's `db` adapter over a Kysely executor (the database, or a transaction). */
-export function kyselyAdapter(executor: AnyKysely, handle?: Pick<DatabaseHandle, 'runScript'>): PgBoss.Db {
+export function kyselyAdapter(executor: QueryRunner, handle?: Pick<DatabaseHandle, 'runScript'>): PgBoss.Db {
   return {
     async executeSql(text: string, values: unknown[] = []) {
       if (values.length === 0 && handle) {
         const results = await handle.runScript(text);
         return { rows: results.at(-1)?.rows ?? [] };
       }
-      const result = await (executor as Kysely<unknown>).executeQuery(CompiledQuery.raw(text, values));
+      const result = await executor.executeQuery(CompiledQuery.raw(text, values));
       return { rows: result.rows as unknown[] };
     },
   };
@@ -64,7 +66,7 @@ export interface JobEngine {
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Creates a job in the caller's transaction; `id` makes it idempotent. */
-  sendIn(trx: AnyKysely, queue: QueueName, data: object, options?: PgBoss.SendOptions): Promise<void>;
+  sendIn(trx: QueryRunner, queue: QueueName, data: object, options?: PgBoss.SendOptions): Promise<void>;
   send(queue: QueueName, data: object, options?: PgBoss.SendOptions): Promise<void>;
   /** Claims up to `batchSize` jobs now, due or not by the database's clock (the caller judges due-ness on Gatehouse's clock). */
   fetch<T>(queue: QueueName, batchSize: number): Promise<Array<PgBoss.Job<T>>>;
@@ -90,7 +92,7 @@ const QUEUE_SETTINGS: Record<QueueName, PgBoss.Queue> = {
 export function createJobEngine(options: JobEngineOptions): JobEngine {
   const { handle, logger } = options;
   const schema = jobSchemaFor(options.databaseSchema);
-  const db = handle.db as unknown as AnyKysely;
+  const db: QueryRunner = handle.db;
   const boss = new PgBoss({
     db: kyselyAdapter(db, handle),
     schema,
