@@ -66,6 +66,7 @@ export interface WebhookPipeline {
 
 const SWEEP_MS = 60_000;
 const BATCH = 20;
+const DELIVERY_WORKERS = 4;
 
 export function createWebhookPipeline(options: PipelineOptions): WebhookPipeline {
   const { stores, clock, logger } = options;
@@ -199,15 +200,18 @@ export function createWebhookPipeline(options: PipelineOptions): WebhookPipeline
       await engine.boss.work<{ eventId: string }>(QUEUES.fanOut, { batchSize: 5, pollingIntervalSeconds: 1 }, async (jobs) => {
         for (const job of jobs) await runFanOut(job);
       });
-      await engine.boss.work<{ deliveryId: string; attempt: number }>(
-        QUEUES.deliver,
-        { batchSize: 5, pollingIntervalSeconds: 1 },
-        async (jobs) => {
-          const results = await Promise.all(jobs.map((job) => attemptDelivery(deliveryDeps, job.data.deliveryId, job.data.attempt)));
-          // Early (clock skew) or another worker's lease still running: the engine brings the job back after its retry delay.
-          if (results.includes('not_due')) throw new Error('delivery not due yet');
-        },
-      );
+      // One job per worker call, several workers: a job that is not due yet goes back alone.
+      for (let i = 0; i < DELIVERY_WORKERS; i++) {
+        await engine.boss.work<{ deliveryId: string; attempt: number }>(
+          QUEUES.deliver,
+          { batchSize: 1, pollingIntervalSeconds: 1 },
+          async ([job]) => {
+            const outcome = await attemptDelivery(deliveryDeps, job!.data.deliveryId, job!.data.attempt);
+            // Early (clock skew) or another worker's lease still running: the engine brings the job back after its retry delay.
+            if (outcome === 'not_due') throw new Error('delivery not due yet');
+          },
+        );
+      }
       sweep = setInterval(() => {
         if (sweeping) return;
         sweeping = pipeline
