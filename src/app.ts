@@ -40,6 +40,7 @@ import { authorizeRoutes, oauthEndpointRoutes } from './oauth/routes.js';
 import { proxyRoutes } from './proxy/routes.js';
 import type { AncestryCache } from './proxy/scope.js';
 import type { WebhookPipeline } from './webhooks/pipeline.js';
+import { deliveryRoutes } from './webhooks/delivery-routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -212,6 +213,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(internalIntegrationRoutes({ stores, config, keyring: deps.keyring, clock: deps.clock }));
   app.use(auditRoutes({ stores, config, clock: deps.clock }));
   app.use(adminTokenRoutes({ stores, config, clock: deps.clock }));
+  if (deps.webhooks) app.use(deliveryRoutes({ stores, config, clock: deps.clock, pipeline: deps.webhooks }));
   app.use(
     adminApi({
       adminTokens: stores.adminTokens,

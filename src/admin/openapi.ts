@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ownerOperationPaths, ownerOperationSchemas } from './openapi-owner-operations.js';
+import { deliveryOperationPaths, deliveryOperationSchemas } from '../webhooks/delivery-openapi.js';
 import { partnerAppWireSchema, registrationBodySchema, rotatedSecretSchema } from './partner-apps.js';
 import {
   approvedBodySchema,
@@ -32,6 +33,7 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
       securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'gatehouse.sid' } },
       schemas: {
         ...ownerOperationSchemas(),
+        ...deliveryOperationSchemas(),
         NewPartnerApp: jsonSchema(registrationBodySchema, 'input'),
         PartnerApp: jsonSchema(partnerAppWireSchema, 'output'),
         RotatedSecret: jsonSchema(rotatedSecretSchema, 'output'),
@@ -54,6 +56,7 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
     security: [{ adminToken: [] }, { session: [] }],
     paths: {
       ...ownerOperationPaths(errors),
+      ...deliveryOperationPaths(errors),
       ...consolePaths(errors, error),
       '/workspaces': {
         get: {
