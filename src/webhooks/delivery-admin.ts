@@ -8,12 +8,13 @@ import type { WebhookDelivery } from '../store/webhook-deliveries.js';
 import type { Stores } from '../store/stores.js';
 import type { Actor, WebhookPipeline } from './pipeline.js';
 
-export type DeliveryAdminRefusal = 'unknown_subscription' | 'unknown_delivery' | 'not_retryable' | 'invalid_window';
+export type DeliveryAdminRefusal = 'unknown_subscription' | 'unknown_delivery' | 'not_retryable' | 'not_active' | 'invalid_window';
 
 export const REFUSAL_STATUS: Record<DeliveryAdminRefusal, number> = {
   unknown_subscription: 404,
   unknown_delivery: 404,
   not_retryable: 409,
+  not_active: 409,
   invalid_window: 400,
 };
 
@@ -108,8 +109,10 @@ export async function replaySubscription(
   window: { since?: string; until?: string },
   actor: Actor,
 ): Promise<{ replayId: string; events: number; since: Date; until: Date | null }> {
-  await requireSubscription(deps, subscriptionId);
+  const subscription = await requireSubscription(deps, subscriptionId);
   const { since, until } = replayWindow(deps, window.since, window.until);
+  if (subscription.status !== 'active')
+    throw new DeliveryAdminError('not_active', `Only an active subscription receives a replay; this one is ${subscription.status}.`);
   const result = await deps.pipeline.replay(subscriptionId, since, until, actor);
   return { ...result, since, until };
 }

@@ -103,16 +103,20 @@ export async function fanOut(deps: FanOutDeps, request: FanOutRequest): Promise<
       for (const c of await upstreamConnectionStore(trx).listActiveForWorkspace(event.workspaceId)) connectionIds.add(c.id);
     }
     const chains = new Map<string, { before: Chain | null | undefined; after: Chain | null }>();
+    const readerConnections = new Set(readers.map((r) => r.connectionId));
     for (const connectionId of connectionIds) {
-      const resolver = resolverFor(scope, connectionId, []);
-      const before = moved ? await resolver.chainOf(target.scopeId, target.kind) : undefined;
-      const after =
-        live && target.parent !== undefined
-          ? await resolver.learn(target.scopeId, target.parent, false)
-          : await resolver.chainOf(target.scopeId, target.kind);
-      chains.set(connectionId, { before, after });
+      // Ancestry is learned only where the person can see the entity; elsewhere the index just lets go of it.
+      if (readerConnections.has(connectionId) || (await connectionSees(trx, connectionId, accessible))) {
+        const resolver = resolverFor(scope, connectionId, []);
+        const before = moved ? await resolver.chainOf(target.scopeId, target.kind) : undefined;
+        const after =
+          live && target.parent !== undefined
+            ? await resolver.learn(target.scopeId, target.parent, false)
+            : await resolver.chainOf(target.scopeId, target.kind);
+        chains.set(connectionId, { before, after });
+      }
       if (live) {
-        const moves = await followInIndex(trx, event, target, connectionId, readers, accessible, after);
+        const moves = await followInIndex(trx, event, target, connectionId, readers, accessible, chains.get(connectionId)?.after ?? null);
         if (moves) descendants.push(moves);
       }
     }

@@ -186,6 +186,27 @@ describe('deliveries seen and controlled by organisation admins', () => {
     expect((await ben.request(pageUrl, { headers: { accept: 'text/html' } })).status).toBe(403);
   });
 
+  it('Prometheus metrics: events in, attempts by outcome, queue depth, delivery latency', async () => {
+    const text = await (await fetch(`${t.url}/metrics`)).text();
+    expect(text).toMatch(/gatehouse_webhook_events_total\{type="page.content_updated"\} [1-9]/);
+    expect(text).toMatch(/gatehouse_webhook_delivery_attempts_total\{outcome="delivered"\} [1-9]/);
+    expect(text).toMatch(/gatehouse_webhook_delivery_attempts_total\{outcome="failed"\} [1-9]/);
+    expect(text).toMatch(/gatehouse_webhook_queue_depth\{queue="deliveries"\} \d/);
+    expect(text).toMatch(/gatehouse_webhook_delivery_latency_seconds_count [1-9]/);
+  });
+
+  it('a replay of a subscription that is not active is refused (409)', async () => {
+    await t.gatehouse.stores.webhookSubscriptions.setStatus(subscriptionId, ['active'], 'disabled', clock.now(), {
+      disabledReason: 'test',
+    });
+    const answer = await api(`/webhooks/subscriptions/${subscriptionId}/replay`, {
+      method: 'POST',
+      body: { since: clock.now().toISOString() },
+    });
+    expect(answer.status).toBe(409);
+    await t.gatehouse.stores.webhookSubscriptions.setStatus(subscriptionId, ['disabled'], 'active', clock.now());
+  });
+
   it('the OpenAPI document lists the delivery operations', async () => {
     const response = await fetch(`${t.url}/api/admin/v1/openapi.json`);
     const doc = (await response.json()) as { paths: Record<string, unknown> };
