@@ -15,7 +15,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
-import type { AncestryCache, Chain, ChainEntry } from '../proxy/scope.js';
+import type { AncestryCache, Chain, ChainEntry, ScopeResolver } from '../proxy/scope.js';
 import { pageIndexStore, type IndexedPage } from '../store/page-index.js';
 import type { Database } from '../store/schema.js';
 import { upstreamConnectionStore } from '../store/upstream-connections.js';
@@ -108,7 +108,7 @@ export async function fanOut(deps: FanOutDeps, request: FanOutRequest): Promise<
       // Ancestry is learned only where the person can see the entity; elsewhere the index just lets go of it.
       if (readerConnections.has(connectionId) || (await connectionSees(trx, connectionId, accessible))) {
         const resolver = resolverFor(scope, connectionId, []);
-        const before = moved ? await resolver.chainOf(target.scopeId, target.kind) : undefined;
+        const before = moved ? await chainBeforeMove(trx, resolver, connectionId, target) : undefined;
         const after =
           live && target.parent !== undefined
             ? await resolver.learn(target.scopeId, target.parent, false)
@@ -137,6 +137,30 @@ export async function fanOut(deps: FanOutDeps, request: FanOutRequest): Promise<
   // The cache is not transactional: descendants of a moved page get their new chains once the move is committed.
   for (const { connectionId, entries } of descendants) await deps.cache.set(connectionId, entries);
   return { deliveries: created };
+}
+
+/**
+ * Where a moved page sat before the move: under the parent the page index
+ * still records (the index follows events only once they are fanned out),
+ * else as the ancestry cache last knew it. The index comes first because the
+ * proxy may already have cached the new place from the answer to the very
+ * call that moved the page.
+ */
+async function chainBeforeMove(
+  trx: Kysely<Database>,
+  resolver: ScopeResolver,
+  connectionId: string,
+  target: ScopeTarget,
+): Promise<Chain | null> {
+  const indexed = await pageIndexStore(trx).get(connectionId, target.scopeId);
+  if (!indexed) return resolver.chainOf(target.scopeId, target.kind);
+  if (indexed.parentId === null) return [];
+  const kind =
+    indexed.parentType === 'data_source' || indexed.parentType === 'database' || indexed.parentType === 'page'
+      ? indexed.parentType
+      : 'block';
+  const above = await resolver.chainOf(indexed.parentId, kind);
+  return [indexed.parentId, ...(above ?? [])];
 }
 
 /** Covered before and after the event, for one app's readers: which delivery, if any. */

@@ -9,6 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ManualClock } from '../../src/clock.js';
 import { hashToken } from '../../src/crypto/tokens.js';
+import { memoryAncestryCache } from '../../src/proxy/scope.js';
+import { fanOut } from '../../src/webhooks/fan-out.js';
 import { SEED_PAGE_IDS, SEED_WORKSPACE_IDS } from '../../src/sandbox/notion/index.js';
 import { startTestGatehouse, type TestGatehouse } from '../support/harness.js';
 import { connectPartner, type PartnerSession } from '../proxy/partner-session.js';
@@ -163,6 +165,35 @@ describe('who receives which event', () => {
     });
     expect(got.A).toMatchObject({ gatehouse: { access: 'gained' } });
     expect(got.B).toMatchObject({ gatehouse: { access: 'lost' }, data: { parent: { type: 'space' } } });
+  });
+
+  it('the page index, not a cache the proxy already updated, says where a moved page was', async () => {
+    const g = t.gatehouse;
+    // The proxy learned the new place from the answer to the call that moved the page, before Notion's event.
+    const cache = memoryAncestryCache(clock);
+    for (const p of Object.values(partners))
+      await cache.set(p.connectionId, [{ id: NEW_PAGE, chain: [SEED_PAGE_IDS.roadmap2026, SEED_PAGE_IDS.product] }]);
+    const before = receivers.A!.received.length;
+    const eventId = await storeEvent(
+      g,
+      {
+        type: 'page.moved',
+        workspaceId: SEED_WORKSPACE_IDS.acme,
+        entity: { id: NEW_PAGE, type: 'page' },
+        data: pageParent(SEED_PAGE_IDS.roadmap2026),
+        accessibleBy: [ada],
+      },
+      clock.now(),
+    );
+    await fanOut({ db: g.database.db, cache, engine: g.webhooks.engine, clock }, { eventId });
+    await g.webhooks.runDue();
+    expect(receivers.A!.received.slice(before).map((r) => r.json.gatehouse)).toEqual([{ access: 'lost' }]);
+    await deliver({
+      type: 'page.moved',
+      entity: { id: NEW_PAGE, type: 'page' },
+      data: pageParent(SEED_PAGE_IDS.engineering),
+      accessibleBy: [ada],
+    });
   });
 
   it('a deleted page leaves the page index at once', async () => {
