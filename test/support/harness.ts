@@ -93,10 +93,7 @@ export async function startTestGatehouse(options: HarnessOptions = {}): Promise<
     redisPrefix,
     async stop() {
       await gatehouse.stop();
-      if (schema && !options.schema) {
-        await dropSchema(schema);
-        await dropSchema(`${schema}_jobs`); // the webhook job engine's tables beside it (src/webhooks/engine.ts)
-      }
+      if (schema && !options.schema) await dropSchema(schema);
       if (redisPrefix && !options.redisPrefix) await deleteRedisPrefix(redisPrefix);
       if (!options.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     },
