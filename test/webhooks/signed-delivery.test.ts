@@ -117,4 +117,24 @@ describe.each(['pglite', 'postgres'] as const)('signed delivery on %s', (databas
     expect(String(last.headers['webhook-signature']).split(' ')).toHaveLength(2);
     expect(last.notionValid).toBe(true);
   });
+
+  it("with the engine's own workers running (no runDue), the next event arrives by itself", async () => {
+    await t.gatehouse.webhooks.startWorkers();
+    const before = receiver.received.length;
+    await storeEvent(
+      t.gatehouse,
+      {
+        type: 'page.created',
+        workspaceId,
+        entity: { id: '5f0c0c0c-0000-4000-8000-000000000005', type: 'page' },
+        data: pageParent(SEED_PAGE_IDS.engineering),
+        accessibleBy: [adaNotionId],
+      },
+      clock.now(),
+    );
+    const deadline = Date.now() + 20_000;
+    while (receiver.received.length === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(receiver.received.length).toBe(before + 1);
+    expect(receiver.received.at(-1)!.json.entity).toEqual({ id: '5f0c0c0c-0000-4000-8000-000000000005', type: 'page' });
+  });
 });
