@@ -45,6 +45,8 @@ import { webhookIntakeAdminRoutes, webhookIntakeRoutes } from './webhooks/intake
 import { partnerVerifyRoutes, subscriptionAdminApi, type SubscriptionRouteDeps } from './webhooks/subscription-routes.js';
 import { subscriptionPageRoutes } from './webhooks/subscription-page-routes.js';
 import type { PartnerUsage } from './upstream/rate-budget.js';
+import type { WebhookPipeline } from './webhooks/pipeline.js';
+import { deliveryRoutes } from './webhooks/delivery-routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -73,6 +75,8 @@ export interface AppDeps {
   enqueueFanOut: (trx: Transaction<Database>, eventId: string) => Promise<void>;
   /** Each partner's grants from the workspace's Notion budget over the last hour (the owners' "Connections"). */
   budgetUsage?: (workspaceId: string) => Promise<PartnerUsage[]>;
+  /** Webhook fan-out and delivery: the admin surfaces act through it. */
+  webhooks?: WebhookPipeline;
 }
 
 const publicDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../public');
@@ -263,6 +267,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(auditRoutes({ stores, config, clock: deps.clock }));
   app.use(adminTokenRoutes({ stores, config, clock: deps.clock }));
   app.use(webhookIntakeAdminRoutes({ stores, config, keyring: deps.keyring, clock: deps.clock }));
+  if (deps.webhooks) app.use(deliveryRoutes({ stores, config, clock: deps.clock, pipeline: deps.webhooks }));
   app.use(
     adminApi({
       adminTokens: stores.adminTokens,

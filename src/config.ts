@@ -67,6 +67,21 @@ const tunablesSchema = z
     webhookEventRetentionDays: z.number().int().min(1).max(365),
     // Share of the budget per partner app (its id, as `apps list` shows it → weight) while partners compete; unlisted apps weigh 1.
     upstreamPartnerWeights: z.record(z.string(), z.number().positive().max(1000)),
+    // Partner webhook deliveries: the delay before each attempt (the first is usually 0), so its length is the attempt limit.
+    webhookRetryScheduleSeconds: z
+      .array(
+        z
+          .number()
+          .min(0)
+          .max(7 * 86_400),
+      )
+      .min(1)
+      .max(30),
+    // Up to this fraction of each delay is added at random, so retries of many deliveries spread out.
+    webhookRetryJitter: z.number().min(0).max(1),
+    webhookDeliveryTimeoutMs: z.number().int().min(100).max(60_000),
+    // A subscription whose deliveries all failed for this long is disabled, with the reason shown to its admins.
+    webhookDisableAfterFailingDays: z.number().positive().max(90),
   })
   .strict();
 export type Tunables = z.infer<typeof tunablesSchema>;

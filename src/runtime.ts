@@ -42,6 +42,9 @@ import { memoryFailureLimiter, redisFailureLimiter } from './oauth/failure-limit
 import { memoryAncestryCache, redisAncestryCache } from './proxy/scope.js';
 import { purgeWebhookEvents } from './webhooks/intake.js';
 import { subscribeSandboxToIntake } from './webhooks/sandbox-subscription.js';
+import { createWebhookPipeline, type WebhookPipeline } from './webhooks/pipeline.js';
+import { createWebhookMetrics } from './webhooks/metrics.js';
+import { QUEUES } from './webhooks/engine.js';
 
 export const SANDBOX_CLIENT_ID = 'gatehouse';
 const ALL_CAPABILITIES = [
@@ -84,6 +87,8 @@ export interface Gatehouse {
   /** The door to Notion (budget + refresh), as the proxy uses it. */
   gateway: UpstreamGateway;
   sandboxNotion: SandboxNotion | null;
+  /** Webhook fan-out and delivery (the intake calls `enqueueFanOut` in its transaction). */
+  webhooks: WebhookPipeline;
   adminToken: string;
   /** Graceful shutdown, step one: /readyz answers 503 and connections close after their answer; requests are still served. */
   drain(): void;
@@ -343,6 +348,31 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
         )
       : memoryAncestryCache(clock);
 
+    const tunables = config.tunables;
+    const webhooks = createWebhookPipeline({
+      handle: database,
+      databaseSchema: options.databaseSchema,
+      stores,
+      keyring,
+      clock,
+      cache: ancestry,
+      logger,
+      allowLoopbackHttp: config.sandboxAllowed,
+      policy: {
+        scheduleMs: tunables.webhookRetryScheduleSeconds.map((s) => Math.round(s * 1000)),
+        jitter: tunables.webhookRetryJitter,
+        timeoutMs: tunables.webhookDeliveryTimeoutMs,
+        disableAfterFailingMs: tunables.webhookDisableAfterFailingDays * 86_400_000,
+        maxRetryAfterMs: 24 * 3_600_000,
+      },
+      metrics: createWebhookMetrics(metrics.registry, async () => ({
+        deliveries: await stores.webhookDeliveries.countOpen(),
+        [QUEUES.fanOut]: await webhooks.engine.depth(QUEUES.fanOut),
+        [QUEUES.deliver]: await webhooks.engine.depth(QUEUES.deliver),
+      })),
+    });
+    await webhooks.start();
+    cleanups.push(() => webhooks.stop());
     const app = createApp({
       config,
       clock,
@@ -363,9 +393,9 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       gateway,
       ancestry,
       isDraining: () => draining,
-      // The fan-out engine is not wired yet: events are stored, and fanned out once it is.
-      enqueueFanOut: async () => {},
+      enqueueFanOut: (trx, eventId) => webhooks.enqueueFanOut(trx, eventId),
       budgetUsage: async (workspaceId) => (await budget.usageLastHour?.(workspaceId)) ?? [],
+      webhooks,
     });
     startedResponder();
     server.on('request', app);
@@ -426,6 +456,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       );
       purge.unref();
       cleanups.push(async () => clearInterval(purge));
+      await webhooks.startWorkers();
     }
 
     logger.debug({ port }, 'listening');
@@ -440,6 +471,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       membership,
       gateway,
       sandboxNotion,
+      webhooks,
       adminToken,
       drain: () => {
         draining = true;

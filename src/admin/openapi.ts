@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ownerOperationPaths, ownerOperationSchemas } from './openapi-owner-operations.js';
+import { deliveryOperationPaths, deliveryOperationSchemas } from '../webhooks/delivery-openapi.js';
 import { partnerAppWireSchema, registrationBodySchema, rotatedSecretSchema } from './partner-apps.js';
 import {
   approvedBodySchema,
@@ -34,6 +35,7 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
       schemas: {
         ...ownerOperationSchemas(),
         ...subscriptionSchemas(),
+        ...deliveryOperationSchemas(),
         NewPartnerApp: jsonSchema(registrationBodySchema, 'input'),
         PartnerApp: jsonSchema(partnerAppWireSchema, 'output'),
         RotatedSecret: jsonSchema(rotatedSecretSchema, 'output'),
@@ -57,6 +59,7 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
     paths: {
       ...ownerOperationPaths(errors),
       ...subscriptionPaths(errors),
+      ...deliveryOperationPaths(errors),
       ...consolePaths(errors, error),
       '/workspaces': {
         get: {

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { dataFiles } from '../store/data-dir.js';
 import { webhookSubscriptionCommands } from './webhook-subscription-commands.js';
+import { WEBHOOK_DELIVERY_COMMANDS } from './webhook-delivery-commands.js';
 
 /** How a flag is read: `value` once, `repeat` any number of times, `switch` without a value. */
 type FlagKind = 'value' | 'repeat' | 'switch';
@@ -35,6 +36,7 @@ export interface Command {
 }
 
 export const COMMANDS: Record<string, Command> = {
+  ...WEBHOOK_DELIVERY_COMMANDS,
   'workspaces list': {
     summary: 'list the workspaces you may see',
     usage: 'workspaces list',

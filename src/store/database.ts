@@ -14,6 +14,13 @@ export interface DatabaseHandle {
   kind: 'postgres' | 'pglite';
   /** Cheap reachability check for /readyz; rejects within the timeout. */
   ping(timeoutMs: number): Promise<void>;
+  /**
+   * Runs a multi-statement SQL script without parameters (the job engine's own
+   * schema set-up). PGlite's parameterised path takes one statement at a time;
+   * its script path runs here while holding Kysely's single connection, so it
+   * never interleaves with a transaction in progress.
+   */
+  runScript(text: string): Promise<Array<{ rows: unknown[] }>>;
   close(): Promise<void>;
 }
 
@@ -61,6 +68,10 @@ async function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres'
         sql`select 1`.execute(db).then(() => undefined),
         ms,
       ),
+    async runScript(text) {
+      const result = (await pool.query(text)) as unknown as pg.QueryResult | pg.QueryResult[];
+      return (Array.isArray(result) ? result : [result]).map((r) => ({ rows: r.rows ?? [] }));
+    },
     close: () => db.destroy(),
   };
 }
@@ -79,6 +90,7 @@ async function openPglite(dataDir: string | null): Promise<DatabaseHandle> {
         sql`select 1`.execute(db).then(() => undefined),
         ms,
       ),
+    runScript: (text) => db.connection().execute(async () => (await pglite.exec(text)).map((r) => ({ rows: r.rows }))),
     async close() {
       await db.destroy();
       if (!pglite.closed) await pglite.close();

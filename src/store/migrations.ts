@@ -314,6 +314,46 @@ const tokenLineage: Migration = {
   },
 };
 
+/**
+ * One row per (event, partner subscription, origin): the delivery's state and
+ * its next attempt time on Gatehouse's clock (the job engine's clock cannot
+ * be faked in tests). `origin` is `live`, or `replay:<id>` for a replay, so a
+ * replay delivers again without touching the first delivery. `scope_id` and
+ * `chain` are what the fan-out judged the grant on (for a page that left a
+ * grant, its old ancestry): every attempt re-checks today's grant on them.
+ */
+const webhookDeliveries: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('webhook_deliveries')
+      .addColumn('id', 'uuid', (c) => c.primaryKey())
+      .addColumn('event_id', 'uuid', (c) => c.notNull().references('webhook_events.id').onDelete('cascade'))
+      .addColumn('subscription_id', 'uuid', (c) => c.notNull().references('webhook_subscriptions.id').onDelete('cascade'))
+      .addColumn('origin', 'text', (c) => c.notNull())
+      .addColumn('access', 'text', (c) => c.check(sql`access in ('lost', 'gained')`))
+      .addColumn('scope_id', 'text', (c) => c.notNull())
+      .addColumn('chain', 'jsonb', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('pending', 'sending', 'delivered', 'failed', 'skipped')`))
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('next_attempt_at', 'timestamptz')
+      .addColumn('lease_until', 'timestamptz')
+      .addColumn('last_attempt_at', 'timestamptz')
+      .addColumn('last_status_code', 'integer')
+      .addColumn('last_error', 'text')
+      .addColumn('last_response_excerpt', 'text')
+      .addColumn('delivered_at', 'timestamptz')
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+      .addUniqueConstraint('webhook_deliveries_once', ['event_id', 'subscription_id', 'origin'])
+      .execute();
+    await db.schema
+      .createIndex('webhook_deliveries_subscription')
+      .on('webhook_deliveries')
+      .columns(['subscription_id', 'created_at'])
+      .execute();
+    await db.schema.createIndex('webhook_deliveries_due').on('webhook_deliveries').columns(['status', 'next_attempt_at']).execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return {
@@ -323,6 +363,7 @@ export const migrationProvider: MigrationProvider = {
       '0004_webhook_subscriptions': webhookSubscriptions,
       '0005_webhook_intake': webhookIntake,
       '0006_token_lineage': tokenLineage,
+      '0007_webhook_deliveries': webhookDeliveries,
     };
   },
 };

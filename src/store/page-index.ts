@@ -24,6 +24,8 @@ export interface PageIndexStore {
   roots(connectionId: string, limit: number, offset: number): Promise<IndexedPage[]>;
   /** Which of these ids the connection's index holds. */
   presentIds(connectionId: string, pageIds: string[]): Promise<Set<string>>;
+  /** Pages that left the connection's reach (deleted, or moved where its person cannot see them), as a webhook event says. */
+  remove(connectionId: string, pageIds: string[]): Promise<number>;
   /** Titles of these ids in the connection's index (ids the index no longer holds are absent). */
   titles(connectionId: string, pageIds: string[]): Promise<Map<string, string>>;
 }
@@ -146,6 +148,15 @@ export function pageIndexStore(db: Kysely<Database>): PageIndexStore {
         .where('page_id', 'in', pageIds)
         .execute();
       return new Set(rows.map((r) => r.page_id));
+    },
+    async remove(connectionId, pageIds) {
+      if (pageIds.length === 0) return 0;
+      const result = await db
+        .deleteFrom('page_index')
+        .where('connection_id', '=', connectionId)
+        .where('page_id', 'in', pageIds)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
     },
     async titles(connectionId, pageIds) {
       if (pageIds.length === 0) return new Map();

@@ -248,6 +248,27 @@ export interface WebhookEventsTable {
   received_at: Timestamp;
 }
 
+/** One event's delivery to one partner subscription (migration 0006). */
+export interface WebhookDeliveriesTable {
+  id: string; // the Standard Webhooks `webhook-id`, stable across attempts
+  event_id: string;
+  subscription_id: string;
+  origin: string;
+  access: 'lost' | 'gained' | null;
+  scope_id: string;
+  chain: JSONColumnType<string[]>;
+  status: 'pending' | 'sending' | 'delivered' | 'failed' | 'skipped';
+  attempts: Generated<number>;
+  next_attempt_at: NullableTimestamp;
+  lease_until: NullableTimestamp;
+  last_attempt_at: NullableTimestamp;
+  last_status_code: number | null;
+  last_error: string | null;
+  last_response_excerpt: string | null;
+  delivered_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
 export interface Database {
   people: PeopleTable;
   workspaces: WorkspacesTable;
@@ -267,4 +288,5 @@ export interface Database {
   webhook_subscriptions: WebhookSubscriptionsTable;
   notion_webhook_intakes: NotionWebhookIntakesTable;
   webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

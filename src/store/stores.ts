@@ -13,6 +13,7 @@ import { upstreamConnectionStore, type UpstreamConnectionStore } from './upstrea
 import { workspaceStore, type WorkspaceStore } from './workspaces.js';
 import { webhookSubscriptionStore, type WebhookSubscriptionStore } from './webhook-subscriptions.js';
 import { webhookEventStore, type WebhookEventStore } from './webhook-events.js';
+import { webhookDeliveryStore, type WebhookDeliveryStore } from './webhook-deliveries.js';
 
 /** One store per noun, each behind a narrow interface. */
 export interface Stores {
@@ -29,6 +30,7 @@ export interface Stores {
   auditQuery: AuditQuery;
   webhookSubscriptions: WebhookSubscriptionStore;
   webhookEvents: WebhookEventStore;
+  webhookDeliveries: WebhookDeliveryStore;
 }
 
 export function createStores(db: Kysely<Database>): Stores {
@@ -46,5 +48,6 @@ export function createStores(db: Kysely<Database>): Stores {
     auditQuery: auditQuery(db),
     webhookSubscriptions: webhookSubscriptionStore(db),
     webhookEvents: webhookEventStore(db),
+    webhookDeliveries: webhookDeliveryStore(db),
   };
 }

@@ -15,6 +15,8 @@ export async function dropSchema(schema: string): Promise<void> {
   await client.connect();
   try {
     await client.query(`drop schema if exists "${schema}" cascade`);
+    // The webhook job engine keeps its tables in a sibling schema (src/webhooks/engine.ts).
+    await client.query(`drop schema if exists "${schema}_jobs" cascade`);
   } finally {
     await client.end();
   }
