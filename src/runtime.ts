@@ -435,8 +435,12 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     }
 
     // The embedded default as a person runs it (a data folder, not a test's in-memory database): the demo partner subscribes.
-    if (demoWebhooks && config.embedded && !options.pgliteInMemory)
-      cleanups.push(subscribeDemoPartner({ stores, config, keyring, clock, limiter: clientAuthLimiter, logger }, demoWebhooks));
+    // Done before "ready", so what a new user sees (and `keys rotate` counts) does not depend on timing.
+    if (demoWebhooks && config.embedded && !options.pgliteInMemory) {
+      const subscribed = subscribeDemoPartner({ stores, config, keyring, clock, limiter: clientAuthLimiter, logger }, demoWebhooks);
+      cleanups.push(subscribed);
+      await subscribed();
+    }
 
     // The command line reads these when GATEHOUSE_URL / GATEHOUSE_ADMIN_TOKEN are unset.
     const adminToken = await stores.adminTokens.replaceBootstrap(`bootstrap@${os.hostname()}:${config.dataDir}`, clock.now());

@@ -68,7 +68,8 @@ describe('start-up', () => {
   it('the command line rotates keys and reports an error as JSON with a non-zero exit', async () => {
     const rotated = await run('npm', ['run', 'gatehouse', '--', 'keys', 'rotate'], { GATEHOUSE_DATA_DIR: dataDir });
     expect(rotated.code).toBe(0);
-    expect(JSON.parse(rotated.stdout.trim())).toMatchObject({ key_id: expect.any(String), reencrypted: 0, already_current: 3 });
+    // Three Notion connections, the token the sandbox Notion sent the webhook intake, the demo partner subscription's two secrets.
+    expect(JSON.parse(rotated.stdout.trim())).toMatchObject({ key_id: expect.any(String), reencrypted: 0, already_current: 6 });
     const refused = await run('npm', ['run', 'gatehouse', '--', 'workspaces', 'list'], {
       GATEHOUSE_DATA_DIR: dataDir,
       GATEHOUSE_ADMIN_TOKEN: 'gh_admin_not-a-real-token-at-all',
