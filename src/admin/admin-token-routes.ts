@@ -72,7 +72,7 @@ export function adminTokenRoutes(deps: AdminTokenRouteDeps): Router {
   const router = Router();
   const { stores } = deps;
 
-  const audit = (action: string, actor: AuditEvent['actor'], tokenId: string, req: Request) =>
+  const audit = (action: AuditEvent['action'], actor: AuditEvent['actor'], tokenId: string, req: Request) =>
     stores.audit.record(
       { action, actor, target: { type: 'admin_token', id: tokenId }, address: req.ip ?? null, outcome: 'success' },
       deps.clock.now(),

@@ -12,6 +12,7 @@
  * (403); a workspace filter outside the caller's scope is 404, never an empty
  * answer that would confirm the workspace exists.
  */
+import { AUDIT_ACTIONS } from '../audit/actions.js';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
@@ -176,6 +177,7 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
     ).toString();
     renderPage(res, 'audit', {
       title: 'Audit log',
+      actions: Object.entries(AUDIT_ACTIONS).map(([action, spec]) => ({ action, actors: spec.actors.join(', '), summary: spec.summary })),
       scopeText: scope === null ? 'Every event (organisation admin).' : `Events of ${workspaces.map((w) => w.name).join(', ')}.`,
       filter: {
         since: filter.since ?? '',

@@ -1,9 +1,10 @@
+import { isAuditAction, type AuditAction } from '../audit/actions.js';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
 /** `resource.action`, as CONVENTIONS.md names them (grant.revoked, code.replayed, ...). */
 export interface AuditEvent {
-  action: string;
+  action: AuditAction;
   actor: { type: 'person' | 'admin_token' | 'partner' | 'system'; id?: string | null; label?: string | null };
   target?: { type: string; id: string } | null;
   workspaceId?: string | null;
@@ -12,7 +13,9 @@ export interface AuditEvent {
   detail?: Record<string, unknown>;
 }
 
-export interface StoredAuditEvent extends AuditEvent {
+/** As stored: rows written before an action left the list still read back. */
+export interface StoredAuditEvent extends Omit<AuditEvent, 'action'> {
+  action: string;
   id: string;
   occurredAt: Date;
 }
@@ -32,6 +35,8 @@ export interface AuditStore {
 export function auditStore(db: Kysely<Database>): AuditStore {
   return {
     async record(event, now) {
+      // The type refuses an unlisted action at compile time; this refuses one that arrived as a plain string.
+      if (!isAuditAction(event.action)) throw new Error(`audit action "${String(event.action).slice(0, 80)}" is not on the list`);
       await db
         .insertInto('audit_events')
         .values({

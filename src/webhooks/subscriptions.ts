@@ -24,6 +24,7 @@
  * Not one transaction: each rule makes one row change, then its audit row,
  * as the partner-app rules do; the verification POST must follow a commit.
  */
+import type { AuditAction } from '../audit/actions.js';
 import dns from 'node:dns';
 import net from 'node:net';
 import type { Clock } from '../clock.js';
@@ -196,9 +197,11 @@ function auditActor(actor: Actor) {
   return { type: actor.type, id: actor.id ?? null, label: actor.label ?? null };
 }
 
+type SubscriptionAuditAction = AuditAction extends infer A ? (A extends `webhook_subscription.${infer S}` ? S : never) : never;
+
 async function audit(
   deps: Pick<SubscriptionDeps, 'audit' | 'clock'>,
-  action: string,
+  action: SubscriptionAuditAction,
   subscriptionId: string,
   actor: Actor,
   detail: Record<string, unknown>,

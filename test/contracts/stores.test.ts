@@ -165,17 +165,17 @@ describe.each([['pglite'], ['postgres']] as const)('stores on %s', (kind) => {
 
   it('records and filters audit events', async () => {
     await stores.audit.record(
-      { action: 'contract.tested', actor: { type: 'system' }, workspaceId: 'ws-audit', outcome: 'success', detail: { n: 1 } },
+      { action: 'keys.rotated', actor: { type: 'system' }, workspaceId: 'ws-audit', outcome: 'success', detail: { n: 1 } },
       T0,
     );
     await stores.audit.record(
-      { action: 'contract.tested', actor: { type: 'person', id: 'p' }, workspaceId: 'ws-audit', outcome: 'failure' },
+      { action: 'keys.rotated', actor: { type: 'person', id: 'p' }, workspaceId: 'ws-audit', outcome: 'failure' },
       later(1000),
     );
-    const all = await stores.audit.list({ action: 'contract.tested' });
+    const all = await stores.audit.list({ action: 'keys.rotated' });
     expect(all.map((e) => e.outcome)).toEqual(['failure', 'success']);
     expect(all[1]!.detail).toEqual({ n: 1 });
-    expect((await stores.audit.list({ action: 'contract.tested', since: later(500) })).length).toBe(1);
+    expect((await stores.audit.list({ action: 'keys.rotated', since: later(500) })).length).toBe(1);
   });
 
   it('stores admin tokens as hashes; a replaced bootstrap token stops working', async () => {
@@ -589,7 +589,7 @@ describe.each([['pglite'], ['postgres']] as const)('stores on %s', (kind) => {
     const at = (n: number) => later(100_000 + n * 1000);
     await stores.audit.record(
       {
-        action: 'aq.one',
+        action: 'approved_app.added',
         actor: { type: 'person', id: 'person-1', label: 'Ada@Example.com' },
         workspaceId: 'ws-aq1',
         outcome: 'success',
@@ -598,12 +598,17 @@ describe.each([['pglite'], ['postgres']] as const)('stores on %s', (kind) => {
       at(1),
     );
     await stores.audit.record(
-      { action: 'aq.two', actor: { type: 'partner', id: appId, label: 'Zapflow' }, workspaceId: 'ws-aq1', outcome: 'failure' },
+      {
+        action: 'approved_app.removed',
+        actor: { type: 'partner', id: appId, label: 'Zapflow' },
+        workspaceId: 'ws-aq1',
+        outcome: 'failure',
+      },
       at(2),
     );
     await stores.audit.record(
       {
-        action: 'aq.one',
+        action: 'approved_app.added',
         actor: { type: 'system', label: 'membership sync' },
         workspaceId: 'ws-aq2',
         outcome: 'success',
@@ -613,7 +618,7 @@ describe.each([['pglite'], ['postgres']] as const)('stores on %s', (kind) => {
     );
     await stores.audit.record(
       {
-        action: 'aq.one',
+        action: 'approved_app.added',
         actor: { type: 'person', id: 'person-2', label: 'ben@example.com' },
         workspaceId: 'ws-aq2',
         outcome: 'success',
@@ -621,34 +626,53 @@ describe.each([['pglite'], ['postgres']] as const)('stores on %s', (kind) => {
       },
       at(4),
     );
-    await stores.audit.record({ action: 'aq.none', actor: { type: 'admin_token', label: 'bootstrap' }, outcome: 'success' }, at(5));
+    await stores.audit.record(
+      { action: 'admin_token.created', actor: { type: 'admin_token', label: 'bootstrap' }, outcome: 'success' },
+      at(5),
+    );
     const search = (filter: Partial<Parameters<Stores['auditQuery']['search']>[0]>) =>
       stores.auditQuery.search({ scope: ['ws-aq1', 'ws-aq2'], limit: 100, since: at(0), ...filter });
     const actions = async (filter: Partial<Parameters<Stores['auditQuery']['search']>[0]>) =>
       (await search(filter)).map((e) => `${e.action}@${e.workspaceId}`);
 
-    expect(await actions({})).toEqual(['aq.one@ws-aq2', 'aq.one@ws-aq2', 'aq.two@ws-aq1', 'aq.one@ws-aq1']);
-    expect(await actions({ scope: ['ws-aq1'] })).toEqual(['aq.two@ws-aq1', 'aq.one@ws-aq1']);
-    expect(await actions({ scope: [] })).toEqual([]);
-    expect((await actions({ scope: null })).filter((a) => a.startsWith('aq.'))).toEqual([
-      'aq.none@null',
-      'aq.one@ws-aq2',
-      'aq.one@ws-aq2',
-      'aq.two@ws-aq1',
-      'aq.one@ws-aq1',
+    expect(await actions({})).toEqual([
+      'approved_app.added@ws-aq2',
+      'approved_app.added@ws-aq2',
+      'approved_app.removed@ws-aq1',
+      'approved_app.added@ws-aq1',
     ]);
-    expect(await actions({ since: at(2), until: at(4) })).toEqual(['aq.one@ws-aq2', 'aq.two@ws-aq1']);
-    expect(await actions({ actor: 'ada@example.COM' })).toEqual(['aq.one@ws-aq1']);
-    expect(await actions({ actor: 'person-2' })).toEqual(['aq.one@ws-aq2']);
-    expect(await actions({ partnerAppId: appId })).toEqual(['aq.one@ws-aq2', 'aq.two@ws-aq1', 'aq.one@ws-aq1']);
-    expect(await actions({ action: 'aq.two' })).toEqual(['aq.two@ws-aq1']);
-    expect(await actions({ workspaceId: 'ws-aq2', action: 'aq.one' })).toEqual(['aq.one@ws-aq2', 'aq.one@ws-aq2']);
+    expect(await actions({ scope: ['ws-aq1'] })).toEqual(['approved_app.removed@ws-aq1', 'approved_app.added@ws-aq1']);
+    expect(await actions({ scope: [] })).toEqual([]);
+    expect(
+      (await actions({ scope: null })).filter((a) =>
+        ['admin_token.created', 'approved_app.added', 'approved_app.removed'].includes(a.split('@')[0]!),
+      ),
+    ).toEqual([
+      'admin_token.created@null',
+      'approved_app.added@ws-aq2',
+      'approved_app.added@ws-aq2',
+      'approved_app.removed@ws-aq1',
+      'approved_app.added@ws-aq1',
+    ]);
+    expect(await actions({ since: at(2), until: at(4) })).toEqual(['approved_app.added@ws-aq2', 'approved_app.removed@ws-aq1']);
+    expect(await actions({ actor: 'ada@example.COM' })).toEqual(['approved_app.added@ws-aq1']);
+    expect(await actions({ actor: 'person-2' })).toEqual(['approved_app.added@ws-aq2']);
+    expect(await actions({ partnerAppId: appId })).toEqual([
+      'approved_app.added@ws-aq2',
+      'approved_app.removed@ws-aq1',
+      'approved_app.added@ws-aq1',
+    ]);
+    expect(await actions({ action: 'approved_app.removed' })).toEqual(['approved_app.removed@ws-aq1']);
+    expect(await actions({ workspaceId: 'ws-aq2', action: 'approved_app.added' })).toEqual([
+      'approved_app.added@ws-aq2',
+      'approved_app.added@ws-aq2',
+    ]);
     // A workspace outside the scope stays outside, whatever the filter asks.
     expect(await actions({ scope: ['ws-aq1'], workspaceId: 'ws-aq2' })).toEqual([]);
     const firstPage = await search({ limit: 2 });
     expect(firstPage).toHaveLength(2);
     const nextPage = await search({ limit: 2, before: firstPage[1]!.id });
-    expect(nextPage.map((e) => e.action)).toEqual(['aq.two', 'aq.one']);
+    expect(nextPage.map((e) => e.action)).toEqual(['approved_app.removed', 'approved_app.added']);
     expect(nextPage[1]).toMatchObject({
       actor: { type: 'person', id: 'person-1', label: 'Ada@Example.com' },
       target: { type: 'partner_app', id: appId },

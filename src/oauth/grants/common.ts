@@ -90,7 +90,7 @@ export async function answerFor(
 
 export function partnerEvent(
   address: string | null,
-  action: string,
+  action: AuditEvent['action'],
   outcome: 'success' | 'failure',
   app: PartnerApp,
   grant: Pick<Grant, 'id' | 'workspaceId'> | null,
