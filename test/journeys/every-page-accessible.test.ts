@@ -62,6 +62,23 @@ describe('every page is accessible', () => {
     }
   });
 
+  it('in the dark colour scheme and at a phone width too: axe-clean, the header within the screen', async () => {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      for (const path of pages()) {
+        await page.goto(`${t.url}${path}`);
+        expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(22, 24, 29)');
+        const header = await page.locator('header.site-header').boundingBox();
+        expect([path, (header?.width ?? 0) <= 390]).toEqual([path, true]);
+        await expectAccessible(page);
+      }
+    } finally {
+      await page.emulateMedia({ colorScheme: 'light' });
+      await page.setViewportSize({ width: 1280, height: 720 });
+    }
+  });
+
   it('the error page is accessible too', async () => {
     const response = await page.goto(`${t.url}/no-such-page`);
     expect(response?.status()).toBe(404);
