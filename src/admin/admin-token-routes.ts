@@ -1,5 +1,5 @@
 /**
- * Personal admin tokens (issue 4, part 8): a signed-in person creates one on
+ * Personal admin tokens: a signed-in person creates one on
  * a page, sees it once, and revokes their own. The database keeps its hash
  * only (src/store/admin-tokens.ts); src/admin/auth.ts gives its bearer
  * exactly the holder's rights, looked up at each request, so a person who

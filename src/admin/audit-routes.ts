@@ -1,5 +1,5 @@
 /**
- * The audit log (issue 4, part 7): owners see the events of the workspaces
+ * The audit log: owners see the events of the workspaces
  * they own; organisation admins see everything, events without a workspace
  * included (sign-ins, partner app registrations, key rotation). Filters by
  * time, actor, partner, action and workspace; a JSON export.

@@ -1,5 +1,5 @@
 /**
- * The connections console's rules (issue 4, parts 1-4): who may see and
+ * The connections console's rules: who may see and
  * manage a workspace's connections, the connections grouped per partner app,
  * "View users with access", the install policy, the approved list and roles.
  * Plain functions over the stores; ./console-routes.ts maps them to pages and

@@ -1,6 +1,5 @@
 /**
- * Internal integrations (issue 4, part 6; Notion's "Create integrations with
- * the Notion API"): owners only, as in Notion. Plain functions over the
+ * Internal integrations: owners only, as in Notion. Plain functions over the
  * stores, called by the pages, the admin JSON API and, through it, the
  * command line.
  *

@@ -1,5 +1,5 @@
 /**
- * Revocation that holds (issue 4, part 5). A grant is revoked by one
+ * Revocation that holds. A grant is revoked by one
  * conditional UPDATE of its status first, then every code, access token and
  * refresh token issued for it is marked revoked. Every check that lets a
  * partner in (token redemption and refresh, introspection, the proxy) reads
@@ -7,8 +7,8 @@
  * request, so the very next request on any instance is refused: there is no
  * per-process cache to wait out.
  *
- * Revocation is idempotent (hydra's `revokeOAuth2ConsentSessions`, security.md
- * G3): revoking a revoked grant succeeds again, sweeps its tokens again (a
+ * Revocation is idempotent, as hydra's `revokeOAuth2ConsentSessions` is:
+ * revoking a revoked grant succeeds again, sweeps its tokens again (a
  * token minted in a race with the first sweep dies too) and records nothing
  * new; the first revocation's who, when and why stay on the grant and in the
  * `grant.revoked` audit event.

@@ -1,5 +1,5 @@
 /**
- * First start of the embedded default (DESIGN.md): Acme and Side Project are
+ * First start of the embedded default: Acme and Side Project are
  * already connected for Ada (their owner) and Acme for Ben; Archive is left
  * for a person to connect. The connections are made exactly as a person's
  * would be, from the sandbox Notion's token answer, so the demo exercises the

@@ -1,5 +1,5 @@
 /**
- * `webhooks subscribe`, `webhooks verify`, `webhooks list` (DESIGN.md) and
+ * `webhooks subscribe`, `webhooks verify`, `webhooks list` and
  * the other subscription actions of the admin API, as command entries for
  * ./gatehouse.ts. The helpers come in as an argument so this file imports
  * nothing at run time from the module that imports it.

@@ -12,7 +12,7 @@ export const requireSignIn: RequestHandler = (req, res, next) => {
   next(unauthorized('Sign in first.'));
 };
 
-/** The header every signed-in page shows (DESIGN.md): name, "Sign out", and "Connections" for owners. */
+/** The header every signed-in page shows: name, "Sign out", and "Connections" for owners. */
 export function pageChrome(workspaces: WorkspaceStore, adminEmails: string[]): RequestHandler {
   return (req, res, next) => {
     if (!req.user) return next();

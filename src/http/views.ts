@@ -1,6 +1,6 @@
 /**
  * Server-rendered pages. Eta escapes every `<%= %>` by default; templates get
- * a small view model, never domain objects (CONVENTIONS.md, Code 8).
+ * a small view model, never domain objects.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,7 @@ export interface PageChrome {
   title: string;
   person?: { displayName: string; isOwnerSomewhere: boolean; isOrganisationAdmin?: boolean } | null;
   csrfToken?: string;
-  /** A sandbox page says so (DESIGN.md: "Every sandbox page says it is a sandbox"). */
+  /** A sandbox page says so. */
   sandbox?: boolean;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Reading the audit log for people (issue 4, part 7): filters by time, actor,
+ * Reading the audit log for people: filters by time, actor,
  * partner, action and workspace, always inside a scope. An owner's scope is
  * the workspaces they own (events without a workspace are outside it); an
  * organisation admin's scope is everything (`workspaceIds: null`).

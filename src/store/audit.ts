@@ -2,7 +2,7 @@ import { isAuditAction, type AuditAction } from '../audit/actions.js';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
-/** `resource.action`, as CONVENTIONS.md names them (grant.revoked, code.replayed, ...). */
+/** `resource.action` names (grant.revoked, code.replayed, ...): the closed list is in src/audit/actions.ts. */
 export interface AuditEvent {
   action: AuditAction;
   actor: { type: 'person' | 'admin_token' | 'partner' | 'system'; id?: string | null; label?: string | null };

@@ -31,7 +31,7 @@ export function toGrant(row: Selectable<GrantsTable>): Grant {
   };
 }
 
-/** A person's authorisation of one partner app on one workspace (DESIGN.md "Grant"). */
+/** A person's authorisation of one partner app on one workspace. */
 export interface GrantSummary {
   id: string;
   appId: string;
@@ -48,7 +48,7 @@ export interface GrantSummary {
   createdAt: Date;
 }
 
-/** Who revoked a grant, when and why (DESIGN.md "Grant": active or revoked (who, when, why)). */
+/** Who revoked a grant, when and why: a grant is active, or revoked with all three kept. */
 export interface Revocation {
   by: string;
   reason: string;

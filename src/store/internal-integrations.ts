@@ -1,6 +1,5 @@
 /**
- * Internal integrations (DESIGN.md "PartnerApp", integration kind
- * `internal`): a partner_apps row that belongs to one workspace, with a
+ * Internal integrations: a partner_apps row that belongs to one workspace, with a
  * token kept twice: encrypted (`internal_token_ciphertext`, AAD
  * `partner_app:<id>`, so owners can retrieve it) and hashed
  * (`internal_token_hash`, so the proxy finds it without decrypting anything).
@@ -266,7 +265,7 @@ export function internalIntegrationStore(db: Kysely<Database>): InternalIntegrat
     },
     async convertToPublic(args, now) {
       return db.transaction().execute(async (trx) => {
-        // PGlite runs on one connection: only `trx` inside (docs/STACK.md).
+        // PGlite runs on one connection: only `trx` inside.
         const app = await trx
           .selectFrom('partner_apps')
           .select(['id', 'workspace_id', 'capabilities'])

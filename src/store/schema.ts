@@ -1,6 +1,6 @@
 /**
  * Table types for Kysely. snake_case here and in SQL only; stores map rows to
- * the domain's camelCase at their boundary (CONVENTIONS.md, Code 6).
+ * the domain's camelCase at their boundary.
  */
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
 

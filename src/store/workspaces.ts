@@ -22,7 +22,7 @@ export interface WorkspaceStore {
   /**
    * Record a workspace met through a new upstream connection, and the person
    * connecting it: the first person to connect a workspace is its first
-   * owner (DESIGN.md), others join as members. Atomic, so two first
+   * owner, others join as members. Atomic, so two first
    * connections at once cannot both become "first".
    */
   upsertWithConnector(

@@ -1,5 +1,5 @@
 /**
- * A subscription on the wire (admin API, command line), exactly DESIGN.md's
+ * A subscription on the wire (admin API, command line), exactly the documented
  * shape: `id`, `client_id`, `url`, `events`, `status`, `created_at`, and
  * `signing_secret` only in the answer that creates or rotates it. The
  * verification token has no field here at all.

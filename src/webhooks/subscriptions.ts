@@ -1,5 +1,5 @@
 /**
- * Partner webhook subscriptions (DESIGN.md "Webhooks contract"): plain rules
+ * Partner webhook subscriptions: plain rules
  * over the stores, called by the admin API, the partner app's page, the
  * partner's own verify endpoint and, through the API, the command line.
  *

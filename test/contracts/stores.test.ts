@@ -188,7 +188,7 @@ describe.each([['pglite'], ['postgres']] as const)('stores on %s', (kind) => {
     for (const row of rows) expect([first, second]).not.toContain(row.token_hash);
   });
 
-  // ---- stores added with the owners' console (issue 4) ----------------------
+  // ---- stores added with the owners' console ----------------------
 
   /** A person, a workspace they connected first (so they own it) and their upstream connection to it. */
   const owner = async (subject: string, workspaceId: string) => {

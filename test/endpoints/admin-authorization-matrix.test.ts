@@ -1,5 +1,5 @@
 /**
- * The authorisation matrix (issue 4, "Tests"): every admin page and admin API
+ * The authorisation matrix: every admin page and admin API
  * action that exists, for seven callers: signed out, a member (Ben), an owner
  * (Ada, owner of Acme), an owner of another workspace (Cy, owner of
  * Elsewhere), an organisation admin (Olga, owning nothing), a partner's

@@ -1,5 +1,5 @@
 /**
- * The audit log (issue 4, part 7): who may read it and what they see (an
+ * The audit log: who may read it and what they see (an
  * owner only their workspaces' events, never another workspace's nor
  * events without a workspace; an organisation admin everything), the
  * filters (time, actor, partner, action, workspace), the JSON export from the

@@ -156,7 +156,7 @@ describe('the consent screen', () => {
     expect(await snapshot()).toEqual(before);
   });
 
-  it('shows who asks and for what, in DESIGN.md\'s words, with the "Workspace" select of the person\'s workspaces', async () => {
+  it('shows who asks and for what, in the fixed words, with the "Workspace" select of the person\'s workspaces', async () => {
     const { id } = await authorize(ada);
     const { response, status, html } = await page(ada, `/consent/${id}`);
     expect(status).toBe(200);

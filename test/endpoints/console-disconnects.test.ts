@@ -1,5 +1,5 @@
 /**
- * Disconnecting, the three ways a page offers it (issue 4, parts 2, 5, 6):
+ * Disconnecting, the three ways a page offers it:
  * - "Connections" lists every connection of the workspace, internal
  *   integrations included, and "Disconnect" takes an internal integration off
  *   every page of the workspace: its token reaches nothing from the next call;

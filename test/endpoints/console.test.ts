@@ -1,5 +1,5 @@
 /**
- * The connections console (issue 4, parts 1-5): pages and admin JSON API.
+ * The connections console: pages and admin JSON API.
  * Opened by the refusals: an authorisation matrix over every page and API
  * action (signed out, a member, an owner of another workspace, a partner's
  * access token, another person's admin token), each refused cell asserting

@@ -1,5 +1,5 @@
 /**
- * Internal integrations (issue 4, part 6), as an owner meets them: "New
+ * Internal integrations, as an owner meets them: "New
  * integration", "Copy internal integration token" (each retrieval audited),
  * pages connected from the page's side ("Add connections", "Disconnect"),
  * "Convert to public" (the stored scope is exactly the connected pages), and

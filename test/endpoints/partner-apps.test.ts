@@ -214,7 +214,7 @@ describe('partner apps: admin JSON API and page', () => {
     ['no redirect URI', { ...valid, redirect_uris: [] }, /redirect_uris/],
     ['eleven redirect URIs', { ...valid, redirect_uris: tooMany }, /redirect_uris/],
     ['redirect_uris as a string', { ...valid, redirect_uris: 'https://zapflow.example/cb' }, /redirect_uris/],
-    ['an http redirect URI (security.md A5)', { ...valid, redirect_uris: ['http://partner.example/cb'] }, /must use https/],
+    ['an http redirect URI', { ...valid, redirect_uris: ['http://partner.example/cb'] }, /must use https/],
     ['http on a look-alike of localhost', { ...valid, redirect_uris: ['http://localhost.evil.example/cb'] }, /must use https/],
     ['http on [::1] (only localhost and 127.0.0.1)', { ...valid, redirect_uris: ['http://[::1]:8080/cb'] }, /must use https/],
     ['a relative redirect URI', { ...valid, redirect_uris: ['/oauth/callback'] }, /absolute/],

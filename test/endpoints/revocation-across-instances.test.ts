@@ -1,5 +1,5 @@
 /**
- * Revocation holds across instances (issue 4, part 5): two Gatehouse server
+ * Revocation holds across instances: two Gatehouse server
  * processes on different ports share one PostgreSQL database (a throwaway
  * one, created here), one Redis key prefix and the same keys, as instances
  * behind a load balancer do. Ben authorises a partner on instance A; the

@@ -1,5 +1,5 @@
 /**
- * An owner restricts installs, in Chromium (issue 4's journey): Ada, Acme's
+ * An owner restricts installs, in Chromium: Ada, Acme's
  * owner, switches Acme to "Only from approved list"; Ben's attempt to
  * install Zapflow (not approved) is refused on the consent screen; Ada
  * installs it herself (owners are exempt) and adds it with "+ Add approved

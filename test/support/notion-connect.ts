@@ -52,7 +52,7 @@ export async function startConnect(browser: Browser, baseUrl: string, reconnectW
 }
 
 export interface NotionChoice {
-  /** Sandbox Notion account (DESIGN.md's demo users). */
+  /** Sandbox Notion account. */
   email: string;
   password: string;
   workspaceName: string;

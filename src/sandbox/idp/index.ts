@@ -1,5 +1,5 @@
 /**
- * The sandbox OpenID provider (DESIGN.md, "Embedded default"): oidc-provider
+ * The sandbox OpenID provider: oidc-provider
  * with Gatehouse's own sign-in page and an in-memory user directory, mounted
  * in the same Express process.
  *

@@ -17,7 +17,7 @@ export interface DirectoryUser extends DemoUser {
   emailVerified: boolean;
 }
 
-/** DESIGN.md, "Words and markup on the pages": the two demo people. Subjects are fixed so sign-ins survive restarts. */
+/** The two demo people. Subjects are fixed so sign-ins survive restarts. */
 export const DEMO_USERS: readonly DemoUser[] = Object.freeze(
   [
     { subject: 'sandbox-ada-2f6c1d0e', email: 'ada@example.com', password: 'ada-demo', name: 'Ada Lovelace' },

@@ -29,7 +29,7 @@ export function userInfoLevel(capabilities: readonly SandboxCapability[]): UserI
   return 'no_user_info';
 }
 
-/** A missing capability is 403 restricted_resource (reference/notion-api.md §6); unreached content is 404 instead. */
+/** A missing capability is 403 restricted_resource (developers.notion.com/reference/capabilities); unreached content is 404 instead. */
 export function requireCapability(capabilities: readonly SandboxCapability[], needed: SandboxCapability): void {
   if (!capabilities.includes(needed)) throw restricted();
 }

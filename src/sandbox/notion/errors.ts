@@ -3,7 +3,7 @@
  * - NotionApiError: Notion's API error body `{object:"error", status, code, message, request_id}`.
  * - OAuthError (token, introspect, revoke): RFC 6749 §5.2 `error`/`error_description`
  *   plus Notion's keys in one body, since which one Notion really sends is unconfirmed
- *   (reference/notion-api.md §2) and clients may read either.
+ *   (developers.notion.com/reference/create-a-token) and clients may read either.
  */
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';

@@ -1,6 +1,6 @@
 /**
  * POST /v1/oauth/token, /introspect, /revoke (Notion's public-integration
- * OAuth; reference/notion-api.md §2-3). Each endpoint is the RFC's list of
+ * OAuth; developers.notion.com/reference/create-a-token). Each endpoint is the RFC's list of
  * checks: authenticate the client, validate the request, apply one rule.
  */
 import { Router } from 'express';

@@ -1,7 +1,7 @@
 /**
  * Reach: which content a bot can see. A bot reaches the pages and databases
  * picked for it and everything below them ("a parent grants its children",
- * reference/notion-api.md §1). Anything else answers 404, never 403, so that
+ * developers.notion.com/docs/authorization). Anything else answers 404, never 403, so that
  * an integration cannot learn that unshared content exists.
  */
 import { objectNotFound } from './errors.js';

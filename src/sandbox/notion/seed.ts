@@ -22,7 +22,7 @@ export const SEED_WORKSPACE_IDS = {
 
 export const SEED_WORKSPACE_NAMES = { acme: 'Acme', sideProject: 'Side Project', archive: 'Archive' } as const;
 
-/** Demo passwords of the sandbox's own sign-in page (DESIGN.md). */
+/** Demo passwords of the sandbox's own sign-in page. */
 export const SEED_PASSWORDS: Readonly<Record<string, string>> = {
   'ada@example.com': 'ada-demo',
   'ben@example.com': 'ben-demo',

@@ -268,7 +268,7 @@ export function serializeBlock(view: View, located: Located): BlockObjectRespons
   }
 }
 
-/** A person as the bot's user-information level allows (reference/notion-api.md §6). */
+/** A person as the bot's user-information level allows (developers.notion.com/reference/capabilities). */
 export function serializePerson(person: PersonRecord, level: UserInfoLevel): UserObjectResponse {
   if (level === 'no_user_info') return { object: 'user', id: person.id, type: 'person', person: {}, name: null, avatar_url: null };
   return {
