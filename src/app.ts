@@ -84,6 +84,8 @@ const publicDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 export function createApp(deps: AppDeps): express.Express {
   const { config, stores } = deps;
   const app = express();
+  // Every page names the organisation whose Gatehouse it is.
+  app.locals.organisationName = config.organisationName;
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
 

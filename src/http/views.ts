@@ -18,7 +18,12 @@ export interface PageChrome {
   csrfToken?: string;
   /** A sandbox page says so. */
   sandbox?: boolean;
+  /** A focused page (consent): the person's name and "Sign out", no console navigation, like Notion's own. */
+  focused?: boolean;
 }
+
+/** The pages a partner sends a person to: nothing on them may lead away from the decision. */
+const FOCUSED_TEMPLATES = new Set(['consent', 'consent-pages']);
 
 export function renderPage(res: Response, template: string, model: PageChrome & Record<string, unknown>, status = 200): void {
   const chrome: PageChrome = {
@@ -26,7 +31,9 @@ export function renderPage(res: Response, template: string, model: PageChrome & 
     person: model.person ?? (res.locals.pageChrome?.person as PageChrome['person']) ?? null,
     csrfToken: model.csrfToken ?? (res.locals.csrfToken as string | undefined),
     sandbox: model.sandbox ?? false,
+    focused: model.focused ?? FOCUSED_TEMPLATES.has(template),
   };
-  const html = eta.render(template, { ...model, ...chrome });
+  const organisationName = (res.app?.locals.organisationName as string | undefined) ?? null;
+  const html = eta.render(template, { organisationName, ...model, ...chrome });
   res.status(status).type('html').send(html);
 }

@@ -178,6 +178,10 @@ describe('the consent screen', () => {
     expect(html).toContain(`<form method="get" action="/consent/${id}/pages">`);
     expect(html).toContain('<button type="submit">Select pages</button>');
     expect(html).toContain('<button type="submit">Cancel</button>');
+    // A focused page: the person's name and "Sign out", no console navigation.
+    expect(html).toContain('<button type="submit">Sign out</button>');
+    expect(html).not.toContain('<nav');
+    expect(html).not.toContain('>My connections</a>');
     // No grant yet: "Allow access" waits for the picker.
     expect(html).not.toContain('Allow access</button>');
     expect(html).not.toContain('Connect your Notion account');
