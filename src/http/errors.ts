@@ -89,10 +89,26 @@ export function sendError(req: Request, res: Response, status: number, code: Err
     res.json({ error: { code, message } });
     return;
   }
-  // No layout: the error may come from the session or database layer the layout depends on.
-  res
-    .type('html')
-    .send(eta.render('error', { title: status === 503 ? 'Temporarily unavailable' : 'Something went wrong', status, message }));
+  const title = status === 503 ? 'Temporarily unavailable' : status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : 'Something went wrong';
+  // Inside the product when the page's chrome was already read (signed in, session and database up): the
+  // person keeps the header and a way back. Otherwise (an outage, before sign-in) the bare page, which needs nothing.
+  const chrome = res.locals.pageChrome as { person?: unknown } | undefined;
+  if (chrome?.person && status !== 503) {
+    res.type('html').send(
+      eta.render('error-page', {
+        title,
+        status,
+        message,
+        person: chrome.person,
+        csrfToken: res.locals.csrfToken,
+        organisationName: res.app?.locals.organisationName ?? null,
+        backHref: '/workspaces',
+        backText: 'Back to your workspaces',
+      }),
+    );
+    return;
+  }
+  res.type('html').send(eta.render('error', { title, status, message }));
 }
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {

@@ -82,6 +82,9 @@ describe('every page is accessible', () => {
   it('the error page is accessible too', async () => {
     const response = await page.goto(`${t.url}/no-such-page`);
     expect(response?.status()).toBe(404);
+    // Inside the product: the header stays, with a way back.
+    expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(1);
+    expect(await page.getByRole('link', { name: 'Back to your workspaces' }).count()).toBe(1);
     await expectAccessible(page);
   });
 });
