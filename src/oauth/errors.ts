@@ -18,7 +18,9 @@ export type OAuthErrorCode =
   | 'unsupported_response_type'
   | 'server_error'
   | 'temporarily_unavailable'
-  | 'rate_limited';
+  | 'rate_limited'
+  /** RFC 8707 §2. */
+  | 'invalid_target';
 
 export class OAuthError extends Error {
   constructor(
