@@ -147,6 +147,7 @@ export function createApp(deps: AppDeps): express.Express {
       accessTokenLifetimeSeconds: config.tunables.accessTokenLifetimeSeconds,
       refreshTokenLifetimeDays: config.tunables.refreshTokenLifetimeDays,
       refreshReuseGraceSeconds: config.tunables.refreshReuseGraceSeconds,
+      registrationsPerWindow: config.tunables.agentRegistrationsPerWindow,
     }),
   );
   const subscriptionRouteDeps: SubscriptionRouteDeps = {

@@ -87,8 +87,8 @@ const tunablesSchema = z
       .string()
       .regex(/^[a-z_]+( [a-z_]+)*$/)
       .default('read_content read_comments user_info_without_email'),
-    // RFC 7591 registrations accepted per client address per hour.
-    agentRegistrationsPerHour: z.number().int().min(1).default(20),
+    // RFC 7591 registrations accepted per client address within clientAuthFailureWindowSeconds.
+    agentRegistrationsPerWindow: z.number().int().min(1).default(20),
   })
   .strict();
 export type Tunables = z.infer<typeof tunablesSchema>;

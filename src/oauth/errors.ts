@@ -20,7 +20,10 @@ export type OAuthErrorCode =
   | 'temporarily_unavailable'
   | 'rate_limited'
   /** RFC 8707 §2. */
-  | 'invalid_target';
+  | 'invalid_target'
+  /** RFC 7591 §3.2.2. */
+  | 'invalid_redirect_uri'
+  | 'invalid_client_metadata';
 
 export class OAuthError extends Error {
   constructor(
