@@ -60,7 +60,12 @@ class AgentProvider implements OAuthClientProvider {
   }
 }
 
-describe('an AI agent connects through the same consent', () => {
+const MODES = [
+  { mode: 'PGlite', options: { database: 'pglite' as const } },
+  { mode: 'PostgreSQL + Redis', options: { database: 'postgres' as const, redis: true, env: { GATEHOUSE_SANDBOX: '1' } } },
+];
+
+describe.each(MODES)('an AI agent connects through the same consent ($mode)', ({ options }) => {
   let t: TestGatehouse;
   let browser: Browser;
   let page: Page;
@@ -69,7 +74,7 @@ describe('an AI agent connects through the same consent', () => {
   let client: Client;
 
   beforeAll(async () => {
-    t = await startTestGatehouse({ sandboxNotion: { rateLimitPerSecond: Infinity } });
+    t = await startTestGatehouse({ ...options, sandboxNotion: { rateLimitPerSecond: Infinity } });
     const listening = await listenOnFreePort();
     callbackServer = listening.server;
     callbackServer.on('request', (_req, res) =>
