@@ -173,7 +173,7 @@ function toolServer(deps: McpDeps, scope: TokenScope, callDeps: ReturnType<typeo
       return { content: [{ type: 'text', text: JSON.stringify(result, null, 2) }] };
     } catch (err) {
       calls.inc({ tool: tool.name, outcome: 'error' });
-      await auditRefusal(deps, scope, tool, err);
+      await auditRefusal(deps, scope, tool, args.data, err);
       return toolError(describeFailure(deps.logger, err));
     }
   });
@@ -197,7 +197,14 @@ function describeFailure(logger: Logger, err: unknown): string {
   return 'The tool failed unexpectedly.';
 }
 
-async function auditRefusal(deps: McpDeps, scope: TokenScope, tool: Tool, err: unknown): Promise<void> {
+/** The object a call was about, as the agent named it (the refusal's detail, like the proxy's endpoint). */
+function targetOf(args: Record<string, unknown>): string | null {
+  for (const key of ['id', 'page_id', 'data_source_id'] as const)
+    if (typeof args[key] === 'string') return (args[key] as string).slice(0, 300);
+  return null;
+}
+
+async function auditRefusal(deps: McpDeps, scope: TokenScope, tool: Tool, args: Record<string, unknown>, err: unknown): Promise<void> {
   if (!(err instanceof NotionError) || !err.reason || err.reason === 'rate_limited' || err.reason === 'unavailable') return;
   await deps.audit
     .record(
@@ -208,7 +215,7 @@ async function auditRefusal(deps: McpDeps, scope: TokenScope, tool: Tool, err: u
         workspaceId: scope.workspaceId,
         address: null,
         outcome: 'failure',
-        detail: { tool: tool.name, reason: err.reason, status: err.status },
+        detail: { tool: tool.name, target: targetOf(args), reason: err.reason, status: err.status },
       },
       deps.clock.now(),
     )

@@ -80,6 +80,11 @@ describe('MCP tools under the grant', () => {
         refused: { isError: true, content: [{ type: 'text', text: 'Nothing with that id is reachable through this connection.' }] },
       });
     }
+    // Audited like the proxy's refusals: which tool, which object, why.
+    const audited = await t.gatehouse.database.db.selectFrom('audit_events').selectAll().where('action', '=', 'mcp.tool_refused').execute();
+    expect(audited.map((event) => event.detail)).toContainEqual(
+      expect.objectContaining({ tool: 'notion-get-comments', target: SEED_PAGE_IDS.roadmap2026, reason: 'out_of_scope' }),
+    );
   });
 
   it('moves pages only between granted pages', async () => {
