@@ -38,6 +38,7 @@ import type { FailureLimiter } from './oauth/failure-limiter.js';
 import type { UpstreamGateway } from './upstream/gateway.js';
 import { authorizeRoutes, oauthEndpointRoutes } from './oauth/routes.js';
 import { proxyRoutes } from './proxy/routes.js';
+import { mcpRoutes } from './mcp/routes.js';
 import type { AncestryCache } from './proxy/scope.js';
 import type { Transaction } from 'kysely';
 import type { Database } from './store/schema.js';
@@ -148,6 +149,7 @@ export function createApp(deps: AppDeps): express.Express {
       accessTokenLifetimeSeconds: config.tunables.accessTokenLifetimeSeconds,
       refreshTokenLifetimeDays: config.tunables.refreshTokenLifetimeDays,
       refreshReuseGraceSeconds: config.tunables.refreshReuseGraceSeconds,
+      registrationsPerWindow: config.tunables.agentRegistrationsPerWindow,
     }),
   );
   const subscriptionRouteDeps: SubscriptionRouteDeps = {
@@ -177,6 +179,27 @@ export function createApp(deps: AppDeps): express.Express {
       registry: deps.metrics.registry,
       logger: deps.logger,
       requestIndex: deps.requestIndex,
+    }),
+  );
+
+  // The MCP endpoint and its resource metadata: bearer tokens only, before sessions (agents carry no cookies).
+  app.use(
+    mcpRoutes({
+      tokens: stores.tokens,
+      grants: stores.grants,
+      connections: stores.connections,
+      workspaces: stores.workspaces,
+      partnerApps: stores.partnerApps,
+      pageIndex: stores.pageIndex,
+      audit: stores.audit,
+      clock: deps.clock,
+      gateway: deps.gateway,
+      ancestry: deps.ancestry,
+      registry: deps.metrics.registry,
+      logger: deps.logger,
+      requestIndex: deps.requestIndex,
+      issuer: config.publicUrl,
+      defaultScope: config.tunables.agentDefaultScope,
     }),
   );
 

@@ -82,6 +82,13 @@ const tunablesSchema = z
     webhookDeliveryTimeoutMs: z.number().int().min(100).max(60_000),
     // A subscription whose deliveries all failed for this long is disabled, with the reason shown to its admins.
     webhookDisableAfterFailingDays: z.number().positive().max(90),
+    // What an MCP client is told to ask for first (the 401's scope): read-only unless an owner widens it.
+    agentDefaultScope: z
+      .string()
+      .regex(/^[a-z_]+( [a-z_]+)*$/)
+      .default('read_content read_comments user_info_without_email'),
+    // RFC 7591 registrations accepted per client address within clientAuthFailureWindowSeconds.
+    agentRegistrationsPerWindow: z.number().int().min(1).default(20),
   })
   .strict();
 export type Tunables = z.infer<typeof tunablesSchema>;

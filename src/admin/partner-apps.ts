@@ -358,6 +358,8 @@ export interface PartnerAppWire {
   client_type: 'confidential' | 'public';
   integration_kind: 'public' | 'internal';
   built_by_organisation: boolean;
+  /** `agent`: registered itself (RFC 7591), its name self-asserted; absent for apps an admin registered. */
+  client_kind?: 'agent';
   website: string | null;
   support_contact: string | null;
   logo_url: string | null;
@@ -376,6 +378,8 @@ export function partnerAppToWire(app: PartnerAppSummary, clientSecret: string | 
     client_type: app.clientType,
     integration_kind: app.integrationKind,
     built_by_organisation: app.builtByOrganisation,
+    // Only agents carry it, so the answers partners' tooling already reads keep their shape.
+    ...(app.clientKind === 'agent' ? { client_kind: 'agent' as const } : {}),
     website: app.website,
     support_contact: app.supportContact,
     logo_url: app.hasLogo ? logoPath(app.id) : null,
@@ -398,6 +402,7 @@ export const partnerAppWireSchema = z.object({
   client_type: z.enum(['confidential', 'public']),
   integration_kind: z.enum(['public', 'internal']),
   built_by_organisation: z.boolean(),
+  client_kind: z.literal('agent').optional().describe('Present for AI agents that registered themselves (RFC 7591)'),
   website: z.string().nullable(),
   support_contact: z.string().nullable(),
   logo_url: z.string().nullable().describe('/apps/{id}/logo, served by Gatehouse'),

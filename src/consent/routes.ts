@@ -109,8 +109,26 @@ function websiteOf(app: PartnerApp): { href: string; text: string } | null {
   }
 }
 
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * An agent registered itself: its name is its own claim (said so on the
+ * screen), and one whose redirects all lead to loopback runs on the
+ * person's own machine, or on whatever took that port (MCP authorization:
+ * show the redirect host, warn for loopback-only redirects).
+ */
+function agentModel(app: PartnerApp) {
+  if (app.clientKind !== 'agent') return null;
+  return { loopbackOnly: app.redirectUris.every((uri) => LOOPBACK_HOSTS.has(new URL(uri).hostname)) };
+}
+
 function appModel(app: PartnerApp) {
-  return { name: app.name, logoUrl: app.hasLogo ? `/apps/${encodeURIComponent(app.id)}/logo` : null, website: websiteOf(app) };
+  return {
+    name: app.name,
+    logoUrl: app.hasLogo ? `/apps/${encodeURIComponent(app.id)}/logo` : null,
+    website: websiteOf(app),
+    agent: agentModel(app),
+  };
 }
 
 function capabilityModel(transaction: AuthorizationTransaction) {

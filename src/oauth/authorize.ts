@@ -10,6 +10,7 @@ import type { PartnerApp, PartnerAppStore } from '../store/partner-apps.js';
 import { requestedCapabilities } from './capabilities.js';
 import { OAuthError } from './errors.js';
 import { queryParams } from './params.js';
+import { requestedResource } from './resource.js';
 import { openTransaction, redirectBack, type AuthorizationTransaction } from './transaction.js';
 
 export class AuthorizePageError extends Error {}
@@ -82,6 +83,13 @@ export async function handleAuthorize(
 
   const scope = requestedCapabilities(app.capabilities, params.get('scope'));
   if (!scope.ok) return back('invalid_scope', scope.reason);
+  let resource: string | null;
+  try {
+    resource = requestedResource(deps.issuer, params.get('resource'));
+  } catch (err) {
+    if (err instanceof OAuthError) return back(err.code, err.message);
+    throw err;
+  }
 
   const transaction = openTransaction(
     req,
@@ -93,6 +101,7 @@ export async function handleAuthorize(
       state,
       codeChallenge: challenge ?? null,
       capabilities: scope.capabilities,
+      resource,
     },
     deps.clock.now(),
   );

@@ -61,12 +61,17 @@ export function requestedCapabilities(registered: readonly Capability[], scope: 
   const notRegistered = asked.find((c) => (CONTENT_CAPABILITIES as readonly string[]).includes(c) && !app.includes(c));
   if (notRegistered) return { ok: false, reason: `capability "${notRegistered}" is not registered for this app` };
   const askedLevels = asked.filter((c) => (USER_INFO_LEVELS as readonly string[]).includes(c)) as UserInfoLevel[];
-  if (askedLevels.length > 1) return { ok: false, reason: 'a scope names at most one user-information level' };
   const appLevel = userInfoLevelOf(app);
-  const level = askedLevels[0] ?? appLevel;
+  // Several levels named: RFC 6749 §3.3 lets the server grant less than asked (and say so in the
+  // token's scope), so the lowest one named is granted rather than the request refused.
+  const level = askedLevels.length > 0 ? lowestLevel(askedLevels) : appLevel;
   if (LEVEL_RANK[level] > LEVEL_RANK[appLevel]) return { ok: false, reason: `user-information level "${level}" is above the app's` };
   const content = CONTENT_CAPABILITIES.filter((c) => asked.includes(c));
   return { ok: true, capabilities: [...content, level] };
+}
+
+function lowestLevel(levels: readonly UserInfoLevel[]): UserInfoLevel {
+  return levels.reduce((low, level) => (LEVEL_RANK[level] < LEVEL_RANK[low] ? level : low));
 }
 
 export function toScope(capabilities: readonly string[]): string {

@@ -18,7 +18,12 @@ export type OAuthErrorCode =
   | 'unsupported_response_type'
   | 'server_error'
   | 'temporarily_unavailable'
-  | 'rate_limited';
+  | 'rate_limited'
+  /** RFC 8707 §2. */
+  | 'invalid_target'
+  /** RFC 7591 §3.2.2. */
+  | 'invalid_redirect_uri'
+  | 'invalid_client_metadata';
 
 export class OAuthError extends Error {
   constructor(

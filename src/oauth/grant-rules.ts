@@ -81,6 +81,7 @@ export async function grantAndIssueCode(
       redirectUriExplicit: transaction.redirectUriExplicit,
       codeChallenge: transaction.codeChallenge,
       capabilities: transaction.capabilities,
+      resource: transaction.resource ?? null,
       expiresAt: new Date(now.getTime() + deps.codeLifetimeSeconds * 1000),
     },
     now,

@@ -11,6 +11,7 @@ import { handleAuthorize } from './authorize.js';
 import { OAuthError, sendOAuthError } from './errors.js';
 import { handleIntrospection } from './introspect.js';
 import { authorizationServerMetadata } from './metadata.js';
+import { registerClient } from './register.js';
 import { handleRevocation } from './revoke.js';
 import { handleTokenRequest, type TokenDeps } from './token.js';
 import type { PartnerAppStore } from '../store/partner-apps.js';
@@ -18,7 +19,7 @@ import type { Clock } from '../clock.js';
 
 const BODY_LIMIT = '16kb';
 
-export function oauthEndpointRoutes(deps: TokenDeps & { issuer: string; logger: Logger }): Router {
+export function oauthEndpointRoutes(deps: TokenDeps & { issuer: string; logger: Logger; registrationsPerWindow?: number }): Router {
   const router = Router();
   router.get('/.well-known/oauth-authorization-server', (_req, res) => {
     res.setHeader('Cache-Control', 'public, max-age=300');
@@ -54,7 +55,19 @@ export function oauthEndpointRoutes(deps: TokenDeps & { issuer: string; logger: 
   router.post('/v1/oauth/token', parsers, endpoint(handleTokenRequest));
   router.post('/v1/oauth/introspect', parsers, endpoint(handleIntrospection));
   router.post('/v1/oauth/revoke', parsers, endpoint(handleRevocation));
-  router.all(['/v1/oauth/token', '/v1/oauth/introspect', '/v1/oauth/revoke'], (_req, res) => {
+  // RFC 7591 §3.2.1: a registration answers 201 Created.
+  router.post('/v1/oauth/register', parsers, async (req: Request, res: Response) => {
+    res.setHeader('Cache-Control', 'no-store').setHeader('Pragma', 'no-cache');
+    try {
+      const registration = { ...deps, registrationsPerWindow: deps.registrationsPerWindow ?? 20 };
+      res.status(201).json(await registerClient(registration, req));
+    } catch (err) {
+      if (err instanceof OAuthError) return sendOAuthError(res, err);
+      deps.logger.error({ err }, 'client registration failed');
+      sendOAuthError(res, new OAuthError('server_error', 500, 'Something went wrong on our side.'));
+    }
+  });
+  router.all(['/v1/oauth/token', '/v1/oauth/introspect', '/v1/oauth/revoke', '/v1/oauth/register'], (_req, res) => {
     res.setHeader('Allow', 'POST');
     sendOAuthError(res, new OAuthError('invalid_request', 405, 'Use POST.'));
   });

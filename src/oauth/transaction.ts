@@ -27,6 +27,8 @@ export interface AuthorizationTransaction {
   state: string | null;
   codeChallenge: string | null;
   capabilities: Capability[];
+  /** RFC 8707 audience the tokens will be bound to; null/absent = the Notion API proxy. */
+  resource?: string | null;
   createdAt: number;
   /** The person's choices so far (workspace, ticked pages), kept across the picker's pages. */
   picks: { workspaceId: string | null; pageIds: string[] };

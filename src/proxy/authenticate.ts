@@ -24,6 +24,8 @@ export interface TokenScope {
   capabilities: Capability[];
   /** Picked pages and databases (dashed ids): they and everything below them are in scope. */
   pageIds: string[];
+  /** RFC 8707 audience the token is bound to: null = the Notion API proxy, else the MCP endpoint's URL. */
+  audience: string | null;
   /** The upstream connection as read with the token on this call (saves the gateway reading it again). */
   connection?: UpstreamConnection;
 }
@@ -32,7 +34,10 @@ export type Authentication =
   | { ok: true; scope: TokenScope }
   | {
       ok: false;
-      reason: Extract<RefusalReason, 'missing_token' | 'unknown_token' | 'expired_token' | 'revoked_token' | 'grant_revoked'>;
+      reason: Extract<
+        RefusalReason,
+        'missing_token' | 'unknown_token' | 'expired_token' | 'revoked_token' | 'grant_revoked' | 'wrong_audience'
+      >;
       known?: { grantId: string; appId: string; workspaceId: string | null };
     };
 
@@ -42,6 +47,25 @@ export interface AuthenticateDeps {
   /** Internal integration tokens (`gh_int_`), when wired: looked up by hash like access tokens. */
   internalIntegrations?: Pick<InternalIntegrationStore, 'findByTokenHash'>;
   connections?: Pick<UpstreamConnectionStore, 'findById'>;
+}
+
+/**
+ * The one token check, for every resource Gatehouse protects: `audience` is
+ * the resource the caller is (null = the Notion API proxy); a token bound to
+ * another one is refused like an unknown token (RFC 8707, no passthrough).
+ */
+export async function authenticateFor(
+  deps: AuthenticateDeps,
+  token: string | null,
+  now: Date,
+  audience: string | null,
+): Promise<Authentication> {
+  const auth = await authenticateBearer(deps, token, now);
+  if (auth.ok && auth.scope.audience !== audience) {
+    const { grantId, appId, workspaceId } = auth.scope;
+    return { ok: false, reason: 'wrong_audience', known: { grantId, appId, workspaceId } };
+  }
+  return auth;
 }
 
 export async function authenticateBearer(deps: AuthenticateDeps, token: string | null, now: Date): Promise<Authentication> {
@@ -66,6 +90,7 @@ export async function authenticateBearer(deps: AuthenticateDeps, token: string |
       upstreamConnectionId: grant.upstreamConnectionId,
       capabilities: effectiveCapabilities(access.capabilities, grant.capabilities),
       pageIds: grant.pageIds.map((id) => normaliseNotionId(id) ?? id),
+      audience: access.resource ?? null,
       ...(connection?.id === grant.upstreamConnectionId ? { connection } : {}),
     },
   };
@@ -104,6 +129,7 @@ async function authenticateInternalToken(deps: AuthenticateDeps, token: string):
       upstreamConnectionId: connectionId,
       capabilities: effectiveCapabilities(found.app.capabilities, found.app.capabilities),
       pageIds: found.pages.filter((p) => p.connectionId === connectionId).map((p) => normaliseNotionId(p.pageId) ?? p.pageId),
+      audience: null,
       ...(connection ? { connection } : {}),
     },
   };

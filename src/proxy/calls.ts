@@ -167,6 +167,8 @@ export async function runCall(deps: CallDeps, call: ProxyCall): Promise<unknown>
       break;
     }
 
+    // A move's new parent is checked as a new page's: both must lie inside the grant.
+    case 'pages.move':
     case 'pages.create': {
       const parent = call.body.parent;
       if (!isObject(parent)) throw validationError('body.parent should be an object.');

@@ -21,6 +21,7 @@ export type EndpointName =
   | 'pages.retrieve'
   | 'pages.create'
   | 'pages.update'
+  | 'pages.move'
   | 'pages.property'
   | 'blocks.retrieve'
   | 'blocks.children.list'
@@ -53,6 +54,11 @@ export interface Endpoint {
    * in Notion's own answer (single reads: fresh, and spends no extra call).
    */
   target?: { param: string; kind: ObjectKind; check: 'before' | 'after' };
+  /**
+   * Answered only for calls made inside Gatehouse (the MCP tools), not yet
+   * on the proxy's own URL space, whose tests hold it off the allow-list.
+   */
+  internalOnly?: true;
 }
 
 const PAGE = ['start_cursor', 'page_size'] as const;
@@ -98,6 +104,18 @@ export const ENDPOINTS: readonly Endpoint[] = [
     body: true,
     bodyKeys: ['archived', 'properties', 'icon', 'cover', 'is_locked', 'template', 'erase_content', 'in_trash', 'is_archived'],
     target: { param: 'page_id', kind: 'page', check: 'before' },
+  },
+  {
+    // Notion's "Move a page": the page and its new parent (checked in the rule) must both be in scope.
+    name: 'pages.move',
+    method: 'POST',
+    segments: ['pages', ':page_id', 'move'],
+    capability: 'update_content',
+    query: [],
+    body: true,
+    bodyKeys: ['parent'],
+    target: { param: 'page_id', kind: 'page', check: 'before' },
+    internalOnly: true,
   },
   {
     name: 'pages.property',
@@ -235,11 +253,12 @@ export interface MatchedCall {
  * Matches a raw request path (`/v1/...`, query string removed) and method to
  * one endpoint, or throws 400 invalid_request_url as Notion does.
  */
-export function matchEndpoint(method: string, rawPath: string): MatchedCall {
+export function matchEndpoint(method: string, rawPath: string, options: { internal?: boolean } = {}): MatchedCall {
   if (!rawPath.startsWith('/v1/')) throw invalidRequestUrl();
   const parts = rawPath.slice(4).split('/');
   for (const endpoint of ENDPOINTS) {
     if (endpoint.method !== method || endpoint.segments.length !== parts.length) continue;
+    if (endpoint.internalOnly && !options.internal) continue;
     const params: Record<string, string> = {};
     const rebuilt: string[] = [];
     let ok = true;

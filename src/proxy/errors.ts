@@ -28,6 +28,8 @@ export type RefusalReason =
   | 'expired_token'
   | 'revoked_token'
   | 'grant_revoked'
+  /** A token bound (RFC 8707) to another resource than the one it was presented to. */
+  | 'wrong_audience'
   | 'invalid_request_url'
   | 'missing_capability'
   | 'invalid_body'

@@ -19,8 +19,8 @@ import type { TokenStore } from '../store/tokens.js';
 import type { UpstreamConnectionStore } from '../store/upstream-connections.js';
 import type { WorkspaceStore } from '../store/workspaces.js';
 import type { UpstreamGateway } from '../upstream/gateway.js';
-import { authenticateBearer, bearerToken, type TokenScope } from './authenticate.js';
-import { runCall } from './calls.js';
+import { authenticateFor, bearerToken, type TokenScope } from './authenticate.js';
+import { runCall, type CallDeps } from './calls.js';
 import { allowedQuery, matchEndpoint, type Endpoint } from './endpoints.js';
 import { NotionError, restricted, unauthorized, unavailable, validationError } from './errors.js';
 import type { AncestryCache } from './scope.js';
@@ -60,14 +60,7 @@ export function proxyRoutes(deps: ProxyDeps): RequestHandler {
   const readJson = (req: Request, res: Response) =>
     new Promise<void>((resolve, reject) => parseJson(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
 
-  const describeBot = async (scope: TokenScope) => {
-    const [app, workspace, connection] = await Promise.all([
-      deps.partnerApps.findById(scope.appId),
-      deps.workspaces.findById(scope.workspaceId),
-      deps.connections.findById(scope.upstreamConnectionId),
-    ]);
-    return { appName: app?.name ?? 'Integration', workspaceName: workspace?.name ?? null, notionUser: connection?.notionUser ?? {} };
-  };
+  const callDeps = proxyCallDeps(deps);
 
   return async (req, res, next) => {
     const rawPath = req.originalUrl.split('?')[0] ?? '';
@@ -95,7 +88,7 @@ export function proxyRoutes(deps: ProxyDeps): RequestHandler {
         );
       }
 
-      const auth = await authenticateBearer(deps, bearerToken(req.get('Authorization')), deps.clock.now());
+      const auth = await authenticateFor(deps, bearerToken(req.get('Authorization')), deps.clock.now(), null);
       if (!auth.ok) {
         known = auth.known ?? null;
         throw unauthorized(auth.reason);
@@ -109,19 +102,13 @@ export function proxyRoutes(deps: ProxyDeps): RequestHandler {
       let body: Record<string, unknown> = {};
       if (endpoint.body) body = await readBody(req, res, readJson, endpoint);
 
-      const answer = await runCall(
-        {
-          gateway: deps.gateway,
-          scope: {
-            cache: deps.ancestry,
-            pageIndex: deps.pageIndex,
-            now: () => deps.clock.now().getTime(),
-            onIndexContradicted: () => deps.requestIndex?.(scope!.upstreamConnectionId),
-          },
-          describeBot,
-        },
-        { scope, matched, notionVersion: version, query: allowedQuery(endpoint, req.query as Record<string, unknown>), body },
-      );
+      const answer = await runCall(callDeps(scope), {
+        scope,
+        matched,
+        notionVersion: version,
+        query: allowedQuery(endpoint, req.query as Record<string, unknown>),
+        body,
+      });
       forwarded.inc({ app: scope.appId, workspace: scope.workspaceId });
       res.status(200).json(answer);
     } catch (err) {
@@ -155,7 +142,34 @@ export function proxyRoutes(deps: ProxyDeps): RequestHandler {
   };
 }
 
-function requireCapability(endpoint: Endpoint, capabilities: readonly string[]): void {
+/**
+ * What a rule needs to run one call for one token: the proxy's routes and the
+ * MCP tools (src/mcp/) both run calls through this, so there is one rule set.
+ */
+export function proxyCallDeps(
+  deps: Omit<ProxyDeps, 'tokens' | 'grants' | 'audit' | 'registry' | 'logger'>,
+): (scope: TokenScope) => CallDeps {
+  const describeBot = async (scope: TokenScope) => {
+    const [app, workspace, connection] = await Promise.all([
+      deps.partnerApps.findById(scope.appId),
+      deps.workspaces.findById(scope.workspaceId),
+      deps.connections.findById(scope.upstreamConnectionId),
+    ]);
+    return { appName: app?.name ?? 'Integration', workspaceName: workspace?.name ?? null, notionUser: connection?.notionUser ?? {} };
+  };
+  return (scope) => ({
+    gateway: deps.gateway,
+    scope: {
+      cache: deps.ancestry,
+      pageIndex: deps.pageIndex,
+      now: () => deps.clock.now().getTime(),
+      onIndexContradicted: () => deps.requestIndex?.(scope.upstreamConnectionId),
+    },
+    describeBot,
+  });
+}
+
+export function requireCapability(endpoint: Endpoint, capabilities: readonly string[]): void {
   if (endpoint.capability === null) return;
   if (endpoint.capability === 'user_info') {
     // Notion: reading users without a user-information capability is 403 (reference/notion-api.md §6).

@@ -354,6 +354,29 @@ const webhookDeliveries: Migration = {
   },
 };
 
+/**
+ * RFC 8707: the resource a code and the tokens it issues were asked for
+ * (null = the Notion API proxy, as before), so a token bound to the MCP
+ * endpoint is refused by the proxy and the other way round. Agents that
+ * registered themselves (RFC 7591) are partner apps of kind `agent`.
+ */
+const resourceBinding: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('authorization_codes').addColumn('resource', 'text').execute();
+    await db.schema.alterTable('access_tokens').addColumn('resource', 'text').execute();
+    await db.schema.alterTable('refresh_tokens').addColumn('resource', 'text').execute();
+    await db.schema
+      .alterTable('partner_apps')
+      .addColumn('client_kind', 'text', (c) =>
+        c
+          .notNull()
+          .defaultTo('partner')
+          .check(sql`client_kind in ('partner', 'agent')`),
+      )
+      .execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return {
@@ -364,6 +387,7 @@ export const migrationProvider: MigrationProvider = {
       '0005_webhook_intake': webhookIntake,
       '0006_token_lineage': tokenLineage,
       '0007_webhook_deliveries': webhookDeliveries,
+      '0008_resource_binding': resourceBinding,
     };
   },
 };

@@ -20,6 +20,8 @@ export interface PartnerApp {
   clientType: 'confidential' | 'public';
   workspaceId: string | null;
   createdAt: Date;
+  /** `agent`: an AI agent that registered itself (RFC 7591); `partner`: registered by an organisation admin. */
+  clientKind: 'partner' | 'agent';
 }
 
 /** A partner app without its secret hash: what listings for people carry (the hash never leaves the database there). */
@@ -37,6 +39,7 @@ export interface NewPartnerApp {
   builtByOrganisation: boolean;
   clientType: 'confidential' | 'public';
   createdBy: string | null;
+  clientKind?: 'partner' | 'agent';
 }
 
 export interface PartnerAppStore {
@@ -67,6 +70,7 @@ const COLUMNS = [
   'client_type',
   'workspace_id',
   'created_at',
+  'client_kind',
 ] as const;
 
 function toApp(row: Pick<Selectable<PartnerAppsTable>, (typeof COLUMNS)[number]>): PartnerApp {
@@ -85,6 +89,7 @@ function toApp(row: Pick<Selectable<PartnerAppsTable>, (typeof COLUMNS)[number]>
     clientType: row.client_type,
     workspaceId: row.workspace_id,
     createdAt: row.created_at,
+    clientKind: row.client_kind,
   };
 }
 
@@ -111,6 +116,7 @@ export function partnerAppStore(db: Kysely<Database>): PartnerAppStore {
           internal_token_ciphertext: null,
           created_by: app.createdBy,
           created_at: now,
+          client_kind: app.clientKind ?? 'partner',
         })
         .returning(COLUMNS)
         .executeTakeFirstOrThrow();

@@ -86,6 +86,8 @@ export interface PartnerAppsTable {
   internal_token_hash: ColumnType<string | null, string | null | undefined, string | null>;
   created_by: string | null;
   created_at: Timestamp;
+  /** `agent`: registered itself (RFC 7591), never built by the organisation (migration 0008). */
+  client_kind: ColumnType<'partner' | 'agent', 'partner' | 'agent' | undefined, 'partner' | 'agent'>;
 }
 
 export interface GrantsTable {
@@ -116,6 +118,8 @@ export interface AuthorizationCodesTable {
   created_at: Timestamp;
   redirect_uri_explicit: Generated<boolean>;
   person_id: string | null;
+  /** RFC 8707 resource the code was asked for; null = the Notion API proxy (migration 0008). */
+  resource: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ApprovedAppsTable {
@@ -137,6 +141,8 @@ export interface AccessTokensTable {
   created_at: Timestamp;
   /** Its first presentation to the proxy or introspection, recorded once (migration 0006). */
   first_used_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** The audience (RFC 8707); null = the Notion API proxy (migration 0008). */
+  resource: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface RefreshTokensTable {
@@ -152,6 +158,8 @@ export interface RefreshTokensTable {
   created_at: Timestamp;
   /** The refresh token this one replaced, null for the first of a family (migration 0006). */
   parent_hash: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The audience its access tokens get (migration 0008). */
+  resource: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface AuditEventsTable {

@@ -38,6 +38,8 @@ export interface NewPair {
   capabilities: string[];
   accessExpiresAt: Date;
   absoluteExpiresAt: Date;
+  /** RFC 8707 audience of both tokens; null/absent = the Notion API proxy. */
+  resource?: string | null;
 }
 
 export interface RevokedCount {
@@ -99,6 +101,7 @@ async function insertPair(trx: Trx, pair: NewPair, from: { codeHash: string | nu
       used_at: null,
       revoked_at: null,
       created_at: now,
+      resource: pair.resource ?? null,
     })
     .execute();
   await trx
@@ -113,6 +116,7 @@ async function insertPair(trx: Trx, pair: NewPair, from: { codeHash: string | nu
       expires_at: pair.accessExpiresAt,
       revoked_at: null,
       created_at: now,
+      resource: pair.resource ?? null,
     })
     .execute();
 }

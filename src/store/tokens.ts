@@ -29,6 +29,8 @@ export interface AuthorizationCodeRow {
   capabilities: string[];
   expiresAt: Date;
   consumedAt: Date | null;
+  /** RFC 8707 audience asked for; null = the Notion API proxy. */
+  resource?: string | null;
 }
 
 export interface AccessTokenRow {
@@ -42,6 +44,8 @@ export interface AccessTokenRow {
   createdAt: Date;
   /** Recorded once, at the first presentation: a pair someone used is never replaced as a lost answer. */
   firstUsedAt: Date | null;
+  /** RFC 8707 audience; null = the Notion API proxy. */
+  resource: string | null;
 }
 
 export interface RefreshTokenRow {
@@ -54,6 +58,7 @@ export interface RefreshTokenRow {
   usedAt: Date | null;
   revokedAt: Date | null;
   createdAt: Date;
+  resource: string | null;
 }
 
 export interface TokenStore extends TokenUnits {
@@ -101,6 +106,7 @@ function toCode(row: Selectable<AuthorizationCodesTable>): AuthorizationCodeRow 
     capabilities: row.capabilities,
     expiresAt: row.expires_at,
     consumedAt: row.consumed_at,
+    resource: row.resource ?? null,
   };
 }
 function toAccess(row: Selectable<AccessTokensTable>): AccessTokenRow {
@@ -114,6 +120,7 @@ function toAccess(row: Selectable<AccessTokensTable>): AccessTokenRow {
     revokedAt: row.revoked_at,
     createdAt: row.created_at,
     firstUsedAt: row.first_used_at ?? null,
+    resource: row.resource ?? null,
   };
 }
 function toRefresh(row: Selectable<RefreshTokensTable>): RefreshTokenRow {
@@ -127,6 +134,7 @@ function toRefresh(row: Selectable<RefreshTokensTable>): RefreshTokenRow {
     usedAt: row.used_at,
     revokedAt: row.revoked_at,
     createdAt: row.created_at,
+    resource: row.resource ?? null,
   };
 }
 
@@ -191,6 +199,7 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
           expires_at: code.expiresAt,
           consumed_at: null,
           created_at: now,
+          resource: code.resource ?? null,
         })
         .execute();
     },

@@ -19,6 +19,7 @@ import { InvalidGrant, InvalidRequest } from '../errors.js';
 import { checkInstallPolicy } from '../grant-rules.js';
 import type { OAuthRequest } from '../params.js';
 import { requirePkce } from '../pkce.js';
+import { requireSameResource } from '../resource.js';
 import type { TokenAnswer } from '../token-answer.js';
 import { answerFor, CODE_REFUSED, newPair, partnerEvent, requireActiveGrant, revokedDetail, type TokenDeps } from './common.js';
 
@@ -102,6 +103,7 @@ export async function redeemAuthorizationCode(deps: TokenDeps, app: PartnerApp, 
   requireUnexpired(code, now);
   requireSameRedirectUri(code, request.params.get('redirect_uri'));
   requirePkce(code.codeChallenge, request.params.get('code_verifier'));
+  const resource = requireSameResource(code.resource ?? null, deps.issuer, request.params.get('resource'));
   const active = requireActiveGrant(grant);
   await requireInstallAllowed(deps, request, app, active);
 
@@ -112,6 +114,7 @@ export async function redeemAuthorizationCode(deps: TokenDeps, app: PartnerApp, 
     capabilities,
     familyId: randomUUID(),
     absoluteExpiresAt: new Date(now.getTime() + deps.refreshTokenLifetimeDays * 86_400_000),
+    resource,
   });
   const answer = await answerFor(deps, active, capabilities, tokens);
   const outcome = await deps.tokens.redeemCode({

@@ -30,6 +30,8 @@ export interface TokenDeps {
   refreshTokenLifetimeDays: number;
   /** How long after a rotation a retry with the same refresh token may replace its lost, unused answer (0: never). */
   refreshReuseGraceSeconds: number;
+  /** Gatehouse's public URL: the MCP resource (RFC 8707) is named after it. */
+  issuer?: string;
 }
 
 /** The same answer for an unknown, expired, spent or other client's credential: nothing about which (RFC 6749 §5.2). */
@@ -49,7 +51,7 @@ export interface PairToIssue {
 
 export function newPair(
   deps: Pick<TokenDeps, 'clock' | 'accessTokenLifetimeSeconds'>,
-  args: { app: PartnerApp; grant: Grant; capabilities: string[]; familyId: string; absoluteExpiresAt: Date },
+  args: { app: PartnerApp; grant: Grant; capabilities: string[]; familyId: string; absoluteExpiresAt: Date; resource?: string | null },
 ): PairToIssue {
   const accessToken = generateToken('gh_at');
   const refreshToken = generateToken('gh_rt');
@@ -64,6 +66,7 @@ export function newPair(
       capabilities: args.capabilities,
       accessExpiresAt: new Date(deps.clock.now().getTime() + deps.accessTokenLifetimeSeconds * 1000),
       absoluteExpiresAt: args.absoluteExpiresAt,
+      resource: args.resource ?? null,
     },
   };
 }

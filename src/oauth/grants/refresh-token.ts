@@ -18,6 +18,7 @@ import type { RefreshTokenRow } from '../../store/tokens.js';
 import { effectiveCapabilities, requestedCapabilities, type Capability } from '../capabilities.js';
 import { InvalidGrant, InvalidRequest, InvalidScope } from '../errors.js';
 import type { OAuthRequest } from '../params.js';
+import { requireSameResource } from '../resource.js';
 import type { TokenAnswer } from '../token-answer.js';
 import { answerFor, newPair, partnerEvent, REFRESH_REFUSED, requireActiveGrant, revokedDetail, type TokenDeps } from './common.js';
 
@@ -66,6 +67,7 @@ export async function refreshAccessToken(deps: TokenDeps, app: PartnerApp, reque
   requireWithinAbsoluteLifetime(token, now);
   const grant = requireActiveGrant(await deps.grants.findById(token.grantId));
   const capabilities = requireScopeWithinGrant(token, grant, request.params.get('scope'));
+  const resource = requireSameResource(token.resource, deps.issuer, request.params.get('resource'));
 
   const { pair, tokens } = newPair(deps, {
     app,
@@ -73,6 +75,7 @@ export async function refreshAccessToken(deps: TokenDeps, app: PartnerApp, reque
     capabilities,
     familyId: token.familyId,
     absoluteExpiresAt: token.absoluteExpiresAt,
+    resource,
   });
   const answer = await answerFor(deps, grant, capabilities, tokens);
   const outcome = await deps.tokens.rotateRefreshToken({
