@@ -72,6 +72,12 @@ export const AUDIT_ACTIONS = {
   'refresh.reused': { actors: ['partner'], target: 'grant', summary: 'a rotated refresh token came back: its family was revoked' },
   'token.refreshed': { actors: ['partner'], target: 'grant', summary: 'a refresh token was rotated' },
   'token.revoked': { actors: ['partner', 'system'], target: 'grant', summary: 'a token (and its family) was revoked' },
+  'client.registered': {
+    actors: ['partner'],
+    target: 'partner_app',
+    summary: 'an AI agent registered itself (dynamic client registration)',
+  },
+  'mcp.tool_refused': { actors: ['partner'], target: 'grant', summary: "an agent's MCP tool call was refused (scope or capability)" },
   'client.authentication_failed': { actors: ['partner'], target: null, summary: 'a partner presented wrong client credentials' },
   'proxy.refused': { actors: ['partner'], target: 'grant', summary: 'a proxied Notion call was refused (scope or capability)' },
 

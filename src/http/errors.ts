@@ -89,7 +89,8 @@ export function sendError(req: Request, res: Response, status: number, code: Err
     res.json({ error: { code, message } });
     return;
   }
-  const title = status === 503 ? 'Temporarily unavailable' : status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : 'Something went wrong';
+  const title =
+    status === 503 ? 'Temporarily unavailable' : status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : 'Something went wrong';
   // Inside the product when the page's chrome was already read (signed in, session and database up): the
   // person keeps the header and a way back. Otherwise (an outage, before sign-in) the bare page, which needs nothing.
   const chrome = res.locals.pageChrome as { person?: unknown } | undefined;
