@@ -12,7 +12,9 @@
  * partner's 200 (every subscription got every event), deliveries per second,
  * p50/p99 from Notion's POST to each partner's 200, the intake's own p50/p99
  * (its ack does not wait for fan-out, so it should not grow with the number
- * of partners), and Gatehouse's CPU time per delivery from /proc.
+ * of partners), and Gatehouse's CPU time per delivery from /proc. A first
+ * row sends one event at a time, each after the previous one's delivery:
+ * the pipeline's own latency, with no queue in front of it.
  * Figures, not assertions.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -35,12 +37,14 @@ import { createStores, type Stores } from '../src/store/stores.js';
 const PARTNER_COUNTS = [1, 10, 100];
 /** Events per run: fewer as partners grow, so each run sends about the same number of deliveries or fewer. */
 const EVENTS: Record<number, number> = {
-  1: Number(process.env.BENCH_WEBHOOK_EVENTS_1 ?? 200),
-  10: Number(process.env.BENCH_WEBHOOK_EVENTS_10 ?? 50),
+  1: Number(process.env.BENCH_WEBHOOK_EVENTS_1 ?? 150),
+  10: Number(process.env.BENCH_WEBHOOK_EVENTS_10 ?? 40),
   100: Number(process.env.BENCH_WEBHOOK_EVENTS_100 ?? 8),
 };
 /** Notion's concurrent POSTs to the intake. */
 const SENDERS = 4;
+/** Events sent one at a time (each POST after the previous one's delivery) for the unloaded latency. */
+const IDLE_EVENTS = Number(process.env.BENCH_WEBHOOK_IDLE_EVENTS ?? 10);
 const RUN_TIMEOUT_MS = 25_000;
 
 export interface WebhookBenchArgs {
@@ -240,7 +244,7 @@ export async function benchWebhooks(args: WebhookBenchArgs): Promise<void> {
       return { id, sentAt, ackMs: performance.now() - sentAt };
     };
 
-    const run = async (partners: number) => {
+    const run = async (partners: number, senders = SENDERS, count = EVENTS[partners]!) => {
       await subscribeUpTo(partners);
       // Warm-up, not counted: the first fan-out with this many subscriptions, delivered to all before the clock starts.
       const warm = await post();
@@ -248,14 +252,19 @@ export async function benchWebhooks(args: WebhookBenchArgs): Promise<void> {
       while ((receiver.arrived.get(warm.id)?.length ?? 0) < partners && performance.now() < warmUntil)
         await new Promise((r) => setTimeout(r, 20));
       receiver.arrived.clear();
-      const count = EVENTS[partners]!;
       const sent: Array<{ id: string; sentAt: number; ackMs: number }> = [];
       const cpuBefore = cpuMs(gatehouse);
       const started = performance.now();
       let next = 0;
       await Promise.all(
-        Array.from({ length: SENDERS }, async () => {
-          while (next++ < count) sent.push(await post());
+        Array.from({ length: senders }, async () => {
+          while (next++ < count) {
+            const one = await post();
+            sent.push(one);
+            // Alone: the next event waits for this one's delivery, so nothing queues behind it.
+            while (senders === 1 && (receiver.arrived.get(one.id)?.length ?? 0) < partners && performance.now() - started < RUN_TIMEOUT_MS)
+              await new Promise((r) => setTimeout(r, 5));
+          }
         }),
       );
       const done = () => sent.every((s) => (receiver.arrived.get(s.id)?.length ?? 0) >= partners);
@@ -276,7 +285,7 @@ export async function benchWebhooks(args: WebhookBenchArgs): Promise<void> {
       const seconds = (last - started) / 1000;
       const complete = sent.filter((s) => (receiver.arrived.get(s.id)?.length ?? 0) >= partners).length;
       return {
-        partners,
+        label: `${partners}, ${senders} at a time`,
         events: count,
         complete,
         eventsPerSecond: complete / seconds,
@@ -290,18 +299,20 @@ export async function benchWebhooks(args: WebhookBenchArgs): Promise<void> {
     };
 
     const rows = [];
+    // Unloaded first: one event at a time, so the latency is the pipeline's own (the workers' polling included), not a queue.
+    rows.push(await run(1, 1, IDLE_EVENTS));
     for (const partners of PARTNER_COUNTS) rows.push(await run(partners));
     const cell = (value: number | null, digits: number, width: number) =>
       (value === null || Number.isNaN(value) ? 'n/a' : value.toFixed(digits)).padStart(width);
     process.stdout.write(
-      `\nWebhooks: signed page.content_updated events POSTed to the intake ${SENDERS} at a time, fanned out to every subscription of one workspace and delivered by Gatehouse's job workers (PostgreSQL + Redis); latency from Notion's POST to each partner's 200\n`,
+      `\nWebhooks: signed page.content_updated events POSTed to the intake (by Notion, i.e. this process, N at a time), fanned out to every subscription of one workspace and delivered by Gatehouse's job workers (PostgreSQL + Redis); latency from Notion's POST to each partner's 200\n`,
     );
     process.stdout.write(
-      `${'partners'.padStart(8)} ${'events'.padStart(10)} ${'events/s'.padStart(9)} ${'deliv/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'intake p50'.padStart(10)} ${'intake p99'.padStart(10)} ${'CPU ms/deliv'.padStart(12)}\n`,
+      `${'partners, POSTs'.padEnd(18)} ${'events'.padStart(10)} ${'events/s'.padStart(9)} ${'deliv/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'intake p50'.padStart(10)} ${'intake p99'.padStart(10)} ${'CPU ms/deliv'.padStart(12)}\n`,
     );
     for (const r of rows) {
       process.stdout.write(
-        `${String(r.partners).padStart(8)} ${`${r.complete}/${r.events}`.padStart(10)} ${cell(r.eventsPerSecond, 1, 9)} ${cell(r.deliveriesPerSecond, 1, 8)} ${cell(r.p50, 0, 8)} ${cell(r.p99, 0, 8)} ${cell(r.ackP50, 1, 10)} ${cell(r.ackP99, 1, 10)} ${cell(r.cpuPerDelivery, 2, 12)}\n`,
+        `${r.label.padEnd(18)} ${`${r.complete}/${r.events}`.padStart(10)} ${cell(r.eventsPerSecond, 1, 9)} ${cell(r.deliveriesPerSecond, 1, 8)} ${cell(r.p50, 0, 8)} ${cell(r.p99, 0, 8)} ${cell(r.ackP50, 1, 10)} ${cell(r.ackP99, 1, 10)} ${cell(r.cpuPerDelivery, 2, 12)}\n`,
       );
     }
   } finally {
