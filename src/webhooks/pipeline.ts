@@ -205,17 +205,21 @@ export function createWebhookPipeline(options: PipelineOptions): WebhookPipeline
         if (worker.id !== undefined) engine.boss.notifyWorker(worker.id);
       };
       const fanOutWorker: { id?: string } = {};
+      const deliveryWorkers: Array<{ id?: string }> = [];
       fanOutWorker.id = await engine.boss.work<{ eventId: string }>(
         QUEUES.fanOut,
         { batchSize: 5, pollingIntervalSeconds: 1 },
         async (jobs) => {
           for (const job of jobs) await runFanOut(job);
           again(fanOutWorker);
+          // The deliveries it made are committed: this instance's idle delivery workers look now, not at their next poll.
+          for (const worker of deliveryWorkers) again(worker);
         },
       );
       // One job per worker call, several workers: a job that is not due yet goes back alone.
       for (let i = 0; i < DELIVERY_WORKERS; i++) {
         const worker: { id?: string } = {};
+        deliveryWorkers.push(worker);
         worker.id = await engine.boss.work<{ deliveryId: string; attempt: number }>(
           QUEUES.deliver,
           { batchSize: 1, pollingIntervalSeconds: 1 },
