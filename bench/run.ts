@@ -29,6 +29,7 @@ import { grantAndIssueCode } from '../src/oauth/grant-rules.js';
 import { migrateToLatest, openDatabase } from '../src/store/database.js';
 import { createStores } from '../src/store/stores.js';
 import { benchFairShare } from './fair-share.js';
+import { benchWebhooks } from './webhooks.js';
 
 const POSTGRES = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -122,6 +123,11 @@ async function main(): Promise<void> {
     // BENCH_ONLY=fairshare: three partners sharing one workspace's Notion budget (bench/fair-share.ts).
     if (process.env.BENCH_ONLY === 'fairshare') {
       await benchFairShare({ admin, databaseUrl, redisUrl: REDIS, redisPrefix, dataDir, children, freePort, startProcess });
+      return;
+    }
+    // BENCH_ONLY=webhooks: Notion's events through the intake to 1, 10 and 100 partners (bench/webhooks.ts).
+    if (process.env.BENCH_ONLY === 'webhooks') {
+      await benchWebhooks({ admin, databaseUrl, redisUrl: REDIS, redisPrefix, dataDir, children, freePort, startProcess });
       return;
     }
     // The ceiling: a bare Express hello-world in its own process.

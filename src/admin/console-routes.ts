@@ -80,6 +80,7 @@ import {
 import { describeZodError } from './partner-app-routes.js';
 import type { PartnerUsage } from '../upstream/rate-budget.js';
 import { budgetUsageRows } from './budget-usage.js';
+import { webhookRecipientRows } from '../webhooks/workspace-recipients.js';
 import {
   ConnectionNotFound,
   disconnectInternalIntegration,
@@ -105,6 +106,7 @@ export interface ConsoleRouteDeps {
     | 'connections'
     | 'adminTokens'
     | 'internalIntegrations'
+    | 'webhookSubscriptions'
   >;
   config: Pick<Config, 'adminEmails' | 'organisationName'>;
   clock: Clock;
@@ -736,6 +738,10 @@ export function consoleRoutes(deps: ConsoleRouteDeps): Router {
     );
     renderPage(res, 'connections', {
       budget,
+      webhookRecipients: await webhookRecipientRows(
+        stores.webhookSubscriptions,
+        connections.map((c) => c.app),
+      ),
       title: 'Connections',
       organisationName: deps.config.organisationName,
       notice: noticeOf(req),

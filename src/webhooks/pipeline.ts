@@ -197,18 +197,37 @@ export function createWebhookPipeline(options: PipelineOptions): WebhookPipeline
       return { replayId, events };
     },
     async startWorkers() {
-      await engine.boss.work<{ eventId: string }>(QUEUES.fanOut, { batchSize: 5, pollingIntervalSeconds: 1 }, async (jobs) => {
-        for (const job of jobs) await runFanOut(job);
-      });
+      // pg-boss 10 waits its polling interval after every fetch, even one that found work, which caps a
+      // worker at one batch a second. A worker whose batch succeeded asks for its next one at once; only an
+      // empty fetch or a failed batch (e.g. not due yet) waits the interval, so an idle queue is not spun on.
+      // The worker's id is known only once work() answers; a batch that ends before then waits as before.
+      const again = (worker: { id?: string }) => {
+        if (worker.id !== undefined) engine.boss.notifyWorker(worker.id);
+      };
+      const fanOutWorker: { id?: string } = {};
+      const deliveryWorkers: Array<{ id?: string }> = [];
+      fanOutWorker.id = await engine.boss.work<{ eventId: string }>(
+        QUEUES.fanOut,
+        { batchSize: 5, pollingIntervalSeconds: 1 },
+        async (jobs) => {
+          for (const job of jobs) await runFanOut(job);
+          again(fanOutWorker);
+          // The deliveries it made are committed: this instance's idle delivery workers look now, not at their next poll.
+          for (const worker of deliveryWorkers) again(worker);
+        },
+      );
       // One job per worker call, several workers: a job that is not due yet goes back alone.
       for (let i = 0; i < DELIVERY_WORKERS; i++) {
-        await engine.boss.work<{ deliveryId: string; attempt: number }>(
+        const worker: { id?: string } = {};
+        deliveryWorkers.push(worker);
+        worker.id = await engine.boss.work<{ deliveryId: string; attempt: number }>(
           QUEUES.deliver,
           { batchSize: 1, pollingIntervalSeconds: 1 },
           async ([job]) => {
             const outcome = await attemptDelivery(deliveryDeps, job!.data.deliveryId, job!.data.attempt);
             // Early (clock skew) or another worker's lease still running: the engine brings the job back after its retry delay.
             if (outcome === 'not_due') throw new Error('delivery not due yet');
+            again(worker);
           },
         );
       }
