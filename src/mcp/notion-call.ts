@@ -21,7 +21,7 @@ export type NotionCall = (
 
 export function notionCaller(deps: CallDeps, scope: TokenScope): NotionCall {
   return async (method, path, options = {}) => {
-    const matched = matchEndpoint(method, `/v1/${path}`, { internal: true });
+    const matched = matchEndpoint(method, `/v1/${path}`);
     requireCapability(matched.endpoint, scope.capabilities);
     const answer = await runCall(deps, {
       scope,

@@ -54,11 +54,6 @@ export interface Endpoint {
    * in Notion's own answer (single reads: fresh, and spends no extra call).
    */
   target?: { param: string; kind: ObjectKind; check: 'before' | 'after' };
-  /**
-   * Answered only for calls made inside Gatehouse (the MCP tools), not yet
-   * on the proxy's own URL space, whose tests hold it off the allow-list.
-   */
-  internalOnly?: true;
 }
 
 const PAGE = ['start_cursor', 'page_size'] as const;
@@ -115,7 +110,6 @@ export const ENDPOINTS: readonly Endpoint[] = [
     body: true,
     bodyKeys: ['parent'],
     target: { param: 'page_id', kind: 'page', check: 'before' },
-    internalOnly: true,
   },
   {
     name: 'pages.property',
@@ -253,12 +247,11 @@ export interface MatchedCall {
  * Matches a raw request path (`/v1/...`, query string removed) and method to
  * one endpoint, or throws 400 invalid_request_url as Notion does.
  */
-export function matchEndpoint(method: string, rawPath: string, options: { internal?: boolean } = {}): MatchedCall {
+export function matchEndpoint(method: string, rawPath: string): MatchedCall {
   if (!rawPath.startsWith('/v1/')) throw invalidRequestUrl();
   const parts = rawPath.slice(4).split('/');
   for (const endpoint of ENDPOINTS) {
     if (endpoint.method !== method || endpoint.segments.length !== parts.length) continue;
-    if (endpoint.internalOnly && !options.internal) continue;
     const params: Record<string, string> = {};
     const rebuilt: string[] = [];
     let ok = true;

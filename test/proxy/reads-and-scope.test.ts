@@ -190,12 +190,19 @@ describe('partner reads through the proxy', () => {
       expect({ path, status: response.status, code: response.body.code }).toEqual({ path, status: 400, code: 'invalid_request_url' });
     }
     // An endpoint off the allow-list, with a valid id.
+    const duplicate = await raw(`/v1/pages/${SEED_PAGE_IDS.architecture}/duplicate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ parent: { page_id: SEED_PAGE_IDS.product } }),
+    });
+    expect(duplicate.status).toBe(400);
+    // Notion's page move is on the list, and its new parent must be in scope too: out of it, 404 and nothing forwarded.
     const move = await raw(`/v1/pages/${SEED_PAGE_IDS.architecture}/move`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ parent: { page_id: SEED_PAGE_IDS.product } }),
     });
-    expect(move.status).toBe(400);
+    expect(move.status).toBe(404);
     expect(t.gatehouse.sandboxNotion!.stats().apiCalls).toBe(before);
     // Gatehouse's own OAuth endpoints are not the proxy's.
     const token = await fetch(`${t.url}/v1/oauth/token`, { method: 'POST' });
