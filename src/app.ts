@@ -111,7 +111,7 @@ export function createApp(deps: AppDeps): express.Express {
         },
       },
       referrerPolicy: { policy: 'no-referrer' },
-      // RFC 9700 §4.16 / security.md B8: no framing anywhere, consent and sign-in included.
+      // RFC 9700 §4.16: no framing anywhere, consent and sign-in included.
       frameguard: { action: 'deny' },
       strictTransportSecurity: config.secureCookies,
     }),

@@ -1,5 +1,5 @@
 /**
- * The connections console over HTTP (issue 4, parts 1-5 and their part of 8).
+ * The connections console over HTTP.
  * HTTP only: parse, validate, call one rule (./connections.ts,
  * ./revocation.ts), map the result. Pages work without JavaScript: every row
  * action is a visible button in a form carrying `_csrf`, answered 303.

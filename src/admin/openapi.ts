@@ -19,7 +19,7 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, u
   return rest;
 }
 
-/** The admin API's description (public, DESIGN.md). Later issues add their operations here. */
+/** The admin API's description (public). Each area adds its operations here. */
 export function openApiDocument(publicUrl: string): Record<string, unknown> {
   const error = { $ref: '#/components/schemas/Error' };
   const errors = {
@@ -130,7 +130,7 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
   };
 }
 
-/** The connections console (issue 4, parts 1-5): grants, install policy, approved list, roles, disconnection. */
+/** The connections console: grants, install policy, approved list, roles, disconnection. */
 function consolePaths(errors: Record<string, unknown>, error: Record<string, unknown>): Record<string, unknown> {
   const json = (ref: string) => ({ content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } } });
   const body = (ref: string, required = true) => ({ required, ...json(ref) });

@@ -1,6 +1,5 @@
 /**
- * Registering partner apps and rotating their client secrets (DESIGN.md
- * "PartnerApp"): plain functions over the stores, called by the admin JSON
+ * Registering partner apps and rotating their client secrets: plain functions over the stores, called by the admin JSON
  * API, the admin page and, through the API, the command line.
  *
  * Invariants:

@@ -1,6 +1,6 @@
 /**
  * "Allow access" on the consent screen: the server-side checks, in order,
- * each a small named step (issue 3, part 4; security.md B1, B2, B4), then the
+ * each a small named step, then the
  * grant and the code.
  *
  *   open transaction ─▶ active member ─▶ install policy ─▶ own upstream connection
@@ -115,7 +115,7 @@ export async function requireInstallAllowed(
   if (!decision.allowed) throw new ConsentRefused('policy', decision.reason);
 }
 
-/** DESIGN.md: a person shares only pages reachable with their own connection, never someone else's. */
+/** A person shares only pages reachable with their own connection, never someone else's. */
 export async function requireUpstreamConnection(
   deps: Pick<ConsentDeps, 'connections'>,
   personId: string,

@@ -1,5 +1,5 @@
 /**
- * The consent screen (issue 3, parts 3-5). HTTP only: parse, validate, call
+ * The consent screen. HTTP only: parse, validate, call
  * one rule, map the result. Server-rendered, every form works without
  * JavaScript and carries the session's CSRF token (checked globally).
  *
@@ -161,7 +161,7 @@ export function allowFormActionTo(res: Response, origin: string): void {
 export function consentRoutes(deps: ConsentRoutesDeps): Router {
   const router = Router();
   const now = () => deps.clock.now();
-  // security.md B8: the consent screen is never framed (CSP frame-ancestors 'none' comes from the app; this is for older browsers).
+  // The consent screen is never framed (CSP frame-ancestors 'none' comes from the app; this is for older browsers).
   router.use('/consent', (_req, res, next) => {
     res.setHeader('X-Frame-Options', 'DENY');
     next();

@@ -1,6 +1,6 @@
 /**
- * The MCP tools as data, named and shaped as DESIGN.md's MCP contract fixes
- * them (Notion's hosted names). Each row: the capability it needs (as the
+ * The MCP tools as data, named and shaped as Notion's hosted MCP server
+ * names them. Each row: the capability it needs (as the
  * proxy's allow-list names them), its MCP annotations, its arguments (strict:
  * unknown arguments are refused) and a thin run over the proxy's own path
  * (./notion-call.ts). Behaviour lives in the table: what a grant lists,

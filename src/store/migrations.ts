@@ -223,7 +223,7 @@ const partnerOAuth: Migration = {
 };
 
 /**
- * Internal integrations (issue 4, part 6): the token's hash beside its
+ * Internal integrations: the token's hash beside its
  * ciphertext (lookup by hash, retrieval by decryption), and the pages
  * connected to an integration from the page's side, each through the upstream
  * connection of the owner who connected it.

@@ -4,7 +4,7 @@ import type { Capability } from '../oauth/capabilities.js';
 import { isUuid } from './people.js';
 import type { Database, PartnerAppsTable } from './schema.js';
 
-/** An integration (DESIGN.md "PartnerApp"): integration kind is Notion's word, client type is OAuth's. */
+/** An integration: integration kind is Notion's word, client type is OAuth's. */
 export interface PartnerApp {
   id: string;
   clientId: string | null;

@@ -72,7 +72,14 @@ export function workspaceRoutes(deps: WorkspaceRoutesDeps): Router {
     });
     const notice = typeof req.query.notice === 'string' ? (NOTICES[req.query.notice] ?? null) : null;
     const busy = rows.some((r) => r.indexState === 'pending' || r.indexState === 'running');
-    renderPage(res, 'workspaces', { title: 'Your workspaces', workspaces: rows, error, notice, autoRefresh: busy }, status);
+    const mcpUrl = `${deps.publicUrl}/mcp`;
+    const mcpConfig = JSON.stringify({ mcpServers: { notion: { url: mcpUrl } } });
+    renderPage(
+      res,
+      'workspaces',
+      { title: 'Your workspaces', workspaces: rows, error, notice, autoRefresh: busy, mcpUrl, mcpConfig },
+      status,
+    );
   };
 
   router.get('/', (req, res) => {
