@@ -30,6 +30,7 @@ import { migrateToLatest, openDatabase } from '../src/store/database.js';
 import { createStores } from '../src/store/stores.js';
 import { benchFairShare } from './fair-share.js';
 import { benchWebhooks } from './webhooks.js';
+import { benchOAuthPeers } from './oauth-peers.js';
 
 const POSTGRES = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -118,6 +119,11 @@ async function main(): Promise<void> {
     // BENCH_ONLY=proxy: the proxy measure alone (a quicker loop while working on the hot path).
     if (process.env.BENCH_ONLY === 'proxy') {
       await benchProxy({ admin, databaseUrl, redisPrefix, dataDir, children });
+      return;
+    }
+    // BENCH_ONLY=peers: the token path beside node-oidc-provider and a bare Express POST, and at scale (bench/oauth-peers.ts).
+    if (process.env.BENCH_ONLY === 'peers') {
+      await benchOAuthPeers({ admin, databaseUrl, redisUrl: REDIS, redisPrefix, dataDir, children, freePort, startProcess });
       return;
     }
     // BENCH_ONLY=fairshare: three partners sharing one workspace's Notion budget (bench/fair-share.ts).
@@ -266,13 +272,15 @@ async function main(): Promise<void> {
     children.pop()!.kill('SIGTERM');
     await benchProxy({ admin, databaseUrl, redisPrefix, dataDir, children });
     for (const child of children.splice(0)) child.kill('SIGTERM');
+    await benchOAuthPeers({ admin, databaseUrl, redisUrl: REDIS, redisPrefix, dataDir, children, freePort, startProcess });
+    await stopAll(children);
     await benchFairShare({ admin, databaseUrl, redisUrl: REDIS, redisPrefix, dataDir, children, freePort, startProcess });
   } finally {
-    for (const child of children) child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
+    await stopAll(children);
     await admin.query(`drop database if exists ${database} with (force)`).catch(() => undefined);
     await admin.query(`drop database if exists ${database}_proxy with (force)`).catch(() => undefined);
     await admin.query(`drop database if exists ${database}_fairshare with (force)`).catch(() => undefined);
+    await admin.query(`drop database if exists ${database}_peers with (force)`).catch(() => undefined);
     await admin.end();
     const redis = createClient({ url: REDIS });
     await redis.connect();
@@ -283,6 +291,21 @@ async function main(): Promise<void> {
     await redis.quit();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** SIGTERM to each child, then waits (up to 10 s) until they have exited: a profiled process writes its profile on the way out. */
+async function stopAll(children: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.splice(0).map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          const timer = setTimeout(resolve, 10_000);
+          child.once('exit', () => (clearTimeout(timer), resolve()));
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
 }
 
 function require_resolve(name: string): string {
