@@ -30,6 +30,8 @@ import type { Browser } from '../support/browser.js';
 const REDIRECT = 'https://partner.example/callback';
 /** "A few seconds": the bound on recovery after a service is back. */
 const RECOVERY_BOUND_MS = 5_000;
+/** Proxied calls sent to A at once just before it is killed: more than Notion's budget lets through at once. */
+const BURST = 8;
 const OPS = ['proxy.users.me', 'proxy.search', 'introspect', 'refresh'];
 
 interface Pair {
@@ -232,18 +234,19 @@ describe('steady traffic through Redis, PostgreSQL and instance failures', () =>
     await restore();
     const backAt = Date.now();
     await until(async () => traffic.recoveryMs(backAt, OPS) < Number.POSITIVE_INFINITY, 15_000);
-    await sleep(1_500);
     const recovery = traffic.recoveryMs(backAt, OPS);
     const during = traffic.between(from, Date.now());
-    figures[name] = { downMs, recoveryMs: recovery, answers: SteadyTraffic.byStatus(during) };
+    const failed = during.filter((x) => OPS.includes(x.op) && x.status !== 200);
+    // As a partner saw it: from the first failed answer to the last.
+    const failingMs = failed.length ? Math.max(...failed.map((x) => x.ended)) - Math.min(...failed.map((x) => x.started)) : 0;
+    figures[name] = { downMs, failingMs, recoveryMs: recovery, answers: SteadyTraffic.byStatus(during) };
     console.log(
-      `${name}: down ${downMs} ms, recovered ${recovery} ms after it was back; answers ${JSON.stringify(SteadyTraffic.byStatus(during))}`,
+      `${name}: down ${downMs} ms, partners saw failures for ${failingMs} ms, all answers good ${recovery} ms after it was back; answers ${JSON.stringify(SteadyTraffic.byStatus(during))}`,
     );
     expect(recovery).toBeLessThan(RECOVERY_BOUND_MS);
     expectOnlyTemporaryFailures(during);
-    // Once recovered, everything succeeds again.
-    const after = traffic.between(backAt + recovery + 500, Date.now()).filter((x) => OPS.includes(x.op));
-    expect(after.filter((x) => x.status !== 200)).toEqual([]);
+    // Recovered by themselves: the instances that served before the fault are the ones serving after it.
+    expect(new Set(traffic.between(backAt + recovery, Date.now()).map((x) => x.instance))).toEqual(new Set(['a', 'b']));
   }
 
   /** No 500: a failure is a 503 with Retry-After (or, for the revoked token, a refusal). */
@@ -277,25 +280,57 @@ describe('steady traffic through Redis, PostgreSQL and instance failures', () =>
 
   it('instance A SIGKILLed: B keeps serving; only requests in flight on A go unanswered', async () => {
     const from = Date.now();
+    // A burst beyond Notion's budget: some of these wait on A for their slot when A dies.
+    const burst = Array.from({ length: BURST }, () =>
+      proxied(a.url, '/v1/search', pair.access_token, {}).then(
+        async (r) => (await r.arrayBuffer(), r.status),
+        () => 0,
+      ),
+    );
+    await sleep(300);
     // Killed with requests in flight; the load balancer takes it out of rotation only afterwards.
     await a.kill();
     traffic.remove('a');
     const removedAt = Date.now();
-    await sleep(2_000);
+    const burstStatuses = await Promise.all(burst);
+    const lost = burstStatuses.filter((s) => s === 0).length;
+    expect(lost).toBeGreaterThan(0);
+    // Beyond the budget's longest wait the answer is 429, Notion's own refusal: the budget at work, not a fault.
+    expect(burstStatuses.filter((s) => s !== 0 && s !== 200 && s !== 429)).toEqual([]);
+    // The partner sends each lost call again (after Retry-After on a 429, as @notionhq/client does); B answers it.
+    const retried: number[] = [];
+    for (let i = 0; i < lost; i++) {
+      for (let attempt = 0; ; attempt++) {
+        const r = await proxied(b.url, '/v1/search', pair.access_token, {});
+        await r.arrayBuffer();
+        if (r.status !== 429 || attempt === 5) {
+          retried.push(r.status);
+          break;
+        }
+        await sleep(Number(r.headers.get('retry-after') ?? 1) * 1000);
+      }
+    }
+    expect(retried.every((s) => s === 200)).toBe(true);
+    await sleep(1_000);
     const during = traffic.between(from, Date.now());
     const unanswered = during.filter((x) => x.status === 0);
     // A refresh lost with A is retried with the same token on B, as the partner would: it must succeed there.
     const refreshRetried = unanswered.some((x) => x.op === 'refresh');
     figures['instance A killed'] = {
+      burstLostWithA: lost,
+      burstRetriedOnB: retried,
       unansweredOnA: unanswered.length,
       refreshRetriedOnB: refreshRetried,
       answers: SteadyTraffic.byStatus(during),
     };
     console.log(
-      `instance A killed: ${unanswered.length} requests in flight on A unanswered; answers ${JSON.stringify(SteadyTraffic.byStatus(during))}`,
+      `instance A killed: ${lost} of ${BURST} burst calls lost with A, retried on B: ${JSON.stringify(retried)}; ${unanswered.length} steady requests in flight on A unanswered; answers ${JSON.stringify(SteadyTraffic.byStatus(during))}`,
     );
     expect(unanswered.every((x) => x.instance === 'a' && x.started <= removedAt)).toBe(true);
-    expect(during.filter((x) => x.instance === 'b' && OPS.includes(x.op) && x.status !== 200)).toEqual([]);
+    // The burst spent Notion's budget: B may refuse a proxied call with 429 (Retry-After) for a moment, never fail it.
+    expect(
+      during.filter((x) => x.instance === 'b' && OPS.includes(x.op) && x.status !== 200 && !(x.status === 429 && x.retryAfter)),
+    ).toEqual([]);
     expect(during.filter((x) => x.started > removedAt && x.op === 'refresh' && x.status === 200).length).toBeGreaterThan(0);
   }, 20_000);
 

@@ -91,16 +91,20 @@ export class SteadyTraffic {
   }
 
   /**
-   * Milliseconds from `backAt` (the service answering again) until the first
-   * success of every kind of request sent after it: the slowest kind decides.
+   * Milliseconds from `backAt` (the service answering again) until the end
+   * of the last failed answer of the kinds given, on any instance: from then
+   * on, everything succeeded. Infinity while some instance has not yet
+   * answered every kind successfully after `backAt`, or answers still fail
+   * in the last `settleMs`.
    */
-  recoveryMs(backAt: number, ops: string[]): number {
-    let worst = 0;
-    for (const op of ops) {
-      const first = this.answers.find((a) => a.op === op && a.started >= backAt && a.status >= 200 && a.status < 300);
-      if (!first) return Number.POSITIVE_INFINITY;
-      worst = Math.max(worst, first.ended - backAt);
-    }
-    return worst;
+  recoveryMs(backAt: number, ops: string[], settleMs = 1_000): number {
+    const ok = (a: Answer) => a.status >= 200 && a.status < 300;
+    const relevant = this.answers.filter((a) => ops.includes(a.op) && a.ended >= backAt);
+    for (const target of this.#targets)
+      for (const op of ops)
+        if (!relevant.some((a) => a.op === op && a.instance === target.name && a.started >= backAt && ok(a))) return Infinity;
+    const lastFailure = Math.max(backAt, ...relevant.filter((a) => !ok(a)).map((a) => a.ended));
+    if (Date.now() - lastFailure < settleMs) return Infinity;
+    return lastFailure - backAt;
   }
 }
