@@ -38,7 +38,8 @@ import type {
   ViewUpdatedWebhookPayload,
 } from '@notionhq/client';
 
-type NotionWebhookPayload =
+/** Every webhook payload the SDK knows; the sandbox Notion builds its events to this type too. */
+export type NotionWebhookPayload =
   | CommentCreatedWebhookPayload
   | CommentDeletedWebhookPayload
   | CommentUpdatedWebhookPayload

@@ -4,74 +4,11 @@
  * mapping from the sandbox's records to the parents and entities the events
  * carry.
  */
-import type {
-  BaseWebhookPayload,
-  CommentCreatedWebhookPayload,
-  CommentDeletedWebhookPayload,
-  CommentUpdatedWebhookPayload,
-  DataSourceContentUpdatedWebhookPayload,
-  DataSourceCreatedWebhookPayload,
-  DataSourceDeletedWebhookPayload,
-  DataSourceMovedWebhookPayload,
-  DataSourceSchemaUpdatedWebhookPayload,
-  DataSourceUndeletedWebhookPayload,
-  DatabaseContentUpdatedWebhookPayload,
-  DatabaseCreatedWebhookPayload,
-  DatabaseDeletedWebhookPayload,
-  DatabaseMovedWebhookPayload,
-  DatabaseSchemaUpdatedWebhookPayload,
-  DatabaseUndeletedWebhookPayload,
-  FileUploadCompletedWebhookPayload,
-  FileUploadCreatedWebhookPayload,
-  FileUploadExpiredWebhookPayload,
-  FileUploadUploadFailedWebhookPayload,
-  PageContentUpdatedWebhookPayload,
-  PageCreatedWebhookPayload,
-  PageDeletedWebhookPayload,
-  PageLockedWebhookPayload,
-  PageMovedWebhookPayload,
-  PagePropertiesUpdatedWebhookPayload,
-  PageTranscriptionBlockTranscriptDeletedWebhookPayload,
-  PageUndeletedWebhookPayload,
-  PageUnlockedWebhookPayload,
-  ViewCreatedWebhookPayload,
-  ViewDeletedWebhookPayload,
-  ViewUpdatedWebhookPayload,
-} from '@notionhq/client';
+import type { BaseWebhookPayload, PageCreatedWebhookPayload } from '@notionhq/client';
+import type { NotionWebhookPayload } from '../../webhooks/event-types.js';
 import type { DatabaseRecord, ParentRef, SandboxState, WebhookApiVersion } from './state.js';
 
-export type NotionWebhookEvent =
-  | CommentCreatedWebhookPayload
-  | CommentDeletedWebhookPayload
-  | CommentUpdatedWebhookPayload
-  | DataSourceContentUpdatedWebhookPayload
-  | DataSourceCreatedWebhookPayload
-  | DataSourceDeletedWebhookPayload
-  | DataSourceMovedWebhookPayload
-  | DataSourceSchemaUpdatedWebhookPayload
-  | DataSourceUndeletedWebhookPayload
-  | DatabaseContentUpdatedWebhookPayload
-  | DatabaseCreatedWebhookPayload
-  | DatabaseDeletedWebhookPayload
-  | DatabaseMovedWebhookPayload
-  | DatabaseSchemaUpdatedWebhookPayload
-  | DatabaseUndeletedWebhookPayload
-  | FileUploadCompletedWebhookPayload
-  | FileUploadCreatedWebhookPayload
-  | FileUploadExpiredWebhookPayload
-  | FileUploadUploadFailedWebhookPayload
-  | PageContentUpdatedWebhookPayload
-  | PageCreatedWebhookPayload
-  | PageDeletedWebhookPayload
-  | PageLockedWebhookPayload
-  | PageMovedWebhookPayload
-  | PagePropertiesUpdatedWebhookPayload
-  | PageTranscriptionBlockTranscriptDeletedWebhookPayload
-  | PageUndeletedWebhookPayload
-  | PageUnlockedWebhookPayload
-  | ViewCreatedWebhookPayload
-  | ViewDeletedWebhookPayload
-  | ViewUpdatedWebhookPayload;
+export type NotionWebhookEvent = NotionWebhookPayload;
 
 export type WebhookEventType = NotionWebhookEvent['type'];
 
