@@ -44,6 +44,7 @@ import { createWebhookMetrics } from './webhooks/metrics.js';
 import { QUEUES } from './webhooks/engine.js';
 import { closeServer, waitForServices } from './runtime/services.js';
 import { identityProvider } from './runtime/identity-provider.js';
+import { observedTokenStore } from './runtime/observed-tokens.js';
 import { ALL_CAPABILITIES, SANDBOX_CLIENT_ID } from './runtime/sandbox-client.js';
 import { connectRedis, type RedisHandle } from './runtime/redis.js';
 
@@ -133,7 +134,9 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       : await openDatabase({ kind: 'pglite', dataDir: options.pgliteInMemory ? null : dataFiles.pglite(config.dataDir) });
     cleanups.push(() => database.close());
     await migrateToLatest(database, options.databaseSchema);
+    const metrics = createMetrics();
     const stores = createStores(database.db);
+    stores.tokens = observedTokenStore(stores.tokens, metrics.tokens);
 
     let redis: RedisHandle | null = null;
     let sessionStore: session.Store;
@@ -217,13 +220,13 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       maxWaitMs: config.tunables.upstreamMaxWaitMs,
       weights: config.tunables.upstreamPartnerWeights,
     };
-    const metrics = createMetrics();
     const budget = observedRateBudget(
       redis ? redisRateBudget(redis.commander, prefix, budgetSettings) : memoryRateBudget(systemClock, budgetSettings),
       metrics.budget,
     );
-    const gateway = createUpstreamGateway({ ...credentialDeps, budget });
-    const indexer = new PageIndexer({ ...credentialDeps, pageIndex: stores.pageIndex, logger, gateway });
+    const gateway = createUpstreamGateway({ ...credentialDeps, budget, metrics: metrics.upstream });
+    const indexer = new PageIndexer({ ...credentialDeps, pageIndex: stores.pageIndex, logger, gateway, metrics: metrics.index });
+    metrics.index.watchStates(async () => (await stores.connections.listActive()).map((c) => c.indexState));
     cleanups.push(() => indexer.stop());
     const membership = new MembershipSync({
       ...credentialDeps,
