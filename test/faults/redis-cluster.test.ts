@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type session from 'express-session';
 import { pino } from 'pino';
 import { ManualClock } from '../../src/clock.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import { HashedSessionIdStore } from '../../src/identity/hashed-session-store.js';
 import { redisFailureLimiter } from '../../src/oauth/failure-limiter.js';
 import { redisAncestryCache } from '../../src/proxy/scope.js';
@@ -119,6 +120,28 @@ describe('Redis parts on a three-master cluster', () => {
     expect(await limiter.blockedFor(keys)).toBeGreaterThan(0);
     // Another client from the same address is not locked out by the first one's failures.
     expect(await limiter.blockedFor([{ key: 'client:other:192.0.2.1', limit: 3 }, keys[1]!])).toBeNull();
+  });
+});
+
+describe('the setting', () => {
+  const configError = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      if (err instanceof ConfigError) return err.key;
+      throw err;
+    }
+    return null;
+  };
+
+  it('GATEHOUSE_REDIS_CLUSTER=1 takes several seeds in REDIS_URL; one server takes one URL; bad values name the setting', () => {
+    const seeds = 'redis://10.0.0.1:6379,redis://10.0.0.2:6379';
+    expect(loadConfig({ REDIS_URL: seeds, GATEHOUSE_REDIS_CLUSTER: '1' })).toMatchObject({ redisUrl: seeds, redisCluster: true });
+    expect(loadConfig({ REDIS_URL: 'redis://cache:6379' }).redisCluster).toBe(false);
+    expect(configError({ REDIS_URL: seeds })).toBe('REDIS_URL');
+    expect(configError({ REDIS_URL: 'redis://a:1,nonsense', GATEHOUSE_REDIS_CLUSTER: '1' })).toBe('REDIS_URL');
+    expect(configError({ GATEHOUSE_REDIS_CLUSTER: '1' })).toBe('REDIS_URL');
+    expect(configError({ REDIS_URL: 'redis://cache:6379', GATEHOUSE_REDIS_CLUSTER: 'yes' })).toBe('GATEHOUSE_REDIS_CLUSTER');
   });
 });
 
