@@ -20,6 +20,7 @@ import { SEED_PAGE_IDS } from '../../src/sandbox/notion/index.js';
 import { redisRateBudget } from '../../src/upstream/rate-budget.js';
 import { redisRefreshLock } from '../../src/upstream/refresh-lock.js';
 import { connectPartner } from '../proxy/partner-session.js';
+import { Browser, signIn } from '../support/browser.js';
 import { startTestGatehouse, uniqueName, type TestGatehouse } from '../support/harness.js';
 import { startRedisCluster, type OwnRedisCluster } from './redis-cluster.js';
 
@@ -159,6 +160,18 @@ describe('a Gatehouse instance on the cluster (GATEHOUSE_REDIS_CLUSTER=1)', () =
     });
   }, 60_000);
   afterAll(async () => t?.stop());
+
+  it('signs Ada in with a session held on the cluster, which the next page finds', async () => {
+    const browser = new Browser();
+    const landed = await signIn(browser, t.url, 'ada@example.com', 'ada-demo');
+    expect(landed.response.status).toBe(200);
+    const again = await browser.request(`${t.url}/workspaces`);
+    expect(again.status).toBe(200);
+    expect(await again.text()).toContain('<title>Your workspaces · Gatehouse</title>');
+    expect((await new Browser().request(`${t.url}/workspaces`)).status).not.toBe(200);
+    const sessions = (await Promise.all(cluster.nodes.map((node) => scanKeys(node.port, `${t.redisPrefix}sess:*`)))).flat();
+    expect(sessions.length).toBeGreaterThan(0);
+  });
 
   it('is ready, signs a partner in with its token, and serves proxied reads on the cluster', async () => {
     const ready = await fetch(`${t.url}/readyz`);
