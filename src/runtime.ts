@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import type session from 'express-session';
 import type { Router } from 'express';
 import { createApp } from './app.js';
+import type { DocumentFetchOptions } from './oauth/client-metadata-document.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { Keyring } from './crypto/keyring.js';
@@ -73,6 +74,8 @@ export interface StartOptions {
   sandboxWebhooks?: boolean;
   /** Skip the periodic background jobs (tests run them on demand). */
   periodicJobs?: boolean;
+  /** Tests only: how Client ID Metadata Documents are fetched (a test CA, loopback allowed). */
+  clientMetadataFetch?: DocumentFetchOptions;
 }
 
 export interface Gatehouse {
@@ -393,6 +396,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       gateway,
       ancestry,
       isDraining: () => draining,
+      clientMetadataFetch: options.clientMetadataFetch,
       enqueueFanOut: (trx, eventId) => webhooks.enqueueFanOut(trx, eventId),
       budgetUsage: async (workspaceId) => (await budget.usageLastHour?.(workspaceId)) ?? [],
       webhooks,
