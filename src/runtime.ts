@@ -15,6 +15,7 @@ import type session from 'express-session';
 import type { Router } from 'express';
 import { createApp } from './app.js';
 import type { DocumentFetchOptions } from './oauth/client-metadata-document.js';
+import { sweepUnusedRegistrations } from './oauth/register.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { Keyring } from './crypto/keyring.js';
@@ -464,6 +465,12 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       );
       purge.unref();
       cleanups.push(async () => clearInterval(purge));
+      // Self-registered agents that got no grant within a day are deleted: at start, then hourly.
+      const sweep = () => void sweepUnusedRegistrations({ ...stores, clock }).catch(() => undefined);
+      sweep();
+      const sweeping = setInterval(sweep, 3_600_000);
+      sweeping.unref();
+      cleanups.push(async () => clearInterval(sweeping));
       await webhooks.startWorkers();
     }
 
