@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { adminTokenStore, type AdminTokenStore } from './admin-tokens.js';
 import { agentClientStore, type AgentClientStore } from './agent-clients.js';
+import { agentPolicyStore, type AgentPolicyStore } from './agent-policy.js';
 import { auditStore, type AuditStore } from './audit.js';
 import { grantStore, type GrantStore } from './grants.js';
 import { auditQuery, type AuditQuery } from './audit-query.js';
@@ -33,6 +34,7 @@ export interface Stores {
   webhookEvents: WebhookEventStore;
   webhookDeliveries: WebhookDeliveryStore;
   agentClients: AgentClientStore;
+  agentPolicies: AgentPolicyStore;
 }
 
 export function createStores(db: Kysely<Database>): Stores {
@@ -52,5 +54,6 @@ export function createStores(db: Kysely<Database>): Stores {
     webhookEvents: webhookEventStore(db),
     webhookDeliveries: webhookDeliveryStore(db),
     agentClients: agentClientStore(db),
+    agentPolicies: agentPolicyStore(db),
   };
 }
