@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ManualClock } from '../../src/clock.js';
+import { AgentPolicyForbidden, changeAgentPolicy } from '../../src/consent/agent-policy.js';
 import { allowAccess, checkAgentPolicy, ConsentRefused } from '../../src/consent/decide.js';
 import { AgentPolicyInvalid, normaliseApprovedHosts } from '../../src/store/agent-policy.js';
 import type { PartnerApp } from '../../src/store/partner-apps.js';
@@ -40,7 +41,10 @@ describe('the owners’ agent policy', () => {
   afterAll(async () => t.stop());
 
   const setPolicy = (policy: 'no_agents' | 'approved_hosts' | 'any_agent', approvedHosts: string[] = []) =>
-    t.gatehouse.stores.agentPolicies.set(ids.acme, { policy, approvedHosts }, ids.ada, clock.now());
+    changeAgentPolicy(
+      { ...t.gatehouse.stores, clock },
+      { workspaceId: ids.acme, policy: { policy, approvedHosts }, person: { id: ids.ada, label: 'ada@example.com' }, address: null },
+    );
   const decide = (personId: string, app: PartnerApp = agent, redirectUri = CALLBACK) =>
     checkAgentPolicy(t.gatehouse.stores, { personId, workspaceId: ids.acme, app, redirectUri });
 
@@ -50,6 +54,22 @@ describe('the owners’ agent policy', () => {
     expect(normaliseApprovedHosts([' Agent.Example ', 'agent.example', '', '127.0.0.1'])).toEqual(['agent.example', '127.0.0.1']);
     for (const bad of ['https://agent.example', 'agent.example:443', 'a b', 'agent.example/cb'])
       expect(() => normaliseApprovedHosts([bad])).toThrow(AgentPolicyInvalid);
+  });
+
+  it('only an owner changes it, and each change is audited', async () => {
+    const byBen = changeAgentPolicy(
+      { ...t.gatehouse.stores, clock },
+      { workspaceId: ids.acme, policy: { policy: 'any_agent', approvedHosts: [] }, person: { id: ids.ben, label: 'ben' }, address: null },
+    );
+    await expect(byBen).rejects.toThrow(AgentPolicyForbidden);
+    await setPolicy('approved_hosts', ['Agent.Example']);
+    const audited = await t.gatehouse.database.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('action', '=', 'workspace.agent_policy_changed')
+      .execute();
+    expect(audited.map((e) => e.detail)).toEqual([{ policy: 'approved_hosts', approvedHosts: ['agent.example'] }]);
+    await setPolicy('any_agent');
   });
 
   it('decides by policy and redirect host, for agents only, members only', async () => {
