@@ -31,6 +31,7 @@ import { createStores } from '../src/store/stores.js';
 import { benchFairShare } from './fair-share.js';
 import { benchWebhooks } from './webhooks.js';
 import { benchOAuthPeers } from './oauth-peers.js';
+import { benchMcp } from './mcp.js';
 
 const POSTGRES = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -129,6 +130,11 @@ async function main(): Promise<void> {
     // BENCH_ONLY=fairshare: three partners sharing one workspace's Notion budget (bench/fair-share.ts).
     if (process.env.BENCH_ONLY === 'fairshare') {
       await benchFairShare({ admin, databaseUrl, redisUrl: REDIS, redisPrefix, dataDir, children, freePort, startProcess });
+      return;
+    }
+    // BENCH_ONLY=mcp: tools/call notion-fetch through /mcp against the same read through the proxy (bench/mcp.ts).
+    if (process.env.BENCH_ONLY === 'mcp') {
+      await benchMcp({ admin, databaseUrl, redisUrl: REDIS, redisPrefix, dataDir, children, freePort, startProcess });
       return;
     }
     // BENCH_ONLY=webhooks: Notion's events through the intake to 1, 10 and 100 partners (bench/webhooks.ts).
@@ -275,12 +281,15 @@ async function main(): Promise<void> {
     await benchOAuthPeers({ admin, databaseUrl, redisUrl: REDIS, redisPrefix, dataDir, children, freePort, startProcess });
     await stopAll(children);
     await benchFairShare({ admin, databaseUrl, redisUrl: REDIS, redisPrefix, dataDir, children, freePort, startProcess });
+    await stopAll(children);
+    await benchMcp({ admin, databaseUrl, redisUrl: REDIS, redisPrefix, dataDir, children, freePort, startProcess });
   } finally {
     await stopAll(children);
     await admin.query(`drop database if exists ${database} with (force)`).catch(() => undefined);
     await admin.query(`drop database if exists ${database}_proxy with (force)`).catch(() => undefined);
     await admin.query(`drop database if exists ${database}_fairshare with (force)`).catch(() => undefined);
     await admin.query(`drop database if exists ${database}_peers with (force)`).catch(() => undefined);
+    await admin.query(`drop database if exists ${database}_mcp with (force)`).catch(() => undefined);
     await admin.end();
     const redis = createClient({ url: REDIS });
     await redis.connect();
@@ -547,7 +556,11 @@ async function serveGatehouseWithTunables(): Promise<void> {
   const config = loadConfig();
   config.tunables = { ...config.tunables, ...JSON.parse(process.env.BENCH_TUNABLES ?? '{}') };
   const { startGatehouse } = await import('../src/runtime.js');
-  const gatehouse = await startGatehouse(config);
+  // BENCH_SANDBOX_UNLIMITED: the in-process sandbox Notion's 3 requests a second out of the way (bench/mcp.ts).
+  const gatehouse = await startGatehouse(
+    config,
+    process.env.BENCH_SANDBOX_UNLIMITED ? { sandboxNotion: { rateLimitPerSecond: Infinity } } : {},
+  );
   process.stdout.write(`${describeParts(config)}\n`);
   process.once('SIGTERM', () => void gatehouse.stop().then(() => process.exit(0)));
 }

@@ -34,6 +34,7 @@ import type { Stores } from './store/stores.js';
 import type { NotionUpstream } from './upstream/notion.js';
 import { workspaceRoutes } from './upstream/routes.js';
 import { consentRoutes } from './consent/routes.js';
+import { withClientMetadataDocuments, type DocumentFetchOptions } from './oauth/client-metadata-document.js';
 import type { FailureLimiter } from './oauth/failure-limiter.js';
 import type { UpstreamGateway } from './upstream/gateway.js';
 import { authorizeRoutes, oauthEndpointRoutes } from './oauth/routes.js';
@@ -78,6 +79,8 @@ export interface AppDeps {
   budgetUsage?: (workspaceId: string) => Promise<PartnerUsage[]>;
   /** Webhook fan-out and delivery: the admin surfaces act through it. */
   webhooks?: WebhookPipeline;
+  /** Tests only: the CA of a local https server, and loopback allowed, for Client ID Metadata Documents. */
+  clientMetadataFetch?: DocumentFetchOptions;
 }
 
 const publicDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../public');
@@ -273,7 +276,9 @@ export function createApp(deps: AppDeps): express.Express {
       codeLifetimeSeconds: config.tunables.authorizationCodeLifetimeSeconds,
     }),
   );
-  app.use(authorizeRoutes({ partnerApps: stores.partnerApps, clock: deps.clock, issuer: config.publicUrl }));
+  // An https client_id is an agent's Client ID Metadata Document: fetched (SSRF rules), checked, kept as an agent app.
+  const documentClients = withClientMetadataDocuments({ ...stores, clock: deps.clock, fetch: deps.clientMetadataFetch });
+  app.use(authorizeRoutes({ partnerApps: documentClients, clock: deps.clock, issuer: config.publicUrl }));
   app.use(
     consoleRoutes({
       stores,

@@ -12,6 +12,8 @@ import type { Logger } from 'pino';
 import type session from 'express-session';
 import type { Router } from 'express';
 import { createApp } from './app.js';
+import type { DocumentFetchOptions } from './oauth/client-metadata-document.js';
+import { sweepUnusedRegistrations } from './oauth/register.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { Keyring } from './crypto/keyring.js';
@@ -67,6 +69,8 @@ export interface StartOptions {
   sandboxWebhooks?: boolean;
   /** Skip the periodic background jobs (tests run them on demand). */
   periodicJobs?: boolean;
+  /** Tests only: how Client ID Metadata Documents are fetched (a test CA, loopback allowed). */
+  clientMetadataFetch?: DocumentFetchOptions;
 }
 
 export interface Gatehouse {
@@ -300,6 +304,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       gateway,
       ancestry,
       isDraining: () => draining,
+      clientMetadataFetch: options.clientMetadataFetch,
       enqueueFanOut: (trx, eventId) => webhooks.enqueueFanOut(trx, eventId),
       budgetUsage: async (workspaceId) => (await budget.usageLastHour?.(workspaceId)) ?? [],
       webhooks,
@@ -367,6 +372,12 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       );
       purge.unref();
       cleanups.push(async () => clearInterval(purge));
+      // Self-registered agents that got no grant within a day are deleted: at start, then hourly.
+      const sweep = () => void sweepUnusedRegistrations({ ...stores, clock }).catch(() => undefined);
+      sweep();
+      const sweeping = setInterval(sweep, 3_600_000);
+      sweeping.unref();
+      cleanups.push(async () => clearInterval(sweeping));
       await webhooks.startWorkers();
     }
 

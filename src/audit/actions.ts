@@ -27,6 +27,11 @@ export const AUDIT_ACTIONS = {
   'keys.rotated': { actors: admins, target: null, summary: 'stored secrets were re-encrypted under the current key' },
 
   'workspace.policy_changed': { actors: admins, target: 'workspace', summary: 'the install policy changed' },
+  'workspace.agent_policy_changed': {
+    actors: admins,
+    target: 'workspace',
+    summary: 'the AI agent policy (or its approved redirect hosts) changed',
+  },
   'workspace_member.joined': { actors: system, target: 'person', summary: 'a person joined a workspace' },
   'workspace_member.left': { actors: system, target: 'person', summary: 'a person left a workspace' },
   'workspace_member.role_changed': { actors: admins, target: 'person', summary: "a member's role changed" },
@@ -77,7 +82,18 @@ export const AUDIT_ACTIONS = {
     target: 'partner_app',
     summary: 'an AI agent registered itself (dynamic client registration)',
   },
+  'mcp.tool_called': { actors: ['partner'], target: 'grant', summary: "an agent's MCP tool call ran (which tool, which object, outcome)" },
   'mcp.tool_refused': { actors: ['partner'], target: 'grant', summary: "an agent's MCP tool call was refused (scope or capability)" },
+  'client.unused_deleted': {
+    actors: system,
+    target: 'partner_app',
+    summary: 'a self-registered AI agent that got no grant within a day was deleted',
+  },
+  'client.metadata_document_fetched': {
+    actors: system,
+    target: 'partner_app',
+    summary: "an AI agent's Client ID Metadata Document was fetched and accepted",
+  },
   'client.authentication_failed': { actors: ['partner'], target: null, summary: 'a partner presented wrong client credentials' },
   'proxy.refused': { actors: ['partner'], target: 'grant', summary: 'a proxied Notion call was refused (scope or capability)' },
 

@@ -3,7 +3,7 @@
  * each a small named step, then the
  * grant and the code.
  *
- *   open transaction ─▶ active member ─▶ install policy ─▶ own upstream connection
+ *   open transaction ─▶ active member ─▶ install policy ─▶ agent policy ─▶ own upstream connection
  *     ─▶ pages picked ─▶ pages in that connection's index ─▶ capabilities asked for
  *     ─▶ grantAndIssueCode
  *
@@ -13,8 +13,9 @@
  */
 import type { Clock } from '../clock.js';
 import { isCapability, isSubset, normaliseCapabilities, type Capability } from '../oauth/capabilities.js';
-import { checkInstallPolicy, grantAndIssueCode, type IssueCodeDeps } from '../oauth/grant-rules.js';
+import { checkInstallPolicy, grantAndIssueCode, type IssueCodeDeps, type PolicyDecision } from '../oauth/grant-rules.js';
 import type { AuthorizationTransaction, TransactionLookup } from '../oauth/transaction.js';
+import type { AgentPolicyStore } from '../store/agent-policy.js';
 import type { AuditStore } from '../store/audit.js';
 import type { Grant, GrantStore } from '../store/grants.js';
 import type { PageIndexStore } from '../store/page-index.js';
@@ -30,6 +31,7 @@ export type RefusalKind =
   | 'app_gone'
   | 'not_member'
   | 'policy'
+  | 'agent_policy'
   | 'no_connection'
   | 'no_pages'
   | 'too_many_pages'
@@ -42,6 +44,7 @@ const STATUS: Record<RefusalKind, number> = {
   app_gone: 400,
   not_member: 403,
   policy: 403,
+  agent_policy: 403,
   no_connection: 409,
   no_pages: 400,
   too_many_pages: 400,
@@ -77,6 +80,7 @@ export interface ConsentDeps {
   connections: UpstreamConnectionStore;
   pageIndex: PageIndexStore;
   partnerApps: PartnerAppStore;
+  agentPolicies: AgentPolicyStore;
   tokens: TokenStore;
   audit: AuditStore;
   clock: Clock;
@@ -113,6 +117,50 @@ export async function requireInstallAllowed(
 ): Promise<void> {
   const decision = await checkInstallPolicy(deps, args);
   if (!decision.allowed) throw new ConsentRefused('policy', decision.reason);
+}
+
+/**
+ * The owners' agent policy, for apps of kind `agent` only: "No agents",
+ * "Only agents from approved redirect hosts" (the host the agent returns to
+ * is on the owners' list) or "Any agent". Like the install policy, it binds
+ * members; owners, who set it, are not held by it.
+ */
+export async function checkAgentPolicy(
+  deps: Pick<ConsentDeps, 'workspaces' | 'agentPolicies'>,
+  args: { personId: string; workspaceId: string; app: PartnerApp; redirectUri: string },
+): Promise<PolicyDecision> {
+  if (args.app.clientKind !== 'agent') return { allowed: true };
+  const { policy, approvedHosts } = await deps.agentPolicies.get(args.workspaceId);
+  if (policy === 'any_agent') return { allowed: true };
+  const membership = await deps.workspaces.membership(args.workspaceId, args.personId);
+  if (membership?.role === 'owner' && membership.status === 'active') return { allowed: true };
+  const workspace = await deps.workspaces.findById(args.workspaceId);
+  const name = workspace?.name ?? 'this workspace';
+  if (policy === 'no_agents')
+    return { allowed: false, reason: `The owners of ${name} do not allow AI agents to connect. Ask a workspace owner if you need one.` };
+  const host = new URL(args.redirectUri).hostname.toLowerCase();
+  if (approvedHosts.includes(host)) return { allowed: true };
+  return {
+    allowed: false,
+    reason: `The owners of ${name} only allow AI agents that return to a host they approved, and this agent returns to ${host.slice(0, 100)}. Ask a workspace owner to approve that host.`,
+  };
+}
+
+/** Both owner policies, as the consent screens show them: the install policy first, then the agent policy. */
+export async function checkConnectPolicy(
+  deps: Pick<ConsentDeps, 'workspaces' | 'grants' | 'agentPolicies'>,
+  args: { personId: string; workspaceId: string; app: PartnerApp; redirectUri: string },
+): Promise<PolicyDecision> {
+  const install = await checkInstallPolicy(deps, args);
+  return install.allowed ? checkAgentPolicy(deps, args) : install;
+}
+
+export async function requireAgentAllowed(
+  deps: Pick<ConsentDeps, 'workspaces' | 'agentPolicies'>,
+  args: { personId: string; workspaceId: string; app: PartnerApp; redirectUri: string },
+): Promise<void> {
+  const decision = await checkAgentPolicy(deps, args);
+  if (!decision.allowed) throw new ConsentRefused('agent_policy', decision.reason);
 }
 
 /** A person shares only pages reachable with their own connection, never someone else's. */
@@ -200,6 +248,12 @@ export async function allowAccess(deps: ConsentDeps, input: AllowInput): Promise
   try {
     await requireActiveMember(deps, input.person.id, input.workspaceId);
     await requireInstallAllowed(deps, { personId: input.person.id, workspaceId: input.workspaceId, app });
+    await requireAgentAllowed(deps, {
+      personId: input.person.id,
+      workspaceId: input.workspaceId,
+      app,
+      redirectUri: transaction.redirectUri,
+    });
     const connection = await requireUpstreamConnection(deps, input.person.id, input.workspaceId);
     const pageIds = requirePickedPages(await pagesOf(deps, input, transaction, connection));
     await requirePagesInIndex(deps, connection, pageIds);

@@ -16,12 +16,12 @@ import { requireSignIn } from '../http/auth-guards.js';
 import { HttpError } from '../http/errors.js';
 import { renderPage } from '../http/views.js';
 import { CAPABILITY_LABELS } from '../oauth/capabilities.js';
-import { checkInstallPolicy } from '../oauth/grant-rules.js';
 import { closeTransaction, findTransaction, redirectBack, saveTransaction, type AuthorizationTransaction } from '../oauth/transaction.js';
 import type { PartnerApp } from '../store/partner-apps.js';
 import {
   activeGrantFor,
   allowAccess,
+  checkConnectPolicy,
   ConsentRefused,
   MAX_PICKED_PAGES,
   requireActiveMember,
@@ -201,7 +201,12 @@ export function consentRoutes(deps: ConsentRoutesDeps): Router {
         | { state: 'ready'; reauthPages: number | null } = { state: 'none' };
       if (chosen) {
         transaction = rememberWorkspace(req, transaction, chosen.id);
-        const policy = await checkInstallPolicy(deps, { workspaceId: chosen.id, personId: person.id, app });
+        const policy = await checkConnectPolicy(deps, {
+          workspaceId: chosen.id,
+          personId: person.id,
+          app,
+          redirectUri: transaction.redirectUri,
+        });
         const connection = await deps.connections.findForPersonAndWorkspace(person.id, chosen.id);
         if (!policy.allowed) screen = { state: 'refused', reason: policy.reason };
         else if (!connection || connection.status !== 'active') screen = { state: 'needs_connection' };
@@ -288,7 +293,7 @@ export function consentRoutes(deps: ConsentRoutesDeps): Router {
       const workspace = (await deps.workspaces.findById(workspaceId))!;
       transaction = rememberWorkspace(req, transaction, workspaceId);
       // The first screen explains a refusal by policy and offers "Connect your Notion account".
-      const policy = await checkInstallPolicy(deps, { workspaceId, personId: person.id, app });
+      const policy = await checkConnectPolicy(deps, { workspaceId, personId: person.id, app, redirectUri: transaction.redirectUri });
       const connection = await deps.connections.findForPersonAndWorkspace(person.id, workspaceId);
       if (!policy.allowed || !connection || connection.status !== 'active') return res.redirect(303, backToFirstScreen);
 

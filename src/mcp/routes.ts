@@ -60,6 +60,11 @@ export function mcpRoutes(deps: McpDeps): Router {
   const resource = mcpResourceUrl(deps.issuer);
   const ownOrigin = new URL(deps.issuer).origin;
   const calls = counter(deps.registry, 'gatehouse_mcp_tool_calls_total', 'MCP tool calls', ['tool', 'outcome']);
+  // Like the proxy's forwarded-call counter: per app and workspace, so an agent's share of Notion's budget is visible.
+  const forwarded = counter(deps.registry, 'gatehouse_mcp_tool_calls_forwarded_total', 'MCP tool calls that reached Notion', [
+    'app',
+    'workspace',
+  ]);
   const callDeps = proxyCallDeps(deps);
 
   const metadata = (_req: Request, res: Response) => {
@@ -109,10 +114,15 @@ export function mcpRoutes(deps: McpDeps): Router {
       if (messages.length === 0 || messages.some((m) => typeof m !== 'object' || m === null || Array.isArray(m)))
         return jsonRpcError(res, 400, -32600, 'Invalid Request: expected a JSON-RPC message.');
       for (const message of messages) {
-        const call = z.object({ method: z.literal('tools/call'), params: z.object({ name: z.string() }) }).safeParse(message);
+        const call = z
+          .object({ method: z.literal('tools/call'), params: z.object({ name: z.string(), arguments: z.unknown() }) })
+          .safeParse(message);
         const tool = call.success ? findTool(call.data.params.name) : undefined;
         if (tool && !allows(scope.capabilities, tool)) {
           calls.inc({ tool: tool.name, outcome: 'insufficient_scope' });
+          const given = call.data?.params.arguments;
+          const args = typeof given === 'object' && given !== null ? (given as Record<string, unknown>) : {};
+          await auditCall(deps, scope, 'mcp.tool_refused', tool, args, 'insufficient_scope', 403);
           res.setHeader(
             'WWW-Authenticate',
             bearerChallenge(deps.issuer, widerScope(scope.capabilities, tool), {
@@ -123,7 +133,7 @@ export function mcpRoutes(deps: McpDeps): Router {
           return jsonRpcError(res, 403, -32003, 'Forbidden: this connection was not granted what the tool needs.');
         }
       }
-      const server = toolServer(deps, scope, callDeps, calls);
+      const server = toolServer(deps, scope, callDeps, { calls, forwarded });
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       res.on('close', () => {
         void transport.close();
@@ -149,7 +159,13 @@ export function mcpRoutes(deps: McpDeps): Router {
   return router;
 }
 
-function toolServer(deps: McpDeps, scope: TokenScope, callDeps: ReturnType<typeof proxyCallDeps>, calls: Counter<string>): Server {
+interface ToolCounters {
+  calls: Counter<string>;
+  forwarded: Counter<string>;
+}
+
+function toolServer(deps: McpDeps, scope: TokenScope, callDeps: ReturnType<typeof proxyCallDeps>, counters: ToolCounters): Server {
+  const { calls, forwarded } = counters;
   const server = new Server({ name: 'gatehouse-notion', version: '1.0.0' }, { capabilities: { tools: { listChanged: false } } });
   const listed = TOOLS.filter((tool) => allows(scope.capabilities, tool));
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
@@ -170,10 +186,12 @@ function toolServer(deps: McpDeps, scope: TokenScope, callDeps: ReturnType<typeo
     try {
       const result = await tool.run(notion, args.data as never);
       calls.inc({ tool: tool.name, outcome: 'ok' });
+      forwarded.inc({ app: scope.appId, workspace: scope.workspaceId });
+      await auditCall(deps, scope, 'mcp.tool_called', tool, args.data, null);
       return { content: [{ type: 'text', text: JSON.stringify(result, null, 2) }] };
     } catch (err) {
       calls.inc({ tool: tool.name, outcome: 'error' });
-      await auditRefusal(deps, scope, tool, args.data, err);
+      await auditFailure(deps, scope, tool, args.data, err);
       return toolError(describeFailure(deps.logger, err));
     }
   });
@@ -204,20 +222,42 @@ function targetOf(args: Record<string, unknown>): string | null {
   return null;
 }
 
-async function auditRefusal(deps: McpDeps, scope: TokenScope, tool: Tool, args: Record<string, unknown>, err: unknown): Promise<void> {
-  if (!(err instanceof NotionError) || !err.reason || err.reason === 'rate_limited' || err.reason === 'unavailable') return;
+/**
+ * One audit line per tool call, as the proxy keeps for its calls: which tool,
+ * which object, and the outcome (a refusal's reason). Outages are not
+ * audited: the audit table is likely what is unreachable.
+ */
+async function auditFailure(deps: McpDeps, scope: TokenScope, tool: Tool, args: Record<string, unknown>, err: unknown): Promise<void> {
+  if (err instanceof NotionError && (err.reason === 'rate_limited' || err.reason === 'unavailable')) return;
+  if (err instanceof NotionError && err.reason) return auditCall(deps, scope, 'mcp.tool_refused', tool, args, err.reason, err.status);
+  // notion-fetch tries each kind of object and says only that none is reachable: out of scope or missing.
+  if (err instanceof ToolError && err.message === NOT_REACHABLE)
+    return auditCall(deps, scope, 'mcp.tool_refused', tool, args, 'not_reachable');
+  const reason = err instanceof ToolError ? 'invalid_arguments' : err instanceof NotionError ? 'upstream_refused' : 'failed';
+  return auditCall(deps, scope, 'mcp.tool_called', tool, args, reason, err instanceof NotionError ? err.status : undefined);
+}
+
+async function auditCall(
+  deps: McpDeps,
+  scope: TokenScope,
+  action: 'mcp.tool_called' | 'mcp.tool_refused',
+  tool: Tool,
+  args: Record<string, unknown>,
+  reason: string | null,
+  status?: number,
+): Promise<void> {
   await deps.audit
     .record(
       {
-        action: 'mcp.tool_refused',
+        action,
         actor: { type: 'partner', id: scope.appId },
         target: { type: 'grant', id: scope.grantId },
         workspaceId: scope.workspaceId,
         address: null,
-        outcome: 'failure',
-        detail: { tool: tool.name, target: targetOf(args), reason: err.reason, status: err.status },
+        outcome: reason === null ? 'success' : 'failure',
+        detail: { tool: tool.name, target: targetOf(args), ...(reason === null ? {} : { reason }), ...(status ? { status } : {}) },
       },
       deps.clock.now(),
     )
-    .catch((auditErr: unknown) => deps.logger.warn({ err: String(auditErr) }, 'mcp refusal not audited'));
+    .catch((auditErr: unknown) => deps.logger.warn({ err: String(auditErr) }, 'mcp tool call not audited'));
 }

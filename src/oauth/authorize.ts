@@ -8,6 +8,7 @@ import type { Request } from 'express';
 import type { Clock } from '../clock.js';
 import type { PartnerApp, PartnerAppStore } from '../store/partner-apps.js';
 import { requestedCapabilities } from './capabilities.js';
+import { ClientDocumentError } from './client-metadata-document.js';
 import { OAuthError } from './errors.js';
 import { queryParams } from './params.js';
 import { requestedResource } from './resource.js';
@@ -42,7 +43,14 @@ export async function handleAuthorize(
     };
   }
   const clientId = params.get('client_id');
-  const app = clientId && clientId.length <= 200 ? await deps.partnerApps.findByClientId(clientId) : null;
+  let app: PartnerApp | null;
+  try {
+    app = clientId && clientId.length <= 200 ? await deps.partnerApps.findByClientId(clientId) : null;
+  } catch (err) {
+    // A Client ID Metadata Document that was refused: the page says why (src/oauth/client-metadata-document.ts).
+    if (err instanceof ClientDocumentError) return { kind: 'page_error', message: err.message };
+    throw err;
+  }
   if (!app || app.integrationKind !== 'public') return { kind: 'page_error', message: 'This app is not registered with Gatehouse.' };
   const redirect = trustRedirectUri(app, params.get('redirect_uri'));
   if (!redirect)

@@ -10,8 +10,8 @@ export function authorizationServerMetadata(issuer: string): Record<string, unkn
     revocation_endpoint: `${issuer}/v1/oauth/revoke`,
     // RFC 7591: AI agents that nobody registered by hand register themselves (public clients, PKCE).
     registration_endpoint: `${issuer}/v1/oauth/register`,
-    // Client ID Metadata Documents are not fetched yet: said plainly, so clients fall back to registration.
-    client_id_metadata_document_supported: false,
+    // An https client_id names the agent's Client ID Metadata Document (src/oauth/client-metadata-document.ts).
+    client_id_metadata_document_supported: true,
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
     grant_types_supported: ['authorization_code', 'refresh_token'],

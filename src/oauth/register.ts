@@ -15,6 +15,7 @@
 import type { Request } from 'express';
 import { randomString } from '../crypto/tokens.js';
 import type { Clock } from '../clock.js';
+import type { AgentClientStore } from '../store/agent-clients.js';
 import type { AuditStore } from '../store/audit.js';
 import type { PartnerAppStore } from '../store/partner-apps.js';
 import { CAPABILITIES, normaliseCapabilities, toScope, type Capability, isCapability } from './capabilities.js';
@@ -157,4 +158,31 @@ export async function registerClient(deps: RegistrationDeps, req: Request): Prom
     token_endpoint_auth_method: 'none',
     scope: toScope(capabilities),
   };
+}
+
+/** A registration that got no grant within this long is deleted: every registration is a new client id. */
+export const UNUSED_REGISTRATION_MS = 86_400_000;
+
+/** Deletes self-registered agents with no grant a day after they registered, each audited. */
+export async function sweepUnusedRegistrations(deps: {
+  agentClients: Pick<AgentClientStore, 'deleteUnused'>;
+  audit: AuditStore;
+  clock: Clock;
+}): Promise<number> {
+  const now = deps.clock.now();
+  const deleted = await deps.agentClients.deleteUnused(new Date(now.getTime() - UNUSED_REGISTRATION_MS));
+  for (const app of deleted)
+    await deps.audit.record(
+      {
+        action: 'client.unused_deleted',
+        actor: { type: 'system' },
+        target: { type: 'partner_app', id: app.id },
+        workspaceId: null,
+        address: null,
+        outcome: 'success',
+        detail: { name: app.name, clientId: app.clientId?.slice(0, 300) ?? null },
+      },
+      now,
+    );
+  return deleted.length;
 }

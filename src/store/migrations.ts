@@ -4,6 +4,8 @@
  * `tsx` read the same list. Append; never edit a migration that has shipped.
  */
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+// Later migrations live beside their store, to keep this file short; the list below is still the one list.
+import { agentPolicyMigration } from './agent-policy.js';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -388,6 +390,7 @@ export const migrationProvider: MigrationProvider = {
       '0006_token_lineage': tokenLineage,
       '0007_webhook_deliveries': webhookDeliveries,
       '0008_resource_binding': resourceBinding,
+      '0010_agent_policy': agentPolicyMigration,
     };
   },
 };

@@ -277,6 +277,15 @@ export interface WebhookDeliveriesTable {
   created_at: Timestamp;
 }
 
+/** The owners' AI agent policy per workspace (src/store/agent-policy.ts); no row means "Any agent". */
+export interface WorkspaceAgentPoliciesTable {
+  workspace_id: string;
+  policy: 'no_agents' | 'approved_hosts' | 'any_agent';
+  approved_hosts: JSONColumnType<string[]>;
+  changed_by: string | null;
+  changed_at: Timestamp;
+}
+
 export interface Database {
   people: PeopleTable;
   workspaces: WorkspacesTable;
@@ -297,4 +306,5 @@ export interface Database {
   notion_webhook_intakes: NotionWebhookIntakesTable;
   webhook_events: WebhookEventsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  workspace_agent_policies: WorkspaceAgentPoliciesTable;
 }

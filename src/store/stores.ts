@@ -1,5 +1,7 @@
 import type { Kysely } from 'kysely';
 import { adminTokenStore, type AdminTokenStore } from './admin-tokens.js';
+import { agentClientStore, type AgentClientStore } from './agent-clients.js';
+import { agentPolicyStore, type AgentPolicyStore } from './agent-policy.js';
 import { auditStore, type AuditStore } from './audit.js';
 import { grantStore, type GrantStore } from './grants.js';
 import { auditQuery, type AuditQuery } from './audit-query.js';
@@ -31,6 +33,8 @@ export interface Stores {
   webhookSubscriptions: WebhookSubscriptionStore;
   webhookEvents: WebhookEventStore;
   webhookDeliveries: WebhookDeliveryStore;
+  agentClients: AgentClientStore;
+  agentPolicies: AgentPolicyStore;
 }
 
 export function createStores(db: Kysely<Database>): Stores {
@@ -49,5 +53,7 @@ export function createStores(db: Kysely<Database>): Stores {
     webhookSubscriptions: webhookSubscriptionStore(db),
     webhookEvents: webhookEventStore(db),
     webhookDeliveries: webhookDeliveryStore(db),
+    agentClients: agentClientStore(db),
+    agentPolicies: agentPolicyStore(db),
   };
 }

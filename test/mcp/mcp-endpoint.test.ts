@@ -43,7 +43,7 @@ describe('the MCP endpoint', () => {
       expect(body.scopes_supported).toEqual(expect.arrayContaining(['read_content', 'insert_comments', 'user_info_with_email']));
     }
     const as = (await (await fetch(`${t.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
-    expect(as).toMatchObject({ registration_endpoint: `${t.url}/v1/oauth/register`, client_id_metadata_document_supported: false });
+    expect(as).toMatchObject({ registration_endpoint: `${t.url}/v1/oauth/register`, client_id_metadata_document_supported: true });
   });
 
   it('refuses a present foreign Origin with 403, and GET with 405', async () => {

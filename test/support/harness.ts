@@ -14,6 +14,7 @@ import { pino } from 'pino';
 import { loadConfig, type Tunables } from '../../src/config.js';
 import { startGatehouse, type Gatehouse, type StartOptions } from '../../src/runtime.js';
 import type { Clock } from '../../src/clock.js';
+import type { DocumentFetchOptions } from '../../src/oauth/client-metadata-document.js';
 import { deleteRedisPrefix, dropSchema, POSTGRES_URL, REDIS_URL, uniqueName } from './databases.js';
 
 export { POSTGRES_URL, REDIS_URL, uniqueName };
@@ -45,6 +46,8 @@ export interface HarnessOptions {
   sandboxWebhooks?: boolean;
   /** Overrides of config/defaults.json tunables (e.g. the upstream budget raised out of the way). */
   tunables?: Partial<Tunables>;
+  /** Client ID Metadata Documents from a local https server: its CA, loopback allowed. */
+  clientMetadataFetch?: DocumentFetchOptions;
 }
 
 export function testKeys(): Record<string, string> {
@@ -87,6 +90,7 @@ export async function startTestGatehouse(options: HarnessOptions = {}): Promise<
     sandboxNotion: options.sandboxNotion,
     periodicJobs: false,
     sandboxWebhooks: options.sandboxWebhooks ?? false,
+    clientMetadataFetch: options.clientMetadataFetch,
   });
   return {
     url,
