@@ -78,9 +78,9 @@ export async function introspect(deps: TokenDeps, request: OAuthRequest): Promis
       issuedAt: access.createdAt,
     });
   }
-  const refresh = await deps.tokens.findRefreshToken(tokenHash);
-  if (!refresh || !isLiveRefreshToken(refresh, app, now)) return INACTIVE;
-  const grant = await deps.grants.findById(refresh.grantId);
+  const withGrant = await deps.tokens.findRefreshWithGrant(tokenHash);
+  if (!withGrant || !isLiveRefreshToken(withGrant.token, app, now)) return INACTIVE;
+  const { token: refresh, grant } = withGrant;
   if (!grant || grant.status !== 'active') return INACTIVE;
   return activeAnswer(app, grant, {
     capabilities: refresh.capabilities,

@@ -7,14 +7,17 @@
  */
 import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import { toGrant, type Grant } from './grants.js';
-import type {
-  AccessTokensTable,
-  AuthorizationCodesTable,
-  Database,
-  GrantsTable,
-  RefreshTokensTable,
-  UpstreamConnectionsTable,
-} from './schema.js';
+import type { AccessTokensTable, Database, GrantsTable, UpstreamConnectionsTable } from './schema.js';
+import {
+  findCodeContext,
+  findRefreshContext,
+  findRefreshWithGrant,
+  GRANT_COLUMNS,
+  toCode,
+  toRefresh,
+  type CodeContext,
+  type RefreshContext,
+} from './token-queries.js';
 import { tokenUnits, type TokenUnits } from './token-units.js';
 import { toConnection, type UpstreamConnection } from './upstream-connections.js';
 
@@ -91,24 +94,15 @@ export interface TokenStore extends TokenUnits {
    */
   markAccessTokenUsed(tokenHash: string, now: Date): Promise<{ revoked: boolean } | null>;
   findRefreshToken(tokenHash: string): Promise<RefreshTokenRow | null>;
+  /** A code with every fact its redemption checks and answers with, in one round trip (./token-queries.ts). */
+  findCodeContext(codeHash: string): Promise<CodeContext | null>;
+  /** A refresh token with its grant, workspace and Notion user, in one round trip. */
+  findRefreshContext(tokenHash: string): Promise<RefreshContext | null>;
+  /** A refresh token and its grant, in one round trip (introspection). */
+  findRefreshWithGrant(tokenHash: string): Promise<{ token: RefreshTokenRow; grant: Grant | null } | null>;
   revokeAccessToken(tokenHash: string, now: Date): Promise<boolean>;
 }
 
-function toCode(row: Selectable<AuthorizationCodesTable>): AuthorizationCodeRow {
-  return {
-    codeHash: row.code_hash,
-    grantId: row.grant_id,
-    appId: row.app_id,
-    personId: row.person_id,
-    redirectUri: row.redirect_uri,
-    redirectUriExplicit: row.redirect_uri_explicit,
-    codeChallenge: row.code_challenge,
-    capabilities: row.capabilities,
-    expiresAt: row.expires_at,
-    consumedAt: row.consumed_at,
-    resource: row.resource ?? null,
-  };
-}
 function toAccess(row: Selectable<AccessTokensTable>): AccessTokenRow {
   return {
     tokenHash: row.token_hash,
@@ -123,34 +117,8 @@ function toAccess(row: Selectable<AccessTokensTable>): AccessTokenRow {
     resource: row.resource ?? null,
   };
 }
-function toRefresh(row: Selectable<RefreshTokensTable>): RefreshTokenRow {
-  return {
-    tokenHash: row.token_hash,
-    familyId: row.family_id,
-    grantId: row.grant_id,
-    appId: row.app_id,
-    capabilities: row.capabilities,
-    absoluteExpiresAt: row.absolute_expires_at,
-    usedAt: row.used_at,
-    revokedAt: row.revoked_at,
-    createdAt: row.created_at,
-    resource: row.resource ?? null,
-  };
-}
 
 /** An access token with its grant and the grant's upstream connection, columns prefixed g__ and c__. */
-const GRANT_COLUMNS = [
-  'id',
-  'person_id',
-  'app_id',
-  'workspace_id',
-  'upstream_connection_id',
-  'capabilities',
-  'page_ids',
-  'status',
-  'created_at',
-  'updated_at',
-] as const;
 const CONNECTION_COLUMNS = [
   'id',
   'person_id',
@@ -258,6 +226,9 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
       const row = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
       return row ? toRefresh(row) : null;
     },
+    findCodeContext: (codeHash) => findCodeContext(db, codeHash),
+    findRefreshContext: (tokenHash) => findRefreshContext(db, tokenHash),
+    findRefreshWithGrant: (tokenHash) => findRefreshWithGrant(db, tokenHash),
     async revokeAccessToken(tokenHash, now) {
       const result = await db
         .updateTable('access_tokens')
