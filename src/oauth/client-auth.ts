@@ -58,6 +58,8 @@ export interface ClientAuthDeps {
   /** Failures allowed per (client, address) in the limiter's window; an address alone gets five times as many. */
   failureLimit: number;
   onFailure: (clientId: string, reason: string) => Promise<void>;
+  /** Reads the client's row; defaults to partnerApps.findByClientId (introspection reads it with the token). */
+  findApp?: (clientId: string) => Promise<PartnerApp | null>;
 }
 
 export async function authenticateClient(deps: ClientAuthDeps, request: OAuthRequest): Promise<PartnerApp> {
@@ -72,7 +74,7 @@ export async function authenticateClient(deps: ClientAuthDeps, request: OAuthReq
   // before any credential is compared.
   const [wait, app] = await Promise.all([
     deps.limiter.blockedFor(keys),
-    presented.clientId.length <= 200 ? deps.partnerApps.findByClientId(presented.clientId) : null,
+    presented.clientId.length <= 200 ? (deps.findApp ?? deps.partnerApps.findByClientId)(presented.clientId) : null,
   ]);
   if (wait !== null) throw new RateLimited(wait);
   const fail = async (reason: string): Promise<never> => {
@@ -95,10 +97,12 @@ export function authenticateEndpointClient(
   deps: { partnerApps: PartnerAppStore; limiter: FailureLimiter; clientAuthFailureLimit: number; audit: AuditStore; clock: Clock },
   request: OAuthRequest,
   endpoint: 'token' | 'introspect' | 'revoke',
+  findApp?: ClientAuthDeps['findApp'],
 ): Promise<PartnerApp> {
   return authenticateClient(
     {
       partnerApps: deps.partnerApps,
+      ...(findApp ? { findApp } : {}),
       limiter: deps.limiter,
       failureLimit: deps.clientAuthFailureLimit,
       onFailure: (clientId, reason) =>

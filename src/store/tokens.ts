@@ -20,6 +20,8 @@ import {
 } from './token-queries.js';
 import { tokenUnits, type TokenUnits } from './token-units.js';
 import { toConnection, type UpstreamConnection } from './upstream-connections.js';
+import { PARTNER_APP_COLUMNS, toPartnerApp, type PartnerApp } from './partner-apps.js';
+import type { PartnerAppsTable } from './schema.js';
 
 export interface AuthorizationCodeRow {
   codeHash: string;
@@ -94,6 +96,15 @@ export interface TokenStore extends TokenUnits {
    */
   markAccessTokenUsed(tokenHash: string, now: Date): Promise<{ revoked: boolean } | null>;
   findRefreshToken(tokenHash: string): Promise<RefreshTokenRow | null>;
+  /**
+   * Introspection's one round trip: the client presenting the token (null when
+   * unknown) and the access token with its grant (null when unknown). The
+   * client is still authenticated before anything of the token is used.
+   */
+  findAppWithAccessToken(
+    clientId: string,
+    tokenHash: string,
+  ): Promise<{ app: PartnerApp | null; found: { access: AccessTokenRow; grant: Grant | null } | null }>;
   /** A code with every fact its redemption checks and answers with, in one round trip (./token-queries.ts). */
   findCodeContext(codeHash: string): Promise<CodeContext | null>;
   /** A refresh token with its grant, workspace and Notion user, in one round trip. */
@@ -146,6 +157,19 @@ function accessInContextQuery(db: Kysely<Database>): CompiledQuery {
     .select(CONNECTION_COLUMNS.map((column) => `c.${column} as c__${column}` as const))
     .where('t.token_hash', '=', '')
     .compile();
+}
+
+const APP_WITH_ACCESS = `select ${PARTNER_APP_COLUMNS.map((column) => `a.${column} as a__${column}`).join(', ')}, t.*,
+    ${GRANT_COLUMNS.map((column) => `g.${column} as g__${column}`).join(', ')}
+  from partner_apps a
+  left join access_tokens t on t.token_hash = $2
+  left join grants g on g.id = t.grant_id
+  where a.client_id = $1`;
+
+function unprefixed(row: Record<string, unknown>, prefix: string, columns: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const column of columns) out[column] = row[`${prefix}${column}`];
+  return out;
 }
 
 export function tokenStore(db: Kysely<Database>): TokenStore {
@@ -201,15 +225,26 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
         rows: [row],
       } = await db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(accessInContext.sql, [tokenHash]));
       if (!row) return null;
-      const unprefixed = (prefix: string, columns: readonly string[]) => {
-        const out: Record<string, unknown> = {};
-        for (const column of columns) out[column] = row[`${prefix}${column}`];
-        return out;
-      };
       return {
         access: toAccess(row as Selectable<AccessTokensTable>),
-        grant: row.g__id === null ? null : toGrant(unprefixed('g__', GRANT_COLUMNS) as Selectable<GrantsTable>),
-        connection: row.c__id === null ? null : toConnection(unprefixed('c__', CONNECTION_COLUMNS) as Selectable<UpstreamConnectionsTable>),
+        grant: row.g__id === null ? null : toGrant(unprefixed(row, 'g__', GRANT_COLUMNS) as Selectable<GrantsTable>),
+        connection:
+          row.c__id === null ? null : toConnection(unprefixed(row, 'c__', CONNECTION_COLUMNS) as Selectable<UpstreamConnectionsTable>),
+      };
+    },
+    async findAppWithAccessToken(clientId, tokenHash) {
+      const {
+        rows: [row],
+      } = await db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(APP_WITH_ACCESS, [clientId, tokenHash]));
+      if (!row) return { app: null, found: null };
+      const app = toPartnerApp(unprefixed(row, 'a__', PARTNER_APP_COLUMNS) as Selectable<PartnerAppsTable>);
+      if (row.token_hash === null) return { app, found: null };
+      return {
+        app,
+        found: {
+          access: toAccess(row as Selectable<AccessTokensTable>),
+          grant: row.g__id === null ? null : toGrant(unprefixed(row, 'g__', GRANT_COLUMNS) as Selectable<GrantsTable>),
+        },
       };
     },
     async markAccessTokenUsed(tokenHash, now) {
