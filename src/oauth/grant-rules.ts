@@ -9,7 +9,7 @@ import type { AuditStore } from '../store/audit.js';
 import type { Grant, GrantStore } from '../store/grants.js';
 import type { PartnerApp } from '../store/partner-apps.js';
 import type { TokenStore } from '../store/tokens.js';
-import type { WorkspaceStore } from '../store/workspaces.js';
+import type { Workspace, WorkspaceStore } from '../store/workspaces.js';
 import type { AuthorizationTransaction } from './transaction.js';
 
 export type PolicyDecision = { allowed: true } | { allowed: false; reason: string };
@@ -25,14 +25,33 @@ export async function checkInstallPolicy(
 ): Promise<PolicyDecision> {
   const workspace = await deps.workspaces.findById(args.workspaceId);
   const membership = await deps.workspaces.membership(args.workspaceId, args.personId);
+  const decided = installPolicyDecision({ workspace, membership, app: args.app, approved: null });
+  if (decided !== 'ask approval') return decided;
+  const approved = await deps.grants.isApproved(args.workspaceId, args.app.id);
+  return installPolicyDecision({ workspace, membership, app: args.app, approved }) as PolicyDecision;
+}
+
+/**
+ * The policy on facts in hand (the token endpoint reads them with the code in
+ * one round trip); `approved: null` when not read yet: answers 'ask approval'
+ * when only the approved list can decide.
+ */
+export function installPolicyDecision(facts: {
+  workspace: Pick<Workspace, 'name' | 'installPolicy' | 'autoApproveOrganisation'> | null;
+  membership: { role: 'owner' | 'member'; status: 'active' | 'left' } | null;
+  app: Pick<PartnerApp, 'name' | 'builtByOrganisation'>;
+  approved: boolean | null;
+}): PolicyDecision | 'ask approval' {
+  const { workspace, membership, app } = facts;
   if (!workspace || !membership || membership.status !== 'active')
     return { allowed: false, reason: 'You are not a member of this workspace.' };
   if (membership.role === 'owner' || workspace.installPolicy === 'no_restrictions') return { allowed: true };
-  if (args.app.builtByOrganisation && workspace.autoApproveOrganisation) return { allowed: true };
-  if (await deps.grants.isApproved(args.workspaceId, args.app.id)) return { allowed: true };
+  if (app.builtByOrganisation && workspace.autoApproveOrganisation) return { allowed: true };
+  if (facts.approved === null) return 'ask approval';
+  if (facts.approved) return { allowed: true };
   return {
     allowed: false,
-    reason: `The owners of ${workspace.name} only allow connections from their approved list, and ${args.app.name} is not on it. Ask a workspace owner to approve it.`,
+    reason: `The owners of ${workspace.name} only allow connections from their approved list, and ${app.name} is not on it. Ask a workspace owner to approve it.`,
   };
 }
 

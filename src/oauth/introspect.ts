@@ -24,6 +24,15 @@ type Introspection = typeof INACTIVE | Record<string, unknown>;
 
 // ── the steps ──────────────────────────────────────────────────────────────
 
+/** A parameter's value if it is a valid one, else undefined (the steps then refuse it in their order). */
+function peekParam(params: OAuthParams, name: string): string | undefined {
+  try {
+    return params.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
 export function requireTokenParam(params: OAuthParams): string {
   const token = params.get('token');
   if (token === undefined) throw new InvalidRequest('token is required.');
@@ -60,14 +69,28 @@ function activeAnswer(app: PartnerApp, grant: Grant, token: { capabilities: stri
 
 export async function introspect(deps: TokenDeps, request: OAuthRequest): Promise<Introspection> {
   request.params.rejectDuplicates();
-  const app = await authenticateEndpointClient(deps, request, 'introspect');
-  const tokenHash = hashToken(requireTokenParam(request.params));
-  const hint = request.params.get('token_type_hint');
+  // The client's row and the access token are read in one round trip when the token is there to read; the client is
+  // authenticated before anything of the token is used, and a request without a token still fails as it always did.
+  const presented = peekParam(request.params, 'token');
+  const hint = peekParam(request.params, 'token_type_hint');
+  const presentedHash = presented === undefined ? undefined : hashToken(presented);
+  let found: { access: AccessTokenRow; grant: Grant | null } | null = null;
+  const withToken =
+    presentedHash !== undefined && hint !== 'refresh_token'
+      ? async (clientId: string) => {
+          const both = await deps.tokens.findAppWithAccessToken(clientId, presentedHash);
+          found = both.found;
+          return both.app;
+        }
+      : undefined;
+  const app = await authenticateEndpointClient(deps, request, 'introspect', withToken);
+  const token = requireTokenParam(request.params);
+  const tokenHash = token === presented ? presentedHash! : hashToken(token);
+  request.params.get('token_type_hint'); // a malformed hint is still refused here, after client authentication
   const now = deps.clock.now();
 
-  const found = hint === 'refresh_token' ? null : await deps.tokens.findAccessTokenWithGrant(tokenHash);
   if (found) {
-    const { access, grant } = found;
+    const { access, grant } = found as { access: AccessTokenRow; grant: Grant | null };
     if (!isLiveAccessToken(access, grant, app, now)) return INACTIVE;
     // Its client holds the answer: the pair is in use and is never replaced as a lost answer (src/store/token-units.ts).
     if (access.firstUsedAt === null && (await deps.tokens.markAccessTokenUsed(tokenHash, now))?.revoked) return INACTIVE;
@@ -78,9 +101,9 @@ export async function introspect(deps: TokenDeps, request: OAuthRequest): Promis
       issuedAt: access.createdAt,
     });
   }
-  const refresh = await deps.tokens.findRefreshToken(tokenHash);
-  if (!refresh || !isLiveRefreshToken(refresh, app, now)) return INACTIVE;
-  const grant = await deps.grants.findById(refresh.grantId);
+  const withGrant = await deps.tokens.findRefreshWithGrant(tokenHash);
+  if (!withGrant || !isLiveRefreshToken(withGrant.token, app, now)) return INACTIVE;
+  const { token: refresh, grant } = withGrant;
   if (!grant || grant.status !== 'active') return INACTIVE;
   return activeAnswer(app, grant, {
     capabilities: refresh.capabilities,

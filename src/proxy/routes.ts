@@ -153,7 +153,8 @@ export function proxyCallDeps(
     const [app, workspace, connection] = await Promise.all([
       deps.partnerApps.findById(scope.appId),
       deps.workspaces.findById(scope.workspaceId),
-      deps.connections.findById(scope.upstreamConnectionId),
+      // Read with the token on this call: no second lookup.
+      scope.connection ?? deps.connections.findById(scope.upstreamConnectionId),
     ]);
     return { appName: app?.name ?? 'Integration', workspaceName: workspace?.name ?? null, notionUser: connection?.notionUser ?? {} };
   };

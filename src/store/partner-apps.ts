@@ -93,6 +93,9 @@ function toApp(row: Pick<Selectable<PartnerAppsTable>, (typeof COLUMNS)[number]>
   };
 }
 
+/** For the token path's statements that read the client with what it presents (src/store/tokens.ts). */
+export { COLUMNS as PARTNER_APP_COLUMNS, toApp as toPartnerApp };
+
 export function partnerAppStore(db: Kysely<Database>): PartnerAppStore {
   return {
     async create(app, now) {

@@ -5,6 +5,7 @@
  * leaves the code or refresh token unspent and the partner's retry wins:
  *
  *   redeemCode          BEGIN ── consume the code (conditional UPDATE) ─┬─ won:  insert the pair, audit ── COMMIT
+ *                       (the winning path is one statement, ./token-queries.ts: BEGIN, it, COMMIT)
  *                                                                       └─ lost: revoke what it issued, audit code.replayed ── COMMIT
  *
  *   rotateRefreshToken  BEGIN ── mark it used (conditional UPDATE) ─┬─ won: insert the successor pair, audit ── COMMIT
@@ -24,6 +25,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { auditStore, type AuditEvent } from './audit.js';
 import { grantStore, type Revocation } from './grants.js';
 import { pausePoint } from './pause-point.js';
+import { spendAndIssue } from './token-queries.js';
 import type { Database } from './schema.js';
 
 type Trx = Transaction<Database>;
@@ -188,22 +190,14 @@ export function tokenUnits(db: Kysely<Database>): TokenUnits {
   return {
     async redeemCode({ codeHash, pair, now, issued, replayed }) {
       const outcome = await db.transaction().execute(async (trx): Promise<RedeemOutcome> => {
-        const consumed = await trx
-          .updateTable('authorization_codes')
-          .set({ consumed_at: now })
-          .where('code_hash', '=', codeHash)
-          .where('consumed_at', 'is', null)
-          .returning('code_hash')
-          .executeTakeFirst();
-        if (!consumed) {
+        // The spend, the pair and the audit events: one statement (./token-queries.ts), still before COMMIT.
+        if (!(await spendAndIssue(trx, 'code', { spentHash: codeHash, pair, now, audit: issued }))) {
           const revoked = await revokeIssuedFromCode(trx, codeHash, now);
           await auditStore(trx).record(replayed(revoked), now);
           return { kind: 'replayed', revoked };
         }
         await pausePoint('code.consumed');
-        await insertPair(trx, pair, { codeHash, parentHash: null }, now);
         await pausePoint('code.issued');
-        for (const event of issued) await auditStore(trx).record(event, now);
         await pausePoint('code.audited');
         return { kind: 'issued' };
       });
@@ -226,21 +220,12 @@ export function tokenUnits(db: Kysely<Database>): TokenUnits {
           if (event) await auditStore(trx).record(event, now);
           return result;
         };
-        const used = await trx
-          .updateTable('refresh_tokens')
-          .set({ used_at: now })
-          .where('token_hash', '=', tokenHash)
-          .where('used_at', 'is', null)
-          .where('revoked_at', 'is', null)
-          .returning('token_hash')
-          .executeTakeFirst();
-        if (used) {
+        const rotated = audit({ kind: 'rotated' });
+        if (await spendAndIssue(trx, 'refresh', { spentHash: tokenHash, pair, now, audit: rotated ? [rotated] : [] })) {
           await pausePoint('refresh.used');
-          await insertPair(trx, pair, { codeHash: null, parentHash: tokenHash }, now);
           await pausePoint('refresh.issued');
-          const result = await record({ kind: 'rotated' });
           await pausePoint('refresh.audited');
-          return result;
+          return { kind: 'rotated' };
         }
         const spent = await trx
           .selectFrom('refresh_tokens')

@@ -7,16 +7,21 @@
  */
 import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import { toGrant, type Grant } from './grants.js';
-import type {
-  AccessTokensTable,
-  AuthorizationCodesTable,
-  Database,
-  GrantsTable,
-  RefreshTokensTable,
-  UpstreamConnectionsTable,
-} from './schema.js';
+import type { AccessTokensTable, Database, GrantsTable, UpstreamConnectionsTable } from './schema.js';
+import {
+  findCodeContext,
+  findRefreshContext,
+  findRefreshWithGrant,
+  GRANT_COLUMNS,
+  toCode,
+  toRefresh,
+  type CodeContext,
+  type RefreshContext,
+} from './token-queries.js';
 import { tokenUnits, type TokenUnits } from './token-units.js';
 import { toConnection, type UpstreamConnection } from './upstream-connections.js';
+import { PARTNER_APP_COLUMNS, toPartnerApp, type PartnerApp } from './partner-apps.js';
+import type { PartnerAppsTable } from './schema.js';
 
 export interface AuthorizationCodeRow {
   codeHash: string;
@@ -91,24 +96,24 @@ export interface TokenStore extends TokenUnits {
    */
   markAccessTokenUsed(tokenHash: string, now: Date): Promise<{ revoked: boolean } | null>;
   findRefreshToken(tokenHash: string): Promise<RefreshTokenRow | null>;
+  /**
+   * Introspection's one round trip: the client presenting the token (null when
+   * unknown) and the access token with its grant (null when unknown). The
+   * client is still authenticated before anything of the token is used.
+   */
+  findAppWithAccessToken(
+    clientId: string,
+    tokenHash: string,
+  ): Promise<{ app: PartnerApp | null; found: { access: AccessTokenRow; grant: Grant | null } | null }>;
+  /** A code with every fact its redemption checks and answers with, in one round trip (./token-queries.ts). */
+  findCodeContext(codeHash: string): Promise<CodeContext | null>;
+  /** A refresh token with its grant, workspace and Notion user, in one round trip. */
+  findRefreshContext(tokenHash: string): Promise<RefreshContext | null>;
+  /** A refresh token and its grant, in one round trip (introspection). */
+  findRefreshWithGrant(tokenHash: string): Promise<{ token: RefreshTokenRow; grant: Grant | null } | null>;
   revokeAccessToken(tokenHash: string, now: Date): Promise<boolean>;
 }
 
-function toCode(row: Selectable<AuthorizationCodesTable>): AuthorizationCodeRow {
-  return {
-    codeHash: row.code_hash,
-    grantId: row.grant_id,
-    appId: row.app_id,
-    personId: row.person_id,
-    redirectUri: row.redirect_uri,
-    redirectUriExplicit: row.redirect_uri_explicit,
-    codeChallenge: row.code_challenge,
-    capabilities: row.capabilities,
-    expiresAt: row.expires_at,
-    consumedAt: row.consumed_at,
-    resource: row.resource ?? null,
-  };
-}
 function toAccess(row: Selectable<AccessTokensTable>): AccessTokenRow {
   return {
     tokenHash: row.token_hash,
@@ -123,34 +128,8 @@ function toAccess(row: Selectable<AccessTokensTable>): AccessTokenRow {
     resource: row.resource ?? null,
   };
 }
-function toRefresh(row: Selectable<RefreshTokensTable>): RefreshTokenRow {
-  return {
-    tokenHash: row.token_hash,
-    familyId: row.family_id,
-    grantId: row.grant_id,
-    appId: row.app_id,
-    capabilities: row.capabilities,
-    absoluteExpiresAt: row.absolute_expires_at,
-    usedAt: row.used_at,
-    revokedAt: row.revoked_at,
-    createdAt: row.created_at,
-    resource: row.resource ?? null,
-  };
-}
 
 /** An access token with its grant and the grant's upstream connection, columns prefixed g__ and c__. */
-const GRANT_COLUMNS = [
-  'id',
-  'person_id',
-  'app_id',
-  'workspace_id',
-  'upstream_connection_id',
-  'capabilities',
-  'page_ids',
-  'status',
-  'created_at',
-  'updated_at',
-] as const;
 const CONNECTION_COLUMNS = [
   'id',
   'person_id',
@@ -178,6 +157,19 @@ function accessInContextQuery(db: Kysely<Database>): CompiledQuery {
     .select(CONNECTION_COLUMNS.map((column) => `c.${column} as c__${column}` as const))
     .where('t.token_hash', '=', '')
     .compile();
+}
+
+const APP_WITH_ACCESS = `select ${PARTNER_APP_COLUMNS.map((column) => `a.${column} as a__${column}`).join(', ')}, t.*,
+    ${GRANT_COLUMNS.map((column) => `g.${column} as g__${column}`).join(', ')}
+  from partner_apps a
+  left join access_tokens t on t.token_hash = $2
+  left join grants g on g.id = t.grant_id
+  where a.client_id = $1`;
+
+function unprefixed(row: Record<string, unknown>, prefix: string, columns: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const column of columns) out[column] = row[`${prefix}${column}`];
+  return out;
 }
 
 export function tokenStore(db: Kysely<Database>): TokenStore {
@@ -233,15 +225,26 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
         rows: [row],
       } = await db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(accessInContext.sql, [tokenHash]));
       if (!row) return null;
-      const unprefixed = (prefix: string, columns: readonly string[]) => {
-        const out: Record<string, unknown> = {};
-        for (const column of columns) out[column] = row[`${prefix}${column}`];
-        return out;
-      };
       return {
         access: toAccess(row as Selectable<AccessTokensTable>),
-        grant: row.g__id === null ? null : toGrant(unprefixed('g__', GRANT_COLUMNS) as Selectable<GrantsTable>),
-        connection: row.c__id === null ? null : toConnection(unprefixed('c__', CONNECTION_COLUMNS) as Selectable<UpstreamConnectionsTable>),
+        grant: row.g__id === null ? null : toGrant(unprefixed(row, 'g__', GRANT_COLUMNS) as Selectable<GrantsTable>),
+        connection:
+          row.c__id === null ? null : toConnection(unprefixed(row, 'c__', CONNECTION_COLUMNS) as Selectable<UpstreamConnectionsTable>),
+      };
+    },
+    async findAppWithAccessToken(clientId, tokenHash) {
+      const {
+        rows: [row],
+      } = await db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(APP_WITH_ACCESS, [clientId, tokenHash]));
+      if (!row) return { app: null, found: null };
+      const app = toPartnerApp(unprefixed(row, 'a__', PARTNER_APP_COLUMNS) as Selectable<PartnerAppsTable>);
+      if (row.token_hash === null) return { app, found: null };
+      return {
+        app,
+        found: {
+          access: toAccess(row as Selectable<AccessTokensTable>),
+          grant: row.g__id === null ? null : toGrant(unprefixed(row, 'g__', GRANT_COLUMNS) as Selectable<GrantsTable>),
+        },
       };
     },
     async markAccessTokenUsed(tokenHash, now) {
@@ -258,6 +261,9 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
       const row = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
       return row ? toRefresh(row) : null;
     },
+    findCodeContext: (codeHash) => findCodeContext(db, codeHash),
+    findRefreshContext: (tokenHash) => findRefreshContext(db, tokenHash),
+    findRefreshWithGrant: (tokenHash) => findRefreshWithGrant(db, tokenHash),
     async revokeAccessToken(tokenHash, now) {
       const result = await db
         .updateTable('access_tokens')

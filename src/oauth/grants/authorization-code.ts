@@ -13,10 +13,11 @@ import { randomUUID } from 'node:crypto';
 import { hashToken } from '../../crypto/tokens.js';
 import type { Grant } from '../../store/grants.js';
 import type { PartnerApp } from '../../store/partner-apps.js';
+import type { CodeContext } from '../../store/token-queries.js';
 import type { AuthorizationCodeRow } from '../../store/tokens.js';
 import { effectiveCapabilities } from '../capabilities.js';
 import { InvalidGrant, InvalidRequest } from '../errors.js';
-import { checkInstallPolicy } from '../grant-rules.js';
+import { installPolicyDecision } from '../grant-rules.js';
 import type { OAuthRequest } from '../params.js';
 import { requirePkce } from '../pkce.js';
 import { requireSameResource } from '../resource.js';
@@ -77,13 +78,14 @@ export function requireSameRedirectUri(code: AuthorizationCodeRow, redirectUri: 
 
 /** A policy change between consent and redemption wins ("Only from approved list"). */
 export async function requireInstallAllowed(
-  deps: Pick<TokenDeps, 'workspaces' | 'grants' | 'audit' | 'clock'>,
+  deps: Pick<TokenDeps, 'audit' | 'clock'>,
   request: OAuthRequest,
   app: PartnerApp,
   grant: Grant,
+  facts: Pick<CodeContext, 'workspace' | 'membership' | 'approved'>,
 ): Promise<void> {
-  const policy = await checkInstallPolicy(deps, { workspaceId: grant.workspaceId, personId: grant.personId, app });
-  if (policy.allowed) return;
+  const decision = installPolicyDecision({ ...facts, app });
+  if (decision !== 'ask approval' && decision.allowed) return;
   await deps.audit.record(
     partnerEvent(request.address, 'code.redeem_failed', 'failure', app, grant, { reason: 'install policy' }),
     deps.clock.now(),
@@ -96,8 +98,10 @@ export async function requireInstallAllowed(
 export async function redeemAuthorizationCode(deps: TokenDeps, app: PartnerApp, request: OAuthRequest): Promise<TokenAnswer> {
   const presented = request.params.get('code');
   if (presented === undefined) throw new InvalidRequest('code is required.');
-  const code = await requireCodeOfClient(deps, request, app, await deps.tokens.findCode(hashToken(presented)));
-  const grant = await deps.grants.findById(code.grantId);
+  // Every fact the checks read, in one round trip; the checks still run one by one, in order.
+  const context = await deps.tokens.findCodeContext(hashToken(presented));
+  const code = await requireCodeOfClient(deps, request, app, context?.code ?? null);
+  const grant = context!.grant;
   if (code.consumedAt !== null) return refuseReplayedCode(deps, request, app, code, grant);
   const now = deps.clock.now();
   requireUnexpired(code, now);
@@ -105,7 +109,7 @@ export async function redeemAuthorizationCode(deps: TokenDeps, app: PartnerApp, 
   requirePkce(code.codeChallenge, request.params.get('code_verifier'));
   const resource = requireSameResource(code.resource ?? null, deps.issuer, request.params.get('resource'));
   const active = requireActiveGrant(grant);
-  await requireInstallAllowed(deps, request, app, active);
+  await requireInstallAllowed(deps, request, app, active, context!);
 
   const capabilities = effectiveCapabilities(code.capabilities, active.capabilities);
   const { pair, tokens } = newPair(deps, {
@@ -116,7 +120,7 @@ export async function redeemAuthorizationCode(deps: TokenDeps, app: PartnerApp, 
     absoluteExpiresAt: new Date(now.getTime() + deps.refreshTokenLifetimeDays * 86_400_000),
     resource,
   });
-  const answer = await answerFor(deps, active, capabilities, tokens);
+  const answer = answerFor(deps, active, capabilities, tokens, context!);
   const outcome = await deps.tokens.redeemCode({
     codeHash: code.codeHash,
     pair,

@@ -8,6 +8,7 @@ import { generateToken, hashToken } from '../../crypto/tokens.js';
 import type { AuditEvent, AuditStore } from '../../store/audit.js';
 import type { Grant, GrantStore } from '../../store/grants.js';
 import type { PartnerApp, PartnerAppStore } from '../../store/partner-apps.js';
+import type { AnswerContext } from '../../store/token-queries.js';
 import type { NewPair, RevokedCount } from '../../store/token-units.js';
 import type { TokenStore } from '../../store/tokens.js';
 import type { UpstreamConnectionStore } from '../../store/upstream-connections.js';
@@ -71,24 +72,16 @@ export function newPair(
   };
 }
 
-/** The answer's workspace and person, read before anything is spent: a missing one spends nothing. */
-export async function answerFor(
-  deps: Pick<TokenDeps, 'workspaces' | 'connections' | 'accessTokenLifetimeSeconds'>,
+/** The answer's workspace and person, read with the code or refresh token before anything is spent: a missing one spends nothing. */
+export function answerFor(
+  deps: Pick<TokenDeps, 'accessTokenLifetimeSeconds'>,
   grant: Grant,
   capabilities: string[],
   tokens: PairToIssue['tokens'],
-): Promise<TokenAnswer> {
-  const workspace = await deps.workspaces.findById(grant.workspaceId);
-  const connection = await deps.connections.findById(grant.upstreamConnectionId);
-  if (!workspace || !connection) throw new InvalidGrant('The grant no longer has a workspace connection.');
-  return tokenAnswer({
-    ...tokens,
-    expiresIn: deps.accessTokenLifetimeSeconds,
-    grant,
-    capabilities,
-    workspace,
-    notionUser: connection.notionUser,
-  });
+  { workspace, notionUser }: AnswerContext,
+): TokenAnswer {
+  if (!workspace || !notionUser) throw new InvalidGrant('The grant no longer has a workspace connection.');
+  return tokenAnswer({ ...tokens, expiresIn: deps.accessTokenLifetimeSeconds, grant, capabilities, workspace, notionUser });
 }
 
 export function partnerEvent(
