@@ -37,10 +37,11 @@ export function cspViolations(page: Page): Promise<string[]> {
 
 export const artifactsDir = path.resolve('test-artifacts', 'screenshots');
 
-export async function saveScreenshot(page: Page, name: string): Promise<string> {
+/** The whole page, or with `fullPage: false` the screen's first view only (what docs/screenshots keeps). */
+export async function saveScreenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<string> {
   fs.mkdirSync(artifactsDir, { recursive: true });
   const file = path.join(artifactsDir, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage: options.fullPage ?? true });
   return file;
 }
 
