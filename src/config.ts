@@ -100,6 +100,8 @@ export interface Config {
   dataDir: string; // absolute
   databaseUrl: string | null;
   redisUrl: string | null;
+  /** GATEHOUSE_REDIS_CLUSTER=1: REDIS_URL names one or more seed nodes (comma-separated) of a Redis Cluster. */
+  redisCluster: boolean;
   /** Key prefix in Redis, so several deployments can share one server. */
   redisPrefix: string;
   embedded: boolean; // no DATABASE_URL: PGlite in the data folder
@@ -218,7 +220,16 @@ export function loadConfig(env: Env = process.env, options: { configDir?: string
   if (databaseUrl && !parseUrl('DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:']).username)
     throw new ConfigError('DATABASE_URL', 'must name the database user (postgres://user@host/database)');
   const redisUrl = read(env, 'REDIS_URL') ?? null;
-  if (redisUrl) parseUrl('REDIS_URL', redisUrl, ['redis:', 'rediss:']);
+  const clusterFlag = read(env, 'GATEHOUSE_REDIS_CLUSTER');
+  if (clusterFlag !== undefined && clusterFlag !== '1' && clusterFlag !== '0')
+    throw new ConfigError('GATEHOUSE_REDIS_CLUSTER', 'must be 1, 0 or unset');
+  const redisCluster = clusterFlag === '1';
+  if (redisCluster && !redisUrl) throw new ConfigError('REDIS_URL', 'must name the cluster seed nodes when GATEHOUSE_REDIS_CLUSTER=1');
+  // A cluster client discovers every node from any one seed; several seeds let it start while one is down.
+  const redisSeeds = redisUrl ? redisUrl.split(',').map((part) => part.trim()) : [];
+  if (redisSeeds.length > 1 && !redisCluster)
+    throw new ConfigError('REDIS_URL', 'names several servers: set GATEHOUSE_REDIS_CLUSTER=1 for a Redis Cluster, else give one URL');
+  for (const seed of redisSeeds) parseUrl('REDIS_URL', seed, ['redis:', 'rediss:']);
 
   const redisPrefix = read(env, 'GATEHOUSE_REDIS_PREFIX') ?? 'gatehouse:';
   if (!/^[A-Za-z0-9:_-]{1,64}$/.test(redisPrefix))
@@ -313,6 +324,7 @@ export function loadConfig(env: Env = process.env, options: { configDir?: string
     dataDir: path.resolve(cwd, read(env, 'GATEHOUSE_DATA_DIR') ?? './data'),
     databaseUrl,
     redisUrl,
+    redisCluster,
     redisPrefix,
     embedded,
     sandboxAllowed,

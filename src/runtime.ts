@@ -8,8 +8,6 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
-import { RedisStore } from 'connect-redis';
-import { createClient } from 'redis';
 import type { Logger } from 'pino';
 import type session from 'express-session';
 import type { Router } from 'express';
@@ -22,7 +20,6 @@ import { createMetrics } from './http/metrics.js';
 import { lazyDiscovery } from './identity/oidc-strategy.js';
 import { loadSecrets } from './bootstrap/secrets.js';
 import { seedDemo } from './bootstrap/demo-seed.js';
-import { probePostgres, probeRedis, startingResponder, waitUntilReachable, type ServiceState } from './bootstrap/wait-for-services.js';
 import { demoPartnerRouter, ensureDemoPartner } from './sandbox/partner/index.js';
 import { createDemoPartnerWebhooks, subscribeDemoPartner, type DemoPartnerWebhooks } from './sandbox/partner/webhooks.js';
 import { createSandboxNotion, type SandboxNotion, type SandboxNotionOptions } from './sandbox/notion/index.js';
@@ -45,16 +42,13 @@ import { subscribeSandboxToIntake } from './webhooks/sandbox-subscription.js';
 import { createWebhookPipeline, type WebhookPipeline } from './webhooks/pipeline.js';
 import { createWebhookMetrics } from './webhooks/metrics.js';
 import { QUEUES } from './webhooks/engine.js';
+import { closeServer, waitForServices } from './runtime/services.js';
+import { identityProvider } from './runtime/identity-provider.js';
+import { observedTokenStore } from './runtime/observed-tokens.js';
+import { ALL_CAPABILITIES, SANDBOX_CLIENT_ID } from './runtime/sandbox-client.js';
+import { connectRedis, type RedisHandle } from './runtime/redis.js';
 
-export const SANDBOX_CLIENT_ID = 'gatehouse';
-const ALL_CAPABILITIES = [
-  'read_content',
-  'update_content',
-  'insert_content',
-  'read_comments',
-  'insert_comments',
-  'user_info_with_email',
-] as const;
+export { SANDBOX_CLIENT_ID };
 
 export interface StartOptions {
   clock?: Clock;
@@ -95,8 +89,6 @@ export interface Gatehouse {
   stop(): Promise<void>;
 }
 
-type RedisClient = ReturnType<typeof createClient>;
-
 export async function startGatehouse(config: Config, options: StartOptions = {}): Promise<Gatehouse> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -125,40 +117,10 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
 
     // PostgreSQL and Redis may come up after Gatehouse: answer health checks on the port while waiting for them.
     const server = options.server ?? http.createServer();
-    if (config.databaseUrl || config.redisUrl) {
-      const services: ServiceState = {
-        database: config.databaseUrl ? 'waiting' : 'ok',
-        redis: config.redisUrl ? 'waiting' : 'not configured',
-      };
-      const starting = startingResponder(() => services);
-      server.on('request', starting);
-      if (!server.listening) {
-        await new Promise<void>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(config.port, () => resolve());
-        });
-      }
-      const timeoutMs = config.tunables.databaseTimeoutMs;
-      await Promise.all([
-        config.databaseUrl &&
-          waitUntilReachable({
-            name: 'PostgreSQL',
-            url: config.databaseUrl,
-            probe: () => probePostgres(config.databaseUrl!, timeoutMs),
-            logger,
-            onState: (s) => (services.database = s),
-          }),
-        config.redisUrl &&
-          waitUntilReachable({
-            name: 'Redis',
-            url: config.redisUrl,
-            probe: () => probeRedis(config.redisUrl!, timeoutMs),
-            logger,
-            onState: (s) => (services.redis = s),
-          }),
-      ]);
+    const waited = await waitForServices(config, server, logger);
+    if (waited) {
       cleanups.push(() => closeServer(server, 1000));
-      startedResponder = () => server.off('request', starting);
+      startedResponder = waited.stopAnswering;
     }
 
     const database = config.databaseUrl
@@ -172,38 +134,21 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       : await openDatabase({ kind: 'pglite', dataDir: options.pgliteInMemory ? null : dataFiles.pglite(config.dataDir) });
     cleanups.push(() => database.close());
     await migrateToLatest(database, options.databaseSchema);
+    const metrics = createMetrics();
     const stores = createStores(database.db);
+    stores.tokens = observedTokenStore(stores.tokens, metrics.tokens);
 
-    let redis: RedisClient | null = null;
+    let redis: RedisHandle | null = null;
     let sessionStore: session.Store;
     const prefix = options.redisPrefix ?? config.redisPrefix;
+    const sessionTtlSeconds = config.tunables.sessionIdleMinutes * 60;
     if (config.redisUrl) {
-      redis = createClient({
-        url: config.redisUrl,
-        // While disconnected, fail commands at once instead of queueing them: pages answer 503, never hang.
-        disableOfflineQueue: true,
-        socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000) },
-      });
-      // An unheard 'error' event would kill the process; node-redis reconnects by itself.
-      // Once every few seconds: a Redis that stays away must not flood the log with one line per reconnect.
-      let lastRedisError = 0;
-      redis.on('error', (err: Error) => {
-        if (Date.now() - lastRedisError < 5_000) return;
-        lastRedisError = Date.now();
-        logger.warn({ err: err.message }, 'redis error');
-      });
-      await redis
-        .connect()
-        .catch((err: Error) => logger.warn({ err: err.message }, 'redis not reachable at start; retrying in the background'));
-      const client = redis;
-      cleanups.push(async () => {
-        if (client.isOpen) await client.quit().catch(() => client.destroy());
-      });
-      sessionStore = new HashedSessionIdStore(
-        new RedisStore({ client: redis, prefix: `${prefix}sess:`, ttl: config.tunables.sessionIdleMinutes * 60 }),
-      );
+      const handle = await connectRedis({ url: config.redisUrl, cluster: config.redisCluster }, logger);
+      redis = handle;
+      cleanups.push(() => handle.close());
+      sessionStore = new HashedSessionIdStore(handle.sessionStore(`${prefix}sess:`, sessionTtlSeconds));
     } else {
-      const store = new DatabaseSessionStore(database.db, () => clock.now(), config.tunables.sessionIdleMinutes * 60_000);
+      const store = new DatabaseSessionStore(database.db, () => clock.now(), sessionTtlSeconds * 1000);
       const timer = setInterval(() => void store.prune().catch(() => undefined), 10 * 60_000);
       timer.unref();
       cleanups.push(() => clearInterval(timer));
@@ -250,39 +195,8 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       };
     }
 
-    let discoverSettings;
     const idpIssuer = `${config.publicUrl}/sandbox/idp`;
-    if (config.oidc.mode === 'sandbox') {
-      const { createSandboxIdp } = await quietly(logger, () => import('./sandbox/idp/index.js'));
-      const idp = await quietly(logger, () =>
-        createSandboxIdp({
-          issuer: idpIssuer,
-          clients: [
-            {
-              client_id: SANDBOX_CLIENT_ID,
-              client_secret: secrets.sandboxOidcClientSecret,
-              redirect_uris: [`${config.publicUrl}/auth/callback`],
-            },
-          ],
-          cookieKeys: [secrets.sessionSecret],
-          trustProxy: config.trustProxy !== false,
-        }),
-      );
-      sandboxRouters.push({ mount: '/sandbox/idp', router: idp.router });
-      discoverSettings = {
-        issuer: idpIssuer,
-        clientId: SANDBOX_CLIENT_ID,
-        clientSecret: secrets.sandboxOidcClientSecret,
-        allowHttp: idpIssuer.startsWith('http:'),
-      };
-    } else {
-      discoverSettings = {
-        issuer: config.oidc.issuer,
-        clientId: config.oidc.clientId,
-        clientSecret: config.oidc.clientSecret,
-        allowHttp: config.oidc.issuer.startsWith('http:'),
-      };
-    }
+    const discoverSettings = await identityProvider(config, secrets, idpIssuer, logger, sandboxRouters);
 
     let demoWebhooks: DemoPartnerWebhooks | null = null;
     if (sandboxNotion && config.oidc.mode === 'sandbox') {
@@ -294,7 +208,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
 
     // One refresh per credential across instances (Redis lock; advisory lock on PostgreSQL alone; PGlite is one process).
     const refreshLock = redis
-      ? redisRefreshLock(redis, prefix, { ttlMs: config.tunables.requestTimeoutMs * 3 })
+      ? redisRefreshLock(redis.commander, prefix, { ttlMs: config.tunables.requestTimeoutMs * 3 })
       : database.kind === 'postgres'
         ? postgresRefreshLock(database.db)
         : undefined;
@@ -306,13 +220,13 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       maxWaitMs: config.tunables.upstreamMaxWaitMs,
       weights: config.tunables.upstreamPartnerWeights,
     };
-    const metrics = createMetrics();
     const budget = observedRateBudget(
-      redis ? redisRateBudget(redis, prefix, budgetSettings) : memoryRateBudget(systemClock, budgetSettings),
+      redis ? redisRateBudget(redis.commander, prefix, budgetSettings) : memoryRateBudget(systemClock, budgetSettings),
       metrics.budget,
     );
-    const gateway = createUpstreamGateway({ ...credentialDeps, budget });
-    const indexer = new PageIndexer({ ...credentialDeps, pageIndex: stores.pageIndex, logger, gateway });
+    const gateway = createUpstreamGateway({ ...credentialDeps, budget, metrics: metrics.upstream });
+    const indexer = new PageIndexer({ ...credentialDeps, pageIndex: stores.pageIndex, logger, gateway, metrics: metrics.index });
+    metrics.index.watchStates(async () => (await stores.connections.listActive()).map((c) => c.indexState));
     cleanups.push(() => indexer.stop());
     const membership = new MembershipSync({
       ...credentialDeps,
@@ -335,18 +249,11 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     const requestIndex = (id: string) => indexer.request(id);
 
     const limiterSettings = { windowSeconds: config.tunables.clientAuthFailureWindowSeconds };
-    const clientAuthLimiter = redis ? redisFailureLimiter(redis, prefix, limiterSettings) : memoryFailureLimiter(clock, limiterSettings);
+    const clientAuthLimiter = redis
+      ? redisFailureLimiter(redis.commander, prefix, limiterSettings)
+      : memoryFailureLimiter(clock, limiterSettings);
 
-    const ancestry = redis
-      ? redisAncestryCache(
-          {
-            mGet: (keys) => redis!.mGet(keys),
-            setPx: (key, value, ms) => redis!.set(key, value, { expiration: { type: 'PX', value: ms } }),
-          },
-          prefix,
-          clock,
-        )
-      : memoryAncestryCache(clock);
+    const ancestry = redis ? redisAncestryCache(redis.cache, prefix, clock) : memoryAncestryCache(clock);
 
     const tunables = config.tunables;
     const webhooks = createWebhookPipeline({
@@ -379,7 +286,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       logger,
       metrics,
       database,
-      redis: redis ? { ping: () => redis!.ping() } : null,
+      redis,
       stores,
       keyring,
       sessionStore,
@@ -486,36 +393,4 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     await cleanup();
     throw err;
   }
-}
-
-/**
- * oidc-provider warns on console at import (Node 20 is not its preferred
- * runtime) and about its in-memory adapter: expected for the sandbox, so the
- * warnings go to the debug log instead of the operator's terminal.
- */
-async function quietly<T>(logger: Logger, load: () => Promise<T>): Promise<T> {
-  const original = console.warn;
-  console.warn = (...args: unknown[]) => {
-    if (typeof args[0] === 'string' && args[0].includes('oidc-provider WARNING')) logger.debug(args[0]);
-    else original(...args);
-  };
-  try {
-    return await load();
-  } finally {
-    console.warn = original;
-  }
-}
-
-/** Stops taking connections, lets requests in flight finish within `graceMs`, then cuts what is left. */
-async function closeServer(server: http.Server, graceMs: number): Promise<void> {
-  if (!server.listening) return;
-  await new Promise<void>((resolve) => {
-    const force = setTimeout(() => server.closeAllConnections(), graceMs);
-    force.unref();
-    server.close(() => {
-      clearTimeout(force);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
 }

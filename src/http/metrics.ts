@@ -5,8 +5,9 @@
  */
 import type { Request, RequestHandler } from 'express';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createOperatorMetrics, type OperatorMetrics } from './operator-metrics.js';
 
-export interface Metrics {
+export interface Metrics extends OperatorMetrics {
   registry: Registry;
   middleware: RequestHandler;
   budget: BudgetMetrics;
@@ -105,5 +106,5 @@ export function createMetrics(): Metrics {
     });
     next();
   };
-  return { registry, middleware, budget: createBudgetMetrics(registry) };
+  return { registry, middleware, budget: createBudgetMetrics(registry), ...createOperatorMetrics(registry) };
 }

@@ -8,7 +8,8 @@
  * Only failures count: a partner's concurrent right requests are never
  * limited. A key at its limit is refused before any credential is checked.
  * Counting a failure and starting its window are one atomic step (a Lua
- * script in Redis), so every counter expires. Guesses already in flight when
+ * script in Redis, one key per call so it runs on a Redis Cluster), so every
+ * counter expires. Guesses already in flight when
  * the limit is reached are still checked: the overshoot is bounded by the
  * attacker's concurrency, against secrets of 256 bits.
  */
@@ -59,25 +60,18 @@ return 0
 export function redisFailureLimiter(redis: RedisCommander, prefix: string, settings: LimiterSettings): FailureLimiter {
   const key = (k: string) => `${prefix}authfail:${k}`;
   const window = String(settings.windowSeconds);
+  // One script call per counter: the counters of one request (client and address) live on different
+  // Redis Cluster nodes. Sent together, they share one round trip on a single server.
   return {
     async blockedFor(keys) {
-      const wait = Number(
-        await runScript(
-          redis,
-          LIMITER_SCRIPT,
-          keys.map((k) => key(k.key)),
-          ['blocked', window, ...keys.map((k) => String(k.limit))],
-        ),
+      const waits = await Promise.all(
+        keys.map(async (k) => Number(await runScript(redis, LIMITER_SCRIPT, [key(k.key)], ['blocked', window, String(k.limit)]))),
       );
-      return wait > 0 ? wait : null;
+      const wait = waits.find((w) => w > 0);
+      return wait ?? null;
     },
     async recordFailure(keys) {
-      await runScript(
-        redis,
-        LIMITER_SCRIPT,
-        keys.map((k) => key(k.key)),
-        ['failed', window],
-      );
+      await Promise.all(keys.map((k) => runScript(redis, LIMITER_SCRIPT, [key(k.key)], ['failed', window])));
     },
   };
 }

@@ -99,7 +99,8 @@ export interface RedisLike {
  */
 export function redisAncestryCache(redis: RedisLike, prefix: string, clock: Clock, options: { ttlMs?: number } = {}): AncestryCache {
   const ttl = options.ttlMs ?? DEFAULT_ANCESTRY_TTL_MS;
-  const key = (connectionId: string, id: string) => `${prefix}proxy:ancestry:${connectionId}:${id}`;
+  // One hash tag per connection: the MGET of one lookup reads keys that a Redis Cluster keeps on one node.
+  const key = (connectionId: string, id: string) => `${prefix}proxy:ancestry:{${connectionId}}:${id}`;
   return {
     async get(connectionId, ids) {
       const found = new Map<string, CachedChain>();

@@ -16,6 +16,7 @@ import { APIErrorCode, isNotionClientError, type Client } from '@notionhq/client
 import type { UpstreamConnection, UpstreamConnectionStore } from '../store/upstream-connections.js';
 import { ConnectionBroken, withUpstreamClient, type CredentialDeps } from './credentials.js';
 import type { RateBudget } from './rate-budget.js';
+import { upstreamStatusOf, type UpstreamMetrics } from '../http/operator-metrics.js';
 
 export class UpstreamRateLimited extends Error {
   constructor(readonly retryAfterSeconds: number) {
@@ -51,6 +52,7 @@ export interface GatewayDeps extends CredentialDeps {
   budget: RateBudget;
   /** Waits for a reservation's start (tests pass one that moves their clock). */
   sleep?: (ms: number) => Promise<void>;
+  metrics?: UpstreamMetrics;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -73,18 +75,30 @@ export function createUpstreamGateway(deps: GatewayDeps): UpstreamGateway {
 
   /** One upstream request within the workspace's budget. */
   async function spend<T>(workspaceId: string, partnerKey: string, request: () => Promise<T>): Promise<T> {
+    const metrics = deps.metrics;
     const verdict = await deps.budget.take(workspaceId, partnerKey);
-    if (!verdict.allowed) throw new UpstreamRateLimited(verdict.retryAfterSeconds);
+    if (!verdict.allowed) {
+      metrics?.rateLimited('budget');
+      throw new UpstreamRateLimited(verdict.retryAfterSeconds);
+    }
     if (verdict.waitMs > 0) {
       await sleep(verdict.waitMs);
       // Notion may have answered 429 to someone while we waited: its Retry-After holds for us too.
       const blockedMs = await deps.budget.blockedForMs(workspaceId);
-      if (blockedMs > 0) throw new UpstreamRateLimited(Math.max(1, Math.ceil(blockedMs / 1000)));
+      if (blockedMs > 0) {
+        metrics?.rateLimited('blocked');
+        throw new UpstreamRateLimited(Math.max(1, Math.ceil(blockedMs / 1000)));
+      }
     }
+    const started = performance.now();
     try {
-      return await request();
+      const answer = await request();
+      metrics?.response((performance.now() - started) / 1000, '2xx');
+      return answer;
     } catch (err) {
+      metrics?.response((performance.now() - started) / 1000, upstreamStatusOf(err));
       if (isNotionClientError(err) && err.code === APIErrorCode.RateLimited) {
+        metrics?.rateLimited('notion');
         const seconds = notionRetryAfterSeconds(err);
         await deps.budget.block(workspaceId, seconds);
         throw new UpstreamRateLimited(seconds);

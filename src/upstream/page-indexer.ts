@@ -11,6 +11,7 @@ import type { IndexedPage, PageIndexStore } from '../store/page-index.js';
 import type { UpstreamConnectionStore } from '../store/upstream-connections.js';
 import { ConnectionBroken, type CredentialDeps } from './credentials.js';
 import { UpstreamRateLimited, type UpstreamGateway } from './gateway.js';
+import type { IndexMetrics } from '../http/operator-metrics.js';
 
 /** The fields of a search result (page, database or data source) that the index reads. */
 interface NotionParent {
@@ -82,6 +83,7 @@ export interface PageIndexerDeps extends CredentialDeps {
   sleep?: (ms: number) => Promise<void>;
   /** Longest wait honoured from Notion's Retry-After before giving up this run. */
   maxRetryAfterMs?: number;
+  metrics?: IndexMetrics;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -128,6 +130,7 @@ export async function syncPageIndex(deps: PageIndexerDeps, connectionId: string)
       const rows = dedupe((page.results as unknown as SearchResult[]).flatMap(toIndexedPages));
       await deps.pageIndex.upsertBatch(connection.id, rows, deps.clock.now());
       seen += page.results.length;
+      deps.metrics?.objects(page.results.length);
       for (const row of rows) seenThisRun.add(row.pageId);
       await deps.connections.setIndexState(connection.id, { indexState: 'running', indexCount: seenThisRun.size }, deps.clock.now());
       cursor = page.has_more && page.next_cursor ? page.next_cursor : undefined;
@@ -139,6 +142,7 @@ export async function syncPageIndex(deps: PageIndexerDeps, connectionId: string)
       { indexState: 'ready', indexCount: count, indexError: null, indexedAt: deps.clock.now() },
       deps.clock.now(),
     );
+    deps.metrics?.run('ready');
     return count;
   } catch (err) {
     const message =
@@ -146,6 +150,7 @@ export async function syncPageIndex(deps: PageIndexerDeps, connectionId: string)
         ? 'The Notion connection no longer works: reconnect it.'
         : 'Notion could not be read; the index will be retried.';
     deps.logger.warn({ connectionId, err: String((err as Error)?.message ?? err) }, 'page index sync failed');
+    deps.metrics?.run('failed');
     const kept = await deps.pageIndex.count(connection.id).catch(() => undefined);
     await deps.connections
       .setIndexState(connection.id, { indexState: 'failed', indexError: message, indexCount: kept }, deps.clock.now())

@@ -1,7 +1,11 @@
 /** Running Lua scripts by hash, shared by every Redis-backed rule (budget, refresh lock, failure limiter). */
 import { createHash } from 'node:crypto';
 
-/** The node-redis calls used here (a structural type, so tests can pass any client). */
+/**
+ * The node-redis calls used here (a structural type, so tests can pass any client). On a Redis
+ * Cluster the commander sends each command to the node of its first key (src/runtime/redis.ts):
+ * a script's keys must share one hash tag.
+ */
 export interface RedisCommander {
   sendCommand(args: string[]): Promise<unknown>;
 }
