@@ -18,6 +18,8 @@ RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error && npm cache clean -
 COPY --from=build /app/dist ./dist
 COPY views ./views
 COPY public ./public
+# The partner developer guide, served at /docs (src/docs/render.ts reads it at start).
+COPY docs/partners ./docs/partners
 COPY config ./config
 RUN mkdir -p /var/lib/gatehouse && chown node:node /var/lib/gatehouse
 USER node

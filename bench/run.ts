@@ -32,6 +32,7 @@ import { benchFairShare } from './fair-share.js';
 import { benchWebhooks } from './webhooks.js';
 import { benchOAuthPeers } from './oauth-peers.js';
 import { benchMcp } from './mcp.js';
+import { benchPicker } from './picker.js';
 
 const POSTGRES = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -117,6 +118,7 @@ async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'));
   const children: ChildProcess[] = [];
   try {
+    if (process.env.BENCH_ONLY === 'picker') return await benchPicker({ admin, databaseUrl }); // the page picker at 10,000 pages (bench/picker.ts)
     // BENCH_ONLY=proxy: the proxy measure alone (a quicker loop while working on the hot path).
     if (process.env.BENCH_ONLY === 'proxy') {
       await benchProxy({ admin, databaseUrl, redisPrefix, dataDir, children });

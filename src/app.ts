@@ -49,6 +49,7 @@ import { subscriptionPageRoutes } from './webhooks/subscription-page-routes.js';
 import type { PartnerUsage } from './upstream/rate-budget.js';
 import type { WebhookPipeline } from './webhooks/pipeline.js';
 import { deliveryRoutes } from './webhooks/delivery-routes.js';
+import { docsRoutes } from './docs/routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -315,6 +316,7 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
 
+  app.use(docsRoutes());
   app.use((_req, _res, next) => next(notFound('There is no page here.')));
   app.use(errorHandler(deps.logger));
   return app;

@@ -3,15 +3,19 @@
  * Notion: the picker must not spend Notion's small rate limit).
  *
  * It stays quick on 10,000 pages: a small index (up to FULL_TREE_LIMIT pages)
- * is shown as one nested tree; a larger one shows its top-level pages
- * PAGE_SIZE at a time, and opening a page shows its children, PAGE_SIZE at a
- * time. A search is a flat list of at most PAGE_SIZE matches. Every screen
- * shows at most FULL_TREE_LIMIT checkboxes, so one form post stays under the
- * body parser's parameter limit (200) even when every box is ticked.
+ * is shown as one nested tree, every group open, so every checkbox is
+ * visible; a larger one shows its top-level pages PAGE_SIZE at a time, each
+ * group folded, its children loaded when it is opened (a fragment from
+ * picker-routes.ts, or without JavaScript the consent page again with that
+ * page opened, PAGE_SIZE children at a time). A search is a flat list of at
+ * most PAGE_SIZE matches, each with the titles of its parents. Only ticked
+ * boxes are posted, and a person may pick at most MAX_PICKED_PAGES pages.
  */
 import type { IndexedPage, PageIndexStore } from '../store/page-index.js';
 
-export const FULL_TREE_LIMIT = 150;
+export const FULL_TREE_LIMIT = 500;
+/** How many parents a search result's path names, nearest last (deeper ones are elided). */
+export const PATH_DEPTH = 6;
 export const PAGE_SIZE = 50;
 
 export interface PickerNode {
@@ -21,6 +25,8 @@ export interface PickerNode {
   /** Paged mode: the page has children not shown here; offer to open it. */
   openable: boolean;
   children: PickerNode[];
+  /** `search`: the titles of the page's parents, outermost first. */
+  path: string[];
 }
 
 export interface PickerView {
@@ -37,6 +43,8 @@ export interface PickerView {
   /** Every page id with a checkbox on this screen, so that unticking one counts. */
   shownIds: string[];
   total: number;
+  /** Picked pages that have no checkbox on this screen (the live count adds the ticked boxes to it). */
+  pickedElsewhere: number;
 }
 
 export interface PickerRequest {
@@ -57,18 +65,44 @@ export async function buildPicker(
   picked: ReadonlySet<string>,
 ): Promise<PickerView> {
   const total = await pageIndex.count(connectionId);
-  const base = { query: request.query, parent: null, offset: 0, hasPrevious: false, hasNext: false, truncated: false, total };
-  const leaf = (page: IndexedPage, openable = false): PickerNode => ({
+  const view = await buildScreen(pageIndex, connectionId, request, picked, total);
+  const shown = new Set(view.shownIds);
+  return { ...view, pickedElsewhere: [...picked].filter((id) => !shown.has(id)).length };
+}
+
+const leafOf =
+  (picked: ReadonlySet<string>) =>
+  (page: IndexedPage, openable = false): PickerNode => ({
     id: page.pageId,
     title: titleOf(page),
     checked: picked.has(page.pageId),
     openable,
     children: [],
+    path: [],
   });
+
+/** Each page, marked openable when it has children in the index (one indexed lookup per page shown). */
+function withOpenable(pageIndex: PageIndexStore, connectionId: string, picked: ReadonlySet<string>) {
+  const leaf = leafOf(picked);
+  return (pages: IndexedPage[]) =>
+    Promise.all(pages.map(async (p) => leaf(p, (await pageIndex.children(connectionId, p.pageId, 1, 0)).length > 0)));
+}
+
+async function buildScreen(
+  pageIndex: PageIndexStore,
+  connectionId: string,
+  request: PickerRequest,
+  picked: ReadonlySet<string>,
+  total: number,
+): Promise<Omit<PickerView, 'pickedElsewhere'>> {
+  const base = { query: request.query, parent: null, offset: 0, hasPrevious: false, hasNext: false, truncated: false, total };
+  const leaf = leafOf(picked);
 
   if (request.query !== '') {
     const found = await pageIndex.search(connectionId, request.query, PAGE_SIZE + 1);
-    const nodes = found.slice(0, PAGE_SIZE).map((p) => leaf(p));
+    const shown = found.slice(0, PAGE_SIZE);
+    const paths = await pathsOf(pageIndex, connectionId, shown);
+    const nodes = shown.map((p) => ({ ...leaf(p), path: paths.get(p.pageId) ?? [] }));
     return { ...base, mode: 'search', truncated: found.length > PAGE_SIZE, nodes, shownIds: nodes.map((n) => n.id) };
   }
 
@@ -78,8 +112,7 @@ export async function buildPicker(
   }
 
   const offset = Math.max(0, request.offset);
-  const openable = async (pages: IndexedPage[]) =>
-    Promise.all(pages.map(async (p) => leaf(p, (await pageIndex.children(connectionId, p.pageId, 1, 0)).length > 0)));
+  const openable = withOpenable(pageIndex, connectionId, picked);
   if (request.parentId !== null) {
     const parent = await pageIndex.get(connectionId, request.parentId);
     if (parent) {
@@ -111,10 +144,65 @@ export async function buildPicker(
   };
 }
 
+export interface ChildrenView {
+  parent: { id: string; title: string };
+  nodes: PickerNode[];
+  /** More children than are shown: the consent page itself lists them, PAGE_SIZE at a time. */
+  hasMore: boolean;
+}
+
+/** One folded group's children, for the fragment a picker loads when the group is opened; null when the parent is not in the index. */
+export async function buildChildren(
+  pageIndex: PageIndexStore,
+  connectionId: string,
+  parentId: string,
+  picked: ReadonlySet<string>,
+): Promise<ChildrenView | null> {
+  const parent = await pageIndex.get(connectionId, parentId);
+  if (!parent) return null;
+  const page = await pageIndex.children(connectionId, parent.pageId, PAGE_SIZE + 1, 0);
+  const nodes = await withOpenable(pageIndex, connectionId, picked)(page.slice(0, PAGE_SIZE));
+  return { parent: { id: parent.pageId, title: titleOf(parent) }, nodes, hasMore: page.length > PAGE_SIZE };
+}
+
+/**
+ * The titles of each page's parents, outermost first, read from the index a
+ * level at a time (results in one part of a workspace share their parents,
+ * so each parent is read once). A parent outside the index ends the path.
+ */
+export async function pathsOf(pageIndex: PageIndexStore, connectionId: string, pages: IndexedPage[]): Promise<Map<string, string[]>> {
+  const known = new Map<string, IndexedPage | null>(pages.map((p) => [p.pageId, p]));
+  const cursor = new Map<string, string | null>(pages.map((p) => [p.pageId, p.parentId]));
+  const paths = new Map<string, string[]>(pages.map((p) => [p.pageId, []]));
+  for (let depth = 0; depth < PATH_DEPTH; depth++) {
+    const wanted = [...new Set([...cursor.values()].filter((id): id is string => id !== null && !known.has(id)))];
+    const read = await Promise.all(wanted.map((id) => pageIndex.get(connectionId, id)));
+    wanted.forEach((id, i) => known.set(id, read[i] ?? null));
+    let moved = false;
+    for (const [pageId, parentId] of cursor) {
+      const parent = parentId === null || parentId === pageId ? null : (known.get(parentId) ?? null);
+      if (!parent) {
+        cursor.set(pageId, null);
+        continue;
+      }
+      // A parent cycle (the index is data) ends at PATH_DEPTH.
+      paths.get(pageId)!.unshift(titleOf(parent));
+      cursor.set(pageId, parent.parentId);
+      moved = true;
+    }
+    if (!moved) break;
+  }
+  for (const [pageId, parentId] of cursor) if (parentId !== null) paths.get(pageId)!.unshift('…');
+  return paths;
+}
+
 /** Children under their parents; a page whose parent is not in the index is at the top, as in Notion's own picker. */
 export function nestTree(pages: IndexedPage[], picked: ReadonlySet<string>): PickerNode[] {
   const nodes = new Map<string, PickerNode>(
-    pages.map((p) => [p.pageId, { id: p.pageId, title: titleOf(p), checked: picked.has(p.pageId), openable: false, children: [] }]),
+    pages.map((p) => [
+      p.pageId,
+      { id: p.pageId, title: titleOf(p), checked: picked.has(p.pageId), openable: false, children: [], path: [] },
+    ]),
   );
   const roots: PickerNode[] = [];
   for (const page of pages) {

@@ -31,6 +31,7 @@ import {
   type ConsentDeps,
 } from './decide.js';
 import { buildPicker, mergePicks, PAGE_SIZE } from './picker.js';
+import { pickerRoutes } from './picker-routes.js';
 
 export interface ConsentRoutesDeps extends ConsentDeps {
   /** The issuer sent back as `iss` (RFC 9207). */
@@ -166,6 +167,7 @@ export function consentRoutes(deps: ConsentRoutesDeps): Router {
     res.setHeader('X-Frame-Options', 'DENY');
     next();
   });
+  router.use(pickerRoutes(deps));
 
   /** The transaction of this session, or a 400 page. Its partner's origin may receive this page's forms (CSP form-action). */
   const openTransaction = (req: Request, res: Response): AuthorizationTransaction => {

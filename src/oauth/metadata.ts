@@ -21,6 +21,6 @@ export function authorizationServerMetadata(issuer: string): Record<string, unkn
     revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     scopes_supported: [...CAPABILITIES],
     authorization_response_iss_parameter_supported: true,
-    service_documentation: `${issuer}/`,
+    service_documentation: `${issuer}/docs`,
   };
 }
