@@ -76,102 +76,112 @@ export type LogoFetcher = (url: string) => Promise<Logo>;
 
 // ---------------------------------------------------------------------------
 // Addresses
+//
+// Ranges are data in `net.BlockList`s, which parse every textual form of an
+// address (RFC 4291 §2.2, dotted tails, `::ffff:7f00:1`) so nothing here does.
 
-function ipv4Bytes(ip: string): number[] {
-  return ip.split('.').map(Number);
-}
-
-/** 16 bytes of an IPv6 address in any textual form (RFC 4291 §2.2), dotted tail included. */
-export function ipv6Bytes(ip: string): number[] | null {
-  if (ip.includes('%')) return null; // zone ids only exist for link-local scopes
-  let text = ip;
-  let tail: number[] = [];
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (dotted) {
-    if (net.isIPv4(dotted[1]!) === false) return null;
-    tail = ipv4Bytes(dotted[1]!);
-    text = `${text.slice(0, dotted.index)}0:0`;
-  }
-  const halves = text.split('::');
-  if (halves.length > 2) return null;
-  const parse = (part: string) => (part === '' ? [] : part.split(':'));
-  const head = parse(halves[0]!);
-  const rest = halves.length === 2 ? parse(halves[1]!) : [];
-  const missing = 8 - head.length - rest.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return null;
-  const groups = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...rest];
-  const bytes: number[] = [];
-  for (const group of groups) {
-    if (!/^[0-9a-f]{1,4}$/i.test(group)) return null;
-    const value = parseInt(group, 16);
-    bytes.push(value >> 8, value & 0xff);
-  }
-  if (tail.length) bytes.splice(12, 4, ...tail);
-  return bytes;
-}
-
-function inIpv4Range(bytes: number[], base: [number, number, number, number], prefix: number): boolean {
-  const value = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
-  const start = ((base[0] << 24) | (base[1] << 16) | (base[2] << 8) | base[3]) >>> 0;
-  const mask = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
-  return (value & mask) === (start & mask);
-}
-
-/** IANA special-purpose IPv4 blocks (RFC 6890 and its updates) that a public logo never lives on. */
-const IPV4_REFUSED: Array<[[number, number, number, number], number]> = [
-  [[0, 0, 0, 0], 8], // "this network", 0.0.0.0 unspecified
-  [[10, 0, 0, 0], 8], // private (RFC 1918)
-  [[100, 64, 0, 0], 10], // shared address space, carrier-grade NAT (RFC 6598)
-  [[127, 0, 0, 0], 8], // loopback
-  [[169, 254, 0, 0], 16], // link-local (cloud metadata endpoints live here)
-  [[172, 16, 0, 0], 12], // private
-  [[192, 0, 0, 0], 24], // IETF protocol assignments
-  [[192, 0, 2, 0], 24], // documentation
-  [[192, 88, 99, 0], 24], // 6to4 relay anycast (deprecated)
-  [[192, 168, 0, 0], 16], // private
-  [[198, 18, 0, 0], 15], // benchmarking
-  [[198, 51, 100, 0], 24], // documentation
-  [[203, 0, 113, 0], 24], // documentation
-  [[224, 0, 0, 0], 4], // multicast
-  [[240, 0, 0, 0], 4], // reserved, and 255.255.255.255 broadcast
+/** IANA special-purpose IPv4 blocks (RFC 6890 and its updates) that a public server never lives on. */
+const IPV4_REFUSED: Array<[string, number]> = [
+  ['0.0.0.0', 8], // "this network", 0.0.0.0 unspecified
+  ['10.0.0.0', 8], // private (RFC 1918)
+  ['100.64.0.0', 10], // shared address space, carrier-grade NAT (RFC 6598)
+  ['127.0.0.0', 8], // loopback
+  ['169.254.0.0', 16], // link-local (cloud metadata endpoints live here)
+  ['172.16.0.0', 12], // private
+  ['192.0.0.0', 24], // IETF protocol assignments
+  ['192.0.2.0', 24], // documentation
+  ['192.88.99.0', 24], // 6to4 relay anycast (deprecated)
+  ['192.168.0.0', 16], // private
+  ['198.18.0.0', 15], // benchmarking
+  ['198.51.100.0', 24], // documentation
+  ['203.0.113.0', 24], // documentation
+  ['224.0.0.0', 4], // multicast
+  ['240.0.0.0', 4], // reserved, and 255.255.255.255 broadcast
 ];
 
-function isPublicIpv4(bytes: number[]): boolean {
-  return !IPV4_REFUSED.some(([base, prefix]) => inIpv4Range(bytes, base, prefix));
+/** IPv6 prefixes that carry an IPv4 address, and where: an address inside is judged by the IPv4 one it leads to. */
+const IPV4_CARRIERS: Array<{ prefix: string; bits: number; embed: (ipv4: string) => string }> = [
+  { prefix: '::ffff:0:0', bits: 96, embed: (ipv4) => `::ffff:${ipv4}` }, // IPv4-mapped (RFC 4291 §2.5.5.2)
+  { prefix: '64:ff9b::', bits: 96, embed: (ipv4) => `64:ff9b::${ipv4}` }, // NAT64 well-known prefix (RFC 6052)
+  { prefix: '2002::', bits: 16, embed: (ipv4) => `2002:${hexGroups(ipv4)}::` }, // 6to4 (RFC 3056)
+];
+
+function hexGroups(ipv4: string): string {
+  const [a, b, c, d] = ipv4.split('.').map(Number) as [number, number, number, number];
+  return `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
 }
 
-function isPublicIpv6(bytes: number[]): boolean {
-  const startsWith = (prefix: number[], bits: number) => {
-    for (let bit = 0; bit < bits; bit++) {
-      const byte = bit >> 3;
-      const mask = 0x80 >> (bit & 7);
-      if ((bytes[byte]! & mask) !== (prefix[byte]! & mask)) return false;
-    }
-    return true;
-  };
-  const v6 = (ip: string) => ipv6Bytes(ip)!;
-  // IPv4 inside IPv6: judge the IPv4 address it leads to.
-  if (startsWith(v6('::ffff:0:0'), 96)) return isPublicIpv4(bytes.slice(12)); // IPv4-mapped (RFC 4291 §2.5.5.2)
-  if (startsWith(v6('64:ff9b::'), 96)) return isPublicIpv4(bytes.slice(12)); // NAT64 well-known prefix (RFC 6052)
-  if (startsWith(v6('2002::'), 16)) return isPublicIpv4(bytes.slice(2, 6)); // 6to4 (RFC 3056)
-  // Only global unicast (2000::/3) is public at all: this refuses ::, ::1, IPv4-compatible ::/96,
-  // fc00::/7 unique-local, fe80::/10 link-local, fec0::/10 site-local and ff00::/8 multicast.
-  if (!startsWith(v6('2000::'), 3)) return false;
-  if (startsWith(v6('2001::'), 23)) return false; // IETF protocol assignments, Teredo included (RFC 6890)
-  if (startsWith(v6('2001:db8::'), 32)) return false; // documentation
-  if (startsWith(v6('3fff::'), 20)) return false; // documentation (RFC 9637)
-  return true;
-}
+/**
+ * Only global unicast (2000::/3) is public at all, which refuses ::, ::1,
+ * IPv4-compatible ::/96, fc00::/7 unique-local, fe80::/10 link-local,
+ * fec0::/10 site-local and ff00::/8 multicast; the IPv4 carriers outside it
+ * are let through here and judged by `REFUSED`.
+ */
+const IPV6_CANDIDATES = new net.BlockList();
+IPV6_CANDIDATES.addSubnet('2000::', 3, 'ipv6');
+for (const carrier of IPV4_CARRIERS) IPV6_CANDIDATES.addSubnet(carrier.prefix, carrier.bits, 'ipv6');
 
-/** True only for a public unicast address; anything unparsable is refused. */
+const REFUSED = new net.BlockList();
+for (const [base, bits] of IPV4_REFUSED) {
+  REFUSED.addSubnet(base, bits, 'ipv4');
+  for (const carrier of IPV4_CARRIERS) REFUSED.addSubnet(carrier.embed(base), carrier.bits + bits, 'ipv6');
+}
+REFUSED.addSubnet('2001::', 23, 'ipv6'); // IETF protocol assignments, Teredo included (RFC 6890)
+REFUSED.addSubnet('2001:db8::', 32, 'ipv6'); // documentation
+REFUSED.addSubnet('3fff::', 20, 'ipv6'); // documentation (RFC 9637)
+
+/**
+ * True only for a public unicast address; anything unparsable is refused, and
+ * so is a zone id (`fe80::1%eth0`): zones only exist for link-local scopes.
+ * This is the server-side request forgery rule for every fetch Gatehouse makes
+ * to a URL someone typed (logos, webhook endpoints, metadata documents).
+ */
 export function isPublicAddress(ip: string): boolean {
   const family = net.isIP(ip);
-  if (family === 4) return isPublicIpv4(ipv4Bytes(ip));
-  if (family === 6) {
-    const bytes = ipv6Bytes(ip);
-    return bytes !== null && isPublicIpv6(bytes);
-  }
+  if (family === 4) return !REFUSED.check(ip, 'ipv4');
+  if (family === 6) return !ip.includes('%') && IPV6_CANDIDATES.check(ip, 'ipv6') && !REFUSED.check(ip, 'ipv6');
   return false;
+}
+
+/** Why a host name was refused by `resolvePublicHost`. */
+export type HostRefusal = 'unresolvable' | 'timeout' | 'not_public';
+
+export type HostCheck = { ok: true; addresses: ResolvedAddress[] } | { ok: false; reason: HostRefusal };
+
+/**
+ * The address half of the SSRF check, for any fetcher: an IP literal or every
+ * DNS answer must be public (a host that resolves to one public and one
+ * private address is refused). Connect to `addresses[0]` itself, with the
+ * socket's `lookup` pinned as `httpsDownload` does, so a DNS rebind between
+ * check and connect cannot switch it.
+ */
+export async function resolvePublicHost(
+  hostname: string,
+  options: { resolve?: (hostname: string) => Promise<ResolvedAddress[]>; timeoutMs: number },
+): Promise<HostCheck> {
+  const host = hostname.replace(/^\[(.*)\]$/, '$1');
+  let addresses: ResolvedAddress[];
+  if (net.isIP(host)) {
+    addresses = [{ address: host, family: net.isIP(host) === 6 ? 6 : 4 }];
+  } else {
+    const resolveHost = options.resolve ?? systemResolve;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), options.timeoutMs);
+    });
+    try {
+      const answer = await Promise.race([resolveHost(host), deadline]);
+      if (answer === 'timeout') return { ok: false, reason: 'timeout' };
+      addresses = answer;
+    } catch {
+      return { ok: false, reason: 'unresolvable' };
+    } finally {
+      clearTimeout(timer);
+    }
+    if (addresses.length === 0) return { ok: false, reason: 'unresolvable' };
+  }
+  if (addresses.some((a) => !isPublicAddress(a.address))) return { ok: false, reason: 'not_public' };
+  return { ok: true, addresses };
 }
 
 // ---------------------------------------------------------------------------
@@ -333,7 +343,6 @@ function isOwnStaticFile(url: URL, publicUrl: string): boolean {
 }
 
 export function createLogoFetcher(options: LogoFetcherOptions): LogoFetcher {
-  const resolveHost = options.resolve ?? systemResolve;
   const download = options.download ?? ((target: DownloadTarget) => httpsDownload(target));
   const timeoutMs = options.timeoutMs ?? LOGO_TIMEOUT_MS;
   const maxBytes = options.maxBytes ?? LOGO_MAX_BYTES;
@@ -347,24 +356,15 @@ export function createLogoFetcher(options: LogoFetcherOptions): LogoFetcher {
     // WHATWG URL parsing already turned 0x7f.1, 2130706433 and friends into dotted quads.
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     const started = Date.now();
-    let addresses: ResolvedAddress[];
-    if (net.isIP(host)) {
-      addresses = [{ address: host, family: net.isIP(host) === 6 ? 6 : 4 }];
-    } else {
-      try {
-        addresses = await withDeadline(resolveHost(host), timeoutMs, `The logo's host name did not resolve within ${timeoutMs / 1000} s.`);
-      } catch (err) {
-        if (err instanceof LogoError) throw err;
-        throw new LogoError(`The logo's host name "${host.slice(0, 100)}" does not resolve.`);
-      }
-      if (addresses.length === 0) throw new LogoError(`The logo's host name "${host.slice(0, 100)}" does not resolve.`);
-    }
-    // Every answer must be public: a host that resolves to one public and one private address is refused.
-    if (addresses.some((a) => !isPublicAddress(a.address))) {
+    const check = await resolvePublicHost(host, { resolve: options.resolve, timeoutMs });
+    if (!check.ok) {
+      if (check.reason === 'timeout') throw new LogoError(`The logo's host name did not resolve within ${timeoutMs / 1000} s.`);
+      if (check.reason === 'unresolvable') throw new LogoError(`The logo's host name "${host.slice(0, 100)}" does not resolve.`);
       throw new LogoError(
         'The logo URL leads to a private, loopback, link-local or otherwise non-public address; Gatehouse only fetches logos from the public internet.',
       );
     }
+    const addresses = check.addresses;
     const remaining = Math.max(1, timeoutMs - (Date.now() - started));
     const result = await download({ url, address: addresses[0]!, timeoutMs: remaining, maxBytes });
     if (result.status >= 300 && result.status < 400) {
@@ -373,14 +373,4 @@ export function createLogoFetcher(options: LogoFetcherOptions): LogoFetcher {
     if (result.status !== 200) throw new LogoError(`The logo server answered ${result.status}.`);
     return checkLogoContent(result.contentType, result.bytes, maxBytes);
   };
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new LogoError(message)), ms);
-    }),
-  ]);
 }

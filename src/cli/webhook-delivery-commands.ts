@@ -3,7 +3,7 @@
  * <subscription_id> --since ISO [--until ISO]`: entries of the command
  * line's table (src/cli/gatehouse.ts), over the admin API's delivery routes.
  */
-import { CliError } from './gatehouse.js';
+import { CliError } from './command.js';
 
 type FlagKind = 'value' | 'repeat' | 'switch';
 

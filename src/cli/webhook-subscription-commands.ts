@@ -4,7 +4,7 @@
  * ./gatehouse.ts. The helpers come in as an argument so this file imports
  * nothing at run time from the module that imports it.
  */
-import type { Command, ParsedArgs } from './gatehouse.js';
+import type { Command, ParsedArgs } from './command.js';
 
 interface Helpers {
   usageError(code: string, message: string): Error;

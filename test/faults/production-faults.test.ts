@@ -26,6 +26,7 @@ import { SteadyTraffic, type Answer, type Target } from '../support/steady-traff
 import type { Deployment, Instance } from '../support/instances.js';
 import type { RegisteredApp } from '../support/partner.js';
 import type { Browser } from '../support/browser.js';
+import { eventually, sleep } from '../support/eventually.js';
 
 const REDIRECT = 'https://partner.example/callback';
 /** "A few seconds": the bound on recovery after a service is back. */
@@ -40,16 +41,7 @@ interface Pair {
   bot_id: string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await sleep(100);
-  }
-  throw new Error('condition not reached in time');
-}
+const until = (check: () => Promise<boolean>, timeoutMs = 20_000) => eventually(check, { timeoutMs });
 
 function hidden(html: string, name: string): string[] {
   return [...html.matchAll(new RegExp(`<input type="hidden" name="${name}" value="([^"]*)"`, 'g'))].map((m) =>

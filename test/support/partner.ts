@@ -109,3 +109,15 @@ export async function issueCode(
 export function basic(clientId: string, secret: string): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 }
+
+/**
+ * Redeems a code as a partner's server does: client_secret_basic and a JSON
+ * body, at the registered redirect URI. The raw answer, for the test to judge.
+ */
+export function redeem(baseUrl: string, registered: RegisteredApp, code: string): Promise<Response> {
+  return fetch(`${baseUrl}/v1/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: basic(registered.clientId, registered.clientSecret!), 'content-type': 'application/json' },
+    body: JSON.stringify({ grant_type: 'authorization_code', code, redirect_uri: registered.app.redirectUris[0] }),
+  });
+}

@@ -9,6 +9,7 @@ import { SEED_PAGE_IDS } from '../../src/sandbox/notion/index.js';
 import { startTestGatehouse, type TestGatehouse } from '../support/harness.js';
 import { connectPartner, type PartnerSession } from '../proxy/partner-session.js';
 import { newSigningSecret, pageParent, storeEvent, subscribe, type Receiver } from './support.js';
+import { eventually } from '../support/eventually.js';
 
 const CAPS = ['read_content', 'read_comments', 'user_info_without_email'] as const;
 
@@ -132,8 +133,7 @@ describe.each(['pglite', 'postgres'] as const)('signed delivery on %s', (databas
       },
       clock.now(),
     );
-    const deadline = Date.now() + 20_000;
-    while (receiver.received.length === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await eventually(() => receiver.received.length !== before, { orFalse: true });
     expect(receiver.received.length).toBe(before + 1);
     expect(receiver.received.at(-1)!.json.entity).toEqual({ id: '5f0c0c0c-0000-4000-8000-000000000005', type: 'page' });
   });

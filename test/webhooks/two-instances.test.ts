@@ -8,13 +8,12 @@ import { SEED_PAGE_IDS, SEED_WORKSPACE_IDS } from '../../src/sandbox/notion/inde
 import { startTestGatehouse, testKeys, type TestGatehouse } from '../support/harness.js';
 import { connectPartner, type PartnerSession } from '../proxy/partner-session.js';
 import { pageParent, storeEvent, subscribe, type Receiver } from './support.js';
+import { eventually } from '../support/eventually.js';
 
 const EVENTS = 12;
 
-async function until(check: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-}
+// On timeout the assertion after the wait says what was missing.
+const until = (check: () => boolean, ms: number) => eventually(check, { timeoutMs: ms, orFalse: true });
 
 describe('two instances, one database', () => {
   let first: TestGatehouse;

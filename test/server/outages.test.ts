@@ -11,6 +11,9 @@ import { Browser, signIn } from '../support/browser.js';
 import { POSTGRES_URL, REDIS_URL, startTestGatehouse, type TestGatehouse } from '../support/harness.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { basic, issueCode, registerApp, type RegisteredApp } from '../support/partner.js';
+import { eventually as poll } from '../support/eventually.js';
+
+const eventually = (check: () => Promise<boolean>, timeoutMs = 20_000) => poll(check, { timeoutMs, everyMs: 200 });
 
 const pgTarget = new URL(POSTGRES_URL);
 const redisTarget = new URL(REDIS_URL);
@@ -21,15 +24,6 @@ async function timedFetch(url: string, browser?: Browser): Promise<{ status: num
     ? await browser.request(url, { headers: { accept: 'text/html' } })
     : await fetch(url, { signal: AbortSignal.timeout(15_000) });
   return { status: response.status, body: await response.text(), ms: Date.now() - started };
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('condition not reached in time');
 }
 
 describe('outages of PostgreSQL and Redis', () => {

@@ -19,7 +19,7 @@ import { Client } from '@notionhq/client';
 import { Browser, csrfTokenOf, signIn } from '../support/browser.js';
 import { startTestGatehouse, type TestGatehouse } from '../support/harness.js';
 import { decodeHtml, postForm } from '../support/notion-connect.js';
-import { basic, issueCode, registerApp, type RegisteredApp } from '../support/partner.js';
+import { basic, issueCode, redeem as redeemCode, registerApp, type RegisteredApp } from '../support/partner.js';
 import { runCli } from '../../src/cli/gatehouse.js';
 import { SEED_WORKSPACE_IDS } from '../../src/sandbox/notion/index.js';
 
@@ -83,11 +83,7 @@ describe('connections console: pages and admin API', () => {
     ).n,
   });
   const redeem = async (registered: RegisteredApp, code: string) => {
-    const response = await fetch(`${t.url}/v1/oauth/token`, {
-      method: 'POST',
-      headers: { authorization: basic(registered.clientId, registered.clientSecret!), 'content-type': 'application/json' },
-      body: JSON.stringify({ grant_type: 'authorization_code', code, redirect_uri: registered.app.redirectUris[0] }),
-    });
+    const response = await redeemCode(t.url, registered, code);
     expect(response.status).toBe(200);
     return (await response.json()) as { access_token: string; refresh_token: string };
   };
@@ -467,11 +463,7 @@ describe('connections console: pages and admin API', () => {
     expect(removed.status).toBe(303);
     expect(await t.gatehouse.stores.grants.isApproved(ACME, zapflow.app.id)).toBe(false);
     // ...and the policy change between consent and redemption wins.
-    const response = await fetch(`${t.url}/v1/oauth/token`, {
-      method: 'POST',
-      headers: { authorization: basic(zapflow.clientId, zapflow.clientSecret!), 'content-type': 'application/json' },
-      body: JSON.stringify({ grant_type: 'authorization_code', code: b.code, redirect_uri: zapflow.app.redirectUris[0] }),
-    });
+    const response = await redeemCode(t.url, zapflow, b.code);
     expect(response.status).toBe(400);
     // Ada's grant (an owner's, and existing) stays.
     expect((await introspect(zapflow, adaGrant.access)).active).toBe(true);

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { listenOnFreePort } from '../support/harness.js';
 import { startServerProcess } from '../support/processes.js';
+import { eventually } from '../support/eventually.js';
 
 /** Sends a request's head now and its body later, as a slow client does; resolves with the raw answer. */
 function slowRequest(port: number): { finish: () => void; answer: Promise<string> } {
@@ -56,18 +57,13 @@ describe('graceful shutdown on SIGTERM', () => {
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
 
       // Past the drain the port closes; the slow requests are still in flight and finish now.
-      const portClosed = async () => {
-        for (;;) {
-          const refused = await new Promise<boolean>((resolve) => {
-            const probe = net.connect(port, '127.0.0.1');
-            probe.on('connect', () => (probe.destroy(), resolve(false)));
-            probe.on('error', () => resolve(true));
-          });
-          if (refused) return;
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      };
-      await portClosed();
+      const refused = () =>
+        new Promise<boolean>((resolve) => {
+          const probe = net.connect(port, '127.0.0.1');
+          probe.on('connect', () => (probe.destroy(), resolve(false)));
+          probe.on('error', () => resolve(true));
+        });
+      await eventually(refused, { timeoutMs: 60_000 });
       expect(Date.now() - signalled).toBeGreaterThanOrEqual(2000);
       for (const request of inFlight) request.finish();
       const answers = await Promise.all(inFlight.map((r) => r.answer));

@@ -13,6 +13,7 @@ import { deleteRedisPrefix } from '../support/databases.js';
 import { listenOnFreePort, POSTGRES_URL, REDIS_URL, testKeys, uniqueName } from '../support/harness.js';
 import { startServerProcess, stopServerProcess, type ServerProcess } from '../support/processes.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
+import { eventually } from '../support/eventually.js';
 
 async function freePort(): Promise<number> {
   const { server, url } = await listenOnFreePort();
@@ -72,11 +73,14 @@ describe('start-up while PostgreSQL and Redis are still down', () => {
       },
       120_000,
     );
-    let health: Response | null = null;
-    for (let i = 0; i < 200 && !health; i++) {
-      health = await fetch(`${url}/healthz`).catch(() => null);
-      if (!health) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    let health = null as Response | null;
+    await eventually(
+      async () => {
+        health = await fetch(`${url}/healthz`);
+        return true;
+      },
+      { orFalse: true },
+    );
     expect(health?.status).toBe(200);
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(503);

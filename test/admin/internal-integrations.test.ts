@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Browser, csrfTokenOf, signIn } from '../support/browser.js';
 import { startTestGatehouse, type TestGatehouse } from '../support/harness.js';
+import { everythingAnActionCouldChange } from './internal-integration-snapshot.js';
 import { decodeHtml, postForm } from '../support/notion-connect.js';
 import { createOutsider, csrfOf, signInAs } from '../support/admin-actors.js';
 import { hashToken } from '../../src/crypto/tokens.js';
@@ -36,23 +37,7 @@ describe('internal integrations: created by owners, connected from pages, conver
   const appRow = () => db().selectFrom('partner_apps').selectAll().where('id', '=', appId).executeTakeFirstOrThrow();
   const pageRows = () => db().selectFrom('internal_integration_pages').selectAll().where('app_id', '=', appId).orderBy('page_id').execute();
   const auditOf = (action: string) => db().selectFrom('audit_events').selectAll().where('action', '=', action).orderBy('id').execute();
-  const snapshot = async () => ({
-    apps: await db()
-      .selectFrom('partner_apps')
-      .select(['id', 'integration_kind', 'client_id', 'internal_token_hash', 'internal_token_ciphertext', 'name'])
-      .orderBy('id')
-      .execute(),
-    pages: await db().selectFrom('internal_integration_pages').selectAll().orderBy('app_id').orderBy('page_id').execute(),
-    grants: await db().selectFrom('grants').select(['id', 'page_ids', 'status']).orderBy('id').execute(),
-    audit: Number(
-      (
-        await db()
-          .selectFrom('audit_events')
-          .select((eb) => eb.fn.countAll<string>().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    ),
-  });
+  const snapshot = () => everythingAnActionCouldChange(db());
   const api = (path: string, token: string | null, init: { method?: string; body?: unknown } = {}) =>
     fetch(`${t.url}/api/admin/v1${path}`, {
       method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'),

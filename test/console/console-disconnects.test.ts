@@ -23,7 +23,7 @@ import { launchChromium } from '../support/chromium.js';
 import { startTestGatehouse, type TestGatehouse } from '../support/harness.js';
 import { decodeHtml, postForm } from '../support/notion-connect.js';
 import { createOutsider, csrfOf, signInAs } from '../support/admin-actors.js';
-import { basic, issueCode, registerApp, type RegisteredApp } from '../support/partner.js';
+import { issueCode, redeem as redeemCode, registerApp, type RegisteredApp } from '../support/partner.js';
 import { decryptCredential } from '../../src/upstream/connect.js';
 import type { Person } from '../../src/store/people.js';
 import { SEED_WORKSPACE_IDS } from '../../src/sandbox/notion/index.js';
@@ -92,11 +92,7 @@ describe('disconnecting: internal integrations on "Connections", a Notion accoun
     }
   };
   const redeem = async (code: string) => {
-    const response = await fetch(`${t.url}/v1/oauth/token`, {
-      method: 'POST',
-      headers: { authorization: basic(partner.clientId, partner.clientSecret!), 'content-type': 'application/json' },
-      body: JSON.stringify({ grant_type: 'authorization_code', code, redirect_uri: partner.app.redirectUris[0] }),
-    });
+    const response = await redeemCode(t.url, partner, code);
     expect(response.status).toBe(200);
     return (await response.json()) as { access_token: string };
   };
