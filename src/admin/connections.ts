@@ -22,15 +22,15 @@ import type { PartnerApp, PartnerAppStore } from '../store/partner-apps.js';
 import { isUuid, type PeopleStore, type Person } from '../store/people.js';
 import type { Workspace, WorkspaceRole, WorkspaceStore } from '../store/workspaces.js';
 import type { Actor } from './revocation.js';
+import { AdminError } from '../http/refusal.js';
 
 export type ConsoleErrorCode = 'not_found' | 'forbidden' | 'invalid' | 'conflict';
 
-export class ConsoleError extends Error {
-  constructor(
-    readonly code: ConsoleErrorCode,
-    message: string,
-  ) {
-    super(message);
+const CONSOLE_STATUS: Record<ConsoleErrorCode, number> = { not_found: 404, forbidden: 403, invalid: 400, conflict: 409 };
+
+export class ConsoleError extends AdminError<ConsoleErrorCode> {
+  constructor(code: ConsoleErrorCode, message: string) {
+    super(code, message, CONSOLE_STATUS[code]);
     this.name = 'ConsoleError';
   }
 }

@@ -77,7 +77,7 @@ import {
   type ConsoleDeps,
   type InternalConnection,
 } from './connections.js';
-import { describeZodError } from './partner-app-routes.js';
+import { describeZodError } from '../http/validation.js';
 import type { PartnerUsage } from '../upstream/rate-budget.js';
 import { budgetUsageRows } from './budget-usage.js';
 import { webhookRecipientRows } from '../webhooks/workspace-recipients.js';

@@ -18,6 +18,7 @@ import { CAPABILITIES, USER_INFO_LEVELS, isCapability, normaliseCapabilities, ty
 import type { AuditEvent, AuditStore } from '../store/audit.js';
 import type { PartnerApp, PartnerAppStore, PartnerAppSummary } from '../store/partner-apps.js';
 import { LogoError, type LogoFetcher } from './logo.js';
+import { AdminError } from '../http/refusal.js';
 
 export const NAME_MAX = 100;
 export const REDIRECT_URIS_MAX = 10;
@@ -81,7 +82,7 @@ export function registrationInputFromBody(body: RegistrationBody): RegistrationI
   };
 }
 
-/** Closed set of refusals; every one is the caller's input, so a 400. */
+/** Closed set of refusals; every one is the caller's input, so a 400, but an unknown client id (404). */
 export type RegistrationErrorCode =
   | 'invalid_name'
   | 'invalid_redirect_uri'
@@ -92,13 +93,13 @@ export type RegistrationErrorCode =
   | 'unknown_client'
   | 'no_client_secret';
 
-export class PartnerAppError extends Error {
+export class PartnerAppError extends AdminError<RegistrationErrorCode> {
   constructor(
-    readonly code: RegistrationErrorCode,
+    code: RegistrationErrorCode,
     message: string,
     readonly field?: string,
   ) {
-    super(message);
+    super(code, message, code === 'unknown_client' ? 404 : 400);
     this.name = 'PartnerAppError';
   }
 }
