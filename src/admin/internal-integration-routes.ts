@@ -33,10 +33,10 @@ import type { Keyring } from '../crypto/keyring.js';
 import { requireSignIn } from '../http/auth-guards.js';
 import { badRequest, forbidden, HttpError, notFound } from '../http/errors.js';
 import { renderPage } from '../http/views.js';
-import { CAPABILITIES, CAPABILITY_LABELS, CONTENT_CAPABILITIES, USER_INFO_LEVELS, type Capability } from '../oauth/capabilities.js';
+import { CAPABILITY_LABELS, CONTENT_CAPABILITIES, USER_INFO_LEVELS, type Capability } from '../oauth/capabilities.js';
 import type { Stores } from '../store/stores.js';
 import { titleOf } from '../consent/picker.js';
-import { adminAuthentication, type AdminPrincipal } from './auth.js';
+import { adminAuthentication } from './auth.js';
 import {
   connectPage,
   convertToPublic,
@@ -48,12 +48,10 @@ import {
   ownedWorkspaces,
   readInternalToken,
   requireOwner,
-  type Caller,
   type InternalIntegrationDeps,
 } from './internal-integrations.js';
 import { createLogoFetcher, type LogoFetcher } from './logo.js';
 import { describeZodError } from '../http/validation.js';
-import { URL_MAX } from './partner-apps.js';
 
 export interface InternalIntegrationRouteDeps {
   stores: Pick<Stores, 'internalIntegrations' | 'workspaces' | 'connections' | 'pageIndex' | 'audit' | 'adminTokens' | 'people'>;
@@ -65,66 +63,22 @@ export interface InternalIntegrationRouteDeps {
 
 const publicDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../public');
 
-// ---------------------------------------------------------------------------
-// Wire schemas (also the OpenAPI document's)
-
-export const newIntegrationBodySchema = z
-  .object({
-    name: z.string().min(1).max(100),
-    workspace_id: z.string().min(1).max(100).describe('A workspace the caller owns; fixed for the life of the integration'),
-    capabilities: z.array(z.enum(CAPABILITIES)).min(1).max(CAPABILITIES.length).describe('At most one user-information level'),
-    logo_url: z.string().min(1).max(URL_MAX).nullable().optional(),
-  })
-  .strict();
-
-export const integrationWireSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  workspace_id: z.string(),
-  capabilities: z.array(z.enum(CAPABILITIES)),
-  integration_kind: z.literal('internal'),
-  logo_url: z.string().nullable(),
-  created_at: z.string(),
-  pages: z.number().int().optional().describe('How many pages are connected'),
-});
-
-export const convertBodySchema = z
-  .object({
-    redirect_uris: z.array(z.string().min(1).max(URL_MAX)).min(1).max(10),
-  })
-  .strict();
-
-export const conversionWireSchema = z.object({
-  id: z.string(),
-  integration_kind: z.literal('public'),
-  client_id: z.string(),
-  client_secret: z.string().describe('Shown in this answer only'),
-  redirect_uris: z.array(z.string()),
-  grants: z.array(z.object({ id: z.string(), person_id: z.string(), upstream_connection_id: z.string(), page_ids: z.array(z.string()) })),
-});
-
-export const pageConnectionBodySchema = z.object({ integration_id: z.string().min(1).max(100) }).strict();
+// The wire schemas live beside (also the OpenAPI document's), re-exported for this module's importers.
+export * from './internal-integration-wire.js';
+import {
+  addConnectionFormSchema,
+  convertBodySchema,
+  convertFormSchema,
+  newIntegrationBodySchema,
+  newIntegrationFormSchema,
+  pageConnectionBodySchema,
+  type FormValues,
+} from './internal-integration-wire.js';
+import { callerOf, pageCaller } from './internal-integration-callers.js';
 
 const emptyBody = z.union([z.undefined(), z.object({}).strict()]);
 
 // ---------------------------------------------------------------------------
-
-/** The caller as the rules and the audit trail see them. */
-export function callerOf(principal: AdminPrincipal, req: Request): Caller {
-  return {
-    person: principal.person,
-    actor: {
-      type: principal.via === 'session' ? 'person' : 'admin_token',
-      id: principal.person?.id ?? null,
-      label: principal.label,
-      address: req.ip ?? null,
-    },
-  };
-}
-
-export function pageCaller(req: Request): Caller {
-  return { person: req.user!, actor: { type: 'person', id: req.user!.id, label: req.user!.email, address: req.ip ?? null } };
-}
 
 function listOf(value: string | string[] | undefined): string[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
@@ -432,25 +386,3 @@ export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps): R
 function capabilityText(capabilities: readonly Capability[]): string {
   return capabilities.map((c) => CAPABILITY_LABELS[c]).join(', ');
 }
-
-interface FormValues {
-  name: string;
-  workspaceId: string;
-  capabilities: string[];
-  logoUrl: string;
-}
-
-const newIntegrationFormSchema = z
-  .object({
-    _csrf: z.string().optional(),
-    name: z.string().max(1000),
-    workspace: z.string().max(100),
-    capabilities: z.union([z.string(), z.array(z.string()).max(20)]).optional(),
-    logo_url: z.string().max(URL_MAX).optional().default(''),
-  })
-  .strict();
-
-const convertFormSchema = z.object({ _csrf: z.string().optional(), redirect_uris: z.string().max(25_000) }).strict();
-const addConnectionFormSchema = z
-  .object({ _csrf: z.string().optional(), integration: z.string().max(100), q: z.string().max(100).optional() })
-  .strict();
