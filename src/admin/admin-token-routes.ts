@@ -25,7 +25,7 @@ import type { PersonalAdminToken } from '../store/admin-tokens.js';
 import type { Person } from '../store/people.js';
 import type { Stores } from '../store/stores.js';
 import { adminAuthentication } from './auth.js';
-import { describeZodError } from './partner-app-routes.js';
+import { describeZodError } from '../http/validation.js';
 
 export interface AdminTokenRouteDeps {
   stores: Pick<Stores, 'adminTokens' | 'people' | 'audit'>;

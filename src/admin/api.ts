@@ -1,10 +1,15 @@
 /**
- * The admin JSON API under /api/admin/v1. Errors answer
+ * The admin JSON API under /api/admin/v1: its own operations (workspaces, key
+ * rotation, the OpenAPI document) as contracts, and the catch-all that
+ * answers an unknown admin path 401 to a stranger. Errors answer
  * `{ "error": { "code", "message" } }` (src/http/errors.ts).
  */
 import { Router } from 'express';
+import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Keyring } from '../crypto/keyring.js';
+import { contractsFor, type Contract } from '../http/contract.js';
+import { mountZone, zoneGuards } from '../http/zones.js';
 import type { AuditStore } from '../store/audit.js';
 import type { AdminTokenStore } from '../store/admin-tokens.js';
 import type { InternalIntegrationStore } from '../store/internal-integrations.js';
@@ -12,7 +17,7 @@ import type { PeopleStore } from '../store/people.js';
 import type { UpstreamConnectionStore } from '../store/upstream-connections.js';
 import type { WorkspaceStore } from '../store/workspaces.js';
 import { indexStateText } from '../upstream/routes.js';
-import { adminAuthentication, requireOrganisationAdmin } from './auth.js';
+import { adminAuthentication } from './auth.js';
 import { rotateKeys } from './keys.js';
 import { openApiDocument } from './openapi.js';
 
@@ -32,15 +37,53 @@ export interface AdminApiDeps {
   webhookEvents?: Parameters<typeof rotateKeys>[0]['webhookEvents'];
 }
 
-export function adminApi(deps: AdminApiDeps): Router {
-  const router = Router();
-  router.get('/api/admin/v1/openapi.json', (_req, res) => {
-    res.json(openApiDocument(deps.publicUrl));
-  });
+const { api } = contractsFor<AdminApiDeps>();
+const V1 = '/api/admin/v1';
 
-  router.use('/api/admin/v1', adminAuthentication(deps));
+export const openApiOperation = api(
+  {
+    zone: 'public',
+    name: 'openApiDocument',
+    method: 'get',
+    path: `${V1}/openapi.json`,
+    summary: 'This document (public)',
+    answer: z.record(z.string(), z.unknown()),
+    audit: { none: 'a public description' },
+  },
+  async (_input, _ctx, deps) => openApiDocument(deps.publicUrl),
+);
 
-  router.get('/api/admin/v1/workspaces', async (_req, res) => {
+const workspaceWireSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  icon: z.string().nullable(),
+  install_policy: z.enum(['no_restrictions', 'approved_only']),
+  role: z.string().nullable().describe("The caller's role; null for organisation admins"),
+  owners: z.number().int(),
+  members: z.number().int(),
+  upstream_connections: z.array(
+    z.object({
+      id: z.string(),
+      person_id: z.string(),
+      kind: z.string(),
+      index_state: z.string(),
+      pages_indexed: z.number().int(),
+      index_text: z.string(),
+    }),
+  ),
+});
+
+export const listWorkspacesOperation = api(
+  {
+    zone: 'owner',
+    name: 'listWorkspaces',
+    method: 'get',
+    path: `${V1}/workspaces`,
+    summary: 'Workspaces the caller may see (all, for organisation admins)',
+    answer: z.object({ object: z.literal('list'), workspaces: z.array(workspaceWireSchema) }),
+    audit: { none: 'a read' },
+  },
+  async (_input, { res }, deps) => {
     const principal = res.locals.principal!;
     const list = principal.isOrganisationAdmin
       ? (await deps.workspaces.listAll()).map((w) => ({ ...w, role: null as string | null }))
@@ -70,10 +113,26 @@ export function adminApi(deps: AdminApiDeps): Router {
         };
       }),
     );
-    res.json({ object: 'list', workspaces });
-  });
+    return { object: 'list' as const, workspaces };
+  },
+);
 
-  router.post('/api/admin/v1/keys/rotate', requireOrganisationAdmin, async (req, res) => {
+export const rotateKeysOperation = api(
+  {
+    zone: 'org-admin',
+    name: 'rotateKeys',
+    method: 'post',
+    path: `${V1}/keys/rotate`,
+    summary: 'Re-encrypt every stored credential under the current key (organisation admins)',
+    answer: z.object({
+      key_id: z.string(),
+      reencrypted: z.number().int(),
+      already_current: z.number().int(),
+      unreadable: z.array(z.object({ type: z.string(), id: z.string() })).describe('Values (by type and id) no configured key decrypts'),
+    }),
+    audit: 'keys.rotated',
+  },
+  async (_input, { req, res }, deps) => {
     const result = await rotateKeys(deps);
     const principal = res.locals.principal!;
     await deps.audit.record(
@@ -86,13 +145,26 @@ export function adminApi(deps: AdminApiDeps): Router {
       },
       deps.clock.now(),
     );
-    res.json({
+    return {
       key_id: result.keyId,
       reencrypted: result.reencrypted,
       already_current: result.alreadyCurrent,
       unreadable: result.unreadable,
-    });
-  });
+    };
+  },
+);
 
+export const ADMIN_API_PUBLIC: ReadonlyArray<Contract<'public', AdminApiDeps>> = [openApiOperation];
+export const ADMIN_API_OWNER: ReadonlyArray<Contract<'owner', AdminApiDeps>> = [listWorkspacesOperation];
+export const ADMIN_API_ORG_ADMIN: ReadonlyArray<Contract<'org-admin', AdminApiDeps>> = [rotateKeysOperation];
+
+export function adminApi(deps: AdminApiDeps): Router {
+  const router = Router();
+  const guards = zoneGuards(deps);
+  mountZone(router, 'public', ADMIN_API_PUBLIC, deps, guards);
+  mountZone(router, 'owner', ADMIN_API_OWNER, deps, guards);
+  mountZone(router, 'org-admin', ADMIN_API_ORG_ADMIN, deps, guards);
+  // Any other admin path: a stranger is told to authenticate (401) before learning whether it exists (404).
+  router.use(V1, adminAuthentication(deps));
   return router;
 }

@@ -25,7 +25,7 @@ import type { AuditSearch } from '../store/audit-query.js';
 import type { Person } from '../store/people.js';
 import type { Stores } from '../store/stores.js';
 import { adminAuthentication, isOrganisationAdmin } from './auth.js';
-import { describeZodError } from './partner-app-routes.js';
+import { describeZodError } from '../http/validation.js';
 
 export interface AuditRouteDeps {
   stores: Pick<Stores, 'auditQuery' | 'workspaces' | 'partnerApps' | 'adminTokens' | 'people'>;

@@ -31,12 +31,12 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { requireSignIn } from '../http/auth-guards.js';
-import { badRequest, conflict, forbidden, HttpError, notFound } from '../http/errors.js';
+import { badRequest, forbidden, HttpError, notFound } from '../http/errors.js';
 import { renderPage } from '../http/views.js';
-import { CAPABILITIES, CAPABILITY_LABELS, CONTENT_CAPABILITIES, USER_INFO_LEVELS, type Capability } from '../oauth/capabilities.js';
+import { CAPABILITY_LABELS, CONTENT_CAPABILITIES, USER_INFO_LEVELS, type Capability } from '../oauth/capabilities.js';
 import type { Stores } from '../store/stores.js';
 import { titleOf } from '../consent/picker.js';
-import { adminAuthentication, type AdminPrincipal } from './auth.js';
+import { adminAuthentication } from './auth.js';
 import {
   connectPage,
   convertToPublic,
@@ -48,12 +48,10 @@ import {
   ownedWorkspaces,
   readInternalToken,
   requireOwner,
-  type Caller,
   type InternalIntegrationDeps,
 } from './internal-integrations.js';
 import { createLogoFetcher, type LogoFetcher } from './logo.js';
-import { describeZodError } from './partner-app-routes.js';
-import { URL_MAX } from './partner-apps.js';
+import { describeZodError } from '../http/validation.js';
 
 export interface InternalIntegrationRouteDeps {
   stores: Pick<Stores, 'internalIntegrations' | 'workspaces' | 'connections' | 'pageIndex' | 'audit' | 'adminTokens' | 'people'>;
@@ -65,82 +63,22 @@ export interface InternalIntegrationRouteDeps {
 
 const publicDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../public');
 
-// ---------------------------------------------------------------------------
-// Wire schemas (also the OpenAPI document's)
-
-export const newIntegrationBodySchema = z
-  .object({
-    name: z.string().min(1).max(100),
-    workspace_id: z.string().min(1).max(100).describe('A workspace the caller owns; fixed for the life of the integration'),
-    capabilities: z.array(z.enum(CAPABILITIES)).min(1).max(CAPABILITIES.length).describe('At most one user-information level'),
-    logo_url: z.string().min(1).max(URL_MAX).nullable().optional(),
-  })
-  .strict();
-
-export const integrationWireSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  workspace_id: z.string(),
-  capabilities: z.array(z.enum(CAPABILITIES)),
-  integration_kind: z.literal('internal'),
-  logo_url: z.string().nullable(),
-  created_at: z.string(),
-  pages: z.number().int().optional().describe('How many pages are connected'),
-});
-
-export const convertBodySchema = z
-  .object({
-    redirect_uris: z.array(z.string().min(1).max(URL_MAX)).min(1).max(10),
-  })
-  .strict();
-
-export const conversionWireSchema = z.object({
-  id: z.string(),
-  integration_kind: z.literal('public'),
-  client_id: z.string(),
-  client_secret: z.string().describe('Shown in this answer only'),
-  redirect_uris: z.array(z.string()),
-  grants: z.array(z.object({ id: z.string(), person_id: z.string(), upstream_connection_id: z.string(), page_ids: z.array(z.string()) })),
-});
-
-export const pageConnectionBodySchema = z.object({ integration_id: z.string().min(1).max(100) }).strict();
+// The wire schemas live beside (also the OpenAPI document's), re-exported for this module's importers.
+export * from './internal-integration-wire.js';
+import {
+  addConnectionFormSchema,
+  convertBodySchema,
+  convertFormSchema,
+  newIntegrationBodySchema,
+  newIntegrationFormSchema,
+  pageConnectionBodySchema,
+  type FormValues,
+} from './internal-integration-wire.js';
+import { callerOf, pageCaller } from './internal-integration-callers.js';
 
 const emptyBody = z.union([z.undefined(), z.object({}).strict()]);
 
 // ---------------------------------------------------------------------------
-
-/** The caller as the rules and the audit trail see them. */
-export function callerOf(principal: AdminPrincipal, req: Request): Caller {
-  return {
-    person: principal.person,
-    actor: {
-      type: principal.via === 'session' ? 'person' : 'admin_token',
-      id: principal.person?.id ?? null,
-      label: principal.label,
-      address: req.ip ?? null,
-    },
-  };
-}
-
-export function pageCaller(req: Request): Caller {
-  return { person: req.user!, actor: { type: 'person', id: req.user!.id, label: req.user!.email, address: req.ip ?? null } };
-}
-
-function toHttpError(err: unknown): unknown {
-  if (!(err instanceof InternalIntegrationError)) return err;
-  if (err.code === 'not_found') return notFound(err.message);
-  if (err.code === 'forbidden') return forbidden(err.message);
-  if (err.code === 'connected_through_another_owner' || err.code === 'no_upstream_connection') return conflict(err.message);
-  return badRequest(err.message);
-}
-
-async function mapped<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    throw toHttpError(err);
-  }
-}
 
 function listOf(value: string | string[] | undefined): string[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
@@ -177,19 +115,17 @@ export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps): R
   router.post('/api/admin/v1/integrations', async (req, res) => {
     const parsed = newIntegrationBodySchema.safeParse(req.body);
     if (!parsed.success) throw badRequest(describeZodError(parsed.error, req.body));
-    const app = await mapped(() =>
-      createInternalIntegration(rules, callerOf(res.locals.principal!, req), {
-        name: parsed.data.name,
-        workspaceId: parsed.data.workspace_id,
-        capabilities: parsed.data.capabilities,
-        logoUrl: parsed.data.logo_url ?? null,
-      }),
-    );
+    const app = await createInternalIntegration(rules, callerOf(res.locals.principal!, req), {
+      name: parsed.data.name,
+      workspaceId: parsed.data.workspace_id,
+      capabilities: parsed.data.capabilities,
+      logoUrl: parsed.data.logo_url ?? null,
+    });
     res.status(201).json(integrationToWire({ ...app, pageCount: 0 }));
   });
 
   router.get('/api/admin/v1/integrations/:appId', async (req, res) => {
-    const { app } = await mapped(() => ownedIntegration(rules, res.locals.principal!.person, String(req.params.appId)));
+    const { app } = await ownedIntegration(rules, res.locals.principal!.person, String(req.params.appId));
     const pages = await stores.internalIntegrations.listPages(app.id);
     res.json({
       ...integrationToWire({ ...app, pageCount: pages.length }),
@@ -204,16 +140,14 @@ export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps): R
 
   router.post('/api/admin/v1/integrations/:appId/token', async (req, res) => {
     if (!emptyBody.safeParse(req.body).success) throw badRequest('This request takes no body fields.');
-    const { app, token } = await mapped(() => readInternalToken(rules, callerOf(res.locals.principal!, req), String(req.params.appId)));
+    const { app, token } = await readInternalToken(rules, callerOf(res.locals.principal!, req), String(req.params.appId));
     res.json({ id: app.id, token });
   });
 
   router.post('/api/admin/v1/integrations/:appId/convert', async (req, res) => {
     const parsed = convertBodySchema.safeParse(req.body);
     if (!parsed.success) throw badRequest(describeZodError(parsed.error, req.body));
-    const done = await mapped(() =>
-      convertToPublic(rules, callerOf(res.locals.principal!, req), String(req.params.appId), parsed.data.redirect_uris),
-    );
+    const done = await convertToPublic(rules, callerOf(res.locals.principal!, req), String(req.params.appId), parsed.data.redirect_uris);
     res.json({
       id: done.app.id,
       integration_kind: 'public',
@@ -232,24 +166,20 @@ export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps): R
   router.post('/api/admin/v1/workspaces/:workspaceId/pages/:pageId/connections', async (req, res) => {
     const parsed = pageConnectionBodySchema.safeParse(req.body);
     if (!parsed.success) throw badRequest(describeZodError(parsed.error, req.body));
-    const { app, added } = await mapped(() =>
-      connectPage(rules, callerOf(res.locals.principal!, req), {
-        workspaceId: String(req.params.workspaceId),
-        pageId: String(req.params.pageId),
-        appId: parsed.data.integration_id,
-      }),
-    );
+    const { app, added } = await connectPage(rules, callerOf(res.locals.principal!, req), {
+      workspaceId: String(req.params.workspaceId),
+      pageId: String(req.params.pageId),
+      appId: parsed.data.integration_id,
+    });
     res.status(added ? 201 : 200).json({ integration_id: app.id, page_id: String(req.params.pageId), added });
   });
 
   router.delete('/api/admin/v1/workspaces/:workspaceId/pages/:pageId/connections/:appId', async (req, res) => {
-    const { app, removed } = await mapped(() =>
-      disconnectPage(rules, callerOf(res.locals.principal!, req), {
-        workspaceId: String(req.params.workspaceId),
-        pageId: String(req.params.pageId),
-        appId: String(req.params.appId),
-      }),
-    );
+    const { app, removed } = await disconnectPage(rules, callerOf(res.locals.principal!, req), {
+      workspaceId: String(req.params.workspaceId),
+      pageId: String(req.params.pageId),
+      appId: String(req.params.appId),
+    });
     res.json({ integration_id: app.id, page_id: String(req.params.pageId), removed });
   });
 
@@ -311,12 +241,12 @@ export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps): R
         await renderList(req, res, { error: err.message, form }, 400);
         return;
       }
-      throw toHttpError(err);
+      throw err;
     }
   });
 
   const renderDetail = async (req: Request, res: Response, appId: string, extra: { token?: string; error?: string } = {}, status = 200) => {
-    const { app } = await mapped(() => ownedIntegration(rules, req.user!, appId));
+    const { app } = await ownedIntegration(rules, req.user!, appId);
     const workspace = await stores.workspaces.findById(app.workspaceId);
     const pages = await stores.internalIntegrations.listPages(app.id);
     renderPage(
@@ -349,7 +279,7 @@ export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps): R
   router.get('/integrations/:appId', requireSignIn, async (req, res) => renderDetail(req, res, String(req.params.appId)));
 
   router.post('/integrations/:appId/token', requireSignIn, async (req, res) => {
-    const { token } = await mapped(() => readInternalToken(rules, pageCaller(req), String(req.params.appId)));
+    const { token } = await readInternalToken(rules, pageCaller(req), String(req.params.appId));
     await renderDetail(req, res, String(req.params.appId), { token });
   });
 
@@ -375,13 +305,13 @@ export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps): R
         await renderDetail(req, res, String(req.params.appId), { error: err.message }, 400);
         return;
       }
-      throw toHttpError(err);
+      throw err;
     }
   });
 
   /** The owner's own page index for a workspace: where pages' connections are managed. */
   const ownerConnection = async (req: Request, workspaceId: string) => {
-    const owner = await mapped(() => requireOwner(rules, req.user!, workspaceId));
+    const owner = await requireOwner(rules, req.user!, workspaceId);
     const workspace = (await stores.workspaces.findById(workspaceId))!;
     const connection = await stores.connections.findForPersonAndWorkspace(owner.id, workspaceId);
     if (!connection || connection.status !== 'active')
@@ -439,14 +369,14 @@ export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps): R
     if (!parsed.success) throw badRequest(describeZodError(parsed.error, req.body));
     const workspaceId = String(req.params.workspaceId);
     const pageId = String(req.params.pageId);
-    await mapped(() => connectPage(rules, pageCaller(req), { workspaceId, pageId, appId: parsed.data.integration }));
+    await connectPage(rules, pageCaller(req), { workspaceId, pageId, appId: parsed.data.integration });
     res.redirect(303, `/workspaces/${encodeURIComponent(workspaceId)}/pages/${encodeURIComponent(pageId)}?notice=added`);
   });
 
   router.post('/workspaces/:workspaceId/pages/:pageId/connections/:appId/disconnect', requireSignIn, async (req, res) => {
     const workspaceId = String(req.params.workspaceId);
     const pageId = String(req.params.pageId);
-    await mapped(() => disconnectPage(rules, pageCaller(req), { workspaceId, pageId, appId: String(req.params.appId) }));
+    await disconnectPage(rules, pageCaller(req), { workspaceId, pageId, appId: String(req.params.appId) });
     res.redirect(303, `/workspaces/${encodeURIComponent(workspaceId)}/pages/${encodeURIComponent(pageId)}?notice=removed`);
   });
 
@@ -456,25 +386,3 @@ export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps): R
 function capabilityText(capabilities: readonly Capability[]): string {
   return capabilities.map((c) => CAPABILITY_LABELS[c]).join(', ');
 }
-
-interface FormValues {
-  name: string;
-  workspaceId: string;
-  capabilities: string[];
-  logoUrl: string;
-}
-
-const newIntegrationFormSchema = z
-  .object({
-    _csrf: z.string().optional(),
-    name: z.string().max(1000),
-    workspace: z.string().max(100),
-    capabilities: z.union([z.string(), z.array(z.string()).max(20)]).optional(),
-    logo_url: z.string().max(URL_MAX).optional().default(''),
-  })
-  .strict();
-
-const convertFormSchema = z.object({ _csrf: z.string().optional(), redirect_uris: z.string().max(25_000) }).strict();
-const addConnectionFormSchema = z
-  .object({ _csrf: z.string().optional(), integration: z.string().max(100), q: z.string().max(100).optional() })
-  .strict();

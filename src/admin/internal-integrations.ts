@@ -34,6 +34,7 @@ import type { UpstreamConnectionStore } from '../store/upstream-connections.js';
 import type { WorkspaceStore } from '../store/workspaces.js';
 import { LogoError, type LogoFetcher } from './logo.js';
 import { checkCapabilities, checkRedirectUri, NAME_MAX, REDIRECT_URIS_MAX, type Actor } from './partner-apps.js';
+import { AdminError } from '../http/refusal.js';
 
 export type InternalIntegrationErrorCode =
   | 'not_found'
@@ -47,12 +48,15 @@ export type InternalIntegrationErrorCode =
   | 'page_not_in_index'
   | 'connected_through_another_owner';
 
-export class InternalIntegrationError extends Error {
-  constructor(
-    readonly code: InternalIntegrationErrorCode,
-    message: string,
-  ) {
-    super(message);
+function statusOf(code: InternalIntegrationErrorCode): number {
+  if (code === 'not_found') return 404;
+  if (code === 'forbidden') return 403;
+  return code === 'connected_through_another_owner' || code === 'no_upstream_connection' ? 409 : 400;
+}
+
+export class InternalIntegrationError extends AdminError<InternalIntegrationErrorCode> {
+  constructor(code: InternalIntegrationErrorCode, message: string) {
+    super(code, message, statusOf(code));
     this.name = 'InternalIntegrationError';
   }
 }

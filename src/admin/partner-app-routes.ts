@@ -21,6 +21,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { requireSignIn } from '../http/auth-guards.js';
 import { badRequest, forbidden, notFound } from '../http/errors.js';
+import { describeZodError } from '../http/validation.js';
 import { renderPage } from '../http/views.js';
 import { CAPABILITY_LABELS, CONTENT_CAPABILITIES, USER_INFO_LEVELS } from '../oauth/capabilities.js';
 import type { Stores } from '../store/stores.js';
@@ -47,28 +48,6 @@ export interface PartnerAppRouteDeps {
 }
 
 const publicDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../public');
-
-/** Zod's first complaint, as one sentence naming the field. */
-export function describeZodError(error: z.ZodError, input: unknown): string {
-  const issue = error.issues[0]!;
-  const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
-  if (issue.code === 'unrecognized_keys')
-    return `Unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}.`;
-  if (issue.path.length === 0 && (input === undefined || typeof input !== 'object' || input === null || Array.isArray(input))) {
-    return 'The body must be a JSON object.';
-  }
-  // Zod 4 does not keep the offending value in its issues: look it up to tell "missing" from "wrong".
-  let value: unknown = input;
-  for (const key of issue.path)
-    value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
-  if (issue.code === 'invalid_type' && value === undefined) return `${where}is required.`;
-  return `${where}${issue.message}.`;
-}
-
-function toHttpError(err: unknown): unknown {
-  if (!(err instanceof PartnerAppError)) return err;
-  return err.code === 'unknown_client' ? notFound(err.message) : badRequest(err.message);
-}
 
 function actorFromPrincipal(principal: AdminPrincipal, req: Request): Actor {
   return {
@@ -105,30 +84,22 @@ export function partnerAppRoutes(deps: PartnerAppRouteDeps): Router {
   router.post('/api/admin/v1/apps', async (req, res) => {
     const parsed = registrationBodySchema.safeParse(req.body);
     if (!parsed.success) throw badRequest(describeZodError(parsed.error, req.body));
-    try {
-      const { app, clientSecret } = await registerPartnerApp(
-        rules,
-        registrationInputFromBody(parsed.data),
-        actorFromPrincipal(res.locals.principal!, req),
-      );
-      res.status(201).json(partnerAppToWire(app, clientSecret));
-    } catch (err) {
-      throw toHttpError(err);
-    }
+    const { app, clientSecret } = await registerPartnerApp(
+      rules,
+      registrationInputFromBody(parsed.data),
+      actorFromPrincipal(res.locals.principal!, req),
+    );
+    res.status(201).json(partnerAppToWire(app, clientSecret));
   });
 
   router.post('/api/admin/v1/apps/:clientId/rotate-secret', async (req, res) => {
     if (!emptyBody.safeParse(req.body).success) throw badRequest('This request takes no body fields.');
-    try {
-      const { app, clientSecret } = await rotateClientSecret(
-        rules,
-        String(req.params.clientId),
-        actorFromPrincipal(res.locals.principal!, req),
-      );
-      res.json({ client_id: app.clientId, client_secret: clientSecret });
-    } catch (err) {
-      throw toHttpError(err);
-    }
+    const { app, clientSecret } = await rotateClientSecret(
+      rules,
+      String(req.params.clientId),
+      actorFromPrincipal(res.locals.principal!, req),
+    );
+    res.json({ client_id: app.clientId, client_secret: clientSecret });
   });
 
   // ---- The page ----------------------------------------------------------

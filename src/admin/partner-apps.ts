@@ -16,8 +16,9 @@ import type { Clock } from '../clock.js';
 import { generateToken, hashToken, randomString } from '../crypto/tokens.js';
 import { CAPABILITIES, USER_INFO_LEVELS, isCapability, normaliseCapabilities, type Capability } from '../oauth/capabilities.js';
 import type { AuditEvent, AuditStore } from '../store/audit.js';
-import type { PartnerApp, PartnerAppStore, PartnerAppSummary } from '../store/partner-apps.js';
+import type { PartnerApp, PartnerAppStore } from '../store/partner-apps.js';
 import { LogoError, type LogoFetcher } from './logo.js';
+import { AdminError } from '../http/refusal.js';
 
 export const NAME_MAX = 100;
 export const REDIRECT_URIS_MAX = 10;
@@ -81,7 +82,7 @@ export function registrationInputFromBody(body: RegistrationBody): RegistrationI
   };
 }
 
-/** Closed set of refusals; every one is the caller's input, so a 400. */
+/** Closed set of refusals; every one is the caller's input, so a 400, but an unknown client id (404). */
 export type RegistrationErrorCode =
   | 'invalid_name'
   | 'invalid_redirect_uri'
@@ -92,13 +93,13 @@ export type RegistrationErrorCode =
   | 'unknown_client'
   | 'no_client_secret';
 
-export class PartnerAppError extends Error {
+export class PartnerAppError extends AdminError<RegistrationErrorCode> {
   constructor(
-    readonly code: RegistrationErrorCode,
+    code: RegistrationErrorCode,
     message: string,
     readonly field?: string,
   ) {
-    super(message);
+    super(code, message, code === 'unknown_client' ? 404 : 400);
     this.name = 'PartnerAppError';
   }
 }
@@ -344,68 +345,5 @@ function actorOf(actor: Actor): AuditEvent['actor'] {
   return { type: actor.type, id: actor.id ?? null, label: actor.label ?? null };
 }
 
-// ---------------------------------------------------------------------------
-// Wire
-
-export interface PartnerAppWire {
-  id: string;
-  client_id: string | null;
-  client_secret?: string;
-  name: string;
-  redirect_uris: string[];
-  capabilities: Capability[];
-  client_type: 'confidential' | 'public';
-  integration_kind: 'public' | 'internal';
-  built_by_organisation: boolean;
-  /** `agent`: registered itself (RFC 7591), its name self-asserted; absent for apps an admin registered. */
-  client_kind?: 'agent';
-  website: string | null;
-  support_contact: string | null;
-  logo_url: string | null;
-  created_at: string;
-}
-
-/** The JSON an admin sees: never the secret hash; the secret only when `clientSecret` is given (creation, rotation). */
-export function partnerAppToWire(app: PartnerAppSummary, clientSecret: string | null = null): PartnerAppWire {
-  return {
-    id: app.id,
-    client_id: app.clientId,
-    ...(clientSecret !== null ? { client_secret: clientSecret } : {}),
-    name: app.name,
-    redirect_uris: app.redirectUris,
-    capabilities: app.capabilities,
-    client_type: app.clientType,
-    integration_kind: app.integrationKind,
-    built_by_organisation: app.builtByOrganisation,
-    // Only agents carry it, so the answers partners' tooling already reads keep their shape.
-    ...(app.clientKind === 'agent' ? { client_kind: 'agent' as const } : {}),
-    website: app.website,
-    support_contact: app.supportContact,
-    logo_url: app.hasLogo ? logoPath(app.id) : null,
-    created_at: app.createdAt.toISOString(),
-  };
-}
-
-export function logoPath(appId: string): string {
-  return `/apps/${appId}/logo`;
-}
-
-/** JSON Schemas of the answers, for the OpenAPI document. */
-export const partnerAppWireSchema = z.object({
-  id: z.string().describe('UUID; the logo is at /apps/{id}/logo'),
-  client_id: z.string().nullable().describe('base64url characters'),
-  client_secret: z.string().optional().describe('Confidential clients, once: in the creation answer only'),
-  name: z.string(),
-  redirect_uris: z.array(z.string()),
-  capabilities: z.array(z.enum(CAPABILITIES)),
-  client_type: z.enum(['confidential', 'public']),
-  integration_kind: z.enum(['public', 'internal']),
-  built_by_organisation: z.boolean(),
-  client_kind: z.literal('agent').optional().describe('Present for AI agents that registered themselves (RFC 7591)'),
-  website: z.string().nullable(),
-  support_contact: z.string().nullable(),
-  logo_url: z.string().nullable().describe('/apps/{id}/logo, served by Gatehouse'),
-  created_at: z.string().describe('ISO 8601 time'),
-});
-
-export const rotatedSecretSchema = z.object({ client_id: z.string(), client_secret: z.string() });
+// The wire shapes live beside, re-exported for this module's importers.
+export * from './partner-app-wire.js';

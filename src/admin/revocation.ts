@@ -22,6 +22,7 @@ import type { TokenStore } from '../store/tokens.js';
 import type { UpstreamConnectionStore } from '../store/upstream-connections.js';
 import { decryptCredential } from '../upstream/connect.js';
 import { notionClient, type NotionUpstream } from '../upstream/notion.js';
+import { AdminError } from '../http/refusal.js';
 
 /** Who acts: a signed-in person, an admin token's holder, or Gatehouse itself (membership sync). */
 export interface Actor {
@@ -51,9 +52,9 @@ function revokedBy(actor: Actor): string {
   return actor.type === 'system' ? `system:${actor.label}` : `${actor.type}:${actor.id ?? actor.label}`;
 }
 
-export class GrantNotFound extends Error {
+export class GrantNotFound extends AdminError<'not_found'> {
   constructor() {
-    super('No such grant.');
+    super('not_found', 'No such grant.', 404);
   }
 }
 
@@ -126,9 +127,9 @@ export interface DisconnectDeps extends RevocationDeps {
   warn?: (message: string, detail: Record<string, unknown>) => void;
 }
 
-export class ConnectionNotFound extends Error {
+export class ConnectionNotFound extends AdminError<'not_found'> {
   constructor() {
-    super('No such upstream connection.');
+    super('not_found', 'No such upstream connection.', 404);
   }
 }
 

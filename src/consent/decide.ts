@@ -12,6 +12,7 @@
  * token is checked before any of this, by the global middleware.
  */
 import type { Clock } from '../clock.js';
+import { AdminError } from '../http/refusal.js';
 import { isCapability, isSubset, normaliseCapabilities, type Capability } from '../oauth/capabilities.js';
 import { checkInstallPolicy, grantAndIssueCode, type IssueCodeDeps, type PolicyDecision } from '../oauth/grant-rules.js';
 import type { AuthorizationTransaction, TransactionLookup } from '../oauth/transaction.js';
@@ -52,16 +53,18 @@ const STATUS: Record<RefusalKind, number> = {
   capability_not_asked: 400,
 };
 
-export class ConsentRefused extends Error {
-  readonly status: number;
-  constructor(
-    readonly kind: RefusalKind,
-    message: string,
-    readonly detail?: string,
-  ) {
-    super(message);
+export class ConsentRefused extends AdminError<RefusalKind> {
+  constructor(kind: RefusalKind, message: string, detail?: string) {
+    super(kind, message, STATUS[kind], detail);
     this.name = 'ConsentRefused';
-    this.status = STATUS[kind];
+  }
+
+  get kind(): RefusalKind {
+    return this.code;
+  }
+
+  override logDetail(): string {
+    return this.detail ?? this.kind;
   }
 }
 

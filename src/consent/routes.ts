@@ -78,23 +78,6 @@ function parseForm<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   return parsed.data;
 }
 
-function toHttp(err: unknown): unknown {
-  if (!(err instanceof ConsentRefused)) return err;
-  const code = err.status === 403 ? 'forbidden' : err.status === 409 ? 'conflict' : 'invalid_request';
-  return new HttpError(err.status, code, err.message, err.detail ?? err.kind);
-}
-
-/** Wraps a handler so that a refusal renders as its page (400, 403, 409) with no redirect. */
-function handle(fn: (req: Request, res: Response) => Promise<void>) {
-  return async (req: Request, res: Response) => {
-    try {
-      await fn(req, res);
-    } catch (err) {
-      throw toHttp(err);
-    }
-  };
-}
-
 function queryString(value: unknown, max = 200): string {
   return typeof value === 'string' && value.length <= max ? value : '';
 }
@@ -184,76 +167,63 @@ export function consentRoutes(deps: ConsentRoutesDeps): Router {
     return updated;
   };
 
-  router.get(
-    '/consent/:transactionId',
-    requireSignIn,
-    handle(async (req, res) => {
-      let transaction = openTransaction(req, res);
-      const app = await requireApp(deps, transaction);
-      const person = req.user!;
-      const workspaces = await deps.workspaces.listForPerson(person.id);
-      const asked = queryString(req.query.workspace, 100);
-      const chosen =
-        workspaces.find((w) => w.id === asked) ?? workspaces.find((w) => w.id === transaction.picks.workspaceId) ?? workspaces[0] ?? null;
+  router.get('/consent/:transactionId', requireSignIn, async (req, res) => {
+    let transaction = openTransaction(req, res);
+    const app = await requireApp(deps, transaction);
+    const person = req.user!;
+    const workspaces = await deps.workspaces.listForPerson(person.id);
+    const asked = queryString(req.query.workspace, 100);
+    const chosen =
+      workspaces.find((w) => w.id === asked) ?? workspaces.find((w) => w.id === transaction.picks.workspaceId) ?? workspaces[0] ?? null;
 
-      let screen:
-        | { state: 'none' }
-        | { state: 'refused'; reason: string }
-        | { state: 'needs_connection' }
-        | { state: 'ready'; reauthPages: number | null } = { state: 'none' };
-      if (chosen) {
-        transaction = rememberWorkspace(req, transaction, chosen.id);
-        const policy = await checkConnectPolicy(deps, {
-          workspaceId: chosen.id,
-          personId: person.id,
-          app,
-          redirectUri: transaction.redirectUri,
-        });
-        const connection = await deps.connections.findForPersonAndWorkspace(person.id, chosen.id);
-        if (!policy.allowed) screen = { state: 'refused', reason: policy.reason };
-        else if (!connection || connection.status !== 'active') screen = { state: 'needs_connection' };
-        else {
-          const grant = await activeGrantFor(deps, person.id, app.id, chosen.id);
-          screen = { state: 'ready', reauthPages: grant ? grant.pageIds.length : null };
-        }
+    let screen:
+      | { state: 'none' }
+      | { state: 'refused'; reason: string }
+      | { state: 'needs_connection' }
+      | { state: 'ready'; reauthPages: number | null } = { state: 'none' };
+    if (chosen) {
+      transaction = rememberWorkspace(req, transaction, chosen.id);
+      const policy = await checkConnectPolicy(deps, { workspaceId: chosen.id, personId: person.id, app, redirectUri: transaction.redirectUri });
+      const connection = await deps.connections.findForPersonAndWorkspace(person.id, chosen.id);
+      if (!policy.allowed) screen = { state: 'refused', reason: policy.reason };
+      else if (!connection || connection.status !== 'active') screen = { state: 'needs_connection' };
+      else {
+        const grant = await activeGrantFor(deps, person.id, app.id, chosen.id);
+        screen = { state: 'ready', reauthPages: grant ? grant.pageIds.length : null };
       }
-      renderPage(res, 'consent', {
-        title: `${app.name} wants to access your workspace`,
-        transactionId: transaction.id,
-        app: appModel(app),
-        returnsTo: new URL(transaction.redirectUri).host,
-        capabilities: capabilityModel(transaction),
-        workspaces: workspaces.map((w) => ({ id: w.id, name: w.name, selected: w.id === chosen?.id })),
-        chosen: chosen ? { id: chosen.id, name: chosen.name } : null,
-        screen,
-        returnTo: chosen ? `/consent/${encodeURIComponent(transaction.id)}?workspace=${encodeURIComponent(chosen.id)}` : null,
-      });
-    }),
-  );
+    }
+    renderPage(res, 'consent', {
+      title: `${app.name} wants to access your workspace`,
+      transactionId: transaction.id,
+      app: appModel(app),
+      returnsTo: new URL(transaction.redirectUri).host,
+      capabilities: capabilityModel(transaction),
+      workspaces: workspaces.map((w) => ({ id: w.id, name: w.name, selected: w.id === chosen?.id })),
+      chosen: chosen ? { id: chosen.id, name: chosen.name } : null,
+      screen,
+      returnTo: chosen ? `/consent/${encodeURIComponent(transaction.id)}?workspace=${encodeURIComponent(chosen.id)}` : null,
+    });
+  });
 
-  router.post(
-    '/consent/:transactionId/cancel',
-    requireSignIn,
-    handle(async (req, res) => {
-      parseForm(cancelForm, req.body);
-      const transaction = openTransaction(req, res);
-      closeTransaction(req, transaction, 'denied');
-      const person = req.user!;
-      await deps.audit.record(
-        {
-          action: 'grant.denied',
-          actor: { type: 'person', id: person.id, label: person.email },
-          target: { type: 'partner_app', id: transaction.appId },
-          workspaceId: transaction.picks.workspaceId,
-          address: req.ip ?? null,
-          outcome: 'success',
-        },
-        now(),
-      );
-      // RFC 6749 §4.1.2.1 and RFC 9207; RFC 9700 §4.12: 303 after a form post.
-      res.redirect(303, redirectBack(transaction, deps.publicUrl, { error: 'access_denied' }));
-    }),
-  );
+  router.post('/consent/:transactionId/cancel', requireSignIn, async (req, res) => {
+    parseForm(cancelForm, req.body);
+    const transaction = openTransaction(req, res);
+    closeTransaction(req, transaction, 'denied');
+    const person = req.user!;
+    await deps.audit.record(
+      {
+        action: 'grant.denied',
+        actor: { type: 'person', id: person.id, label: person.email },
+        target: { type: 'partner_app', id: transaction.appId },
+        workspaceId: transaction.picks.workspaceId,
+        address: req.ip ?? null,
+        outcome: 'success',
+      },
+      now(),
+    );
+    // RFC 6749 §4.1.2.1 and RFC 9207; RFC 9700 §4.12: 303 after a form post.
+    res.redirect(303, redirectBack(transaction, deps.publicUrl, { error: 'access_denied' }));
+  });
 
   const finishAllow = async (req: Request, res: Response, input: Omit<AllowInput, 'lookup' | 'person' | 'address'>) => {
     const person = req.user!;
@@ -267,106 +237,94 @@ export function consentRoutes(deps: ConsentRoutesDeps): Router {
     res.redirect(303, redirectBack(transaction, deps.publicUrl, { code }));
   };
 
-  router.post(
-    '/consent/:transactionId/allow',
-    requireSignIn,
-    handle(async (req, res) => {
-      const form = parseForm(allowForm, req.body);
-      openTransaction(req, res);
+  router.post('/consent/:transactionId/allow', requireSignIn, async (req, res) => {
+    const form = parseForm(allowForm, req.body);
+    openTransaction(req, res);
+    await finishAllow(req, res, {
+      workspaceId: form.workspace,
+      pages: { kind: 'keep_existing' },
+      capabilities: form.capabilities ?? null,
+    });
+  });
+
+  router.get('/consent/:transactionId/pages', requireSignIn, async (req, res) => {
+    let transaction = openTransaction(req, res);
+    const app = await requireApp(deps, transaction);
+    const person = req.user!;
+    const workspaceId = queryString(req.query.workspace, 100);
+    const backToFirstScreen = `/consent/${encodeURIComponent(transaction.id)}${workspaceId ? `?workspace=${encodeURIComponent(workspaceId)}` : ''}`;
+    if (!workspaceId) return res.redirect(303, backToFirstScreen);
+    await requireActiveMember(deps, person.id, workspaceId);
+    const workspace = (await deps.workspaces.findById(workspaceId))!;
+    transaction = rememberWorkspace(req, transaction, workspaceId);
+    // The first screen explains a refusal by policy and offers "Connect your Notion account".
+    const policy = await checkConnectPolicy(deps, { workspaceId, personId: person.id, app, redirectUri: transaction.redirectUri });
+    const connection = await deps.connections.findForPersonAndWorkspace(person.id, workspaceId);
+    if (!policy.allowed || !connection || connection.status !== 'active') return res.redirect(303, backToFirstScreen);
+
+    const parent = queryString(req.query.parent, 64);
+    const offset = Number(queryString(req.query.offset, 6)) || 0;
+    const picker = await buildPicker(
+      deps.pageIndex,
+      connection.id,
+      { query: queryString(req.query.q), parentId: PAGE_ID.test(parent) ? parent : null, offset },
+      new Set(transaction.picks.pageIds),
+    );
+    const indexing = connection.indexState === 'pending' || connection.indexState === 'running';
+    renderPage(res, 'consent-pages', {
+      title: `Select pages in ${workspace.name}`,
+      transactionId: transaction.id,
+      app: appModel(app),
+      workspace: { id: workspace.id, name: workspace.name },
+      capabilities: capabilityModel(transaction),
+      picker,
+      pickedCount: transaction.picks.pageIds.length,
+      indexing: indexing ? { count: picker.total } : null,
+      // Refresh only while nothing is listed yet: a refresh would lose ticks not yet posted.
+      autoRefresh: indexing && picker.total === 0,
+      backHref: backToFirstScreen,
+    });
+  });
+
+  router.post('/consent/:transactionId/pages', requireSignIn, async (req, res) => {
+    const form = parseForm(picksForm, req.body);
+    const transaction = openTransaction(req, res);
+    const shown = (form.shown ?? '').split(',').filter((id) => PAGE_ID.test(id));
+    const earlier = transaction.picks.workspaceId === form.workspace ? transaction.picks.pageIds : [];
+    const picked = mergePicks(earlier, shown, form.pages ?? []);
+
+    if (form.action === 'allow') {
       await finishAllow(req, res, {
         workspaceId: form.workspace,
-        pages: { kind: 'keep_existing' },
+        pages: { kind: 'picked', pageIds: picked },
         capabilities: form.capabilities ?? null,
       });
-    }),
-  );
+      return;
+    }
+    await requireActiveMember(deps, req.user!.id, form.workspace);
+    if (picked.length > MAX_PICKED_PAGES)
+      throw new ConsentRefused('too_many_pages', `Pick at most ${MAX_PICKED_PAGES} pages. Ticking a page shares every page inside it.`);
+    saveTransaction(req, { ...transaction, status: 'signed_in', picks: { workspaceId: form.workspace, pageIds: picked } });
 
-  router.get(
-    '/consent/:transactionId/pages',
-    requireSignIn,
-    handle(async (req, res) => {
-      let transaction = openTransaction(req, res);
-      const app = await requireApp(deps, transaction);
-      const person = req.user!;
-      const workspaceId = queryString(req.query.workspace, 100);
-      const backToFirstScreen = `/consent/${encodeURIComponent(transaction.id)}${workspaceId ? `?workspace=${encodeURIComponent(workspaceId)}` : ''}`;
-      if (!workspaceId) return res.redirect(303, backToFirstScreen);
-      await requireActiveMember(deps, person.id, workspaceId);
-      const workspace = (await deps.workspaces.findById(workspaceId))!;
-      transaction = rememberWorkspace(req, transaction, workspaceId);
-      // The first screen explains a refusal by policy and offers "Connect your Notion account".
-      const policy = await checkConnectPolicy(deps, { workspaceId, personId: person.id, app, redirectUri: transaction.redirectUri });
-      const connection = await deps.connections.findForPersonAndWorkspace(person.id, workspaceId);
-      if (!policy.allowed || !connection || connection.status !== 'active') return res.redirect(303, backToFirstScreen);
-
-      const parent = queryString(req.query.parent, 64);
-      const offset = Number(queryString(req.query.offset, 6)) || 0;
-      const picker = await buildPicker(
-        deps.pageIndex,
-        connection.id,
-        { query: queryString(req.query.q), parentId: PAGE_ID.test(parent) ? parent : null, offset },
-        new Set(transaction.picks.pageIds),
-      );
-      const indexing = connection.indexState === 'pending' || connection.indexState === 'running';
-      renderPage(res, 'consent-pages', {
-        title: `Select pages in ${workspace.name}`,
-        transactionId: transaction.id,
-        app: appModel(app),
-        workspace: { id: workspace.id, name: workspace.name },
-        capabilities: capabilityModel(transaction),
-        picker,
-        pickedCount: transaction.picks.pageIds.length,
-        indexing: indexing ? { count: picker.total } : null,
-        // Refresh only while nothing is listed yet: a refresh would lose ticks not yet posted.
-        autoRefresh: indexing && picker.total === 0,
-        backHref: backToFirstScreen,
-      });
-    }),
-  );
-
-  router.post(
-    '/consent/:transactionId/pages',
-    requireSignIn,
-    handle(async (req, res) => {
-      const form = parseForm(picksForm, req.body);
-      const transaction = openTransaction(req, res);
-      const shown = (form.shown ?? '').split(',').filter((id) => PAGE_ID.test(id));
-      const earlier = transaction.picks.workspaceId === form.workspace ? transaction.picks.pageIds : [];
-      const picked = mergePicks(earlier, shown, form.pages ?? []);
-
-      if (form.action === 'allow') {
-        await finishAllow(req, res, {
-          workspaceId: form.workspace,
-          pages: { kind: 'picked', pageIds: picked },
-          capabilities: form.capabilities ?? null,
-        });
-        return;
-      }
-      await requireActiveMember(deps, req.user!.id, form.workspace);
-      if (picked.length > MAX_PICKED_PAGES)
-        throw new ConsentRefused('too_many_pages', `Pick at most ${MAX_PICKED_PAGES} pages. Ticking a page shares every page inside it.`);
-      saveTransaction(req, { ...transaction, status: 'signed_in', picks: { workspaceId: form.workspace, pageIds: picked } });
-
-      const next = new URLSearchParams({ workspace: form.workspace });
-      const offset = Number(form.offset ?? '0');
-      const keep = () => {
-        if (form.q) next.set('q', form.q);
-        if (form.parent) next.set('parent', form.parent);
-      };
-      if (form.action === 'search') {
-        if (form.q) next.set('q', form.q);
-      } else if (form.action === 'next') {
-        keep();
-        next.set('offset', String(offset + PAGE_SIZE));
-      } else if (form.action === 'previous') {
-        keep();
-        if (offset > PAGE_SIZE) next.set('offset', String(offset - PAGE_SIZE));
-      } else if (form.action.startsWith('open:')) {
-        next.set('parent', form.action.slice('open:'.length));
-      }
-      res.redirect(303, `/consent/${encodeURIComponent(transaction.id)}/pages?${next}`);
-    }),
-  );
+    const next = new URLSearchParams({ workspace: form.workspace });
+    const offset = Number(form.offset ?? '0');
+    const keep = () => {
+      if (form.q) next.set('q', form.q);
+      if (form.parent) next.set('parent', form.parent);
+    };
+    if (form.action === 'search') {
+      if (form.q) next.set('q', form.q);
+    } else if (form.action === 'next') {
+      keep();
+      next.set('offset', String(offset + PAGE_SIZE));
+    } else if (form.action === 'previous') {
+      keep();
+      if (offset > PAGE_SIZE) next.set('offset', String(offset - PAGE_SIZE));
+    } else if (form.action.startsWith('open:')) {
+      next.set('parent', form.action.slice('open:'.length));
+    }
+    res.redirect(303, `/consent/${encodeURIComponent(transaction.id)}/pages?${next}`);
+  });
 
   return router;
 }

@@ -5,6 +5,7 @@
  */
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import type { Logger } from 'pino';
+import { AdminError, wireCodeOf } from './refusal.js';
 import { eta } from './views.js';
 
 export type ErrorCode =
@@ -117,6 +118,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (err instanceof HttpError) {
       if (err.detail) logger.info({ err: err.detail, code: err.code }, 'request refused');
       sendError(req, res, err.status, err.code, err.message);
+      return;
+    }
+    if (err instanceof AdminError) {
+      const detail = err.logDetail();
+      if (detail) logger.info({ err: detail, code: err.code }, 'request refused');
+      sendError(req, res, err.status, wireCodeOf(err.status), err.message);
       return;
     }
     // body-parser and csrf-sync errors carry an HTTP status and a type.

@@ -7,6 +7,7 @@
 import type { WebhookDelivery } from '../store/webhook-deliveries.js';
 import type { Stores } from '../store/stores.js';
 import type { Actor, WebhookPipeline } from './pipeline.js';
+import { AdminError } from '../http/refusal.js';
 
 export type DeliveryAdminRefusal = 'unknown_subscription' | 'unknown_delivery' | 'not_retryable' | 'not_active' | 'invalid_window';
 
@@ -18,12 +19,9 @@ export const REFUSAL_STATUS: Record<DeliveryAdminRefusal, number> = {
   invalid_window: 400,
 };
 
-export class DeliveryAdminError extends Error {
-  constructor(
-    readonly code: DeliveryAdminRefusal,
-    message: string,
-  ) {
-    super(message);
+export class DeliveryAdminError extends AdminError<DeliveryAdminRefusal> {
+  constructor(code: DeliveryAdminRefusal, message: string) {
+    super(code, message, REFUSAL_STATUS[code]);
     this.name = 'DeliveryAdminError';
   }
 }

@@ -18,9 +18,9 @@ import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { adminAuthentication, isOrganisationAdmin, requireOrganisationAdmin, type AdminPrincipal } from '../admin/auth.js';
-import { describeZodError } from '../admin/partner-app-routes.js';
+import { describeZodError } from '../http/validation.js';
 import { requireSignIn } from '../http/auth-guards.js';
-import { badRequest, forbidden, HttpError } from '../http/errors.js';
+import { badRequest, forbidden } from '../http/errors.js';
 import { renderPage } from '../http/views.js';
 import type { Stores } from '../store/stores.js';
 import {
@@ -28,7 +28,6 @@ import {
   deliveryToWire,
   listDeliveries,
   MAX_LISTED,
-  REFUSAL_STATUS,
   replaySubscription,
   requireSubscription,
   retryDelivery,
@@ -50,12 +49,6 @@ const limitQuery = z.object({ limit: z.coerce.number().int().min(1).max(MAX_LIST
 const replayForm = z.object({ _csrf: z.string().optional(), since: z.string().max(40), until: z.string().max(40).optional() }).strict();
 const retryForm = z.object({ _csrf: z.string().optional(), subscription_id: z.string().max(40).optional() }).strict();
 
-function toHttpError(err: unknown): unknown {
-  if (!(err instanceof DeliveryAdminError)) return err;
-  const status = REFUSAL_STATUS[err.code];
-  return new HttpError(status, status === 404 ? 'not_found' : status === 409 ? 'conflict' : 'invalid_request', err.message);
-}
-
 function apiActor(principal: AdminPrincipal, req: Request): Actor {
   return {
     type: principal.via === 'session' ? 'person' : 'admin_token',
@@ -74,26 +67,18 @@ export function deliveryRoutes(deps: DeliveryRouteDeps): Router {
   const router = Router();
   const rules: DeliveryAdminDeps = { stores: deps.stores, pipeline: deps.pipeline, now: () => deps.clock.now() };
   const api = [adminAuthentication({ ...deps.stores, adminEmails: deps.config.adminEmails, clock: deps.clock }), requireOrganisationAdmin];
-  const run = async <T>(work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (err) {
-      throw toHttpError(err);
-    }
-  };
-
   // ---- JSON API ----------------------------------------------------------
   router.get('/api/admin/v1/webhooks/subscriptions/:id/deliveries', ...api, async (req, res) => {
     const query = limitQuery.safeParse(req.query);
     if (!query.success) throw badRequest(describeZodError(query.error, req.query));
-    const deliveries = await run(() => listDeliveries(rules, String(req.params.id), query.data.limit ?? PAGE_LIMIT));
+    const deliveries = await listDeliveries(rules, String(req.params.id), query.data.limit ?? PAGE_LIMIT);
     res.json({ object: 'list', deliveries: deliveries.map(deliveryToWire) });
   });
 
   router.post('/api/admin/v1/webhooks/subscriptions/:id/replay', ...api, async (req, res) => {
     const body = replayBodySchema.safeParse(req.body);
     if (!body.success) throw badRequest(describeZodError(body.error, req.body));
-    const result = await run(() => replaySubscription(rules, String(req.params.id), body.data, apiActor(res.locals.principal!, req)));
+    const result = await replaySubscription(rules, String(req.params.id), body.data, apiActor(res.locals.principal!, req));
     res.status(202).json({
       replay_id: result.replayId,
       subscription_id: String(req.params.id),
@@ -105,7 +90,7 @@ export function deliveryRoutes(deps: DeliveryRouteDeps): Router {
 
   router.post('/api/admin/v1/webhooks/deliveries/:id/retry', ...api, async (req, res) => {
     if (!emptyBody.safeParse(req.body).success) throw badRequest('This request takes no body fields.');
-    const delivery = await run(() => retryDelivery(rules, String(req.params.id), apiActor(res.locals.principal!, req)));
+    const delivery = await retryDelivery(rules, String(req.params.id), apiActor(res.locals.principal!, req));
     res.status(202).json(deliveryToWire(delivery));
   });
 
@@ -116,7 +101,7 @@ export function deliveryRoutes(deps: DeliveryRouteDeps): Router {
   const pageActor = (req: Request): Actor => ({ type: 'person', id: req.user!.id, label: req.user!.email, address: req.ip ?? null });
 
   const render = async (req: Request, res: Response, subscriptionId: string, extra: { error?: string; status?: number } = {}) => {
-    const subscription = await run(() => requireSubscription(rules, subscriptionId));
+    const subscription = await requireSubscription(rules, subscriptionId);
     const app = await deps.stores.partnerApps.findById(subscription.appId);
     const deliveries = await deps.stores.webhookDeliveries.listForSubscription(subscription.id, PAGE_LIMIT);
     const notice = typeof req.query.notice === 'string' ? (NOTICES[req.query.notice] ?? null) : null;
@@ -169,7 +154,7 @@ export function deliveryRoutes(deps: DeliveryRouteDeps): Router {
     try {
       await replaySubscription(rules, id, form.data, pageActor(req));
     } catch (err) {
-      if (!(err instanceof DeliveryAdminError) || err.code !== 'invalid_window') throw toHttpError(err);
+      if (!(err instanceof DeliveryAdminError) || err.code !== 'invalid_window') throw err;
       await render(req, res, id, { error: err.message, status: 400 });
       return;
     }
@@ -180,7 +165,7 @@ export function deliveryRoutes(deps: DeliveryRouteDeps): Router {
     requirePageAdmin(req);
     const form = retryForm.safeParse(req.body);
     if (!form.success) throw badRequest(describeZodError(form.error, req.body));
-    const delivery = await run(() => retryDelivery(rules, String(req.params.id), pageActor(req)));
+    const delivery = await retryDelivery(rules, String(req.params.id), pageActor(req));
     res.redirect(303, `/admin/webhooks/subscriptions/${encodeURIComponent(delivery.subscriptionId)}?notice=retried`);
   });
 

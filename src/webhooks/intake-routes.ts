@@ -17,7 +17,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { adminAuthentication, isOrganisationAdmin, requireOrganisationAdmin } from '../admin/auth.js';
-import { describeZodError } from '../admin/partner-app-routes.js';
+import { describeZodError } from '../http/validation.js';
 import { requireSignIn } from '../http/auth-guards.js';
 import { badRequest, forbidden, notFound } from '../http/errors.js';
 import { renderPage } from '../http/views.js';

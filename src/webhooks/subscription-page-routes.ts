@@ -15,7 +15,7 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { isOrganisationAdmin } from '../admin/auth.js';
-import { describeZodError } from '../admin/partner-app-routes.js';
+import { describeZodError } from '../http/validation.js';
 import type { Actor } from '../admin/partner-apps.js';
 import { requireSignIn } from '../http/auth-guards.js';
 import { badRequest, forbidden, notFound } from '../http/errors.js';

@@ -22,9 +22,9 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { adminAuthentication, requireOrganisationAdmin, type AdminPrincipal } from '../admin/auth.js';
-import { describeZodError } from '../admin/partner-app-routes.js';
+import { describeZodError } from '../http/validation.js';
 import type { Actor } from '../admin/partner-apps.js';
-import { badRequest, HttpError, isUnavailableError } from '../http/errors.js';
+import { badRequest, isUnavailableError } from '../http/errors.js';
 import { authenticateClient } from '../oauth/client-auth.js';
 import { InvalidRequest, OAuthError, RateLimited, sendOAuthError } from '../oauth/errors.js';
 import type { FailureLimiter } from '../oauth/failure-limiter.js';
@@ -75,14 +75,6 @@ export function subscriptionDeps(deps: SubscriptionRouteDeps): SubscriptionDeps 
   };
 }
 
-const HTTP_CODE = { 400: 'invalid_request', 404: 'not_found', 409: 'conflict', 429: 'rate_limited', 502: 'unavailable' } as const;
-
-export function toAdminHttpError(err: unknown): unknown {
-  if (!(err instanceof SubscriptionError)) return err;
-  const status = SUBSCRIPTION_ERROR_STATUS[err.code] as keyof typeof HTTP_CODE;
-  return new HttpError(status, HTTP_CODE[status], err.message);
-}
-
 export function adminActor(principal: AdminPrincipal, req: Request): Actor {
   return {
     type: principal.via === 'session' ? 'person' : 'admin_token',
@@ -105,11 +97,7 @@ export function subscriptionAdminApi(deps: SubscriptionRouteDeps): Router {
   const handle =
     (fn: (req: Request, res: Response, actor: Actor) => Promise<void>) =>
     async (req: Request, res: Response): Promise<void> => {
-      try {
-        await fn(req, res, adminActor(res.locals.principal!, req));
-      } catch (err) {
-        throw toAdminHttpError(err);
-      }
+      await fn(req, res, adminActor(res.locals.principal!, req));
     };
   const noBody = (req: Request) => {
     if (!emptyBodySchema.safeParse(req.body).success) throw badRequest('This request takes no body fields.');

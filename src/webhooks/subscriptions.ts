@@ -45,6 +45,7 @@ import {
   generateVerificationToken,
   readSubscriptionSecrets,
 } from './secrets.js';
+import { AdminError } from '../http/refusal.js';
 
 export const URL_MAX = 2000;
 export const TOKEN_MAX = 500;
@@ -79,13 +80,13 @@ export const SUBSCRIPTION_ERROR_STATUS: Record<SubscriptionErrorCode, number> = 
   verification_post_failed: 502,
 };
 
-export class SubscriptionError extends Error {
+export class SubscriptionError extends AdminError<SubscriptionErrorCode> {
   constructor(
-    readonly code: SubscriptionErrorCode,
+    code: SubscriptionErrorCode,
     message: string,
     readonly retryAfterSeconds?: number,
   ) {
-    super(message);
+    super(code, message, SUBSCRIPTION_ERROR_STATUS[code]);
     this.name = 'SubscriptionError';
   }
 }

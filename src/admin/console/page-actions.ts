@@ -1,0 +1,282 @@
+/**
+ * The console's form posts: each one button of a page (./pages.ts), checked
+ * by CSRF before it gets here, answered 303 back to a console page with a
+ * notice or an error by key.
+ */
+import { z } from 'zod';
+import { notFound } from '../../http/errors.js';
+import {
+  addApprovedApp,
+  ConsoleError,
+  findAppByClientIdOrId,
+  manageableWorkspaces,
+  removeApprovedApp,
+  requireInternalIntegrationOf,
+  requireOwnerOf,
+  setInstallPolicy,
+  setMemberRole,
+} from '../connections.js';
+import {
+  disconnectInternalIntegration,
+  disconnectUpstreamConnection,
+  disconnectWorkspace,
+  revokeGrant,
+  revokeGrantsOfApp,
+} from '../revocation.js';
+import { ID, ids, page, pageActor, pageCaller } from './context.js';
+
+/** Where a form goes back to: a console path of this site only. */
+const RETURN_TO = /^\/connections(?:\/[A-Za-z0-9_-]+)*(?:\?[A-Za-z0-9_=&%.-]*)?$/;
+function backTo(fallback: string, returnTo: unknown, key: string, kind: 'notice' | 'error' = 'notice'): string {
+  const base = typeof returnTo === 'string' && RETURN_TO.test(returnTo) ? returnTo : fallback;
+  const url = new URL(base, 'http://x');
+  url.searchParams.delete('notice');
+  url.searchParams.delete('error');
+  url.searchParams.set(kind, key);
+  return `${url.pathname}${url.search}`;
+}
+const consoleOf = (workspaceId: string) => `/connections?workspace=${encodeURIComponent(workspaceId)}`;
+
+const csrfOnly = z.object({ _csrf: z.string(), return_to: z.string().max(500).optional() }).strict();
+const policyForm = z
+  .object({
+    _csrf: z.string(),
+    install_policy: z.enum(['no_restrictions', 'approved_only']),
+    auto_approve_organisation: z.literal('on').optional(),
+  })
+  .strict();
+const approveForm = z.object({ _csrf: z.string(), app_id: z.string().regex(ID) }).strict();
+const roleForm = z.object({ _csrf: z.string(), role: z.enum(['owner', 'member']) }).strict();
+
+export const revokeMine = page(
+  {
+    zone: 'session-page',
+    name: 'revokeMyGrant',
+    method: 'post',
+    path: '/connections/mine/:grant_id/revoke',
+    summary: '"Disconnect" one of the person\'s own connections',
+    params: ids('grant_id'),
+    body: csrfOnly,
+    answer: 'redirect',
+    audit: 'grant.revoked',
+  },
+  async ({ params }, { req, res }, { stores, revocation }) => {
+    const grant = await stores.grants.findById(params.grant_id);
+    // Only one's own grants here (owners revoke others' on "Connections"): anything else is not found.
+    if (!grant || grant.personId !== req.user!.id) throw notFound('No such connection.');
+    await revokeGrant(revocation, grant.id, pageActor(req), 'revoked by the person who granted it');
+    res.redirect(303, '/connections/mine?notice=revoked');
+  },
+);
+
+export const disconnectMyNotion = page(
+  {
+    zone: 'session-page',
+    name: 'disconnectMyNotionConnection',
+    method: 'post',
+    path: '/workspaces/:workspace_id/disconnect',
+    // Here, beside the API's upstream disconnect, because this area holds the revocation deps.
+    summary: '"Disconnect" on "Your workspaces": the person\'s own Notion connection',
+    params: ids('workspace_id'),
+    body: csrfOnly,
+    answer: 'redirect',
+    audit: ['upstream_connection.disconnected', 'grant.revoked'],
+  },
+  async ({ params }, { req, res }, { stores, revocation }) => {
+    // The person's own Notion connection only: anyone else's is, from here, one that does not exist.
+    const connection = await stores.connections.findForPersonAndWorkspace(req.user!.id, params.workspace_id);
+    if (!connection) throw notFound('You have no Notion connection to that workspace.');
+    await disconnectUpstreamConnection(revocation, connection.id, pageActor(req), 'Notion account disconnected by its person');
+    res.redirect(303, '/workspaces?notice=disconnected');
+  },
+);
+
+export const revokeForPerson = page(
+  {
+    zone: 'owner',
+    name: 'revokeGrantPage',
+    method: 'post',
+    path: '/connections/:workspace_id/grants/:grant_id/revoke',
+    summary: '"Revoke access" for one person',
+    params: ids('workspace_id', 'grant_id'),
+    body: csrfOnly,
+    answer: 'redirect',
+    audit: 'grant.revoked',
+  },
+  async ({ params, body }, { req, res }, deps) => {
+    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+    const grant = await deps.stores.grants.findById(params.grant_id);
+    if (!grant || grant.workspaceId !== workspace.id) throw notFound('No such connection in this workspace.');
+    const why = grant.personId === req.user!.id ? 'revoked by the person who granted it' : 'revoked by a workspace owner';
+    await revokeGrant(deps.revocation, grant.id, pageActor(req), why);
+    res.redirect(303, backTo(consoleOf(workspace.id), body.return_to, 'revoked'));
+  },
+);
+
+export const disconnectAppPage = page(
+  {
+    zone: 'owner',
+    name: 'disconnectAppPage',
+    method: 'post',
+    path: '/connections/:workspace_id/apps/:app_id/disconnect',
+    summary: '"Disconnect" / "Disconnect all users"',
+    params: ids('workspace_id', 'app_id'),
+    body: csrfOnly,
+    answer: 'redirect',
+    audit: 'grant.revoked',
+  },
+  async ({ params, body }, { req, res }, deps) => {
+    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+    const app = await deps.stores.partnerApps.findById(params.app_id);
+    if (!app) throw notFound('No such partner app.');
+    await revokeGrantsOfApp(deps.revocation, workspace.id, app.id, pageActor(req), 'disconnected from the workspace by an owner');
+    const fallback = consoleOf(workspace.id);
+    // The users page of an app with nobody left (and not approved) no longer exists: go back to the console.
+    const returnTo =
+      body.return_to && body.return_to.includes('/apps/') && !(await deps.stores.grants.isApproved(workspace.id, app.id))
+        ? fallback
+        : body.return_to;
+    res.redirect(303, backTo(fallback, returnTo, 'disconnected'));
+  },
+);
+
+export const disconnectIntegrationPage = page(
+  {
+    zone: 'owner',
+    name: 'disconnectInternalIntegrationPage',
+    method: 'post',
+    path: '/connections/:workspace_id/integrations/:app_id/disconnect',
+    summary: '"Disconnect" an internal integration from every page',
+    params: ids('workspace_id', 'app_id'),
+    body: csrfOnly,
+    answer: 'redirect',
+    audit: 'internal_integration.disconnected',
+  },
+  async ({ params, body }, { req, res }, deps) => {
+    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+    const app = await requireInternalIntegrationOf(deps.rules, workspace, params.app_id);
+    await disconnectInternalIntegration(
+      { internalIntegrations: deps.stores.internalIntegrations, audit: deps.stores.audit, clock: deps.clock },
+      app,
+      pageActor(req),
+      'disconnected from the workspace by an owner',
+    );
+    res.redirect(303, backTo(consoleOf(workspace.id), body.return_to, 'integration_disconnected'));
+  },
+);
+
+export const disconnectWorkspacePage = page(
+  {
+    zone: 'owner',
+    name: 'disconnectWorkspacePage',
+    method: 'post',
+    path: '/connections/:workspace_id/disconnect',
+    summary: '"Disconnect workspace from Gatehouse"',
+    params: ids('workspace_id'),
+    body: csrfOnly,
+    answer: 'redirect',
+    audit: ['upstream_connection.disconnected', 'grant.revoked', 'internal_integration.disconnected'],
+  },
+  async ({ params }, { req, res }, deps) => {
+    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+    await disconnectWorkspace(deps.revocation, workspace.id, pageActor(req), 'workspace disconnected from Gatehouse');
+    res.redirect(303, backTo(consoleOf(workspace.id), undefined, 'workspace_disconnected'));
+  },
+);
+
+export const setPolicyPage = page(
+  {
+    zone: 'owner',
+    name: 'setInstallPolicyPage',
+    method: 'post',
+    path: '/connections/:workspace_id/policy',
+    summary: '"Restrict members from installing connections"',
+    params: ids('workspace_id'),
+    body: policyForm,
+    answer: 'redirect',
+    audit: 'workspace.policy_changed',
+  },
+  async ({ params, body }, { req, res }, deps) => {
+    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+    const policy = { installPolicy: body.install_policy, autoApproveOrganisation: body.auto_approve_organisation === 'on' };
+    await setInstallPolicy(deps.rules, workspace, policy, pageActor(req));
+    res.redirect(303, backTo(consoleOf(workspace.id), undefined, 'policy'));
+  },
+);
+
+export const addApprovedPage = page(
+  {
+    zone: 'owner',
+    name: 'addApprovedAppPage',
+    method: 'post',
+    path: '/connections/:workspace_id/approved',
+    summary: '"+ Add approved connection"',
+    params: ids('workspace_id'),
+    body: approveForm,
+    answer: 'redirect',
+    audit: 'approved_app.added',
+  },
+  async ({ params, body }, { req, res }, deps) => {
+    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+    const fallback = consoleOf(workspace.id);
+    try {
+      await addApprovedApp(deps.rules, workspace, await findAppByClientIdOrId(deps.rules, { appId: body.app_id }), pageActor(req));
+    } catch (err) {
+      if (err instanceof ConsoleError && err.code === 'invalid') {
+        res.redirect(303, backTo(fallback, undefined, 'not_installed', 'error'));
+        return;
+      }
+      throw err;
+    }
+    res.redirect(303, backTo(fallback, undefined, 'approved'));
+  },
+);
+
+export const removeApprovedPage = page(
+  {
+    zone: 'owner',
+    name: 'removeApprovedAppPage',
+    method: 'post',
+    path: '/connections/:workspace_id/approved/:app_id/remove',
+    summary: '"Remove from approved list"',
+    params: ids('workspace_id', 'app_id'),
+    body: csrfOnly,
+    answer: 'redirect',
+    audit: 'approved_app.removed',
+  },
+  async ({ params, body }, { req, res }, deps) => {
+    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+    await removeApprovedApp(deps.rules, workspace, await deps.stores.partnerApps.findById(params.app_id), pageActor(req));
+    res.redirect(303, backTo(consoleOf(workspace.id), body.return_to, 'unapproved'));
+  },
+);
+
+export const setRolePage = page(
+  {
+    zone: 'owner',
+    name: 'setMemberRolePage',
+    method: 'post',
+    path: '/connections/:workspace_id/members/:person_id/role',
+    summary: '"Make owner" / "Remove as owner"',
+    params: ids('workspace_id', 'person_id'),
+    body: roleForm,
+    answer: 'redirect',
+    audit: 'workspace_member.role_changed',
+  },
+  async ({ params, body }, { req, res }, deps) => {
+    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+    const fallback = consoleOf(workspace.id);
+    try {
+      await setMemberRole(deps.rules, workspace, params.person_id, body.role, pageActor(req));
+    } catch (err) {
+      if (err instanceof ConsoleError && err.code === 'conflict') {
+        res.redirect(303, backTo(fallback, undefined, 'last_owner', 'error'));
+        return;
+      }
+      throw err;
+    }
+    // An owner who stepped down no longer manages this workspace: "My connections" is theirs.
+    const stillOwner = (await manageableWorkspaces(deps.rules, pageCaller(req, deps))).some((w) => w.id === workspace.id);
+    res.redirect(303, stillOwner ? backTo(fallback, undefined, 'role') : '/connections/mine');
+  },
+);
