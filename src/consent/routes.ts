@@ -183,7 +183,12 @@ export function consentRoutes(deps: ConsentRoutesDeps): Router {
       | { state: 'ready'; reauthPages: number | null } = { state: 'none' };
     if (chosen) {
       transaction = rememberWorkspace(req, transaction, chosen.id);
-      const policy = await checkConnectPolicy(deps, { workspaceId: chosen.id, personId: person.id, app, redirectUri: transaction.redirectUri });
+      const policy = await checkConnectPolicy(deps, {
+        workspaceId: chosen.id,
+        personId: person.id,
+        app,
+        redirectUri: transaction.redirectUri,
+      });
       const connection = await deps.connections.findForPersonAndWorkspace(person.id, chosen.id);
       if (!policy.allowed) screen = { state: 'refused', reason: policy.reason };
       else if (!connection || connection.status !== 'active') screen = { state: 'needs_connection' };
