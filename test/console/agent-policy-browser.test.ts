@@ -2,7 +2,7 @@
  * The "AI agents" section of "Connections" in Chromium, at phone width in
  * dark mode: Ada picks "Only agents from approved redirect hosts", lists a
  * host and saves with "Save agent policy"; the section passes axe and fits
- * the screen.
+ * the screen (a screenshot of it is saved under test-artifacts/screenshots).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AxeBuilder } from '@axe-core/playwright';
@@ -54,6 +54,10 @@ describe('"AI agents" on "Connections", at phone width in dark mode', () => {
     await expect(ada.getByLabel('Only agents from approved redirect hosts').isChecked()).resolves.toBe(true);
     await expect(ada.getByRole('textbox', { name: 'Approved redirect hosts' }).inputValue()).resolves.toBe('claude.ai\nchatgpt.com');
     await sectionIsAccessible();
+    // For a reviewer, not asserted.
+    await ada
+      .locator('section[aria-labelledby="agents-heading"]')
+      .screenshot({ path: 'test-artifacts/screenshots/agent-policy-phone-dark.png' });
     expect(await t.gatehouse.stores.agentPolicies.get(SEED_WORKSPACE_IDS.acme)).toEqual({
       policy: 'approved_hosts',
       approvedHosts: ['claude.ai', 'chatgpt.com'],
