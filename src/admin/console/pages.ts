@@ -22,6 +22,7 @@ import {
   requireOwnerOf,
   usersWithAccess,
 } from '../connections.js';
+import { agentPolicySection } from './agent-policy.js';
 import { ID, ids, optionalId, page, pageCaller, type ConsoleContext } from './context.js';
 
 const dateText = (d: Date) => d.toISOString().slice(0, 10);
@@ -74,6 +75,7 @@ export const myConnectionsPage = page(
       rows.push({
         id: g.id,
         app: g.appName,
+        agent: (await stores.partnerApps.findById(g.appId))?.clientKind === 'agent',
         workspace: g.workspaceName,
         capabilities: capabilityText(g.capabilities),
         pages: g.pageIds.map((id) => titles.get(id) ?? 'Page no longer shared'),
@@ -176,6 +178,7 @@ async function renderConsole(req: Request, res: Response, deps: ConsoleContext, 
       disconnectAction: `/connections/${ws}/apps/${e.app.id}/disconnect`,
       removeAction: `/connections/${ws}/approved/${e.app.id}/remove`,
     })),
+    agentPolicy: await agentPolicySection(deps, workspace, req),
     approvable: approvable.map((a) => ({ id: a.id, name: a.name })),
     approveAction: `/connections/${ws}/approved`,
     members: members.map((m) => ({
