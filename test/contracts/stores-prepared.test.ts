@@ -33,10 +33,11 @@ describe.each([['pglite'], ['postgres']] as const)('prepared token statements on
     if (kind === 'postgres') await dropSchema(schema);
   });
 
-  const newApp = () =>
-    stores.partnerApps.create(
+  const newApp = async () => {
+    const clientId = `client-${randomUUID()}`;
+    const app = await stores.partnerApps.create(
       {
-        clientId: `client-${randomUUID()}`,
+        clientId,
         clientSecretHash: 'hash',
         name: 'Prepared',
         website: null,
@@ -50,6 +51,8 @@ describe.each([['pglite'], ['postgres']] as const)('prepared token statements on
       },
       T0,
     );
+    return { ...app, clientId };
+  };
 
   const preparedNames = async () =>
     (await sql<{ name: string }>`select name from pg_prepared_statements`.execute(handle.db)).rows.map((r) => r.name);
