@@ -160,6 +160,8 @@ async function renderConsole(req: Request, res: Response, deps: ConsoleContext, 
       disconnectAction: c.pageCount > 0 ? `/connections/${ws}/integrations/${c.app.id}/disconnect` : null,
     })),
     disconnectWorkspaceAction: `/connections/${ws}/disconnect`,
+    // Nobody's Notion account reaches it any more ("Disconnect workspace from Gatehouse", or each person's own "Disconnect").
+    disconnected: (await stores.connections.listForWorkspace(workspace.id)).every((c) => c.status === 'disconnected'),
     policy: {
       approvedOnly: workspace.installPolicy === 'approved_only',
       autoApprove: workspace.autoApproveOrganisation,
