@@ -12,7 +12,6 @@ import {
   manageableWorkspaces,
   removeApprovedApp,
   requireInternalIntegrationOf,
-  requireOwnerOf,
   setInstallPolicy,
   setMemberRole,
 } from '../connections.js';
@@ -34,6 +33,7 @@ import {
   unapproveConsequences,
   workspaceDisconnectConsequences,
 } from './confirmations.js';
+import { requireOwnerPage } from './owners-refusal.js';
 import { ID, ids, page, pageActor, pageCaller } from './context.js';
 
 /** Where a form goes back to: a console path of this site only. */
@@ -142,7 +142,7 @@ export const revokeForPerson = page(
     audit: 'grant.revoked',
   },
   async ({ params, body }, { req, res }, deps) => {
-    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+    const workspace = await requireOwnerPage(deps, req, params.workspace_id);
     const grant = await deps.stores.grants.findById(params.grant_id);
     if (!grant || grant.workspaceId !== workspace.id) throw notFound('No such connection in this workspace.');
     if (!body.confirm && grant.status === 'active') {
@@ -175,7 +175,7 @@ export const disconnectAppPage = page(
     audit: 'grant.revoked',
   },
   async ({ params, body }, { req, res }, deps) => {
-    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+    const workspace = await requireOwnerPage(deps, req, params.workspace_id);
     const app = await deps.stores.partnerApps.findById(params.app_id);
     if (!app) throw notFound('No such partner app.');
     if (!body.confirm) {
@@ -215,7 +215,7 @@ export const disconnectIntegrationPage = page(
     audit: 'internal_integration.disconnected',
   },
   async ({ params, body }, { req, res }, deps) => {
-    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+    const workspace = await requireOwnerPage(deps, req, params.workspace_id);
     const app = await requireInternalIntegrationOf(deps.rules, workspace, params.app_id);
     const pages = (await deps.stores.internalIntegrations.listPages(app.id)).length;
     if (!body.confirm && pages > 0) {
@@ -251,7 +251,7 @@ export const disconnectWorkspacePage = page(
     audit: ['upstream_connection.disconnected', 'grant.revoked', 'internal_integration.disconnected'],
   },
   async ({ params, body }, { req, res }, deps) => {
-    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+    const workspace = await requireOwnerPage(deps, req, params.workspace_id);
     if (!body.confirm) {
       return renderConfirmation(res, {
         heading: `Disconnect ${workspace.name} from Gatehouse?`,
@@ -279,7 +279,7 @@ export const setPolicyPage = page(
     audit: 'workspace.policy_changed',
   },
   async ({ params, body }, { req, res }, deps) => {
-    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+    const workspace = await requireOwnerPage(deps, req, params.workspace_id);
     const policy = { installPolicy: body.install_policy, autoApproveOrganisation: body.auto_approve_organisation === 'on' };
     await setInstallPolicy(deps.rules, workspace, policy, pageActor(req));
     res.redirect(303, backTo(consoleOf(workspace.id), undefined, 'policy'));
@@ -299,7 +299,7 @@ export const addApprovedPage = page(
     audit: 'approved_app.added',
   },
   async ({ params, body }, { req, res }, deps) => {
-    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+    const workspace = await requireOwnerPage(deps, req, params.workspace_id);
     const fallback = consoleOf(workspace.id);
     try {
       await addApprovedApp(deps.rules, workspace, await findAppByClientIdOrId(deps.rules, { appId: body.app_id }), pageActor(req));
@@ -327,7 +327,7 @@ export const removeApprovedPage = page(
     audit: 'approved_app.removed',
   },
   async ({ params, body }, { req, res }, deps) => {
-    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+    const workspace = await requireOwnerPage(deps, req, params.workspace_id);
     const app = await deps.stores.partnerApps.findById(params.app_id);
     if (!body.confirm && app && (await deps.stores.grants.isApproved(workspace.id, app.id))) {
       return renderConfirmation(res, {
@@ -357,7 +357,7 @@ export const setRolePage = page(
     audit: 'workspace_member.role_changed',
   },
   async ({ params, body }, { req, res }, deps) => {
-    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+    const workspace = await requireOwnerPage(deps, req, params.workspace_id);
     const fallback = consoleOf(workspace.id);
     if (!body.confirm && body.role === 'member') {
       const membership = await deps.stores.workspaces.membership(workspace.id, params.person_id);
