@@ -239,7 +239,7 @@ export function consentRoutes(deps: ConsentRoutesDeps): Router {
     req.logout({ keepSessionInfo: true }, (err) => {
       if (err) return next(err);
       const back = `/consent/${encodeURIComponent(transaction.id)}`;
-      res.redirect(303, `/auth/sign-in?return_to=${encodeURIComponent(back)}`);
+      res.redirect(303, `/auth/sign-in?prompt=login&return_to=${encodeURIComponent(back)}`);
     });
   });
 

@@ -65,6 +65,8 @@ describe('consent refusals are shown on the consent page, and Cancel always answ
   const cancelReachesPartner = async (state: string) => {
     const before = atPartner.length;
     await page.getByRole('button', { name: 'Cancel' }).click();
+    // The partner's page has loaded: the next navigation cannot interrupt this one.
+    await page.waitForURL((url) => url.href.startsWith(CALLBACK) && url.searchParams.get('state') === state);
     expect(await eventually(() => atPartner.length === before + 1)).toBe(true);
     const answer = atPartner.at(-1)!;
     expect([answer.origin + answer.pathname, answer.searchParams.get('error'), answer.searchParams.get('state')]).toEqual([
@@ -120,6 +122,17 @@ describe('consent refusals are shown on the consent page, and Cancel always answ
     expect(await grantRows()).toEqual([]);
     await cancelReachesPartner('policy');
     await t.gatehouse.stores.workspaces.setPolicy(acmeId, { installPolicy: 'no_restrictions', autoApproveOrganisation: false });
+  });
+
+  it('"Use another account" signs out, keeps the request and asks the provider again: the next person decides', async () => {
+    await authorize('switch');
+    await page.getByRole('button', { name: 'Use another account' }).click();
+    await page.getByLabel('Email').fill('ada@example.com');
+    await page.getByLabel('Password').fill('ada-demo');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Zapflow wants to access your workspace' }).waitFor();
+    await expect(page.getByRole('main').textContent()).resolves.toContain('ada@example.com');
+    await cancelReachesPartner('switch');
   });
 
   it('an expired request: a page in the layout that explains and links home; Cancel there cannot reach the partner', async () => {

@@ -80,8 +80,9 @@ export const revokeMine = page(
     const grant = await stores.grants.findById(params.grant_id);
     // Only one's own grants here (owners revoke others' on "Connections"): anything else is not found.
     if (!grant || grant.personId !== req.user!.id) throw notFound('No such connection.');
-    if (!body.confirm && grant.status === 'active') {
-      const summary = (await stores.grants.listActiveForPerson(req.user!.id)).find((g) => g.id === grant.id)!;
+    // Revoked meanwhile (no active summary): nothing left to confirm, the revocation below is idempotent.
+    const summary = body.confirm ? undefined : (await stores.grants.listActiveForPerson(req.user!.id)).find((g) => g.id === grant.id);
+    if (summary) {
       return renderConfirmation(res, {
         heading: `Disconnect ${summary.appName} from ${summary.workspaceName}?`,
         consequences: grantRevokeConsequences(summary, true),
@@ -145,8 +146,10 @@ export const revokeForPerson = page(
     const workspace = await requireOwnerPage(deps, req, params.workspace_id);
     const grant = await deps.stores.grants.findById(params.grant_id);
     if (!grant || grant.workspaceId !== workspace.id) throw notFound('No such connection in this workspace.');
-    if (!body.confirm && grant.status === 'active') {
-      const summary = (await deps.stores.grants.listActiveForWorkspace(workspace.id)).find((g) => g.id === grant.id)!;
+    const summary = body.confirm
+      ? undefined
+      : (await deps.stores.grants.listActiveForWorkspace(workspace.id)).find((g) => g.id === grant.id);
+    if (summary) {
       return renderConfirmation(res, {
         heading: `Revoke ${summary.personEmail}'s access to ${summary.appName}?`,
         consequences: grantRevokeConsequences(summary, grant.personId === req.user!.id),
