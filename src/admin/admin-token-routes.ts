@@ -13,6 +13,7 @@
  *   POST /api/admin/v1/admin-tokens            create, with the session only (a token cannot mint tokens)
  *   POST /api/admin/v1/admin-tokens/:tokenId/revoke
  */
+import { isConfirmed, renderConfirmation } from '../http/confirmation.js';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
@@ -183,6 +184,21 @@ export function adminTokenRoutes(deps: AdminTokenRouteDeps): Router {
   });
 
   router.post('/admin/tokens/:tokenId/revoke', requireSignIn, async (req, res) => {
+    if (!isConfirmed(req.body)) {
+      // The confirm step (../http/confirmation.ts): one's own live token only; anything else goes on to revoke()'s answer.
+      const token = (await stores.adminTokens.listForPerson(req.user!.id)).find((t) => t.id === String(req.params.tokenId));
+      if (token && token.revokedAt === null) {
+        return renderConfirmation(res, {
+          heading: `Revoke the admin token "${token.label}"?`,
+          consequences: [
+            `The admin token "${token.label}" stops working at once: the command line or script holding it is refused from its next request.`,
+          ],
+          action: `/admin/tokens/${encodeURIComponent(token.id)}/revoke`,
+          button: { text: 'Revoke', label: `Revoke ${token.label}` },
+          cancelHref: '/admin/tokens',
+        });
+      }
+    }
     const revoked = await revoke(req.user!, String(req.params.tokenId), 'person', req);
     await render(req, res, { notice: revoked ? 'Token revoked: it no longer works.' : 'That token was already revoked.' });
   });
