@@ -159,6 +159,7 @@ export function writeActions(ids: () => MatrixIds): Action[] {
       kind: 'page',
       method: 'POST',
       path: () => `/connections/${ids().acmeId}/approved/${ids().partner.app.id}/remove`,
+      body: () => ({ confirm: 'yes' }),
       allowed: ownerish,
     },
     {
@@ -166,7 +167,7 @@ export function writeActions(ids: () => MatrixIds): Action[] {
       kind: 'page',
       method: 'POST',
       path: () => `/connections/${ids().acmeId}/members/${ids().ben.id}/role`,
-      body: () => ({ role: 'member' }),
+      body: () => ({ role: 'member', confirm: 'yes' }),
       allowed: ownerish,
     },
     {
@@ -228,6 +229,7 @@ export function writeActions(ids: () => MatrixIds): Action[] {
       kind: 'page',
       method: 'POST',
       path: () => `/connections/${ids().acmeId}/integrations/${ids().disconnectableViaPageId}/disconnect`,
+      body: () => ({ confirm: 'yes' }),
       allowed: ownerish,
     },
     // ---- writes that destroy state: last ----
@@ -243,6 +245,7 @@ export function writeActions(ids: () => MatrixIds): Action[] {
       kind: 'page',
       method: 'POST',
       path: () => `/admin/tokens/${ids().adaAdminTokenId}/revoke`,
+      body: () => ({ confirm: 'yes' }),
       allowed: ['owner'],
     },
     {
@@ -250,6 +253,7 @@ export function writeActions(ids: () => MatrixIds): Action[] {
       kind: 'page',
       method: 'POST',
       path: () => `/connections/mine/${ids().grantId}/revoke`,
+      body: () => ({ confirm: 'yes' }),
       allowed: ['member'],
     },
     {
@@ -265,6 +269,7 @@ export function writeActions(ids: () => MatrixIds): Action[] {
       kind: 'page',
       method: 'POST',
       path: () => `/connections/${ids().acmeId}/grants/${ids().grantId}/revoke`,
+      body: () => ({ confirm: 'yes' }),
       allowed: ownerish,
     },
     {
@@ -280,6 +285,7 @@ export function writeActions(ids: () => MatrixIds): Action[] {
       kind: 'page',
       method: 'POST',
       path: () => `/connections/${ids().acmeId}/apps/${ids().partner.app.id}/disconnect`,
+      body: () => ({ confirm: 'yes' }),
       allowed: ownerish,
     },
     {
@@ -304,6 +310,7 @@ export function writeActions(ids: () => MatrixIds): Action[] {
       kind: 'page',
       method: 'POST',
       path: () => `/connections/${ids().acmeId}/disconnect`,
+      body: () => ({ confirm: 'yes' }),
       allowed: ownerish,
     },
     // One's own Notion account only: Ben and Ada each have one in Acme; nobody else has anything there to disconnect (404).
@@ -312,6 +319,7 @@ export function writeActions(ids: () => MatrixIds): Action[] {
       kind: 'page',
       method: 'POST',
       path: () => `/workspaces/${ids().acmeId}/disconnect`,
+      body: () => ({ confirm: 'yes' }),
       allowed: ['member', 'owner'],
     },
   ];
