@@ -30,6 +30,7 @@ import {
   setPolicyPage,
   setRolePage,
 } from './console/page-actions.js';
+import { approveRequestPage, declineRequestPage } from './console/approval-requests.js';
 import { connectionsPage, myConnectionsPage, usersWithAccessPage } from './console/pages.js';
 import {
   addApproved,
@@ -83,6 +84,8 @@ export const CONSOLE_OWNER_PAGES: ReadonlyArray<Contract<'owner', ConsoleContext
   addApprovedPage,
   removeApprovedPage,
   setRolePage,
+  approveRequestPage,
+  declineRequestPage,
 ];
 
 export function consoleRoutes(deps: ConsoleRouteDeps): Router {

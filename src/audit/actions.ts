@@ -37,6 +37,9 @@ export const AUDIT_ACTIONS = {
   'workspace_member.role_changed': { actors: admins, target: 'person', summary: "a member's role changed" },
   'approved_app.added': { actors: admins, target: 'partner_app', summary: 'an app was added to the approved list' },
   'approved_app.removed': { actors: admins, target: 'partner_app', summary: 'an app was removed from the approved list' },
+  'approval_request.created': { actors: people, target: 'partner_app', summary: 'a member asked the owners to approve an app' },
+  'approval_request.approved': { actors: admins, target: 'approval_request', summary: "an owner approved a member's request" },
+  'approval_request.declined': { actors: admins, target: 'approval_request', summary: "an owner declined a member's request" },
 
   'upstream_connection.created': { actors: people, target: 'upstream_connection', summary: 'a Notion account was connected' },
   'upstream_connection.replaced': { actors: people, target: 'upstream_connection', summary: 'a Notion account was connected again' },

@@ -32,8 +32,9 @@ import {
 } from './decide.js';
 import { buildPicker, mergePicks, PAGE_SIZE } from './picker.js';
 import { pickerRoutes } from './picker-routes.js';
+import { approvalOffer, approvalRequestRoutes, type ApprovalRequestDeps } from './approval-request-routes.js';
 
-export interface ConsentRoutesDeps extends ConsentDeps {
+export interface ConsentRoutesDeps extends ConsentDeps, ApprovalRequestDeps {
   /** The issuer sent back as `iss` (RFC 9207). */
   publicUrl: string;
 }
@@ -151,6 +152,7 @@ export function consentRoutes(deps: ConsentRoutesDeps): Router {
     next();
   });
   router.use(pickerRoutes(deps));
+  router.use(approvalRequestRoutes(deps));
 
   /** The transaction of this session, or a 400 page. Its partner's origin may receive this page's forms (CSP form-action). */
   const openTransaction = (req: Request, res: Response): AuthorizationTransaction => {
@@ -178,14 +180,20 @@ export function consentRoutes(deps: ConsentRoutesDeps): Router {
 
     let screen:
       | { state: 'none' }
-      | { state: 'refused'; reason: string }
+      | { state: 'refused'; reason: string; approval: Awaited<ReturnType<typeof approvalOffer>> }
       | { state: 'needs_connection' }
       | { state: 'ready'; reauthPages: number | null } = { state: 'none' };
     if (chosen) {
       transaction = rememberWorkspace(req, transaction, chosen.id);
-      const policy = await checkConnectPolicy(deps, { workspaceId: chosen.id, personId: person.id, app, redirectUri: transaction.redirectUri });
+      const policy = await checkConnectPolicy(deps, {
+        workspaceId: chosen.id,
+        personId: person.id,
+        app,
+        redirectUri: transaction.redirectUri,
+      });
       const connection = await deps.connections.findForPersonAndWorkspace(person.id, chosen.id);
-      if (!policy.allowed) screen = { state: 'refused', reason: policy.reason };
+      const offer = { transactionId: transaction.id, workspaceId: chosen.id, personId: person.id, app };
+      if (!policy.allowed) screen = { state: 'refused', reason: policy.reason, approval: await approvalOffer(deps, offer) };
       else if (!connection || connection.status !== 'active') screen = { state: 'needs_connection' };
       else {
         const grant = await activeGrantFor(deps, person.id, app.id, chosen.id);

@@ -72,6 +72,10 @@ export interface GrantStore {
   isApproved(workspaceId: string, appId: string): Promise<boolean>;
   listActiveForPerson(personId: string): Promise<GrantSummary[]>;
   listActiveForWorkspace(workspaceId: string): Promise<GrantSummary[]>;
+  /** Active grants of these apps in the workspace (one page of the console's connections). */
+  listActiveForApps(workspaceId: string, appIds: string[]): Promise<GrantSummary[]>;
+  /** Active grants by id, in no particular order. */
+  listActiveByIds(ids: string[]): Promise<GrantSummary[]>;
   /** Active grants matching every given field (the targets of a bulk revocation). */
   listActiveIds(filter: { workspaceId?: string; personId?: string; appId?: string; upstreamConnectionId?: string }): Promise<string[]>;
   /** Every active grant (organisation admins' listing). */
@@ -205,6 +209,16 @@ export function grantStore(db: Kysely<Database>): GrantStore {
     },
     async listActiveForWorkspace(workspaceId) {
       return (await base().where('g.workspace_id', '=', workspaceId).execute()).map(map);
+    },
+    async listActiveForApps(workspaceId, appIds) {
+      const wanted = appIds.filter(isUuid);
+      if (wanted.length === 0) return [];
+      return (await base().where('g.workspace_id', '=', workspaceId).where('g.app_id', 'in', wanted).execute()).map(map);
+    },
+    async listActiveByIds(ids) {
+      const wanted = ids.filter(isUuid);
+      if (wanted.length === 0) return [];
+      return (await base().where('g.id', 'in', wanted).execute()).map(map);
     },
     async listActiveIds(filter) {
       let query = db.selectFrom('grants').select('id').where('status', '=', 'active');

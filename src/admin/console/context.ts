@@ -31,6 +31,8 @@ export interface ConsoleRouteDeps {
     | 'adminTokens'
     | 'internalIntegrations'
     | 'webhookSubscriptions'
+    | 'consoleLists'
+    | 'approvalRequests'
   >;
   config: Pick<Config, 'adminEmails' | 'organisationName'>;
   clock: Clock;
