@@ -72,6 +72,7 @@ export const AUDIT_ACTIONS = {
   'grant.changed': { actors: people, target: 'grant', summary: 'a person authorised a partner again' },
   'grant.denied': { actors: people, target: 'partner_app', summary: 'a person pressed Cancel' },
   'grant.revoked': { actors: [...admins, 'system'], target: 'grant', summary: 'a grant was revoked' },
+  'grant.page_removed': { actors: people, target: 'grant', summary: "a page was taken out of a grant on that page's Connections" },
   'code.issued': { actors: people, target: 'grant', summary: 'an authorization code was issued' },
   'code.redeemed': { actors: ['partner'], target: 'grant', summary: 'a code was exchanged for tokens' },
   'code.redeem_failed': { actors: ['partner'], target: null, summary: 'a code exchange was refused' },

@@ -26,6 +26,8 @@ export interface ConsoleListStore {
   appGrants(workspaceId: string, appId: string, page: PageRequest & { personId?: string }): Promise<IdPage>;
   /** The approved list, by name. */
   approvedApps(workspaceId: string, page: PageRequest): Promise<IdPage>;
+  /** Active grants of the workspace picking any of these pages (a page and its ancestors), oldest first, at most 200; `personId` narrows to one person's. */
+  grantsPicking(workspaceId: string, pageIds: string[], personId?: string): Promise<string[]>;
 }
 
 /** ILIKE pattern for a search text: its own % and _ match themselves. */
@@ -37,6 +39,17 @@ const bounded = (page: PageRequest) => ({ limit: Math.max(1, Math.min(page.limit
 
 export function consoleListStore(db: Kysely<Database>): ConsoleListStore {
   return {
+    async grantsPicking(workspaceId, pageIds, personId) {
+      if (pageIds.length === 0) return [];
+      let query = db
+        .selectFrom('grants')
+        .select('id')
+        .where('workspace_id', '=', workspaceId)
+        .where('status', '=', 'active')
+        .where(sql<boolean>`page_ids ?| ${sql.val(pageIds)}::text[]`);
+      if (personId) query = query.where('person_id', '=', personId);
+      return (await query.orderBy('created_at').orderBy('id').limit(200).execute()).map((r) => r.id);
+    },
     async connectedApps(workspaceId, page) {
       const { limit, offset } = bounded(page);
       let query = db

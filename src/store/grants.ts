@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { isUuid } from './people.js';
 import type { Database, GrantsTable } from './schema.js';
 
@@ -80,6 +80,8 @@ export interface GrantStore {
   listActiveIds(filter: { workspaceId?: string; personId?: string; appId?: string; upstreamConnectionId?: string }): Promise<string[]>;
   /** Every active grant (organisation admins' listing). */
   listActive(): Promise<GrantSummary[]>;
+  /** Takes one picked page out of an active grant ("Disconnect" on that page's Connections): false when it was not picked there. */
+  removePage(id: string, pageId: string, now: Date): Promise<boolean>;
   /** Marks an active grant revoked, once: false when it was already revoked or does not exist. */
   revoke(id: string, revocation: Revocation, now: Date): Promise<boolean>;
   approve(workspaceId: string, appId: string, addedBy: string | null, now: Date): Promise<boolean>;
@@ -230,6 +232,18 @@ export function grantStore(db: Kysely<Database>): GrantStore {
     },
     async listActive() {
       return (await base().execute()).map(map);
+    },
+    async removePage(id, pageId, now) {
+      if (!isUuid(id)) return false;
+      // One conditional UPDATE (jsonb minus a string drops that element): of two presses, one reports the change.
+      const result = await db
+        .updateTable('grants')
+        .set({ page_ids: sql`page_ids - ${pageId}::text`, updated_at: now })
+        .where('id', '=', id)
+        .where('status', '=', 'active')
+        .where(sql<boolean>`page_ids ? ${pageId}::text`)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
     async revoke(id, revocation, now) {
       if (!isUuid(id)) return false;
