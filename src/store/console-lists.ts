@@ -26,6 +26,8 @@ export interface ConsoleListStore {
   appGrants(workspaceId: string, appId: string, page: PageRequest & { personId?: string }): Promise<IdPage>;
   /** The approved list, by name. */
   approvedApps(workspaceId: string, page: PageRequest): Promise<IdPage>;
+  /** "+ Add approved connection": public apps installed in the workspace and not approved yet, by name, at most `limit`. */
+  approvableApps(workspaceId: string, limit: number): Promise<Array<{ id: string; name: string }>>;
   /** Active grants of the workspace picking any of these pages (a page and its ancestors), oldest first, at most 200; `personId` narrows to one person's. */
   grantsPicking(workspaceId: string, pageIds: string[], personId?: string): Promise<string[]>;
 }
@@ -39,6 +41,37 @@ const bounded = (page: PageRequest) => ({ limit: Math.max(1, Math.min(page.limit
 
 export function consoleListStore(db: Kysely<Database>): ConsoleListStore {
   return {
+    async approvableApps(workspaceId, limit) {
+      return db
+        .selectFrom('partner_apps as a')
+        .select(['a.id', 'a.name'])
+        .where('a.integration_kind', '=', 'public')
+        .where((eb) =>
+          eb.and([
+            eb.exists(
+              eb
+                .selectFrom('grants as g')
+                .select('g.id')
+                .whereRef('g.app_id', '=', 'a.id')
+                .where('g.workspace_id', '=', workspaceId)
+                .where('g.status', '=', 'active'),
+            ),
+            eb.not(
+              eb.exists(
+                eb
+                  .selectFrom('approved_apps as x')
+                  .select('x.app_id')
+                  .whereRef('x.app_id', '=', 'a.id')
+                  .where('x.workspace_id', '=', workspaceId),
+              ),
+            ),
+          ]),
+        )
+        .orderBy(sql`lower(a.name)`)
+        .orderBy('a.id')
+        .limit(Math.max(1, Math.min(limit, 1000)))
+        .execute();
+    },
     async grantsPicking(workspaceId, pageIds, personId) {
       if (pageIds.length === 0) return [];
       let query = db

@@ -12,15 +12,7 @@ import { CAPABILITY_LABELS, isCapability } from '../../oauth/capabilities.js';
 import type { Workspace } from '../../store/workspaces.js';
 import { webhookRecipientRows } from '../../webhooks/workspace-recipients.js';
 import { budgetUsageRows } from '../budget-usage.js';
-import {
-  approvableApps,
-  listInternalConnections,
-  listMembers,
-  manageableWorkspaces,
-  requireOwnerOf,
-  ConsoleError,
-} from '../connections.js';
-import { appFacts } from '../connections.js';
+import { appFacts, ConsoleError, listInternalConnections, listMembers, manageableWorkspaces, requireOwnerOf } from '../connections.js';
 import { myRequestsModel, pendingRequestsModel } from './approval-requests.js';
 import { pagedApprovedList, pagedUsersWithAccess, pagedWorkspaceConnections } from './connection-lists.js';
 import { ID, ids, optionalId, page, pageCaller, type ConsoleContext } from './context.js';
@@ -144,7 +136,8 @@ async function renderConsole(req: Request, res: Response, deps: ConsoleContext, 
   );
   const approvedPage = await pagedApprovedList(rulesWithLists, workspace.id, approvedQuery);
   const approved = approvedPage.rows;
-  const approvable = await approvableApps(rules, workspace.id);
+  // The select offers the first 500 by name: a page must not grow with every app ever installed.
+  const approvable = await stores.consoleLists.approvableApps(workspace.id, 500);
   const members = await listMembers(rules, workspace.id);
   const owners = members.filter((m) => m.role === 'owner').length;
   const budget = await budgetUsageRows(
@@ -206,7 +199,7 @@ async function renderConsole(req: Request, res: Response, deps: ConsoleContext, 
       disconnectAction: `/connections/${ws}/apps/${e.app.id}/disconnect`,
       removeAction: `/connections/${ws}/approved/${e.app.id}/remove`,
     })),
-    approvable: approvable.map((a) => ({ id: a.id, name: a.name })),
+    approvable,
     approveAction: `/connections/${ws}/approved`,
     members: members.map((m) => ({
       ...m,
