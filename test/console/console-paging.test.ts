@@ -99,6 +99,8 @@ describe('console lists at scale: paging and search', () => {
     const third = await get(link(second.html, 'next', 'Pages of connections')!);
     expect(appRows(third.html)).toEqual([...Array.from({ length: 10 }, (_, i) => `App ${pad(i + 51)}`), 'Crowd']);
     expect(link(third.html, 'next', 'Pages of connections')).toBeUndefined();
+    // Crowd's 70 installers: the first 10 named, the rest counted (all of them under "View users with access").
+    expect(third.html).toContain('<li>and 60 more</li>');
   });
 
   it('searches connections without case, keeping the search across pages; % and _ match themselves', async () => {

@@ -19,6 +19,7 @@ import { ID, ids, optionalId, page, pageCaller, type ConsoleContext } from './co
 import { listQuery, pager } from './paging.js';
 
 const dateText = (d: Date) => d.toISOString().slice(0, 10);
+const ADDED_BY_SHOWN = 10;
 export const capabilityText = (caps: string[]) => caps.map((c) => (isCapability(c) ? CAPABILITY_LABELS[c] : c)).join(', ');
 const safeLink = (url: string | null) => (url && /^https?:\/\//i.test(url) ? url : null);
 const contactLink = (contact: string | null) =>
@@ -169,7 +170,9 @@ async function renderConsole(req: Request, res: Response, deps: ConsoleContext, 
     connections: connections.map((c) => ({
       app: { ...c.app, website: safeLink(c.app.website), supportHref: contactLink(c.app.supportContact) },
       approved: c.approved,
-      addedBy: c.grants.map((g) => ({ email: g.personEmail, name: g.personName, added: dateText(g.createdAt) })),
+      // The first few who added it; everyone is one click away, paged, under "View users with access".
+      addedBy: c.grants.slice(0, ADDED_BY_SHOWN).map((g) => ({ email: g.personEmail, name: g.personName, added: dateText(g.createdAt) })),
+      moreAddedBy: Math.max(0, c.grants.length - ADDED_BY_SHOWN),
       usersHref: usersHref(c.app.id),
       disconnectAction: `/connections/${ws}/apps/${c.app.id}/disconnect`,
     })),
