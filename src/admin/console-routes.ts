@@ -8,6 +8,7 @@
 import { Router } from 'express';
 import type { Contract } from '../http/contract.js';
 import { mountZone, zoneGuards } from '../http/zones.js';
+import { getAgentPolicy, putAgentPolicy, setAgentPolicyPage } from './console/agent-policy.js';
 import { consoleContext, type ConsoleContext, type ConsoleRouteDeps } from './console/context.js';
 import {
   disconnectAppOperation,
@@ -64,6 +65,8 @@ export const CONSOLE_API: ReadonlyArray<Contract<'owner', ConsoleContext>> = [
   setRole,
   disconnectWorkspaceOperation,
   disconnectUpstreamOperation,
+  getAgentPolicy,
+  putAgentPolicy,
 ];
 
 /** Any signed-in person's own connections. */
@@ -88,6 +91,7 @@ export const CONSOLE_OWNER_PAGES: ReadonlyArray<Contract<'owner', ConsoleContext
   setRolePage,
   approveRequestPage,
   declineRequestPage,
+  setAgentPolicyPage,
 ];
 
 export function consoleRoutes(deps: ConsoleRouteDeps): Router {

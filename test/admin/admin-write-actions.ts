@@ -33,6 +33,14 @@ export function writeActions(ids: () => MatrixIds): Action[] {
       allowed: ownerish,
     },
     {
+      name: 'API set agent policy',
+      kind: 'api',
+      method: 'PUT',
+      path: () => `${api}/workspaces/${ids().acmeId}/agent-policy`,
+      body: () => ({ policy: 'any_agent', approved_hosts: [] }),
+      allowed: ownerish,
+    },
+    {
       name: 'API approve app',
       kind: 'api',
       method: 'POST',
@@ -128,6 +136,14 @@ export function writeActions(ids: () => MatrixIds): Action[] {
       method: 'POST',
       path: () => `/connections/${ids().acmeId}/policy`,
       body: () => ({ install_policy: 'no_restrictions' }),
+      allowed: ownerish,
+    },
+    {
+      name: 'page set agent policy',
+      kind: 'page',
+      method: 'POST',
+      path: () => `/connections/${ids().acmeId}/agent-policy`,
+      body: () => ({ agent_policy: 'any_agent', approved_hosts: '' }),
       allowed: ownerish,
     },
     {

@@ -33,6 +33,7 @@ export interface ConsoleRouteDeps {
     | 'webhookSubscriptions'
     | 'consoleLists'
     | 'approvalRequests'
+    | 'agentPolicies'
   >;
   config: Pick<Config, 'adminEmails' | 'organisationName'>;
   clock: Clock;

@@ -13,6 +13,7 @@ import type { Workspace } from '../../store/workspaces.js';
 import { webhookRecipientRows } from '../../webhooks/workspace-recipients.js';
 import { budgetUsageRows } from '../budget-usage.js';
 import { appFacts, ConsoleError, listInternalConnections, listMembers, manageableWorkspaces, requireOwnerOf } from '../connections.js';
+import { agentPolicySection } from './agent-policy.js';
 import { myRequestsModel, pendingRequestsModel } from './approval-requests.js';
 import { pagedApprovedList, pagedUsersWithAccess, pagedWorkspaceConnections } from './connection-lists.js';
 import { ID, ids, optionalId, page, pageCaller, type ConsoleContext } from './context.js';
@@ -81,6 +82,7 @@ export const myConnectionsPage = page(
       rows.push({
         id: g.id,
         app: g.appName,
+        agent: (await stores.partnerApps.findById(g.appId))?.clientKind === 'agent',
         workspace: g.workspaceName,
         capabilities: capabilityText(g.capabilities),
         pages: g.pageIds.map((id) => titles.get(id) ?? 'Page no longer shared'),
@@ -202,6 +204,7 @@ async function renderConsole(req: Request, res: Response, deps: ConsoleContext, 
       disconnectAction: `/connections/${ws}/apps/${e.app.id}/disconnect`,
       removeAction: `/connections/${ws}/approved/${e.app.id}/remove`,
     })),
+    agentPolicy: await agentPolicySection(deps, workspace, req),
     approvable,
     approveAction: `/connections/${ws}/approved`,
     members: members.map((m) => ({
