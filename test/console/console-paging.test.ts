@@ -114,7 +114,7 @@ describe('console lists at scale: paging and search', () => {
     expect(appRows((await get(next)).html)[0]).toBe('App 026');
     // The search form keeps the workspace as a hidden field.
     expect(found.html).toMatch(
-      /<form method="get" action="\/connections" role="search" class="list-search" aria-label="Search connections">\s*<input type="hidden" name="workspace" value="[^"]+">/,
+      /<form method="get" action="\/connections" role="search" class="list-search" aria-label="Connections search">\s*<input type="hidden" name="workspace" value="[^"]+">/,
     );
     for (const q of ['%25', '_', '%5C']) {
       const none = await get(`/connections?workspace=${ACME}&q=${q}`);
