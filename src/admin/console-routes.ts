@@ -31,6 +31,8 @@ import {
   setPolicyPage,
   setRolePage,
 } from './console/page-actions.js';
+import { approveRequestPage, declineRequestPage } from './console/approval-requests.js';
+import { disconnectPageGrant } from './console/page-connections.js';
 import { connectionsPage, myConnectionsPage, usersWithAccessPage } from './console/pages.js';
 import {
   addApproved,
@@ -72,6 +74,7 @@ export const CONSOLE_SESSION_PAGES: ReadonlyArray<Contract<'session-page', Conso
   myConnectionsPage,
   revokeMine,
   disconnectMyNotion,
+  disconnectPageGrant,
 ];
 
 /** Workspace owners' pages: the rules refuse anyone else (403 to members, 404 to others). */
@@ -86,6 +89,8 @@ export const CONSOLE_OWNER_PAGES: ReadonlyArray<Contract<'owner', ConsoleContext
   addApprovedPage,
   removeApprovedPage,
   setRolePage,
+  approveRequestPage,
+  declineRequestPage,
   setAgentPolicyPage,
 ];
 

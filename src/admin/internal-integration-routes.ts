@@ -54,7 +54,10 @@ import { createLogoFetcher, type LogoFetcher } from './logo.js';
 import { describeZodError } from '../http/validation.js';
 
 export interface InternalIntegrationRouteDeps {
-  stores: Pick<Stores, 'internalIntegrations' | 'workspaces' | 'connections' | 'pageIndex' | 'audit' | 'adminTokens' | 'people'>;
+  stores: Pick<
+    Stores,
+    'internalIntegrations' | 'workspaces' | 'connections' | 'pageIndex' | 'audit' | 'adminTokens' | 'people' | 'grants' | 'consoleLists'
+  >;
   config: Pick<Config, 'adminEmails' | 'publicUrl'>;
   keyring: Keyring;
   clock: Clock;
@@ -75,6 +78,7 @@ import {
   type FormValues,
 } from './internal-integration-wire.js';
 import { callerOf, pageCaller } from './internal-integration-callers.js';
+import { pagePartnerGrants } from './console/page-connections.js';
 
 const emptyBody = z.union([z.undefined(), z.object({}).strict()]);
 
@@ -353,6 +357,7 @@ export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps): R
       notice,
       connected: connected.map((a) => ({ id: a.id, name: a.name, capabilities: capabilityText(a.capabilities) })),
       candidates: candidates.map((a) => ({ id: a.id, name: a.name })),
+      partners: await pagePartnerGrants(stores, req, { workspaceId, pageId, connectionId: connection.id }),
     });
   };
 

@@ -37,6 +37,9 @@ export const AUDIT_ACTIONS = {
   'workspace_member.role_changed': { actors: admins, target: 'person', summary: "a member's role changed" },
   'approved_app.added': { actors: admins, target: 'partner_app', summary: 'an app was added to the approved list' },
   'approved_app.removed': { actors: admins, target: 'partner_app', summary: 'an app was removed from the approved list' },
+  'approval_request.created': { actors: people, target: 'partner_app', summary: 'a member asked the owners to approve an app' },
+  'approval_request.approved': { actors: admins, target: 'approval_request', summary: "an owner approved a member's request" },
+  'approval_request.declined': { actors: admins, target: 'approval_request', summary: "an owner declined a member's request" },
 
   'upstream_connection.created': { actors: people, target: 'upstream_connection', summary: 'a Notion account was connected' },
   'upstream_connection.replaced': { actors: people, target: 'upstream_connection', summary: 'a Notion account was connected again' },
@@ -69,6 +72,7 @@ export const AUDIT_ACTIONS = {
   'grant.changed': { actors: people, target: 'grant', summary: 'a person authorised a partner again' },
   'grant.denied': { actors: people, target: 'partner_app', summary: 'a person pressed Cancel' },
   'grant.revoked': { actors: [...admins, 'system'], target: 'grant', summary: 'a grant was revoked' },
+  'grant.page_removed': { actors: people, target: 'grant', summary: "a page was taken out of a grant on that page's Connections" },
   'code.issued': { actors: people, target: 'grant', summary: 'an authorization code was issued' },
   'code.redeemed': { actors: ['partner'], target: 'grant', summary: 'a code was exchanged for tokens' },
   'code.redeem_failed': { actors: ['partner'], target: null, summary: 'a code exchange was refused' },

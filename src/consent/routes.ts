@@ -35,8 +35,9 @@ import {
 import { mergePicks, PAGE_SIZE } from './picker.js';
 import { pickerRoutes } from './picker-routes.js';
 import { errorOf, renderFirstScreen, renderPicker, renderRequestGone, type PickerArgs, type ScreenError } from './screens.js';
+import { approvalRequestRoutes, type ApprovalRequestDeps } from './approval-request-routes.js';
 
-export interface ConsentRoutesDeps extends ConsentDeps {
+export interface ConsentRoutesDeps extends ConsentDeps, ApprovalRequestDeps {
   /** The issuer sent back as `iss` (RFC 9207). */
   publicUrl: string;
 }
@@ -121,6 +122,7 @@ export function consentRoutes(deps: ConsentRoutesDeps): Router {
     next();
   });
   router.use(pickerRoutes(deps));
+  router.use(approvalRequestRoutes(deps));
 
   /** The transaction of this session, or a 400 page. Its partner's origin may receive this page's forms (CSP form-action). */
   const openTransaction = (req: Request, res: Response): AuthorizationTransaction => {

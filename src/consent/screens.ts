@@ -13,6 +13,7 @@ import { CAPABILITY_LABELS, isCapability, isSubset, type Capability } from '../o
 import type { AuthorizationTransaction } from '../oauth/transaction.js';
 import type { PartnerApp } from '../store/partner-apps.js';
 import { activeGrantFor, checkConnectPolicy, type ConsentDeps, type ConsentRefused } from './decide.js';
+import { approvalOffer, type ApprovalRequestDeps } from './approval-request-routes.js';
 import { buildPicker } from './picker.js';
 
 /** A partner's website is shown as a link only when it is an http(s) URL (never `javascript:`). */
@@ -73,7 +74,7 @@ const firstScreenHref = (transaction: AuthorizationTransaction, workspaceId: str
   `/consent/${encodeURIComponent(transaction.id)}${workspaceId ? `?workspace=${encodeURIComponent(workspaceId)}` : ''}`;
 
 export async function renderFirstScreen(
-  deps: ConsentDeps,
+  deps: ConsentDeps & Pick<ApprovalRequestDeps, 'approvalRequests'>,
   req: Request,
   res: Response,
   transaction: AuthorizationTransaction,
@@ -88,7 +89,7 @@ export async function renderFirstScreen(
 
   let screen:
     | { state: 'none' }
-    | { state: 'refused'; reason: string }
+    | { state: 'refused'; reason: string; approval: Awaited<ReturnType<typeof approvalOffer>> }
     | { state: 'needs_connection' }
     | { state: 'ready'; reauthPages: number | null } = { state: 'none' };
   if (chosen) {
@@ -100,7 +101,9 @@ export async function renderFirstScreen(
       redirectUri: transaction.redirectUri,
     });
     const connection = await deps.connections.findForPersonAndWorkspace(person.id, chosen.id);
-    if (!policy.allowed) screen = { state: 'refused', reason: policy.reason };
+    // A member refused by "Only from approved list" may ask the owners instead.
+    const offer = { transactionId: transaction.id, workspaceId: chosen.id, personId: person.id, app };
+    if (!policy.allowed) screen = { state: 'refused', reason: policy.reason, approval: await approvalOffer(deps, offer) };
     else if (!connection || connection.status !== 'active') screen = { state: 'needs_connection' };
     else {
       const grant = await activeGrantFor(deps, person.id, app.id, chosen.id);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { isUuid } from './people.js';
 import type { Database, GrantsTable } from './schema.js';
 
@@ -72,10 +72,16 @@ export interface GrantStore {
   isApproved(workspaceId: string, appId: string): Promise<boolean>;
   listActiveForPerson(personId: string): Promise<GrantSummary[]>;
   listActiveForWorkspace(workspaceId: string): Promise<GrantSummary[]>;
+  /** Active grants of these apps in the workspace (one page of the console's connections). */
+  listActiveForApps(workspaceId: string, appIds: string[]): Promise<GrantSummary[]>;
+  /** Active grants by id, in no particular order. */
+  listActiveByIds(ids: string[]): Promise<GrantSummary[]>;
   /** Active grants matching every given field (the targets of a bulk revocation). */
   listActiveIds(filter: { workspaceId?: string; personId?: string; appId?: string; upstreamConnectionId?: string }): Promise<string[]>;
   /** Every active grant (organisation admins' listing). */
   listActive(): Promise<GrantSummary[]>;
+  /** Takes one picked page out of an active grant ("Disconnect" on that page's Connections): false when it was not picked there. */
+  removePage(id: string, pageId: string, now: Date): Promise<boolean>;
   /** Marks an active grant revoked, once: false when it was already revoked or does not exist. */
   revoke(id: string, revocation: Revocation, now: Date): Promise<boolean>;
   approve(workspaceId: string, appId: string, addedBy: string | null, now: Date): Promise<boolean>;
@@ -206,6 +212,16 @@ export function grantStore(db: Kysely<Database>): GrantStore {
     async listActiveForWorkspace(workspaceId) {
       return (await base().where('g.workspace_id', '=', workspaceId).execute()).map(map);
     },
+    async listActiveForApps(workspaceId, appIds) {
+      const wanted = appIds.filter(isUuid);
+      if (wanted.length === 0) return [];
+      return (await base().where('g.workspace_id', '=', workspaceId).where('g.app_id', 'in', wanted).execute()).map(map);
+    },
+    async listActiveByIds(ids) {
+      const wanted = ids.filter(isUuid);
+      if (wanted.length === 0) return [];
+      return (await base().where('g.id', 'in', wanted).execute()).map(map);
+    },
     async listActiveIds(filter) {
       let query = db.selectFrom('grants').select('id').where('status', '=', 'active');
       if (filter.workspaceId !== undefined) query = query.where('workspace_id', '=', filter.workspaceId);
@@ -216,6 +232,18 @@ export function grantStore(db: Kysely<Database>): GrantStore {
     },
     async listActive() {
       return (await base().execute()).map(map);
+    },
+    async removePage(id, pageId, now) {
+      if (!isUuid(id)) return false;
+      // One conditional UPDATE (jsonb minus a string drops that element): of two presses, one reports the change.
+      const result = await db
+        .updateTable('grants')
+        .set({ page_ids: sql`page_ids - ${pageId}::text`, updated_at: now })
+        .where('id', '=', id)
+        .where('status', '=', 'active')
+        .where(sql<boolean>`page_ids ? ${pageId}::text`)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
     async revoke(id, revocation, now) {
       if (!isUuid(id)) return false;

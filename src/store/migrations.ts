@@ -6,6 +6,7 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 // Later migrations live beside their store, to keep this file short; the list below is still the one list.
 import { agentPolicyMigration } from './agent-policy.js';
+import { approvalRequestsMigration } from './approval-requests.js';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -391,6 +392,7 @@ export const migrationProvider: MigrationProvider = {
       '0007_webhook_deliveries': webhookDeliveries,
       '0008_resource_binding': resourceBinding,
       '0010_agent_policy': agentPolicyMigration,
+      '0011_approval_requests': approvalRequestsMigration,
     };
   },
 };

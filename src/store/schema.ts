@@ -286,6 +286,18 @@ export interface WorkspaceAgentPoliciesTable {
   changed_at: Timestamp;
 }
 
+/** A member's request that owners approve an app blocked by "Only from approved list" (src/store/approval-requests.ts). */
+export interface ApprovalRequestsTable {
+  id: string;
+  workspace_id: string;
+  app_id: string;
+  person_id: string;
+  status: 'pending' | 'approved' | 'declined';
+  requested_at: Timestamp;
+  decided_at: NullableTimestamp;
+  decided_by: string | null;
+}
+
 export interface Database {
   people: PeopleTable;
   workspaces: WorkspacesTable;
@@ -307,4 +319,5 @@ export interface Database {
   webhook_events: WebhookEventsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   workspace_agent_policies: WorkspaceAgentPoliciesTable;
+  approval_requests: ApprovalRequestsTable;
 }

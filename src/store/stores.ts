@@ -2,7 +2,9 @@ import type { Kysely } from 'kysely';
 import { adminTokenStore, type AdminTokenStore } from './admin-tokens.js';
 import { agentClientStore, type AgentClientStore } from './agent-clients.js';
 import { agentPolicyStore, type AgentPolicyStore } from './agent-policy.js';
+import { approvalRequestStore, type ApprovalRequestStore } from './approval-requests.js';
 import { auditStore, type AuditStore } from './audit.js';
+import { consoleListStore, type ConsoleListStore } from './console-lists.js';
 import { grantStore, type GrantStore } from './grants.js';
 import { auditQuery, type AuditQuery } from './audit-query.js';
 import { internalIntegrationStore, type InternalIntegrationStore } from './internal-integrations.js';
@@ -35,6 +37,8 @@ export interface Stores {
   webhookDeliveries: WebhookDeliveryStore;
   agentClients: AgentClientStore;
   agentPolicies: AgentPolicyStore;
+  approvalRequests: ApprovalRequestStore;
+  consoleLists: ConsoleListStore;
 }
 
 export function createStores(db: Kysely<Database>): Stores {
@@ -55,5 +59,7 @@ export function createStores(db: Kysely<Database>): Stores {
     webhookDeliveries: webhookDeliveryStore(db),
     agentClients: agentClientStore(db),
     agentPolicies: agentPolicyStore(db),
+    approvalRequests: approvalRequestStore(db),
+    consoleLists: consoleListStore(db),
   };
 }

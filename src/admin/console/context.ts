@@ -31,6 +31,8 @@ export interface ConsoleRouteDeps {
     | 'adminTokens'
     | 'internalIntegrations'
     | 'webhookSubscriptions'
+    | 'consoleLists'
+    | 'approvalRequests'
     | 'agentPolicies'
   >;
   config: Pick<Config, 'adminEmails' | 'organisationName'>;

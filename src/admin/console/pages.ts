@@ -12,20 +12,16 @@ import { CAPABILITY_LABELS, isCapability } from '../../oauth/capabilities.js';
 import type { Workspace } from '../../store/workspaces.js';
 import { webhookRecipientRows } from '../../webhooks/workspace-recipients.js';
 import { budgetUsageRows } from '../budget-usage.js';
-import {
-  approvableApps,
-  approvedList,
-  listInternalConnections,
-  listMembers,
-  listWorkspaceConnections,
-  manageableWorkspaces,
-  usersWithAccess,
-} from '../connections.js';
+import { appFacts, ConsoleError, listInternalConnections, listMembers, manageableWorkspaces } from '../connections.js';
 import { agentPolicySection } from './agent-policy.js';
+import { myRequestsModel, pendingRequestsModel } from './approval-requests.js';
+import { pagedApprovedList, pagedUsersWithAccess, pagedWorkspaceConnections } from './connection-lists.js';
 import { askOwners, requireOwnerPage } from './owners-refusal.js';
 import { ID, ids, optionalId, page, pageCaller, type ConsoleContext } from './context.js';
+import { listQuery, pager } from './paging.js';
 
 const dateText = (d: Date) => d.toISOString().slice(0, 10);
+const ADDED_BY_SHOWN = 10;
 export const capabilityText = (caps: string[]) => caps.map((c) => (isCapability(c) ? CAPABILITY_LABELS[c] : c)).join(', ');
 const safeLink = (url: string | null) => (url && /^https?:\/\//i.test(url) ? url : null);
 const contactLink = (contact: string | null) =>
@@ -39,6 +35,8 @@ const NOTICES: Record<string, string> = {
   approved: 'Added to the approved list.',
   unapproved: 'Removed from the approved list. Existing connections stay until disconnected.',
   role: 'Role changed.',
+  request_approved: 'Request approved: the connection is on the approved list, and the member can connect it now.',
+  request_declined: 'Request declined. The member sees the answer under "My connections".',
   integration_disconnected: 'Internal integration disconnected from every page of this workspace. Its token reaches nothing now.',
   workspace_disconnected:
     'Workspace disconnected from Gatehouse: every Notion connection to it was removed and every connection in it revoked.',
@@ -46,7 +44,17 @@ const NOTICES: Record<string, string> = {
 const ERRORS: Record<string, string> = {
   last_owner: 'A workspace needs at least one owner: make someone else an owner first.',
   not_installed: 'Only connections already installed in this workspace can be approved.',
+  request_answered: 'That request was already answered.',
 };
+
+/** Where a row's action returns: this page with its search and paging, without the last notice. */
+function hereWithQuery(req: Request, path: string, fixed: Record<string, string> = {}): string {
+  const pairs = Object.entries(req.query).filter(
+    (e): e is [string, string] => typeof e[1] === 'string' && !['notice', 'error', ...Object.keys(fixed)].includes(e[0]),
+  );
+  const search = new URLSearchParams([...Object.entries(fixed), ...pairs]).toString().slice(0, 480);
+  return search ? `${path}?${search}` : path;
+}
 
 function noticeOf(req: Request): string | null {
   const key = req.query.notice;
@@ -82,7 +90,12 @@ export const myConnectionsPage = page(
         added: dateText(g.createdAt),
       });
     }
-    renderPage(res, 'connections-mine', { title: 'My connections', grants: rows, notice: noticeOf(req) });
+    renderPage(res, 'connections-mine', {
+      title: 'My connections',
+      grants: rows,
+      requests: await myRequestsModel(stores, req.user!.id),
+      notice: noticeOf(req),
+    });
   },
 );
 
@@ -118,13 +131,22 @@ export const connectionsPage = page(
 
 async function renderConsole(req: Request, res: Response, deps: ConsoleContext, workspace: Workspace, workspaces: Workspace[]) {
   const { rules, stores } = deps;
-  const here = `/connections?workspace=${encodeURIComponent(workspace.id)}`;
   const ws = encodeURIComponent(workspace.id);
   const usersHref = (appId: string) => `/connections/${ws}/apps/${appId}`;
-  const connections = await listWorkspaceConnections(rules, workspace.id);
-  const internal = await listInternalConnections(rules, workspace.id);
-  const approved = await approvedList(rules, workspace.id);
-  const approvable = await approvableApps(rules, workspace.id);
+  const rulesWithLists = { ...rules, consoleLists: stores.consoleLists };
+  // Each long list pages and searches on its own; its links keep the others' place.
+  const connectionsQuery = listQuery(req);
+  const approvedQuery = listQuery(req, 'approved_');
+  const paged = await pagedWorkspaceConnections(rulesWithLists, workspace.id, connectionsQuery);
+  const connections = paged.rows;
+  // Internal integrations are few per workspace (owners create them); the search narrows them too.
+  const internal = (await listInternalConnections(rules, workspace.id)).filter(
+    (c) => !connectionsQuery.q || c.app.name.toLowerCase().includes(connectionsQuery.q.toLowerCase()),
+  );
+  const approvedPage = await pagedApprovedList(rulesWithLists, workspace.id, approvedQuery);
+  const approved = approvedPage.rows;
+  // The select offers the first 500 by name: a page must not grow with every app ever installed.
+  const approvable = await stores.consoleLists.approvableApps(workspace.id, 500);
   const members = await listMembers(rules, workspace.id);
   const owners = members.filter((m) => m.role === 'owner').length;
   const budget = await budgetUsageRows(
@@ -142,7 +164,10 @@ async function renderConsole(req: Request, res: Response, deps: ConsoleContext, 
     organisationName: deps.config.organisationName,
     notice: noticeOf(req),
     error: errorOf(req),
-    here,
+    here: hereWithQuery(req, '/connections', { workspace: workspace.id }),
+    connectionsPager: pager(req, '/connections', connectionsQuery, paged.total),
+    approvedPager: pager(req, '/connections', approvedQuery, approvedPage.total, 'approved_'),
+    requests: await pendingRequestsModel(deps, req, workspace),
     workspaces: workspaces.map((w) => ({
       id: w.id,
       name: w.name,
@@ -153,7 +178,9 @@ async function renderConsole(req: Request, res: Response, deps: ConsoleContext, 
     connections: connections.map((c) => ({
       app: { ...c.app, website: safeLink(c.app.website), supportHref: contactLink(c.app.supportContact) },
       approved: c.approved,
-      addedBy: c.grants.map((g) => ({ email: g.personEmail, name: g.personName, added: dateText(g.createdAt) })),
+      // The first few who added it; everyone is one click away, paged, under "View users with access".
+      addedBy: c.grants.slice(0, ADDED_BY_SHOWN).map((g) => ({ email: g.personEmail, name: g.personName, added: dateText(g.createdAt) })),
+      moreAddedBy: Math.max(0, c.grants.length - ADDED_BY_SHOWN),
       usersHref: usersHref(c.app.id),
       disconnectAction: `/connections/${ws}/apps/${c.app.id}/disconnect`,
     })),
@@ -186,7 +213,7 @@ async function renderConsole(req: Request, res: Response, deps: ConsoleContext, 
       removeAction: `/connections/${ws}/approved/${e.app.id}/remove`,
     })),
     agentPolicy: await agentPolicySection(deps, workspace, req),
-    approvable: approvable.map((a) => ({ id: a.id, name: a.name })),
+    approvable,
     approveAction: `/connections/${ws}/approved`,
     members: members.map((m) => ({
       ...m,
@@ -212,9 +239,19 @@ export const usersWithAccessPage = page(
   async ({ params, query }, { req, res }, deps) => {
     const workspace = await requireOwnerPage(deps, req, params.workspace_id);
     const person = query.person;
-    const { app, users, installers } = await usersWithAccess(deps.rules, workspace.id, params.app_id, person);
+    const found = await deps.stores.partnerApps.findById(params.app_id);
+    if (!found) throw new ConsoleError('not_found', 'This connection is not in this workspace.');
+    const app = appFacts(found);
+    const list = listQuery(req);
+    const { users, installers, total } = await pagedUsersWithAccess(
+      { ...deps.rules, consoleLists: deps.stores.consoleLists },
+      workspace.id,
+      app.id,
+      { ...list, personId: person },
+    );
     const ws = encodeURIComponent(workspace.id);
-    const here = `/connections/${ws}/apps/${app.id}${person ? `?person=${person}` : ''}`;
+    const path = `/connections/${ws}/apps/${app.id}`;
+    const here = hereWithQuery(req, path);
     const approved = await deps.stores.grants.isApproved(workspace.id, app.id);
     renderPage(res, 'connections-users', {
       title: `Users with access to ${app.name}`,
@@ -224,6 +261,7 @@ export const usersWithAccessPage = page(
       workspace: { id: workspace.id, name: workspace.name },
       app: { ...app, website: safeLink(app.website), supportHref: contactLink(app.supportContact) },
       approved,
+      pager: pager(req, path, list, total),
       filter: {
         action: `/connections/${ws}/apps/${app.id}`,
         people: [...new Map(installers.map((i) => [i.id, i])).values()].map((i) => ({ ...i, selected: i.id === person })),
