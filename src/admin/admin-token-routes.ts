@@ -13,6 +13,7 @@
  *   POST /api/admin/v1/admin-tokens            create, with the session only (a token cannot mint tokens)
  *   POST /api/admin/v1/admin-tokens/:tokenId/revoke
  */
+import type { ZoneGuards } from '../http/zones.js';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
@@ -24,7 +25,7 @@ import type { AuditEvent } from '../store/audit.js';
 import type { PersonalAdminToken } from '../store/admin-tokens.js';
 import type { Person } from '../store/people.js';
 import type { Stores } from '../store/stores.js';
-import { adminAuthentication } from './auth.js';
+
 import { describeZodError } from '../http/validation.js';
 
 export interface AdminTokenRouteDeps {
@@ -68,7 +69,7 @@ function checkLabel(label: string): string {
   return trimmed;
 }
 
-export function adminTokenRoutes(deps: AdminTokenRouteDeps): Router {
+export function adminTokenRoutes(deps: AdminTokenRouteDeps, guards: ZoneGuards): Router {
   const router = Router();
   const { stores } = deps;
 
@@ -101,14 +102,10 @@ export function adminTokenRoutes(deps: AdminTokenRouteDeps): Router {
   };
 
   // ---- JSON API ----------------------------------------------------------
-  router.use(
-    '/api/admin/v1/admin-tokens',
-    adminAuthentication({ ...stores, adminEmails: deps.config.adminEmails, clock: deps.clock }),
-    (_req, res, next) => {
-      if (!res.locals.principal!.person) return next(forbidden('The bootstrap admin token has no personal admin tokens.'));
-      next();
-    },
-  );
+  router.use('/api/admin/v1/admin-tokens', guards.principal, (_req, res, next) => {
+    if (!res.locals.principal!.person) return next(forbidden('The bootstrap admin token has no personal admin tokens.'));
+    next();
+  });
 
   router.get('/api/admin/v1/admin-tokens', async (_req, res) => {
     const list = await stores.adminTokens.listForPerson(res.locals.principal!.person!.id);

@@ -12,6 +12,7 @@
  * (403); a workspace filter outside the caller's scope is 404, never an empty
  * answer that would confirm the workspace exists.
  */
+import type { ZoneGuards } from '../http/zones.js';
 import { AUDIT_ACTIONS } from '../audit/actions.js';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
@@ -24,7 +25,7 @@ import type { StoredAuditEvent } from '../store/audit.js';
 import type { AuditSearch } from '../store/audit-query.js';
 import type { Person } from '../store/people.js';
 import type { Stores } from '../store/stores.js';
-import { adminAuthentication, isOrganisationAdmin } from './auth.js';
+import { isOrganisationAdmin } from './auth.js';
 import { describeZodError } from '../http/validation.js';
 
 export interface AuditRouteDeps {
@@ -91,7 +92,7 @@ export function auditEventToWire(e: StoredAuditEvent) {
   };
 }
 
-export function auditRoutes(deps: AuditRouteDeps): Router {
+export function auditRoutes(deps: AuditRouteDeps, guards: ZoneGuards): Router {
   const router = Router();
   const { stores } = deps;
 
@@ -145,22 +146,18 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
   };
 
   // ---- JSON API ----------------------------------------------------------
-  router.get(
-    '/api/admin/v1/audit',
-    adminAuthentication({ ...stores, adminEmails: deps.config.adminEmails, clock: deps.clock }),
-    async (req, res) => {
-      const principal = res.locals.principal!;
-      const { scope } = await scopeOf(principal.person, principal.isOrganisationAdmin);
-      const filter = parse(req);
-      const limit = filter.limit ?? PAGE_SIZE;
-      const events = await search(filter, scope, limit);
-      res.json({
-        object: 'list',
-        events: events.map(auditEventToWire),
-        next_before: events.length === limit ? events[events.length - 1]!.id : null,
-      });
-    },
-  );
+  router.get('/api/admin/v1/audit', guards.principal, async (req, res) => {
+    const principal = res.locals.principal!;
+    const { scope } = await scopeOf(principal.person, principal.isOrganisationAdmin);
+    const filter = parse(req);
+    const limit = filter.limit ?? PAGE_SIZE;
+    const events = await search(filter, scope, limit);
+    res.json({
+      object: 'list',
+      events: events.map(auditEventToWire),
+      next_before: events.length === limit ? events[events.length - 1]!.id : null,
+    });
+  });
 
   // ---- The page and its export -------------------------------------------
   const pageScope = (req: Request) => scopeOf(req.user!, isOrganisationAdmin(req.user!, deps.config.adminEmails));

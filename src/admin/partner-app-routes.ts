@@ -13,6 +13,7 @@
  * The API authenticates like the rest of the admin API (session with CSRF,
  * or a Bearer admin token); the page needs a signed-in organisation admin.
  */
+import type { ZoneGuards } from '../http/zones.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Router, type Request, type Response } from 'express';
@@ -25,7 +26,7 @@ import { describeZodError } from '../http/validation.js';
 import { renderPage } from '../http/views.js';
 import { CAPABILITY_LABELS, CONTENT_CAPABILITIES, USER_INFO_LEVELS } from '../oauth/capabilities.js';
 import type { Stores } from '../store/stores.js';
-import { adminAuthentication, isOrganisationAdmin, requireOrganisationAdmin, type AdminPrincipal } from './auth.js';
+import { isOrganisationAdmin, requireOrganisationAdmin, type AdminPrincipal } from './auth.js';
 import { createLogoFetcher, type LogoFetcher } from './logo.js';
 import {
   PartnerAppError,
@@ -60,7 +61,7 @@ function actorFromPrincipal(principal: AdminPrincipal, req: Request): Actor {
 
 const emptyBody = z.union([z.undefined(), z.object({}).strict()]);
 
-export function partnerAppRoutes(deps: PartnerAppRouteDeps): Router {
+export function partnerAppRoutes(deps: PartnerAppRouteDeps, guards: ZoneGuards): Router {
   const router = Router();
   const rules: PartnerAppDeps = {
     partnerApps: deps.stores.partnerApps,
@@ -70,11 +71,7 @@ export function partnerAppRoutes(deps: PartnerAppRouteDeps): Router {
   };
 
   // ---- JSON API ----------------------------------------------------------
-  router.use(
-    '/api/admin/v1/apps',
-    adminAuthentication({ ...deps.stores, adminEmails: deps.config.adminEmails, clock: deps.clock }),
-    requireOrganisationAdmin,
-  );
+  router.use('/api/admin/v1/apps', guards.principal, requireOrganisationAdmin);
 
   router.get('/api/admin/v1/apps', async (_req, res) => {
     const apps = await deps.stores.partnerApps.listForAdmin();

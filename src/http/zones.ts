@@ -39,7 +39,8 @@ export function zoneGuards(deps: ZoneGuardDeps) {
       isOrganisationAdmin(req.user!, deps.adminEmails) ? next() : next(forbidden(adminOnly));
     return [requireSignIn, pageAdmin];
   };
-  return { api, page };
+  // principal: for routes not yet declared as contracts; they authenticate with the same guard.
+  return { api, page, principal };
 }
 
 export type ZoneGuards = ReturnType<typeof zoneGuards>;

@@ -13,11 +13,12 @@
  * or a Bearer admin token); the page needs a signed-in organisation admin.
  * Every bad input is a 4xx in the admin error shape.
  */
+import type { ZoneGuards } from '../http/zones.js';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { adminAuthentication, isOrganisationAdmin, requireOrganisationAdmin, type AdminPrincipal } from '../admin/auth.js';
+import { isOrganisationAdmin, requireOrganisationAdmin, type AdminPrincipal } from '../admin/auth.js';
 import { describeZodError } from '../http/validation.js';
 import { requireSignIn } from '../http/auth-guards.js';
 import { badRequest, forbidden } from '../http/errors.js';
@@ -63,10 +64,10 @@ const NOTICES: Record<string, string> = {
   replayed: 'The replay is queued: its deliveries appear below as they are made.',
 };
 
-export function deliveryRoutes(deps: DeliveryRouteDeps): Router {
+export function deliveryRoutes(deps: DeliveryRouteDeps, guards: ZoneGuards): Router {
   const router = Router();
   const rules: DeliveryAdminDeps = { stores: deps.stores, pipeline: deps.pipeline, now: () => deps.clock.now() };
-  const api = [adminAuthentication({ ...deps.stores, adminEmails: deps.config.adminEmails, clock: deps.clock }), requireOrganisationAdmin];
+  const api = [guards.principal, requireOrganisationAdmin];
   // ---- JSON API ----------------------------------------------------------
   router.get('/api/admin/v1/webhooks/subscriptions/:id/deliveries', ...api, async (req, res) => {
     const query = limitQuery.safeParse(req.query);

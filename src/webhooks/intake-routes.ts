@@ -11,12 +11,13 @@
  * The intake reads the raw body (the signature covers the bytes as sent) and
  * is mounted before sessions and CSRF: Notion carries no cookies.
  */
+import type { ZoneGuards } from '../http/zones.js';
 import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Keyring } from '../crypto/keyring.js';
-import { adminAuthentication, isOrganisationAdmin, requireOrganisationAdmin } from '../admin/auth.js';
+import { isOrganisationAdmin, requireOrganisationAdmin } from '../admin/auth.js';
 import { describeZodError } from '../http/validation.js';
 import { requireSignIn } from '../http/auth-guards.js';
 import { badRequest, forbidden, notFound } from '../http/errors.js';
@@ -127,15 +128,11 @@ async function resetIntake(
   );
 }
 
-export function webhookIntakeAdminRoutes(deps: IntakeAdminDeps): Router {
+export function webhookIntakeAdminRoutes(deps: IntakeAdminDeps, guards: ZoneGuards): Router {
   const router = Router();
   const rules = { events: deps.stores.webhookEvents, keyring: deps.keyring };
 
-  router.use(
-    '/api/admin/v1/webhooks/notion-token',
-    adminAuthentication({ ...deps.stores, adminEmails: deps.config.adminEmails, clock: deps.clock }),
-    requireOrganisationAdmin,
-  );
+  router.use('/api/admin/v1/webhooks/notion-token', guards.principal, requireOrganisationAdmin);
   router.get('/api/admin/v1/webhooks/notion-token', async (req, res) => {
     const parsed = tokenQuery.safeParse(req.query);
     if (!parsed.success) throw badRequest(describeZodError(parsed.error, req.query));
