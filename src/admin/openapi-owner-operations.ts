@@ -1,10 +1,8 @@
 /**
- * OpenAPI operations for internal integrations, the audit log and personal
- * admin tokens, from the zod schemas that validate those requests (spread
- * into ./openapi.ts).
+ * OpenAPI operations for internal integrations and the audit log, from the
+ * zod schemas that validate those requests (spread into ./openapi.ts).
  */
 import { z } from 'zod';
-import { adminTokenWireSchema, newAdminTokenBodySchema } from './admin-token-routes.js';
 import { auditEventWireSchema, auditFilterSchema } from './audit-routes.js';
 import {
   conversionWireSchema,
@@ -27,8 +25,6 @@ export function ownerOperationSchemas(): Record<string, unknown> {
     Conversion: jsonSchema(conversionWireSchema, 'output'),
     PageConnection: jsonSchema(pageConnectionBodySchema, 'input'),
     AuditEvent: jsonSchema(auditEventWireSchema, 'output'),
-    NewAdminToken: jsonSchema(newAdminTokenBodySchema, 'input'),
-    AdminToken: jsonSchema(adminTokenWireSchema, 'output'),
   };
 }
 
@@ -141,21 +137,6 @@ export function ownerOperationPaths(errors: Record<number, unknown>): Record<str
           ...errors,
           ...notFound,
         },
-      },
-    },
-    '/admin-tokens': {
-      get: { summary: "The caller's own personal admin tokens (never hashes)", responses: { 200: { description: 'A list' }, ...errors } },
-      post: {
-        summary: "Create a personal admin token (signed-in session only); shown once, carries exactly its holder's rights",
-        requestBody: { required: true, content: ref('NewAdminToken') },
-        responses: { 201: { description: 'Created; token present once', content: ref('AdminToken') }, ...bad, ...errors },
-      },
-    },
-    '/admin-tokens/{token_id}/revoke': {
-      post: {
-        summary: "Revoke one of the caller's own admin tokens",
-        parameters: [path('token_id')],
-        responses: { 200: { description: '{ revoked }' }, ...errors, ...notFound },
       },
     },
   };

@@ -54,6 +54,8 @@ interface ContractBase<Z extends Zone, P extends z.ZodType, Q extends z.ZodType,
   /** Likewise for the query. */
   invalidQuery?: string;
   audit: AuditRecord;
+  /** A check on who is calling, run after the zone's guard and before the input is read: a refusal of the caller comes before one of the input. */
+  caller?(ctx: HandlerContext): void;
   /** The refusals worth documenting, by status (401 and 403 are the zone's). */
   refusals?: Readonly<Record<number, string>>;
 }

@@ -208,17 +208,6 @@ const ADMIN_ROUTES_NOT_YET_CONTRACTS: EndpointDeclaration[] = [
     ['get', '/admin/audit', page],
     ['get', '/admin/audit/export', { none: 'a download of the audit log' }],
   ]),
-  // src/admin/admin-token-routes.ts
-  ...rows('owner', 'admin', [
-    ['get', `${V1}/admin-tokens`, read],
-    ['post', `${V1}/admin-tokens`, ['admin_token.created']],
-    ['post', `${V1}/admin-tokens/:tokenId/revoke`, ['admin_token.revoked']],
-  ]),
-  ...rows('session-page', 'admin', [
-    ['get', '/admin/tokens', page],
-    ['post', '/admin/tokens', ['admin_token.created']],
-    ['post', '/admin/tokens/:tokenId/revoke', ['admin_token.revoked']],
-  ]),
   // src/webhooks/intake-routes.ts (its admin part)
   ...rows('org-admin', 'webhooks', [
     ['get', `${V1}/webhooks/notion-token`, read],

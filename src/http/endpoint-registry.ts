@@ -5,6 +5,7 @@
  * walks the running application's router stack and fails on a route that is
  * not here, so nothing is mounted outside a zone unnoticed.
  */
+import { ADMIN_TOKEN_API, ADMIN_TOKEN_PAGES } from '../admin/admin-token-routes.js';
 import { ADMIN_API_ORG_ADMIN, ADMIN_API_OWNER, ADMIN_API_PUBLIC } from '../admin/api.js';
 import { CONSOLE_API, CONSOLE_OWNER_PAGES, CONSOLE_SESSION_PAGES } from '../admin/console-routes.js';
 import type { Contract } from './contract.js';
@@ -21,6 +22,8 @@ export function allContracts(): ReadonlyArray<Contract> {
     ...CONSOLE_API,
     ...CONSOLE_SESSION_PAGES,
     ...CONSOLE_OWNER_PAGES,
+    ...ADMIN_TOKEN_API,
+    ...ADMIN_TOKEN_PAGES,
   ];
 }
 
