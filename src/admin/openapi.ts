@@ -3,6 +3,7 @@ import { deliveryOperationPaths, deliveryOperationSchemas } from '../webhooks/de
 import { partnerAppWireSchema, registrationBodySchema, rotatedSecretSchema } from './partner-apps.js';
 import { CONSOLE_API } from './console-routes.js';
 import { ADMIN_TOKEN_API } from './admin-token-routes.js';
+import { AUDIT_API } from './audit-routes.js';
 import { ADMIN_API_ORG_ADMIN, ADMIN_API_OWNER, ADMIN_API_PUBLIC } from './api.js';
 import { contractOperations, jsonSchema } from '../http/openapi-contracts.js';
 import type { AnyApiContract, Contract } from '../http/contract.js';
@@ -11,7 +12,14 @@ import { subscriptionPaths, subscriptionSchemas } from '../webhooks/subscription
 /** Every admin API operation declared as a contract: its route and its description come from here. */
 // A function, not a constant: ./api.ts imports this module, and its lists exist only once both are loaded.
 export function adminApiContracts(): ReadonlyArray<AnyApiContract> {
-  const all: Contract[] = [...ADMIN_API_PUBLIC, ...ADMIN_API_OWNER, ...ADMIN_API_ORG_ADMIN, ...CONSOLE_API, ...ADMIN_TOKEN_API];
+  const all: Contract[] = [
+    ...ADMIN_API_PUBLIC,
+    ...ADMIN_API_OWNER,
+    ...ADMIN_API_ORG_ADMIN,
+    ...CONSOLE_API,
+    ...ADMIN_TOKEN_API,
+    ...AUDIT_API,
+  ];
   return all.filter((c): c is AnyApiContract => c.kind === 'api');
 }
 

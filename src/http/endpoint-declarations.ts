@@ -202,12 +202,6 @@ const ADMIN_ROUTES_NOT_YET_CONTRACTS: EndpointDeclaration[] = [
     ['post', '/workspaces/:workspaceId/pages/:pageId/connections', ['internal_integration.page_connected']],
     ['post', '/workspaces/:workspaceId/pages/:pageId/connections/:appId/disconnect', ['internal_integration.page_disconnected']],
   ]),
-  // src/admin/audit-routes.ts
-  ...rows('owner', 'admin', [['get', `${V1}/audit`, read]]),
-  ...rows('session-page', 'admin', [
-    ['get', '/admin/audit', page],
-    ['get', '/admin/audit/export', { none: 'a download of the audit log' }],
-  ]),
   // src/webhooks/intake-routes.ts (its admin part)
   ...rows('org-admin', 'webhooks', [
     ['get', `${V1}/webhooks/notion-token`, read],

@@ -6,6 +6,7 @@
  * not here, so nothing is mounted outside a zone unnoticed.
  */
 import { ADMIN_TOKEN_API, ADMIN_TOKEN_PAGES } from '../admin/admin-token-routes.js';
+import { AUDIT_API, AUDIT_PAGES } from '../admin/audit-routes.js';
 import { ADMIN_API_ORG_ADMIN, ADMIN_API_OWNER, ADMIN_API_PUBLIC } from '../admin/api.js';
 import { CONSOLE_API, CONSOLE_OWNER_PAGES, CONSOLE_SESSION_PAGES } from '../admin/console-routes.js';
 import type { Contract } from './contract.js';
@@ -24,6 +25,8 @@ export function allContracts(): ReadonlyArray<Contract> {
     ...CONSOLE_OWNER_PAGES,
     ...ADMIN_TOKEN_API,
     ...ADMIN_TOKEN_PAGES,
+    ...AUDIT_API,
+    ...AUDIT_PAGES,
   ];
 }
 

@@ -58,9 +58,11 @@ export function mountZone<Z extends Exclude<Zone, 'partner'>, D>(
     if (contract.zone !== zone) throw new Error(`${contract.name} belongs to the ${contract.zone} zone, not ${zone}`);
     const guard = contract.kind === 'api' ? guards.api[zone] : guards.page(zone, contract.adminOnly);
     const run: RequestHandler = async (req, res) => {
-      contract.caller?.({ req, res });
+      await contract.caller?.({ req, res }, deps);
       const body = contract.body ? parseInput(contract.body, req.body ?? {}, contract.invalidBody) : {};
-      const query = contract.query ? parseInput(contract.query, req.query, contract.invalidQuery) : {};
+      const query = contract.query
+        ? parseInput(contract.query, contract.prepareQuery ? contract.prepareQuery(req.query) : req.query, contract.invalidQuery)
+        : {};
       const params = contract.params ? parseParams(contract.params, req.params) : {};
       const ctx = { req, res };
       if (contract.kind === 'page') {
