@@ -267,6 +267,11 @@ export const ADMIN_TOKEN_PAGES: ReadonlyArray<Contract<'session-page', AdminToke
 export function adminTokenRoutes(deps: AdminTokenRouteDeps, guards: ZoneGuards): Router {
   const router = Router();
   mountZone(router, 'owner', ADMIN_TOKEN_API, deps, guards);
+  // Any other path under /admin-tokens: refused as the operations are (401, then 403 to the bootstrap token), before a 404.
+  router.use(`${V1}/admin-tokens`, guards.principal, (req, res, next) => {
+    aPerson({ req, res });
+    next();
+  });
   mountZone(router, 'session-page', ADMIN_TOKEN_PAGES, deps, guards);
   return router;
 }

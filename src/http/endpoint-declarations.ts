@@ -153,11 +153,6 @@ export function declaredEndpoints(): EndpointDeclaration[] {
 const V1 = '/api/admin/v1';
 const ADMIN_ROUTES_NOT_YET_CONTRACTS: EndpointDeclaration[] = [
   // src/admin/partner-app-routes.ts
-  ...rows('org-admin', 'admin', [
-    ['get', `${V1}/apps`, read],
-    ['post', `${V1}/apps`, ['partner_app.created']],
-    ['post', `${V1}/apps/:clientId/rotate-secret`, ['partner_app.secret_rotated']],
-  ]),
   ...rows('session-page', 'admin', [
     ['get', '/admin/apps', page],
     ['post', '/admin/apps', ['partner_app.created']],
