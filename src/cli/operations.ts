@@ -22,7 +22,7 @@ export const CLI_OPERATIONS: Record<string, CliOperation> = {
   'keys rotate': op('post', '/keys/rotate'),
   'apps create': op('post', '/apps'),
   'apps list': op('get', '/apps'),
-  'apps rotate-secret': op('post', '/apps/:clientId/rotate-secret'),
+  'apps rotate-secret': op('post', '/apps/:client_id/rotate-secret'),
   'grants list': op('get', '/grants'),
   'grants revoke': op('post', '/grants/:grant_id/revoke'),
   'policy set': op('post', '/workspaces/:workspace_id/policy'),
