@@ -1,6 +1,7 @@
 import { ownerOperationPaths, ownerOperationSchemas } from './openapi-owner-operations.js';
 import { deliveryOperationPaths, deliveryOperationSchemas } from '../webhooks/delivery-openapi.js';
 import { PARTNER_APP_API } from './partner-app-api.js';
+import { INTAKE_ADMIN_API } from '../webhooks/intake-routes.js';
 import { CONSOLE_API } from './console-routes.js';
 import { ADMIN_TOKEN_API } from './admin-token-routes.js';
 import { AUDIT_API } from './audit-routes.js';
@@ -20,6 +21,7 @@ export function adminApiContracts(): ReadonlyArray<AnyApiContract> {
     ...ADMIN_TOKEN_API,
     ...AUDIT_API,
     ...PARTNER_APP_API,
+    ...INTAKE_ADMIN_API,
   ];
   return all.filter((c): c is AnyApiContract => c.kind === 'api');
 }
@@ -58,30 +60,6 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
       ...subscriptionPaths(errors),
       ...deliveryOperationPaths(errors),
       ...generated.paths,
-      // The webhook intake's admin operations (src/webhooks/intake-routes.ts), written by hand until that area is declared as contracts.
-      '/webhooks/notion-token': {
-        get: {
-          summary: "The verification token Notion sent to an intake: the public one, or an internal integration's (organisation admins)",
-          parameters: [{ name: 'integration_id', in: 'query', required: false, schema: { type: 'string' } }],
-          responses: {
-            200: { description: '{ intake, integration_id, url, verification_token, received_at, confirmed_at }' },
-            400: { description: 'Bad input', content: { 'application/json': { schema: error } } },
-            404: { description: 'No such integration', content: { 'application/json': { schema: error } } },
-            ...errors,
-          },
-        },
-      },
-      '/webhooks/notion-token/reset': {
-        post: {
-          summary: "Forget an intake's token, so that Notion's next verification request is taken (organisation admins); audited",
-          responses: {
-            200: { description: 'Forgotten' },
-            400: { description: 'Bad input', content: { 'application/json': { schema: error } } },
-            404: { description: 'No such integration', content: { 'application/json': { schema: error } } },
-            ...errors,
-          },
-        },
-      },
     },
   };
 }

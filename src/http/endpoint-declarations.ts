@@ -198,10 +198,6 @@ const ADMIN_ROUTES_NOT_YET_CONTRACTS: EndpointDeclaration[] = [
     ['post', '/workspaces/:workspaceId/pages/:pageId/connections/:appId/disconnect', ['internal_integration.page_disconnected']],
   ]),
   // src/webhooks/intake-routes.ts (its admin part)
-  ...rows('org-admin', 'webhooks', [
-    ['get', `${V1}/webhooks/notion-token`, read],
-    ['post', `${V1}/webhooks/notion-token/reset`, ['webhook_intake.reset']],
-  ]),
   ...rows('session-page', 'webhooks', [
     ['get', '/admin/webhooks', page],
     ['post', '/admin/webhooks/reset', ['webhook_intake.reset']],
