@@ -141,6 +141,7 @@ export const createAdminToken = api(
         throw forbidden('Admin tokens are created by a signed-in person, not by another admin token.');
     },
     body: newAdminTokenBodySchema,
+    bodyRequired: true,
     answer: adminTokenWireSchema,
     successStatus: 201,
     components: { body: 'NewAdminToken', answer: 'AdminToken' },
@@ -224,6 +225,7 @@ export const createAdminTokenPage = page(
     path: '/admin/tokens',
     summary: 'Create an admin token; it is shown once',
     body: z.object({ _csrf: z.string().optional(), label: z.string().max(1000) }).strict(),
+    bodyRequired: true,
     answer: 'html',
     audit: 'admin_token.created',
   },

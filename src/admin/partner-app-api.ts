@@ -60,6 +60,7 @@ export const registerPartnerAppOperation = api(
     path: `${V1}/apps`,
     summary: 'Register a partner app (organisation admins); a confidential client gets its secret in this answer only',
     body: registrationBodySchema,
+    bodyRequired: true,
     answer: partnerAppWireSchema,
     successStatus: 201,
     components: { body: 'NewPartnerApp', answer: 'PartnerApp' },

@@ -49,6 +49,8 @@ interface ContractBase<Z extends Zone, D, P extends z.ZodType, Q extends z.ZodTy
   query?: Q;
   /** A body that fails its schema answers 400 (./validation.ts words it). */
   body?: B;
+  /** An absent body is refused ("The body must be a JSON object.") rather than read as `{}`. */
+  bodyRequired?: boolean;
   /** The sentence a body that fails its schema is refused with, instead of zod's (a form a person cannot fix). */
   invalidBody?: string;
   /** Likewise for the query. */

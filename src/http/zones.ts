@@ -59,7 +59,9 @@ export function mountZone<Z extends Exclude<Zone, 'partner'>, D>(
     const guard = contract.kind === 'api' ? guards.api[zone] : guards.page(zone, contract.adminOnly);
     const run: RequestHandler = async (req, res) => {
       await contract.caller?.({ req, res }, deps);
-      const body = contract.body ? parseInput(contract.body, req.body ?? {}, contract.invalidBody) : {};
+      const body = contract.body
+        ? parseInput(contract.body, contract.bodyRequired ? req.body : (req.body ?? {}), contract.invalidBody)
+        : {};
       const query = contract.query
         ? parseInput(contract.query, contract.prepareQuery ? contract.prepareQuery(req.query) : req.query, contract.invalidQuery)
         : {};
