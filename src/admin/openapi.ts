@@ -1,5 +1,5 @@
 import { ownerOperationPaths, ownerOperationSchemas } from './openapi-owner-operations.js';
-import { deliveryOperationPaths, deliveryOperationSchemas } from '../webhooks/delivery-openapi.js';
+import { DELIVERY_API } from '../webhooks/delivery-api.js';
 import { PARTNER_APP_API } from './partner-app-api.js';
 import { INTAKE_ADMIN_API } from '../webhooks/intake-routes.js';
 import { CONSOLE_API } from './console-routes.js';
@@ -22,6 +22,7 @@ export function adminApiContracts(): ReadonlyArray<AnyApiContract> {
     ...AUDIT_API,
     ...PARTNER_APP_API,
     ...INTAKE_ADMIN_API,
+    ...DELIVERY_API,
   ];
   return all.filter((c): c is AnyApiContract => c.kind === 'api');
 }
@@ -43,7 +44,6 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
       schemas: {
         ...ownerOperationSchemas(),
         ...subscriptionSchemas(),
-        ...deliveryOperationSchemas(),
         ...generated.schemas,
         Error: {
           type: 'object',
@@ -58,7 +58,6 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
     paths: {
       ...ownerOperationPaths(errors),
       ...subscriptionPaths(errors),
-      ...deliveryOperationPaths(errors),
       ...generated.paths,
     },
   };

@@ -203,11 +203,6 @@ const ADMIN_ROUTES_NOT_YET_CONTRACTS: EndpointDeclaration[] = [
     ['post', '/admin/webhooks/reset', ['webhook_intake.reset']],
   ]),
   // src/webhooks/delivery-routes.ts
-  ...rows('org-admin', 'webhooks', [
-    ['get', `${V1}/webhooks/subscriptions/:id/deliveries`, read],
-    ['post', `${V1}/webhooks/subscriptions/:id/replay`, ['webhook_subscription.replayed']],
-    ['post', `${V1}/webhooks/deliveries/:id/retry`, ['webhook_delivery.retried']],
-  ]),
   ...rows('session-page', 'webhooks', [
     ['get', '/admin/webhooks/subscriptions/:id', page],
     ['post', '/admin/webhooks/subscriptions/:id/replay', ['webhook_subscription.replayed']],

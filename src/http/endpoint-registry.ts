@@ -9,6 +9,7 @@ import { ADMIN_TOKEN_API, ADMIN_TOKEN_PAGES } from '../admin/admin-token-routes.
 import { AUDIT_API, AUDIT_PAGES } from '../admin/audit-routes.js';
 import { PARTNER_APP_API } from '../admin/partner-app-api.js';
 import { INTAKE_ADMIN_API } from '../webhooks/intake-routes.js';
+import { DELIVERY_API } from '../webhooks/delivery-api.js';
 import { ADMIN_API_ORG_ADMIN, ADMIN_API_OWNER, ADMIN_API_PUBLIC } from '../admin/api.js';
 import { CONSOLE_API, CONSOLE_OWNER_PAGES, CONSOLE_SESSION_PAGES } from '../admin/console-routes.js';
 import type { Contract } from './contract.js';
@@ -31,6 +32,7 @@ export function allContracts(): ReadonlyArray<Contract> {
     ...AUDIT_PAGES,
     ...PARTNER_APP_API,
     ...INTAKE_ADMIN_API,
+    ...DELIVERY_API,
   ];
 }
 
