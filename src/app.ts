@@ -235,6 +235,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(passport.initialize());
   app.use(passport.session());
   app.use(sessionLifetimes(config.tunables.sessionIdleMinutes));
+  // The picker's form posts one field per ticked page, up to a grant's 500 (MAX_PICKED_PAGES), plus its own; elsewhere 200 fields.
+  app.use('/consent/:transactionId/pages', express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 600 }));
   app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 }));
   app.use(express.json({ limit: '256kb' }));
   app.use(rejectNulInBody);

@@ -22,6 +22,7 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
+import { isConfirmed, renderConfirmation } from '../http/confirmation.js';
 import { contractsFor, type Contract, type HandlerContext } from '../http/contract.js';
 import { mountZone } from '../http/zones.js';
 import { badRequest, forbidden, notFound } from '../http/errors.js';
@@ -254,6 +255,21 @@ export const revokeAdminTokenPage = page(
     audit: 'admin_token.revoked',
   },
   async ({ params }, { req, res }, deps) => {
+    if (!isConfirmed(req.body)) {
+      // The confirm step (../http/confirmation.ts): one's own live token only; anything else goes on to revoke()'s answer.
+      const token = (await deps.stores.adminTokens.listForPerson(req.user!.id)).find((t) => t.id === params.token_id);
+      if (token && token.revokedAt === null) {
+        return renderConfirmation(res, {
+          heading: `Revoke the admin token "${token.label}"?`,
+          consequences: [
+            `The admin token "${token.label}" stops working at once: the command line or script holding it is refused from its next request.`,
+          ],
+          action: `/admin/tokens/${encodeURIComponent(token.id)}/revoke`,
+          button: { text: 'Revoke', label: `Revoke ${token.label}` },
+          cancelHref: '/admin/tokens',
+        });
+      }
+    }
     const revoked = await revoke(deps, req.user!, params.token_id, 'person', req);
     await render(deps, req, res, { notice: revoked ? 'Token revoked: it no longer works.' : 'That token was already revoked.' });
   },

@@ -102,6 +102,8 @@ export interface AppFacts {
   logoUrl: string | null;
   integrationKind: 'public' | 'internal';
   builtByOrganisation: boolean;
+  /** `agent`: an AI agent that registered itself; its name is its own claim. */
+  clientKind: 'partner' | 'agent';
 }
 
 export function appFacts(app: PartnerApp): AppFacts {
@@ -114,6 +116,7 @@ export function appFacts(app: PartnerApp): AppFacts {
     logoUrl: app.hasLogo ? `/apps/${app.id}/logo` : null,
     integrationKind: app.integrationKind,
     builtByOrganisation: app.builtByOrganisation,
+    clientKind: app.clientKind,
   };
 }
 

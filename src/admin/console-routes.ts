@@ -8,6 +8,7 @@
 import { Router } from 'express';
 import type { Contract } from '../http/contract.js';
 import { mountZone, type ZoneGuards } from '../http/zones.js';
+import { getAgentPolicy, putAgentPolicy, setAgentPolicyPage } from './console/agent-policy.js';
 import { consoleContext, type ConsoleContext, type ConsoleRouteDeps } from './console/context.js';
 import {
   disconnectAppOperation,
@@ -62,6 +63,8 @@ export const CONSOLE_API: ReadonlyArray<Contract<'owner', ConsoleContext>> = [
   setRole,
   disconnectWorkspaceOperation,
   disconnectUpstreamOperation,
+  getAgentPolicy,
+  putAgentPolicy,
 ];
 
 /** Any signed-in person's own connections. */
@@ -83,6 +86,7 @@ export const CONSOLE_OWNER_PAGES: ReadonlyArray<Contract<'owner', ConsoleContext
   addApprovedPage,
   removeApprovedPage,
   setRolePage,
+  setAgentPolicyPage,
 ];
 
 /** `guards`: the application's one set of zone guards (src/app.ts). */

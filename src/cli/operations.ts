@@ -8,7 +8,7 @@
 const V1 = '/api/admin/v1';
 
 export interface CliOperation {
-  method: 'get' | 'post' | 'delete';
+  method: 'get' | 'post' | 'put' | 'delete';
   /** The declared endpoint's path, as the registry has it. */
   path: string;
 }
@@ -20,6 +20,8 @@ export const CLI_OPERATIONS: Record<string, CliOperation> = {
   'webhooks replay': op('post', '/webhooks/subscriptions/:id/replay'),
   'workspaces list': op('get', '/workspaces'),
   'keys rotate': op('post', '/keys/rotate'),
+  // With --agents it sets the policy; without, it reads it (GET of the same declared path).
+  'workspaces agent-policy': op('put', '/workspaces/:workspace_id/agent-policy'),
   'apps create': op('post', '/apps'),
   'apps list': op('get', '/apps'),
   'apps rotate-secret': op('post', '/apps/:client_id/rotate-secret'),

@@ -1,5 +1,5 @@
 /**
- * What an owner or organisation admin does to a workspace: grants, install policy, the approved list, roles, and the audit export.
+ * What an owner or organisation admin does to a workspace: grants, install and AI agent policies, the approved list, roles, and the audit export.
  * Entries of the command line's table (./gatehouse.ts).
  */
 import { requireFlags, usageError } from './command.js';
@@ -46,6 +46,34 @@ export const WORKSPACE_COMMANDS: Record<string, Command> = {
         path: `/api/admin/v1/workspaces/${encodeURIComponent(args.values.workspace!)}/policy`,
         body: { install_policy: restrict, ...(auto !== undefined ? { auto_approve_organisation: auto === 'on' } : {}) },
       };
+    },
+  },
+  'workspaces agent-policy': {
+    summary:
+      'show a workspace\'s AI agent policy, or set it with --agents ("No agents", "Only agents from approved redirect hosts", "Any agent")',
+    usage: 'workspaces agent-policy --workspace W [--agents no_agents|approved_hosts|any_agent] [--hosts host1,host2]',
+    flags: { workspace: 'value', agents: 'value', hosts: 'value' },
+    request: (args) => {
+      requireFlags(args, ['workspace']);
+      const path = `/api/admin/v1/workspaces/${encodeURIComponent(args.values.workspace!)}/agent-policy`;
+      const { agents, hosts } = args.values;
+      if (agents === undefined) {
+        if (hosts !== undefined) throw usageError('bad_arguments', '--hosts goes with --agents (for example --agents approved_hosts)');
+        return { method: 'GET', path };
+      }
+      if (agents !== 'no_agents' && agents !== 'approved_hosts' && agents !== 'any_agent')
+        throw usageError('bad_arguments', '--agents must be no_agents, approved_hosts or any_agent');
+      // --hosts "" empties the list; without --hosts it stays as it is.
+      const approvedHosts =
+        hosts === undefined
+          ? {}
+          : {
+              approved_hosts: hosts
+                .split(',')
+                .map((h) => h.trim())
+                .filter((h) => h !== ''),
+            };
+      return { method: 'PUT', path, body: { policy: agents, ...approvedHosts } };
     },
   },
   'approved list': {

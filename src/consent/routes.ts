@@ -9,17 +9,19 @@
  *   GET  /consent/:transactionId/pages?workspace=[&q=][&parent=][&offset=]   the page picker
  *   POST /consent/:transactionId/pages                action=allow, or search / next / previous / open:<id> / top
  *                                                     (remember the ticks, 303 back to the picker)
+ *   POST /consent/:transactionId/switch-account       sign out, keep the request, sign in again
+ *
+ * A refusal is answered with its status and the screen the person was on
+ * (./screens.ts): the picker for the pages (none, too many, outside the
+ * index, capabilities), the first screen for the workspace (membership,
+ * policy, connection); only a request that is gone gets a page of its own.
  */
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { requireSignIn } from '../http/auth-guards.js';
 import { HttpError } from '../http/errors.js';
-import { renderPage } from '../http/views.js';
-import { CAPABILITY_LABELS } from '../oauth/capabilities.js';
 import { closeTransaction, findTransaction, redirectBack, saveTransaction, type AuthorizationTransaction } from '../oauth/transaction.js';
-import type { PartnerApp } from '../store/partner-apps.js';
 import {
-  activeGrantFor,
   allowAccess,
   checkConnectPolicy,
   ConsentRefused,
@@ -30,8 +32,9 @@ import {
   type AllowInput,
   type ConsentDeps,
 } from './decide.js';
-import { buildPicker, mergePicks, PAGE_SIZE } from './picker.js';
+import { mergePicks, PAGE_SIZE } from './picker.js';
 import { pickerRoutes } from './picker-routes.js';
+import { errorOf, renderFirstScreen, renderPicker, renderRequestGone, type PickerArgs, type ScreenError } from './screens.js';
 
 export interface ConsentRoutesDeps extends ConsentDeps {
   /** The issuer sent back as `iss` (RFC 9207). */
@@ -43,7 +46,11 @@ const idList = z
   .union([z.string(), z.array(z.string())])
   .optional()
   .transform((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]));
-const pageIdList = idList.refine((v) => v === undefined || (v.length <= 200 && v.every((id) => PAGE_ID.test(id))), 'bad page id');
+// At most as many ticks as a grant may hold (no screen shows more checkboxes); more picked across screens is refused on the picker.
+const pageIdList = idList.refine(
+  (v) => v === undefined || (v.length <= MAX_PICKED_PAGES && v.every((id) => PAGE_ID.test(id))),
+  'bad page id',
+);
 const workspaceField = z.string().min(1).max(100);
 const csrfField = z.string();
 
@@ -80,43 +87,6 @@ function parseForm<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
 
 function queryString(value: unknown, max = 200): string {
   return typeof value === 'string' && value.length <= max ? value : '';
-}
-
-/** A partner's website is shown as a link only when it is an http(s) URL (never `javascript:`). */
-function websiteOf(app: PartnerApp): { href: string; text: string } | null {
-  if (!app.website) return null;
-  try {
-    const url = new URL(app.website);
-    return url.protocol === 'https:' || url.protocol === 'http:' ? { href: url.href, text: url.host } : null;
-  } catch {
-    return null;
-  }
-}
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/**
- * An agent registered itself: its name is its own claim (said so on the
- * screen), and one whose redirects all lead to loopback runs on the
- * person's own machine, or on whatever took that port (MCP authorization:
- * show the redirect host, warn for loopback-only redirects).
- */
-function agentModel(app: PartnerApp) {
-  if (app.clientKind !== 'agent') return null;
-  return { loopbackOnly: app.redirectUris.every((uri) => LOOPBACK_HOSTS.has(new URL(uri).hostname)) };
-}
-
-function appModel(app: PartnerApp) {
-  return {
-    name: app.name,
-    logoUrl: app.hasLogo ? `/apps/${encodeURIComponent(app.id)}/logo` : null,
-    website: websiteOf(app),
-    agent: agentModel(app),
-  };
-}
-
-function capabilityModel(transaction: AuthorizationTransaction) {
-  return transaction.capabilities.map((name) => ({ name, label: CAPABILITY_LABELS[name] }));
 }
 
 /**
@@ -167,47 +137,73 @@ export function consentRoutes(deps: ConsentRoutesDeps): Router {
     return updated;
   };
 
-  router.get('/consent/:transactionId', requireSignIn, async (req, res) => {
-    let transaction = openTransaction(req, res);
+  const firstScreen = async (
+    req: Request,
+    res: Response,
+    transaction: AuthorizationTransaction,
+    args: { asked: string; error?: ScreenError; status?: number; capabilities?: readonly string[] | null },
+  ) => {
     const app = await requireApp(deps, transaction);
-    const person = req.user!;
-    const workspaces = await deps.workspaces.listForPerson(person.id);
-    const asked = queryString(req.query.workspace, 100);
-    const chosen =
-      workspaces.find((w) => w.id === asked) ?? workspaces.find((w) => w.id === transaction.picks.workspaceId) ?? workspaces[0] ?? null;
+    await renderFirstScreen(deps, req, res, transaction, app, args, (workspaceId) => rememberWorkspace(req, transaction, workspaceId));
+  };
 
-    let screen:
-      | { state: 'none' }
-      | { state: 'refused'; reason: string }
-      | { state: 'needs_connection' }
-      | { state: 'ready'; reauthPages: number | null } = { state: 'none' };
-    if (chosen) {
-      transaction = rememberWorkspace(req, transaction, chosen.id);
-      const policy = await checkConnectPolicy(deps, { workspaceId: chosen.id, personId: person.id, app, redirectUri: transaction.redirectUri });
-      const connection = await deps.connections.findForPersonAndWorkspace(person.id, chosen.id);
-      if (!policy.allowed) screen = { state: 'refused', reason: policy.reason };
-      else if (!connection || connection.status !== 'active') screen = { state: 'needs_connection' };
-      else {
-        const grant = await activeGrantFor(deps, person.id, app.id, chosen.id);
-        screen = { state: 'ready', reauthPages: grant ? grant.pageIds.length : null };
-      }
+  /**
+   * Shows a refusal where the person was: a request that is gone on its own
+   * page; the workspace's refusals on the first screen; the pages' on the
+   * picker, with the ticks as posted. Anything else goes to the error page.
+   */
+  const showRefusal = async (
+    req: Request,
+    res: Response,
+    err: unknown,
+    where: { workspaceId: string; capabilities: string[] | null; picker?: Omit<PickerArgs, 'workspaceId' | 'error' | 'status'> },
+  ) => {
+    if (!(err instanceof ConsentRefused)) throw err;
+    if (err.kind === 'transaction_unknown' || err.kind === 'transaction_expired') return renderRequestGone(res, err);
+    const transaction = openTransaction(req, res);
+    const pagesRefusal = ['no_pages', 'too_many_pages', 'page_outside_index', 'capability_not_asked'].includes(err.kind);
+    if (pagesRefusal && where.picker) {
+      const app = await requireApp(deps, transaction);
+      const connection = await deps.connections.findForPersonAndWorkspace(req.user!.id, where.workspaceId);
+      if (connection && connection.status === 'active')
+        return renderPicker(deps, res, transaction, app, connection, {
+          ...where.picker,
+          workspaceId: where.workspaceId,
+          capabilities: where.capabilities,
+          error: errorOf(err),
+          status: err.status,
+        });
     }
-    renderPage(res, 'consent', {
-      title: `${app.name} wants to access your workspace`,
-      transactionId: transaction.id,
-      app: appModel(app),
-      returnsTo: new URL(transaction.redirectUri).host,
-      capabilities: capabilityModel(transaction),
-      workspaces: workspaces.map((w) => ({ id: w.id, name: w.name, selected: w.id === chosen?.id })),
-      chosen: chosen ? { id: chosen.id, name: chosen.name } : null,
-      screen,
-      returnTo: chosen ? `/consent/${encodeURIComponent(transaction.id)}?workspace=${encodeURIComponent(chosen.id)}` : null,
+    // not_member, policy, agent_policy, no_connection, app_gone, or a picker that can no longer be shown.
+    if (err.kind === 'app_gone') throw err;
+    await firstScreen(req, res, transaction, {
+      asked: err.kind === 'not_member' ? '' : where.workspaceId,
+      error: errorOf(err),
+      status: err.status,
+      capabilities: where.capabilities,
     });
+  };
+
+  router.get('/consent/:transactionId', requireSignIn, async (req, res) => {
+    let transaction: AuthorizationTransaction;
+    try {
+      transaction = openTransaction(req, res);
+    } catch (err) {
+      if (err instanceof ConsentRefused) return renderRequestGone(res, err);
+      throw err;
+    }
+    await firstScreen(req, res, transaction, { asked: queryString(req.query.workspace, 100) });
   });
 
   router.post('/consent/:transactionId/cancel', requireSignIn, async (req, res) => {
     parseForm(cancelForm, req.body);
-    const transaction = openTransaction(req, res);
+    let transaction: AuthorizationTransaction;
+    try {
+      transaction = openTransaction(req, res);
+    } catch (err) {
+      if (err instanceof ConsentRefused) return renderRequestGone(res, err);
+      throw err;
+    }
     closeTransaction(req, transaction, 'denied');
     const person = req.user!;
     await deps.audit.record(
@@ -225,6 +221,28 @@ export function consentRoutes(deps: ConsentRoutesDeps): Router {
     res.redirect(303, redirectBack(transaction, deps.publicUrl, { error: 'access_denied' }));
   });
 
+  /**
+   * "Use another account": signs out but keeps this browser's open requests
+   * (passport's keepSessionInfo), so the person who signs in next decides;
+   * the workspace and ticks chosen by the one before are forgotten.
+   */
+  router.post('/consent/:transactionId/switch-account', requireSignIn, async (req, res, next) => {
+    parseForm(cancelForm, req.body);
+    let transaction: AuthorizationTransaction;
+    try {
+      transaction = openTransaction(req, res);
+    } catch (err) {
+      if (err instanceof ConsentRefused) return renderRequestGone(res, err);
+      throw err;
+    }
+    saveTransaction(req, { ...transaction, status: 'pending', picks: { workspaceId: null, pageIds: [] } });
+    req.logout({ keepSessionInfo: true }, (err) => {
+      if (err) return next(err);
+      const back = `/consent/${encodeURIComponent(transaction.id)}`;
+      res.redirect(303, `/auth/sign-in?prompt=login&return_to=${encodeURIComponent(back)}`);
+    });
+  });
+
   const finishAllow = async (req: Request, res: Response, input: Omit<AllowInput, 'lookup' | 'person' | 'address'>) => {
     const person = req.user!;
     const { transaction, code } = await allowAccess(deps, {
@@ -239,75 +257,91 @@ export function consentRoutes(deps: ConsentRoutesDeps): Router {
 
   router.post('/consent/:transactionId/allow', requireSignIn, async (req, res) => {
     const form = parseForm(allowForm, req.body);
-    openTransaction(req, res);
-    await finishAllow(req, res, {
-      workspaceId: form.workspace,
-      pages: { kind: 'keep_existing' },
-      capabilities: form.capabilities ?? null,
-    });
+    const capabilities = form.capabilities ?? null;
+    try {
+      openTransaction(req, res);
+      await finishAllow(req, res, { workspaceId: form.workspace, pages: { kind: 'keep_existing' }, capabilities });
+    } catch (err) {
+      await showRefusal(req, res, err, { workspaceId: form.workspace, capabilities });
+    }
   });
 
   router.get('/consent/:transactionId/pages', requireSignIn, async (req, res) => {
-    let transaction = openTransaction(req, res);
+    let transaction: AuthorizationTransaction;
+    try {
+      transaction = openTransaction(req, res);
+    } catch (err) {
+      if (err instanceof ConsentRefused) return renderRequestGone(res, err);
+      throw err;
+    }
     const app = await requireApp(deps, transaction);
     const person = req.user!;
     const workspaceId = queryString(req.query.workspace, 100);
     const backToFirstScreen = `/consent/${encodeURIComponent(transaction.id)}${workspaceId ? `?workspace=${encodeURIComponent(workspaceId)}` : ''}`;
     if (!workspaceId) return res.redirect(303, backToFirstScreen);
-    await requireActiveMember(deps, person.id, workspaceId);
-    const workspace = (await deps.workspaces.findById(workspaceId))!;
+    try {
+      await requireActiveMember(deps, person.id, workspaceId);
+    } catch (err) {
+      return showRefusal(req, res, err, { workspaceId, capabilities: null });
+    }
     transaction = rememberWorkspace(req, transaction, workspaceId);
     // The first screen explains a refusal by policy and offers "Connect your Notion account".
     const policy = await checkConnectPolicy(deps, { workspaceId, personId: person.id, app, redirectUri: transaction.redirectUri });
     const connection = await deps.connections.findForPersonAndWorkspace(person.id, workspaceId);
     if (!policy.allowed || !connection || connection.status !== 'active') return res.redirect(303, backToFirstScreen);
-
     const parent = queryString(req.query.parent, 64);
-    const offset = Number(queryString(req.query.offset, 6)) || 0;
-    const picker = await buildPicker(
-      deps.pageIndex,
-      connection.id,
-      { query: queryString(req.query.q), parentId: PAGE_ID.test(parent) ? parent : null, offset },
-      new Set(transaction.picks.pageIds),
-    );
-    const indexing = connection.indexState === 'pending' || connection.indexState === 'running';
-    renderPage(res, 'consent-pages', {
-      title: `Select pages in ${workspace.name}`,
-      transactionId: transaction.id,
-      app: appModel(app),
-      workspace: { id: workspace.id, name: workspace.name },
-      capabilities: capabilityModel(transaction),
-      picker,
-      pickedCount: transaction.picks.pageIds.length,
-      indexing: indexing ? { count: picker.total } : null,
-      // Refresh only while nothing is listed yet: a refresh would lose ticks not yet posted.
-      autoRefresh: indexing && picker.total === 0,
-      backHref: backToFirstScreen,
+    await renderPicker(deps, res, transaction, app, connection, {
+      workspaceId,
+      query: queryString(req.query.q),
+      parentId: PAGE_ID.test(parent) ? parent : null,
+      offset: Number(queryString(req.query.offset, 6)) || 0,
     });
   });
 
   router.post('/consent/:transactionId/pages', requireSignIn, async (req, res) => {
     const form = parseForm(picksForm, req.body);
-    const transaction = openTransaction(req, res);
+    const capabilities = form.capabilities ?? null;
+    let transaction: AuthorizationTransaction;
+    try {
+      transaction = openTransaction(req, res);
+    } catch (err) {
+      if (err instanceof ConsentRefused) return renderRequestGone(res, err);
+      throw err;
+    }
     const shown = (form.shown ?? '').split(',').filter((id) => PAGE_ID.test(id));
     const earlier = transaction.picks.workspaceId === form.workspace ? transaction.picks.pageIds : [];
     const picked = mergePicks(earlier, shown, form.pages ?? []);
+    const offset = Number(form.offset ?? '0');
+    // The screen the person was on, to show a refusal on with their ticks.
+    const screen = {
+      query: form.q ?? '',
+      parentId: form.parent && PAGE_ID.test(form.parent) ? form.parent : null,
+      offset,
+      picked,
+    };
 
     if (form.action === 'allow') {
-      await finishAllow(req, res, {
-        workspaceId: form.workspace,
-        pages: { kind: 'picked', pageIds: picked },
-        capabilities: form.capabilities ?? null,
-      });
+      try {
+        await finishAllow(req, res, { workspaceId: form.workspace, pages: { kind: 'picked', pageIds: picked }, capabilities });
+      } catch (err) {
+        // Ticks within the limit are kept for the next try; more than a grant holds are shown, not saved.
+        if (picked.length <= MAX_PICKED_PAGES && err instanceof ConsentRefused && err.kind !== 'not_member')
+          saveTransaction(req, { ...transaction, status: 'signed_in', picks: { workspaceId: form.workspace, pageIds: picked } });
+        await showRefusal(req, res, err, { workspaceId: form.workspace, capabilities, picker: screen });
+      }
       return;
     }
-    await requireActiveMember(deps, req.user!.id, form.workspace);
-    if (picked.length > MAX_PICKED_PAGES)
-      throw new ConsentRefused('too_many_pages', `Pick at most ${MAX_PICKED_PAGES} pages. Ticking a page shares every page inside it.`);
+    try {
+      await requireActiveMember(deps, req.user!.id, form.workspace);
+      if (picked.length > MAX_PICKED_PAGES)
+        throw new ConsentRefused('too_many_pages', `Pick at most ${MAX_PICKED_PAGES} pages. Ticking a page shares every page inside it.`);
+    } catch (err) {
+      await showRefusal(req, res, err, { workspaceId: form.workspace, capabilities, picker: screen });
+      return;
+    }
     saveTransaction(req, { ...transaction, status: 'signed_in', picks: { workspaceId: form.workspace, pageIds: picked } });
 
     const next = new URLSearchParams({ workspace: form.workspace });
-    const offset = Number(form.offset ?? '0');
     const keep = () => {
       if (form.q) next.set('q', form.q);
       if (form.parent) next.set('parent', form.parent);

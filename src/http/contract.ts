@@ -19,7 +19,7 @@ import type { AuditAction } from '../audit/actions.js';
  * (signed in, or by admin token).
  */
 export type Zone = 'public' | 'partner' | 'session-page' | 'owner' | 'org-admin';
-export type HttpMethod = 'get' | 'post' | 'delete' | 'patch';
+export type HttpMethod = 'get' | 'post' | 'put' | 'delete' | 'patch';
 
 /** What the endpoint writes to the audit log: one or more actions, or none and why. */
 export type AuditRecord = AuditAction | readonly AuditAction[] | { none: string };

@@ -139,6 +139,7 @@ const CONSENT = rows('session-page', 'consent', [
   ['get', '/consent/:transactionId/pages/children', read],
   ['get', '/consent/:transactionId', page],
   ['post', '/consent/:transactionId/cancel', ['grant.denied']],
+  ['post', '/consent/:transactionId/switch-account', { none: 'signs out and keeps the request for the next sign-in' }],
   ['post', '/consent/:transactionId/allow', ['grant.created', 'grant.changed', 'code.issued', 'consent.refused']],
   ['get', '/consent/:transactionId/pages', page],
   ['post', '/consent/:transactionId/pages', ['grant.created', 'grant.changed', 'code.issued', 'consent.refused']],

@@ -92,7 +92,8 @@ export function identityRoutes(passport: PassportStatic, deps: IdentityDeps): Ro
       return;
     }
     req.session.returnTo = safeReturnTo(req.query.return_to);
-    passport.authenticate(STRATEGY)(req, res, next);
+    // "Use another account" (consent): the provider asks again instead of reusing its own session (OpenID Connect Core §3.1.2.1).
+    passport.authenticate(STRATEGY, req.query.prompt === 'login' ? { prompt: 'login' } : {})(req, res, next);
   });
 
   router.get('/auth/callback', async (req: Request, res: Response, next: NextFunction) => {

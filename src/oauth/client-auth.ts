@@ -66,9 +66,11 @@ export async function authenticateClient(deps: ClientAuthDeps, request: OAuthReq
   const address = request.address ?? 'unknown';
   const presented = readClientCredentials(request.authorization, request.params);
   const clientKey = presented.clientId.slice(0, 200);
+  // Both counters carry the address as their Redis Cluster hash tag, so one script call checks both (./failure-limiter.ts).
+  const tag = `{${address.replace(/[{}]/g, '')}}`;
   const keys = [
-    { key: `client:${clientKey}:${address}`, limit: deps.failureLimit },
-    { key: `address:${address}`, limit: deps.failureLimit * 5 },
+    { key: `client:${clientKey}:${tag}`, limit: deps.failureLimit },
+    { key: `address:${tag}`, limit: deps.failureLimit * 5 },
   ];
   // The limiter's answer and the app's row are fetched at once (one wait instead of two); the limiter still decides
   // before any credential is compared.

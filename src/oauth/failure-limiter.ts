@@ -8,8 +8,10 @@
  * Only failures count: a partner's concurrent right requests are never
  * limited. A key at its limit is refused before any credential is checked.
  * Counting a failure and starting its window are one atomic step (a Lua
- * script in Redis, one key per call so it runs on a Redis Cluster), so every
- * counter expires. Guesses already in flight when
+ * script in Redis), so every counter expires. The counters of one request
+ * share a hash tag (their address, see ./client-auth.ts), so one script call
+ * checks or counts them all on one Redis Cluster node: one round trip; keys
+ * without a common tag get one call each, sent together. Guesses already in flight when
  * the limit is reached are still checked: the overshoot is bounded by the
  * attacker's concurrency, against secrets of 256 bits.
  */
@@ -57,21 +59,44 @@ end
 return 0
 `);
 
+/** A key's Redis Cluster hash tag: what is between its first `{` and the next `}`, when not empty; else the whole key. */
+export function hashSlotPart(key: string): string {
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) return key.slice(open + 1, close);
+  }
+  return key;
+}
+
+/** Keys that may meet in one script on a Redis Cluster: one group when they share a slot part, else one each. */
+function slotGroups(keys: LimitKey[], key: (k: string) => string): LimitKey[][] {
+  const part = hashSlotPart(key(keys[0]?.key ?? ''));
+  return keys.every((k) => hashSlotPart(key(k.key)) === part) ? [keys] : keys.map((k) => [k]);
+}
+
 export function redisFailureLimiter(redis: RedisCommander, prefix: string, settings: LimiterSettings): FailureLimiter {
   const key = (k: string) => `${prefix}authfail:${k}`;
   const window = String(settings.windowSeconds);
-  // One script call per counter: the counters of one request (client and address) live on different
-  // Redis Cluster nodes. Sent together, they share one round trip on a single server.
+  const run = (group: LimitKey[], args: string[]) =>
+    runScript(
+      redis,
+      LIMITER_SCRIPT,
+      group.map((k) => key(k.key)),
+      args,
+    );
   return {
     async blockedFor(keys) {
+      if (keys.length === 0) return null;
       const waits = await Promise.all(
-        keys.map(async (k) => Number(await runScript(redis, LIMITER_SCRIPT, [key(k.key)], ['blocked', window, String(k.limit)]))),
+        slotGroups(keys, key).map(async (group) => Number(await run(group, ['blocked', window, ...group.map((k) => String(k.limit))]))),
       );
       const wait = waits.find((w) => w > 0);
       return wait ?? null;
     },
     async recordFailure(keys) {
-      await Promise.all(keys.map((k) => runScript(redis, LIMITER_SCRIPT, [key(k.key)], ['failed', window])));
+      if (keys.length === 0) return;
+      await Promise.all(slotGroups(keys, key).map((group) => run(group, ['failed', window])));
     },
   };
 }

@@ -10,27 +10,40 @@
 import type { Request } from 'express';
 import { authenticateEndpointClient } from './client-auth.js';
 import { InvalidRequest, UnsupportedGrantType } from './errors.js';
-import { redeemAuthorizationCode } from './grants/authorization-code.js';
+import { readCode, redeemAuthorizationCode } from './grants/authorization-code.js';
 import type { TokenDeps } from './grants/common.js';
-import { refreshAccessToken } from './grants/refresh-token.js';
+import { readRefreshToken, refreshAccessToken } from './grants/refresh-token.js';
 import { oauthRequest, type OAuthRequest } from './params.js';
 import type { TokenAnswer } from './token-answer.js';
+import type { PartnerApp } from '../store/partner-apps.js';
 
 export type { TokenDeps } from './grants/common.js';
 export { s256 } from './pkce.js';
 
+/** Each grant: what it reads of the store, started while the client is authenticated, and its steps on what was read. */
 const GRANTS = {
-  authorization_code: redeemAuthorizationCode,
-  refresh_token: refreshAccessToken,
+  authorization_code: (deps: TokenDeps, request: OAuthRequest) => {
+    const read = readCode(deps, request);
+    return { read, run: (app: PartnerApp) => redeemAuthorizationCode(deps, app, request, read) };
+  },
+  refresh_token: (deps: TokenDeps, request: OAuthRequest) => {
+    const read = readRefreshToken(deps, request);
+    return { read, run: (app: PartnerApp) => refreshAccessToken(deps, app, request, read) };
+  },
 } as const;
 
 export async function tokenRequest(deps: TokenDeps, request: OAuthRequest): Promise<TokenAnswer> {
   request.params.rejectDuplicates();
-  const app = await authenticateEndpointClient(deps, request, 'token');
   const grantType = request.params.get('grant_type');
+  // One wait instead of two: the grant's row is read beside the client's. Nothing of it is used, or answered,
+  // before the client is authenticated (and the limiter has decided); a refused client leaves the read unheard.
+  const grant =
+    grantType !== undefined && Object.hasOwn(GRANTS, grantType) ? GRANTS[grantType as keyof typeof GRANTS](deps, request) : null;
+  grant?.read?.catch(() => undefined);
+  const app = await authenticateEndpointClient(deps, request, 'token');
   if (grantType === undefined) throw new InvalidRequest('grant_type is required.');
-  if (!Object.hasOwn(GRANTS, grantType)) throw new UnsupportedGrantType();
-  return GRANTS[grantType as keyof typeof GRANTS](deps, app, request);
+  if (!grant) throw new UnsupportedGrantType();
+  return grant.run(app);
 }
 
 export function handleTokenRequest(deps: TokenDeps, req: Request): Promise<TokenAnswer> {

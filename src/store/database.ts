@@ -30,6 +30,42 @@ export type DatabaseOptions =
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/**
+ * The hot path's statements, by text: on PostgreSQL each runs as a named
+ * prepared statement, parsed and planned once per connection instead of on
+ * every request (pg's `{ name, text, values }`). Kysely's driver only passes
+ * text and values, so the pool's clients map a registered text to its name.
+ * PGlite runs the same text as it is.
+ */
+const preparedNames = new Map<string, string>();
+
+export function prepared(name: string, text: string): string {
+  const known = preparedNames.get(text);
+  if (known !== undefined && known !== name) throw new Error(`statement registered twice: ${known}, ${name}`);
+  preparedNames.set(text, name);
+  return text;
+}
+
+/** PostgreSQL's "cached plan must not change result type": a table's columns changed under a prepared `select *`. */
+const PLAN_RESULT_CHANGED = '0A000';
+
+type QueryFn = (...args: unknown[]) => Promise<unknown>;
+
+function usePreparedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as QueryFn;
+  // A statement invalidated by a migration (e.g. a rolling deploy adding a column) is prepared again under a new name.
+  let generation = 0;
+  (client as unknown as { query: QueryFn }).query = (text: unknown, values?: unknown, ...rest: unknown[]) => {
+    const name = typeof text === 'string' && rest.length === 0 && Array.isArray(values) ? preparedNames.get(text) : undefined;
+    if (name === undefined) return query(text, values, ...rest);
+    return (query({ name: `${name}_${generation}`, text, values }) as Promise<unknown>).catch((err: unknown) => {
+      if ((err as { code?: unknown }).code !== PLAN_RESULT_CHANGED) throw err;
+      generation++;
+      return query(text, values);
+    });
+  };
+}
+
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
   if (options.kind === 'postgres') return openPostgres(options);
   return openPglite(options.dataDir);
@@ -50,7 +86,10 @@ async function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres'
   // An idle client losing its connection emits 'error' on the pool; unheard, it kills the process.
   pool.on('error', (err) => options.onError?.(err));
   // A checked-out client has no listener of pg-pool's; a dropped connection mid-query would crash the process.
-  pool.on('connect', (client) => client.on('error', (err) => options.onError?.(err)));
+  pool.on('connect', (client) => {
+    client.on('error', (err) => options.onError?.(err));
+    usePreparedStatements(client);
+  });
   if (options.schema) {
     const client = await pool.connect();
     try {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
+import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import type { Capability } from '../oauth/capabilities.js';
+import { prepared } from './database.js';
 import { isUuid } from './people.js';
 import type { Database, PartnerAppsTable } from './schema.js';
 
@@ -97,6 +98,11 @@ function toApp(row: Pick<Selectable<PartnerAppsTable>, (typeof COLUMNS)[number]>
 export { COLUMNS as PARTNER_APP_COLUMNS, toApp as toPartnerApp };
 
 export function partnerAppStore(db: Kysely<Database>): PartnerAppStore {
+  // Every client-authenticated request reads its app: compiled once, prepared once per connection (./database.ts).
+  const byClientId = prepared(
+    'gh_app_by_client_id',
+    db.selectFrom('partner_apps').select(COLUMNS).where('client_id', '=', '').compile().sql,
+  );
   return {
     async create(app, now) {
       const row = await db
@@ -131,7 +137,9 @@ export function partnerAppStore(db: Kysely<Database>): PartnerAppStore {
       return row ? toApp(row) : null;
     },
     async findByClientId(clientId) {
-      const row = await db.selectFrom('partner_apps').select(COLUMNS).where('client_id', '=', clientId).executeTakeFirst();
+      const {
+        rows: [row],
+      } = await db.executeQuery<Selectable<PartnerAppsTable>>(CompiledQuery.raw(byClientId, [clientId]));
       return row ? toApp(row) : null;
     },
     async list() {

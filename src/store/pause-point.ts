@@ -9,6 +9,11 @@ const pauseAt = process.env.NODE_ENV === 'production' ? undefined : process.env.
 
 export const PAUSED_MARKER = 'GATEHOUSE_PAUSED';
 
+/** True when a step may be held (a crash test runs): units of work then keep their steps apart (./token-units.ts). */
+export function pausesArmed(): boolean {
+  return pauseAt !== undefined;
+}
+
 export async function pausePoint(step: string): Promise<void> {
   if (pauseAt === undefined || pauseAt !== step) return;
   process.stdout.write(`${PAUSED_MARKER} ${step}\n`);

@@ -20,6 +20,7 @@
 import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import { isAuditAction } from '../audit/actions.js';
 import type { AuditEvent } from './audit.js';
+import { prepared } from './database.js';
 import { toGrant, type Grant } from './grants.js';
 import type { AuthorizationCodesTable, Database, GrantsTable, RefreshTokensTable } from './schema.js';
 import type { NewPair } from './token-units.js';
@@ -45,7 +46,9 @@ const workspaceSelect = ['id', 'name', 'icon', 'install_policy', 'auto_approve_o
   .map((column) => `w.${column} as w__${column}`)
   .join(', ');
 
-const CODE_CONTEXT = `select t.*, ${grantSelect}, ${workspaceSelect},
+const CODE_CONTEXT = prepared(
+  'gh_code_context',
+  `select t.*, ${grantSelect}, ${workspaceSelect},
     m.role as m__role, m.status as m__status,
     exists (select 1 from approved_apps a where a.workspace_id = g.workspace_id and a.app_id = g.app_id) as approved,
     c.id as c__id, c.notion_user as c__notion_user
@@ -54,16 +57,23 @@ const CODE_CONTEXT = `select t.*, ${grantSelect}, ${workspaceSelect},
   left join workspaces w on w.id = g.workspace_id
   left join workspace_members m on m.workspace_id = g.workspace_id and m.person_id = g.person_id
   left join upstream_connections c on c.id = g.upstream_connection_id
-  where t.code_hash = $1`;
+  where t.code_hash = $1`,
+);
 
-const REFRESH_CONTEXT = `select t.*, ${grantSelect}, ${workspaceSelect}, c.id as c__id, c.notion_user as c__notion_user
+const REFRESH_CONTEXT = prepared(
+  'gh_refresh_context',
+  `select t.*, ${grantSelect}, ${workspaceSelect}, c.id as c__id, c.notion_user as c__notion_user
   from refresh_tokens t
   left join grants g on g.id = t.grant_id
   left join workspaces w on w.id = g.workspace_id
   left join upstream_connections c on c.id = g.upstream_connection_id
-  where t.token_hash = $1`;
+  where t.token_hash = $1`,
+);
 
-const REFRESH_WITH_GRANT = `select t.*, ${grantSelect} from refresh_tokens t left join grants g on g.id = t.grant_id where t.token_hash = $1`;
+const REFRESH_WITH_GRANT = prepared(
+  'gh_refresh_with_grant',
+  `select t.*, ${grantSelect} from refresh_tokens t left join grants g on g.id = t.grant_id where t.token_hash = $1`,
+);
 
 /** The first CTE spends the code or the refresh token; the rest read its row, so they write only when it won. */
 const SPEND = {
@@ -94,7 +104,10 @@ const spendAndIssueSql = (spend: keyof typeof SPEND) => `with spent as (${SPEND[
       returning 1)
   select (select count(*) from spent)::int as spent, (select count(*) from access)::int as issued`;
 
-const SPEND_AND_ISSUE = { code: spendAndIssueSql('code'), refresh: spendAndIssueSql('refresh') };
+const SPEND_AND_ISSUE = {
+  code: prepared('gh_spend_code', spendAndIssueSql('code')),
+  refresh: prepared('gh_spend_refresh', spendAndIssueSql('refresh')),
+};
 
 function auditRows(events: AuditEvent[]): string {
   return JSON.stringify(

@@ -6,6 +6,7 @@
  * §4.1.2, §10.5) and a crash half-way spends nothing.
  */
 import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
+import { prepared } from './database.js';
 import { toGrant, type Grant } from './grants.js';
 import type { AccessTokensTable, Database, GrantsTable, UpstreamConnectionsTable } from './schema.js';
 import {
@@ -159,12 +160,15 @@ function accessInContextQuery(db: Kysely<Database>): CompiledQuery {
     .compile();
 }
 
-const APP_WITH_ACCESS = `select ${PARTNER_APP_COLUMNS.map((column) => `a.${column} as a__${column}`).join(', ')}, t.*,
+const APP_WITH_ACCESS = prepared(
+  'gh_app_with_access',
+  `select ${PARTNER_APP_COLUMNS.map((column) => `a.${column} as a__${column}`).join(', ')}, t.*,
     ${GRANT_COLUMNS.map((column) => `g.${column} as g__${column}`).join(', ')}
   from partner_apps a
   left join access_tokens t on t.token_hash = $2
   left join grants g on g.id = t.grant_id
-  where a.client_id = $1`;
+  where a.client_id = $1`,
+);
 
 function unprefixed(row: Record<string, unknown>, prefix: string, columns: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -173,7 +177,7 @@ function unprefixed(row: Record<string, unknown>, prefix: string, columns: reado
 }
 
 export function tokenStore(db: Kysely<Database>): TokenStore {
-  const accessInContext = accessInContextQuery(db);
+  const accessInContext = { sql: prepared('gh_access_in_context', accessInContextQuery(db).sql) };
   return {
     ...tokenUnits(db),
     async saveCode(code, now) {

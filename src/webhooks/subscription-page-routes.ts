@@ -12,6 +12,7 @@
  * answer is the page again, with the new signing secret shown once after
  * creation or rotation. Refusals are the page with the reason, nothing changed.
  */
+import { confirmField, isConfirmed, renderConfirmation } from '../http/confirmation.js';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { isOrganisationAdmin } from '../admin/auth.js';
@@ -57,6 +58,8 @@ const createFormSchema = z
   .strict();
 const verifyFormSchema = z.object({ _csrf: z.string().optional(), verification_token: z.string().max(1000) }).strict();
 const buttonFormSchema = z.object({ _csrf: z.string().optional() }).strict();
+/** "Delete" and its confirm step's second press (../http/confirmation.ts). */
+const deleteFormSchema = buttonFormSchema.extend({ confirm: confirmField }).strict();
 
 interface Notice {
   heading: string;
@@ -244,7 +247,17 @@ export function subscriptionPageRoutes(deps: SubscriptionRouteDeps): Router {
     requireAdmin(req);
     const app = await appOf(req);
     const subscription = await subscriptionOf(req, app);
-    parse(buttonFormSchema, req);
+    parse(deleteFormSchema, req);
+    if (!isConfirmed(req.body))
+      return renderConfirmation(res, {
+        heading: `Delete the subscription to ${subscription.url}?`,
+        consequences: [
+          `${subscription.url} receives no more events of ${app.name}. Deliveries not yet made are dropped; this cannot be undone.`,
+        ],
+        action: `/admin/apps/${encodeURIComponent(String(req.params.clientId))}/webhooks/${encodeURIComponent(subscription.id)}/delete`,
+        button: { text: 'Delete' },
+        cancelHref: `/admin/apps/${encodeURIComponent(String(req.params.clientId))}`,
+      });
     try {
       await deleteSubscription(rules, subscription.id, actorOf(req));
       const notice = { heading: 'Subscription deleted', lines: [`${subscription.url} receives nothing more.`], signingSecret: null };

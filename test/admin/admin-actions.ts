@@ -27,7 +27,7 @@ export interface MatrixIds {
 export interface Action {
   name: string;
   kind: 'page' | 'api';
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: () => string;
   body?: () => Record<string, unknown>;
   allowed: ActorName[];
@@ -66,6 +66,13 @@ function readActions(ids: () => MatrixIds): Action[] {
       allowed: ownerish,
     },
     { name: 'API read policy', kind: 'api', method: 'GET', path: () => `${api}/workspaces/${ids().acmeId}/policy`, allowed: ownerish },
+    {
+      name: 'API read agent policy',
+      kind: 'api',
+      method: 'GET',
+      path: () => `${api}/workspaces/${ids().acmeId}/agent-policy`,
+      allowed: ownerish,
+    },
     {
       name: 'API approved list',
       kind: 'api',

@@ -35,6 +35,7 @@ const TABLES = [
   'access_tokens',
   'refresh_tokens',
   'approved_apps',
+  'workspace_agent_policies',
   'internal_integration_pages',
   'audit_events',
 ] as const;

@@ -33,6 +33,14 @@ export function writeActions(ids: () => MatrixIds): Action[] {
       allowed: ownerish,
     },
     {
+      name: 'API set agent policy',
+      kind: 'api',
+      method: 'PUT',
+      path: () => `${api}/workspaces/${ids().acmeId}/agent-policy`,
+      body: () => ({ policy: 'any_agent', approved_hosts: [] }),
+      allowed: ownerish,
+    },
+    {
       name: 'API approve app',
       kind: 'api',
       method: 'POST',
@@ -131,6 +139,14 @@ export function writeActions(ids: () => MatrixIds): Action[] {
       allowed: ownerish,
     },
     {
+      name: 'page set agent policy',
+      kind: 'page',
+      method: 'POST',
+      path: () => `/connections/${ids().acmeId}/agent-policy`,
+      body: () => ({ agent_policy: 'any_agent', approved_hosts: '' }),
+      allowed: ownerish,
+    },
+    {
       name: 'page add approved connection',
       kind: 'page',
       method: 'POST',
@@ -143,6 +159,7 @@ export function writeActions(ids: () => MatrixIds): Action[] {
       kind: 'page',
       method: 'POST',
       path: () => `/connections/${ids().acmeId}/approved/${ids().partner.app.id}/remove`,
+      body: () => ({ confirm: 'yes' }),
       allowed: ownerish,
     },
     {
@@ -150,7 +167,7 @@ export function writeActions(ids: () => MatrixIds): Action[] {
       kind: 'page',
       method: 'POST',
       path: () => `/connections/${ids().acmeId}/members/${ids().ben.id}/role`,
-      body: () => ({ role: 'member' }),
+      body: () => ({ role: 'member', confirm: 'yes' }),
       allowed: ownerish,
     },
     {
@@ -212,6 +229,7 @@ export function writeActions(ids: () => MatrixIds): Action[] {
       kind: 'page',
       method: 'POST',
       path: () => `/connections/${ids().acmeId}/integrations/${ids().disconnectableViaPageId}/disconnect`,
+      body: () => ({ confirm: 'yes' }),
       allowed: ownerish,
     },
     // ---- writes that destroy state: last ----
@@ -227,6 +245,7 @@ export function writeActions(ids: () => MatrixIds): Action[] {
       kind: 'page',
       method: 'POST',
       path: () => `/admin/tokens/${ids().adaAdminTokenId}/revoke`,
+      body: () => ({ confirm: 'yes' }),
       allowed: ['owner'],
     },
     {
@@ -234,6 +253,7 @@ export function writeActions(ids: () => MatrixIds): Action[] {
       kind: 'page',
       method: 'POST',
       path: () => `/connections/mine/${ids().grantId}/revoke`,
+      body: () => ({ confirm: 'yes' }),
       allowed: ['member'],
     },
     {
@@ -249,6 +269,7 @@ export function writeActions(ids: () => MatrixIds): Action[] {
       kind: 'page',
       method: 'POST',
       path: () => `/connections/${ids().acmeId}/grants/${ids().grantId}/revoke`,
+      body: () => ({ confirm: 'yes' }),
       allowed: ownerish,
     },
     {
@@ -264,6 +285,7 @@ export function writeActions(ids: () => MatrixIds): Action[] {
       kind: 'page',
       method: 'POST',
       path: () => `/connections/${ids().acmeId}/apps/${ids().partner.app.id}/disconnect`,
+      body: () => ({ confirm: 'yes' }),
       allowed: ownerish,
     },
     {
@@ -288,6 +310,7 @@ export function writeActions(ids: () => MatrixIds): Action[] {
       kind: 'page',
       method: 'POST',
       path: () => `/connections/${ids().acmeId}/disconnect`,
+      body: () => ({ confirm: 'yes' }),
       allowed: ownerish,
     },
     // One's own Notion account only: Ben and Ada each have one in Acme; nobody else has anything there to disconnect (404).
@@ -296,6 +319,7 @@ export function writeActions(ids: () => MatrixIds): Action[] {
       kind: 'page',
       method: 'POST',
       path: () => `/workspaces/${ids().acmeId}/disconnect`,
+      body: () => ({ confirm: 'yes' }),
       allowed: ['member', 'owner'],
     },
   ];

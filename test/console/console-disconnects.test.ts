@@ -209,6 +209,7 @@ describe('disconnecting: internal integrations on "Connections", a Notion accoun
     for (const id of pageIds) expect(await notionStatus(integrationToken, id)).toBe(200);
     const response = await postForm(ada, `${t.url}${internalDisconnect()}`, {
       _csrf: adaCsrf,
+      confirm: 'yes',
       return_to: `/connections?workspace=${ACME}`,
     });
     expect(response.status).toBe(303);
@@ -230,7 +231,7 @@ describe('disconnecting: internal integrations on "Connections", a Notion accoun
         .integration_kind,
     ).toBe('internal');
     const before = await snapshot();
-    expect((await postForm(ada, `${t.url}${internalDisconnect()}`, { _csrf: adaCsrf })).status).toBe(303);
+    expect((await postForm(ada, `${t.url}${internalDisconnect()}`, { _csrf: adaCsrf, confirm: 'yes' })).status).toBe(303);
     expect(await snapshot()).toEqual(before);
   });
 
@@ -297,7 +298,7 @@ describe('disconnecting: internal integrations on "Connections", a Notion accoun
       });
     expect((await atNotion()).status).toBe(200);
 
-    const response = await postForm(ben, `${t.url}/workspaces/${ACME}/disconnect`, { _csrf: benCsrf });
+    const response = await postForm(ben, `${t.url}/workspaces/${ACME}/disconnect`, { _csrf: benCsrf, confirm: 'yes' });
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toBe('/workspaces?notice=disconnected');
     const row = await db()
@@ -329,7 +330,7 @@ describe('disconnecting: internal integrations on "Connections", a Notion accoun
     expect((await t.gatehouse.stores.connections.findForPersonAndWorkspace(adaP.id, ACME))!.status).toBe('active');
     // Pressing it again (a stale page) is harmless: nothing new is recorded.
     const before = await snapshot();
-    expect((await postForm(ben, `${t.url}/workspaces/${ACME}/disconnect`, { _csrf: benCsrf })).status).toBe(303);
+    expect((await postForm(ben, `${t.url}/workspaces/${ACME}/disconnect`, { _csrf: benCsrf, confirm: 'yes' })).status).toBe(303);
     expect(await snapshot()).toEqual(before);
   });
 
@@ -339,7 +340,7 @@ describe('disconnecting: internal integrations on "Connections", a Notion accoun
     expect(await notionStatus(integrationToken, pageIds[0]!)).toBe(200);
     const adaAcme = (await t.gatehouse.stores.connections.findForPersonAndWorkspace(adaP.id, ACME))!;
 
-    const response = await postForm(ada, `${t.url}/connections/${ACME}/disconnect`, { _csrf: adaCsrf });
+    const response = await postForm(ada, `${t.url}/connections/${ACME}/disconnect`, { _csrf: adaCsrf, confirm: 'yes' });
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toBe(`/connections?workspace=${ACME}&notice=workspace_disconnected`);
     const connections = await db()

@@ -142,7 +142,11 @@ describe('connections console: pages and settings of an owner', () => {
     // Ada, now a member, is refused; Ben restores her and steps down.
     expect((await page(ada, `/connections?workspace=${ACME}`)).status).toBe(403);
     expect((await postForm(ben, `${t.url}/connections/${ACME}/members/${adaId}/role`, { _csrf: benCsrf, role: 'owner' })).status).toBe(303);
-    const stepDown = await postForm(ben, `${t.url}/connections/${ACME}/members/${benId}/role`, { _csrf: benCsrf, role: 'member' });
+    const stepDown = await postForm(ben, `${t.url}/connections/${ACME}/members/${benId}/role`, {
+      _csrf: benCsrf,
+      role: 'member',
+      confirm: 'yes',
+    });
     expect(stepDown.headers.get('location')).toBe('/connections/mine');
     expect((await t.gatehouse.stores.workspaces.membership(ACME, adaId))!.role).toBe('owner');
     expect((await t.gatehouse.stores.workspaces.membership(ACME, benId))!.role).toBe('member');

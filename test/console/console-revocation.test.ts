@@ -54,6 +54,7 @@ describe('connections console: revocation', () => {
     expect((await introspect(zapflow, benGrant.access)).active).toBe(true);
     const response = await postForm(ada, `${t.url}/connections/${ACME}/grants/${benGrant.grantId}/revoke`, {
       _csrf: adaCsrf,
+      confirm: 'yes',
       return_to: `/connections/${ACME}/apps/${zapflow.app.id}`,
     });
     expect(response.status).toBe(303);
@@ -100,7 +101,10 @@ describe('connections console: revocation', () => {
   it('"Remove from approved list" keeps existing grants; a member\'s next install is refused at redemption', async () => {
     // Ben consents again while Zapflow is approved...
     const b = await issueCode(t.gatehouse, { registered: zapflow, email: 'ben@example.com', workspaceName: 'Acme', pageCount: 1 });
-    const removed = await postForm(ada, `${t.url}/connections/${ACME}/approved/${zapflow.app.id}/remove`, { _csrf: adaCsrf });
+    const removed = await postForm(ada, `${t.url}/connections/${ACME}/approved/${zapflow.app.id}/remove`, {
+      _csrf: adaCsrf,
+      confirm: 'yes',
+    });
     expect(removed.status).toBe(303);
     expect(await t.gatehouse.stores.grants.isApproved(ACME, zapflow.app.id)).toBe(false);
     // ...and the policy change between consent and redemption wins.
@@ -167,7 +171,7 @@ describe('connections console: revocation', () => {
     expect((await postForm(ben, `${t.url}/connections/mine/${a.grantId}/revoke`, { _csrf: benCsrf })).status).toBe(404);
     expect((await api(`/grants/${a.grantId}/revoke`, { body: {}, browser: ben, csrf: benCsrf })).status).toBe(404);
     expect(await snapshot()).toEqual(before);
-    const own = await postForm(ben, `${t.url}/connections/mine/${b.grantId}/revoke`, { _csrf: benCsrf });
+    const own = await postForm(ben, `${t.url}/connections/mine/${b.grantId}/revoke`, { _csrf: benCsrf, confirm: 'yes' });
     expect(own.status).toBe(303);
     expect(own.headers.get('location')).toBe('/connections/mine?notice=revoked');
     expect(await introspect(zapflow, tokens.access_token)).toEqual({ active: false });
@@ -178,7 +182,10 @@ describe('connections console: revocation', () => {
       .executeTakeFirstOrThrow();
     expect(row).toEqual({ revoked_by: `person:${benId}`, revoke_reason: 'revoked by the person who granted it' });
     // Ada's fresh grant from above: "Disconnect" (all users of Zapflow in Acme).
-    const disconnect = await postForm(ada, `${t.url}/connections/${ACME}/apps/${zapflow.app.id}/disconnect`, { _csrf: adaCsrf });
+    const disconnect = await postForm(ada, `${t.url}/connections/${ACME}/apps/${zapflow.app.id}/disconnect`, {
+      _csrf: adaCsrf,
+      confirm: 'yes',
+    });
     expect(disconnect.status).toBe(303);
     expect(await t.gatehouse.stores.grants.listActiveIds({ workspaceId: ACME, appId: zapflow.app.id })).toEqual([]);
   });

@@ -178,6 +178,8 @@ describe("an owner restricts installs to an approved list and revokes a member's
     await expect(row.textContent()).resolves.toContain('Read content');
     await expectAccessible(ada);
     await row.getByRole('button', { name: 'Revoke access' }).click();
+    // The confirm step: the same button again.
+    await ada.getByRole('main').getByRole('button', { name: 'Revoke access' }).click();
     await ada.waitForURL(/notice=revoked/);
     await expect(ada.getByRole('status').textContent()).resolves.toContain('Access revoked');
     expect(await ada.getByRole('row', { name: /ben@example\.com/ }).count()).toBe(0);

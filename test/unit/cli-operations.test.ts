@@ -15,6 +15,8 @@ const SAMPLE: Record<string, string> = {
   restrict: 'approved_only',
   role: 'member',
   'auto-approve': 'on',
+  agents: 'approved_hosts',
+  hosts: 'example.com',
   since: '2026-01-01T00:00:00Z',
   until: '2026-01-02T00:00:00Z',
 };

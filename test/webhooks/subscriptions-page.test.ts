@@ -145,11 +145,11 @@ describe("a partner app's page: the Webhooks section", () => {
   });
 
   it('"Delete" removes the subscription', async () => {
-    const deleted = await submit(`/${id}/delete`);
+    const deleted = await submit(`/${id}/delete`, { confirm: 'yes' });
     expect(deleted.status).toBe(200);
     expect(deleted.html).toContain('Subscription deleted');
     expect(rowOf(deleted.html, id)).toBe('');
     expect((await rows()).map((r) => r.id)).not.toContain(id);
-    expect((await submit(`/${id}/delete`)).status).toBe(404);
+    expect((await submit(`/${id}/delete`, { confirm: 'yes' })).status).toBe(404);
   });
 });

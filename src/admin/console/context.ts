@@ -31,6 +31,7 @@ export interface ConsoleRouteDeps {
     | 'adminTokens'
     | 'internalIntegrations'
     | 'webhookSubscriptions'
+    | 'agentPolicies'
   >;
   config: Pick<Config, 'adminEmails' | 'organisationName'>;
   clock: Clock;

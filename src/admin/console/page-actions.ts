@@ -12,7 +12,6 @@ import {
   manageableWorkspaces,
   removeApprovedApp,
   requireInternalIntegrationOf,
-  requireOwnerOf,
   setInstallPolicy,
   setMemberRole,
 } from '../connections.js';
@@ -23,6 +22,18 @@ import {
   revokeGrant,
   revokeGrantsOfApp,
 } from '../revocation.js';
+import {
+  appDisconnectConsequences,
+  confirmField,
+  demoteConsequences,
+  grantRevokeConsequences,
+  integrationDisconnectConsequences,
+  notionDisconnectConsequences,
+  renderConfirmation,
+  unapproveConsequences,
+  workspaceDisconnectConsequences,
+} from './confirmations.js';
+import { requireOwnerPage } from './owners-refusal.js';
 import { ID, ids, page, pageActor, pageCaller } from './context.js';
 
 /** Where a form goes back to: a console path of this site only. */
@@ -37,7 +48,10 @@ function backTo(fallback: string, returnTo: unknown, key: string, kind: 'notice'
 }
 const consoleOf = (workspaceId: string) => `/connections?workspace=${encodeURIComponent(workspaceId)}`;
 
-const csrfOnly = z.object({ _csrf: z.string(), return_to: z.string().max(500).optional() }).strict();
+// `confirm`: the confirm page's second press (./confirmations.ts); the first press changes nothing.
+const csrfOnly = z.object({ _csrf: z.string(), return_to: z.string().max(500).optional(), confirm: confirmField }).strict();
+/** "Disconnect" and "Disconnect all users" post the same action; `all_users` says which button it was, for the confirm step. */
+const disconnectAppForm = csrfOnly.extend({ all_users: z.literal('1').optional() }).strict();
 const policyForm = z
   .object({
     _csrf: z.string(),
@@ -46,7 +60,9 @@ const policyForm = z
   })
   .strict();
 const approveForm = z.object({ _csrf: z.string(), app_id: z.string().regex(ID) }).strict();
-const roleForm = z.object({ _csrf: z.string(), role: z.enum(['owner', 'member']) }).strict();
+const roleForm = z.object({ _csrf: z.string(), role: z.enum(['owner', 'member']), confirm: confirmField }).strict();
+/** A return_to worth offering as "Cancel": a console path, else the fallback. */
+const cancelTo = (fallback: string, returnTo: unknown) => (typeof returnTo === 'string' && RETURN_TO.test(returnTo) ? returnTo : fallback);
 
 export const revokeMine = page(
   {
@@ -60,10 +76,21 @@ export const revokeMine = page(
     answer: 'redirect',
     audit: 'grant.revoked',
   },
-  async ({ params }, { req, res }, { stores, revocation }) => {
+  async ({ params, body }, { req, res }, { stores, revocation }) => {
     const grant = await stores.grants.findById(params.grant_id);
     // Only one's own grants here (owners revoke others' on "Connections"): anything else is not found.
     if (!grant || grant.personId !== req.user!.id) throw notFound('No such connection.');
+    // Revoked meanwhile (no active summary): nothing left to confirm, the revocation below is idempotent.
+    const summary = body.confirm ? undefined : (await stores.grants.listActiveForPerson(req.user!.id)).find((g) => g.id === grant.id);
+    if (summary) {
+      return renderConfirmation(res, {
+        heading: `Disconnect ${summary.appName} from ${summary.workspaceName}?`,
+        consequences: grantRevokeConsequences(summary, true),
+        action: `/connections/mine/${grant.id}/revoke`,
+        button: { text: 'Disconnect', label: `Disconnect ${summary.appName} from ${summary.workspaceName}` },
+        cancelHref: '/connections/mine',
+      });
+    }
     await revokeGrant(revocation, grant.id, pageActor(req), 'revoked by the person who granted it');
     res.redirect(303, '/connections/mine?notice=revoked');
   },
@@ -82,10 +109,22 @@ export const disconnectMyNotion = page(
     answer: 'redirect',
     audit: ['upstream_connection.disconnected', 'grant.revoked'],
   },
-  async ({ params }, { req, res }, { stores, revocation }) => {
+  async ({ params, body }, { req, res }, { stores, revocation }) => {
     // The person's own Notion connection only: anyone else's is, from here, one that does not exist.
     const connection = await stores.connections.findForPersonAndWorkspace(req.user!.id, params.workspace_id);
     if (!connection) throw notFound('You have no Notion connection to that workspace.');
+    if (!body.confirm && connection.status !== 'disconnected') {
+      const workspace = await stores.workspaces.findById(params.workspace_id);
+      const name = workspace?.name ?? 'this workspace';
+      const grants = (await stores.grants.listActiveForPerson(req.user!.id)).filter((g) => g.upstreamConnectionId === connection.id);
+      return renderConfirmation(res, {
+        heading: `Disconnect your Notion account from ${name}?`,
+        consequences: notionDisconnectConsequences(name, grants),
+        action: `/workspaces/${encodeURIComponent(params.workspace_id)}/disconnect`,
+        button: { text: 'Disconnect', label: `Disconnect ${name}` },
+        cancelHref: '/workspaces',
+      });
+    }
     await disconnectUpstreamConnection(revocation, connection.id, pageActor(req), 'Notion account disconnected by its person');
     res.redirect(303, '/workspaces?notice=disconnected');
   },
@@ -104,9 +143,22 @@ export const revokeForPerson = page(
     audit: 'grant.revoked',
   },
   async ({ params, body }, { req, res }, deps) => {
-    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+    const workspace = await requireOwnerPage(deps, req, params.workspace_id);
     const grant = await deps.stores.grants.findById(params.grant_id);
     if (!grant || grant.workspaceId !== workspace.id) throw notFound('No such connection in this workspace.');
+    const summary = body.confirm
+      ? undefined
+      : (await deps.stores.grants.listActiveForWorkspace(workspace.id)).find((g) => g.id === grant.id);
+    if (summary) {
+      return renderConfirmation(res, {
+        heading: `Revoke ${summary.personEmail}'s access to ${summary.appName}?`,
+        consequences: grantRevokeConsequences(summary, grant.personId === req.user!.id),
+        action: `/connections/${encodeURIComponent(workspace.id)}/grants/${grant.id}/revoke`,
+        fields: { return_to: body.return_to },
+        button: { text: 'Revoke access', label: `Revoke access for ${summary.personEmail} to ${summary.appName}` },
+        cancelHref: cancelTo(consoleOf(workspace.id), body.return_to),
+      });
+    }
     const why = grant.personId === req.user!.id ? 'revoked by the person who granted it' : 'revoked by a workspace owner';
     await revokeGrant(deps.revocation, grant.id, pageActor(req), why);
     res.redirect(303, backTo(consoleOf(workspace.id), body.return_to, 'revoked'));
@@ -121,14 +173,27 @@ export const disconnectAppPage = page(
     path: '/connections/:workspace_id/apps/:app_id/disconnect',
     summary: '"Disconnect" / "Disconnect all users"',
     params: ids('workspace_id', 'app_id'),
-    body: csrfOnly,
+    body: disconnectAppForm,
     answer: 'redirect',
     audit: 'grant.revoked',
   },
   async ({ params, body }, { req, res }, deps) => {
-    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+    const workspace = await requireOwnerPage(deps, req, params.workspace_id);
     const app = await deps.stores.partnerApps.findById(params.app_id);
     if (!app) throw notFound('No such partner app.');
+    if (!body.confirm) {
+      const all = body.all_users === '1';
+      return renderConfirmation(res, {
+        heading: `Disconnect ${app.name} from ${workspace.name}?`,
+        consequences: await appDisconnectConsequences(deps, workspace, app),
+        action: `/connections/${encodeURIComponent(workspace.id)}/apps/${app.id}/disconnect`,
+        fields: { return_to: body.return_to, all_users: body.all_users },
+        button: all
+          ? { text: 'Disconnect all users', label: `Disconnect all users of ${app.name}` }
+          : { text: 'Disconnect', label: `Disconnect ${app.name}` },
+        cancelHref: cancelTo(consoleOf(workspace.id), body.return_to),
+      });
+    }
     await revokeGrantsOfApp(deps.revocation, workspace.id, app.id, pageActor(req), 'disconnected from the workspace by an owner');
     const fallback = consoleOf(workspace.id);
     // The users page of an app with nobody left (and not approved) no longer exists: go back to the console.
@@ -153,8 +218,19 @@ export const disconnectIntegrationPage = page(
     audit: 'internal_integration.disconnected',
   },
   async ({ params, body }, { req, res }, deps) => {
-    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+    const workspace = await requireOwnerPage(deps, req, params.workspace_id);
     const app = await requireInternalIntegrationOf(deps.rules, workspace, params.app_id);
+    const pages = (await deps.stores.internalIntegrations.listPages(app.id)).length;
+    if (!body.confirm && pages > 0) {
+      return renderConfirmation(res, {
+        heading: `Disconnect ${app.name} from every page of ${workspace.name}?`,
+        consequences: integrationDisconnectConsequences(app.name, workspace, pages),
+        action: `/connections/${encodeURIComponent(workspace.id)}/integrations/${app.id}/disconnect`,
+        fields: { return_to: body.return_to },
+        button: { text: 'Disconnect', label: `Disconnect ${app.name}` },
+        cancelHref: cancelTo(consoleOf(workspace.id), body.return_to),
+      });
+    }
     await disconnectInternalIntegration(
       { internalIntegrations: deps.stores.internalIntegrations, audit: deps.stores.audit, clock: deps.clock },
       app,
@@ -177,8 +253,17 @@ export const disconnectWorkspacePage = page(
     answer: 'redirect',
     audit: ['upstream_connection.disconnected', 'grant.revoked', 'internal_integration.disconnected'],
   },
-  async ({ params }, { req, res }, deps) => {
-    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+  async ({ params, body }, { req, res }, deps) => {
+    const workspace = await requireOwnerPage(deps, req, params.workspace_id);
+    if (!body.confirm) {
+      return renderConfirmation(res, {
+        heading: `Disconnect ${workspace.name} from Gatehouse?`,
+        consequences: await workspaceDisconnectConsequences(deps, workspace),
+        action: `/connections/${encodeURIComponent(workspace.id)}/disconnect`,
+        button: { text: 'Disconnect workspace from Gatehouse', label: `Disconnect workspace from Gatehouse: ${workspace.name}` },
+        cancelHref: consoleOf(workspace.id),
+      });
+    }
     await disconnectWorkspace(deps.revocation, workspace.id, pageActor(req), 'workspace disconnected from Gatehouse');
     res.redirect(303, backTo(consoleOf(workspace.id), undefined, 'workspace_disconnected'));
   },
@@ -197,7 +282,7 @@ export const setPolicyPage = page(
     audit: 'workspace.policy_changed',
   },
   async ({ params, body }, { req, res }, deps) => {
-    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+    const workspace = await requireOwnerPage(deps, req, params.workspace_id);
     const policy = { installPolicy: body.install_policy, autoApproveOrganisation: body.auto_approve_organisation === 'on' };
     await setInstallPolicy(deps.rules, workspace, policy, pageActor(req));
     res.redirect(303, backTo(consoleOf(workspace.id), undefined, 'policy'));
@@ -217,7 +302,7 @@ export const addApprovedPage = page(
     audit: 'approved_app.added',
   },
   async ({ params, body }, { req, res }, deps) => {
-    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+    const workspace = await requireOwnerPage(deps, req, params.workspace_id);
     const fallback = consoleOf(workspace.id);
     try {
       await addApprovedApp(deps.rules, workspace, await findAppByClientIdOrId(deps.rules, { appId: body.app_id }), pageActor(req));
@@ -245,8 +330,19 @@ export const removeApprovedPage = page(
     audit: 'approved_app.removed',
   },
   async ({ params, body }, { req, res }, deps) => {
-    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
-    await removeApprovedApp(deps.rules, workspace, await deps.stores.partnerApps.findById(params.app_id), pageActor(req));
+    const workspace = await requireOwnerPage(deps, req, params.workspace_id);
+    const app = await deps.stores.partnerApps.findById(params.app_id);
+    if (!body.confirm && app && (await deps.stores.grants.isApproved(workspace.id, app.id))) {
+      return renderConfirmation(res, {
+        heading: `Remove ${app.name} from the approved list of ${workspace.name}?`,
+        consequences: await unapproveConsequences(deps, workspace, app),
+        action: `/connections/${encodeURIComponent(workspace.id)}/approved/${app.id}/remove`,
+        fields: { return_to: body.return_to },
+        button: { text: 'Remove from approved list', label: `Remove from approved list: ${app.name}` },
+        cancelHref: cancelTo(consoleOf(workspace.id), body.return_to),
+      });
+    }
+    await removeApprovedApp(deps.rules, workspace, app, pageActor(req));
     res.redirect(303, backTo(consoleOf(workspace.id), body.return_to, 'unapproved'));
   },
 );
@@ -264,8 +360,24 @@ export const setRolePage = page(
     audit: 'workspace_member.role_changed',
   },
   async ({ params, body }, { req, res }, deps) => {
-    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+    const workspace = await requireOwnerPage(deps, req, params.workspace_id);
     const fallback = consoleOf(workspace.id);
+    if (!body.confirm && body.role === 'member') {
+      const membership = await deps.stores.workspaces.membership(workspace.id, params.person_id);
+      // The last owner is refused by the rule below, with its own message: nothing to confirm.
+      const owners = (await deps.stores.workspaces.listMembers(workspace.id)).filter((m) => m.role === 'owner' && m.status === 'active');
+      const person = membership?.role === 'owner' && owners.length > 1 ? await deps.stores.people.findById(params.person_id) : null;
+      if (person) {
+        return renderConfirmation(res, {
+          heading: `Remove ${person.email} as owner of ${workspace.name}?`,
+          consequences: demoteConsequences(person.email, workspace, person.id === req.user!.id),
+          action: `/connections/${encodeURIComponent(workspace.id)}/members/${person.id}/role`,
+          fields: { role: 'member' },
+          button: { text: 'Remove as owner', label: `Remove as owner: ${person.email}` },
+          cancelHref: fallback,
+        });
+      }
+    }
     try {
       await setMemberRole(deps.rules, workspace, params.person_id, body.role, pageActor(req));
     } catch (err) {

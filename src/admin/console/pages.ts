@@ -19,9 +19,10 @@ import {
   listMembers,
   listWorkspaceConnections,
   manageableWorkspaces,
-  requireOwnerOf,
   usersWithAccess,
 } from '../connections.js';
+import { agentPolicySection } from './agent-policy.js';
+import { askOwners, requireOwnerPage } from './owners-refusal.js';
 import { ID, ids, optionalId, page, pageCaller, type ConsoleContext } from './context.js';
 
 const dateText = (d: Date) => d.toISOString().slice(0, 10);
@@ -74,6 +75,7 @@ export const myConnectionsPage = page(
       rows.push({
         id: g.id,
         app: g.appName,
+        agent: (await stores.partnerApps.findById(g.appId))?.clientKind === 'agent',
         workspace: g.workspaceName,
         capabilities: capabilityText(g.capabilities),
         pages: g.pageIds.map((id) => titles.get(id) ?? 'Page no longer shared'),
@@ -98,12 +100,17 @@ export const connectionsPage = page(
   async ({ query }, { req, res }, deps) => {
     const caller = pageCaller(req, deps);
     const workspaces = await manageableWorkspaces(deps.rules, caller);
-    if (workspaces.length === 0)
-      throw forbidden('Only workspace owners see every connection of a workspace. Your own connections are under "My connections".');
+    if (workspaces.length === 0) {
+      const mine = await deps.stores.workspaces.listForPerson(req.user!.id);
+      const owners = (await Promise.all(mine.map((w) => askOwners(deps, w)))).join('');
+      throw forbidden(
+        `Only workspace owners see every connection of a workspace. Your own connections are under "My connections".${owners}`,
+      );
+    }
     const wanted = query.workspace;
     // A workspace outside the list: 403 for its members, 404 for everyone else (requireOwnerOf decides).
     const current = wanted
-      ? (workspaces.find((w) => w.id === wanted) ?? (await requireOwnerOf(deps.rules, caller, ID.test(wanted) ? wanted : '-')))
+      ? (workspaces.find((w) => w.id === wanted) ?? (await requireOwnerPage(deps, req, ID.test(wanted) ? wanted : '-')))
       : workspaces[0]!;
     await renderConsole(req, res, deps, current, workspaces);
   },
@@ -160,6 +167,8 @@ async function renderConsole(req: Request, res: Response, deps: ConsoleContext, 
       disconnectAction: c.pageCount > 0 ? `/connections/${ws}/integrations/${c.app.id}/disconnect` : null,
     })),
     disconnectWorkspaceAction: `/connections/${ws}/disconnect`,
+    // Nobody's Notion account reaches it any more ("Disconnect workspace from Gatehouse", or each person's own "Disconnect").
+    disconnected: (await stores.connections.listForWorkspace(workspace.id)).every((c) => c.status === 'disconnected'),
     policy: {
       approvedOnly: workspace.installPolicy === 'approved_only',
       autoApprove: workspace.autoApproveOrganisation,
@@ -176,6 +185,7 @@ async function renderConsole(req: Request, res: Response, deps: ConsoleContext, 
       disconnectAction: `/connections/${ws}/apps/${e.app.id}/disconnect`,
       removeAction: `/connections/${ws}/approved/${e.app.id}/remove`,
     })),
+    agentPolicy: await agentPolicySection(deps, workspace, req),
     approvable: approvable.map((a) => ({ id: a.id, name: a.name })),
     approveAction: `/connections/${ws}/approved`,
     members: members.map((m) => ({
@@ -200,7 +210,7 @@ export const usersWithAccessPage = page(
     audit: { none: 'a read' },
   },
   async ({ params, query }, { req, res }, deps) => {
-    const workspace = await requireOwnerOf(deps.rules, pageCaller(req, deps), params.workspace_id);
+    const workspace = await requireOwnerPage(deps, req, params.workspace_id);
     const person = query.person;
     const { app, users, installers } = await usersWithAccess(deps.rules, workspace.id, params.app_id, person);
     const ws = encodeURIComponent(workspace.id);

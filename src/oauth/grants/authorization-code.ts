@@ -95,11 +95,21 @@ export async function requireInstallAllowed(
 
 // ── the grant ──────────────────────────────────────────────────────────────
 
-export async function redeemAuthorizationCode(deps: TokenDeps, app: PartnerApp, request: OAuthRequest): Promise<TokenAnswer> {
+/** Every fact the checks read, in one round trip (null without a code); ./token.ts starts it while the client is authenticated. */
+export function readCode(deps: Pick<TokenDeps, 'tokens'>, request: OAuthRequest): Promise<CodeContext | null> | null {
   const presented = request.params.get('code');
-  if (presented === undefined) throw new InvalidRequest('code is required.');
-  // Every fact the checks read, in one round trip; the checks still run one by one, in order.
-  const context = await deps.tokens.findCodeContext(hashToken(presented));
+  return presented === undefined ? null : deps.tokens.findCodeContext(hashToken(presented));
+}
+
+export async function redeemAuthorizationCode(
+  deps: TokenDeps,
+  app: PartnerApp,
+  request: OAuthRequest,
+  read = readCode(deps, request),
+): Promise<TokenAnswer> {
+  if (read === null) throw new InvalidRequest('code is required.');
+  // The checks still run one by one, in order, on what was read.
+  const context = await read;
   const code = await requireCodeOfClient(deps, request, app, context?.code ?? null);
   const grant = context!.grant;
   if (code.consumedAt !== null) return refuseReplayedCode(deps, request, app, code, grant);

@@ -13,6 +13,7 @@
 import { hashToken } from '../../crypto/tokens.js';
 import type { Grant } from '../../store/grants.js';
 import type { PartnerApp } from '../../store/partner-apps.js';
+import type { RefreshContext } from '../../store/token-queries.js';
 import type { RotateOutcome } from '../../store/token-units.js';
 import type { RefreshTokenRow } from '../../store/tokens.js';
 import { effectiveCapabilities, requestedCapabilities, type Capability } from '../capabilities.js';
@@ -58,12 +59,21 @@ function rotationEvent(request: OAuthRequest, app: PartnerApp, grant: Grant) {
 
 // ── the grant ──────────────────────────────────────────────────────────────
 
-export async function refreshAccessToken(deps: TokenDeps, app: PartnerApp, request: OAuthRequest): Promise<TokenAnswer> {
+/** The token, its grant and what the answer shows, in one round trip (null without a token); read while the client is authenticated. */
+export function readRefreshToken(deps: Pick<TokenDeps, 'tokens'>, request: OAuthRequest): Promise<RefreshContext | null> | null {
   const presented = request.params.get('refresh_token');
-  if (presented === undefined) throw new InvalidRequest('refresh_token is required.');
-  const tokenHash = hashToken(presented);
-  // The token, its grant and what the answer shows, in one round trip; the checks still run one by one.
-  const context = await deps.tokens.findRefreshContext(tokenHash);
+  return presented === undefined ? null : deps.tokens.findRefreshContext(hashToken(presented));
+}
+
+export async function refreshAccessToken(
+  deps: TokenDeps,
+  app: PartnerApp,
+  request: OAuthRequest,
+  read = readRefreshToken(deps, request),
+): Promise<TokenAnswer> {
+  if (read === null) throw new InvalidRequest('refresh_token is required.');
+  // The checks still run one by one, in order, on what was read.
+  const context = await read;
   const token = requireRefreshTokenOfClient(context?.token ?? null, app);
   const now = deps.clock.now();
   requireWithinAbsoluteLifetime(token, now);
@@ -81,7 +91,7 @@ export async function refreshAccessToken(deps: TokenDeps, app: PartnerApp, reque
   });
   const answer = answerFor(deps, grant, capabilities, tokens, context!);
   const outcome = await deps.tokens.rotateRefreshToken({
-    tokenHash,
+    tokenHash: token.tokenHash,
     pair,
     now,
     graceMs: deps.refreshReuseGraceSeconds * 1000,
