@@ -21,6 +21,7 @@ import { auditRoutes } from './admin/audit-routes.js';
 import { internalIntegrationRoutes } from './admin/internal-integration-routes.js';
 import { consoleRoutes } from './admin/console-routes.js';
 import { pageChrome } from './http/auth-guards.js';
+import { zoneGuards } from './http/zones.js';
 import { csrfProtection, csrfTokenForViews } from './http/csrf.js';
 import { errorHandler, notFound } from './http/errors.js';
 import { rejectNulInBody, rejectNulInUrl } from './http/reject-nul.js';
@@ -248,6 +249,8 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
 
+  // Who each trust zone lets in, built once: every area's contracts are mounted behind these (src/http/zones.ts).
+  const guards = zoneGuards({ adminTokens: stores.adminTokens, people: stores.people, adminEmails: config.adminEmails, clock: deps.clock });
   app.use(
     identityRoutes(passport, {
       publicUrl: config.publicUrl,
@@ -283,39 +286,45 @@ export function createApp(deps: AppDeps): express.Express {
   const documentClients = withClientMetadataDocuments({ ...stores, clock: deps.clock, fetch: deps.clientMetadataFetch });
   app.use(authorizeRoutes({ partnerApps: documentClients, clock: deps.clock, issuer: config.publicUrl }));
   app.use(
-    consoleRoutes({
-      stores,
-      config,
-      clock: deps.clock,
-      keyring: deps.keyring,
-      upstream: deps.upstream,
-      logger: deps.logger,
-      budgetUsage: deps.budgetUsage,
-    }),
+    consoleRoutes(
+      {
+        stores,
+        config,
+        clock: deps.clock,
+        keyring: deps.keyring,
+        upstream: deps.upstream,
+        logger: deps.logger,
+        budgetUsage: deps.budgetUsage,
+      },
+      guards,
+    ),
   );
-  app.use(partnerAppRoutes({ stores, config, clock: deps.clock }));
-  app.use(subscriptionAdminApi(subscriptionRouteDeps));
+  app.use(partnerAppRoutes({ stores, config, clock: deps.clock }, guards));
+  app.use(subscriptionAdminApi(subscriptionRouteDeps, guards));
   app.use(subscriptionPageRoutes(subscriptionRouteDeps));
-  app.use(internalIntegrationRoutes({ stores, config, keyring: deps.keyring, clock: deps.clock }));
-  app.use(auditRoutes({ stores, config, clock: deps.clock }));
-  app.use(adminTokenRoutes({ stores, config, clock: deps.clock }));
-  app.use(webhookIntakeAdminRoutes({ stores, config, keyring: deps.keyring, clock: deps.clock }));
-  if (deps.webhooks) app.use(deliveryRoutes({ stores, config, clock: deps.clock, pipeline: deps.webhooks }));
+  app.use(internalIntegrationRoutes({ stores, config, keyring: deps.keyring, clock: deps.clock }, guards));
+  app.use(auditRoutes({ stores, config, clock: deps.clock }, guards));
+  app.use(adminTokenRoutes({ stores, config, clock: deps.clock }, guards));
+  app.use(webhookIntakeAdminRoutes({ stores, config, keyring: deps.keyring, clock: deps.clock }, guards));
+  if (deps.webhooks) app.use(deliveryRoutes({ stores, config, clock: deps.clock, pipeline: deps.webhooks }, guards));
   app.use(
-    adminApi({
-      adminTokens: stores.adminTokens,
-      people: stores.people,
-      workspaces: stores.workspaces,
-      connections: stores.connections,
-      audit: stores.audit,
-      keyring: deps.keyring,
-      adminEmails: config.adminEmails,
-      clock: deps.clock,
-      publicUrl: config.publicUrl,
-      internalIntegrations: stores.internalIntegrations,
-      webhookSubscriptions: stores.webhookSubscriptions,
-      webhookEvents: stores.webhookEvents,
-    }),
+    adminApi(
+      {
+        adminTokens: stores.adminTokens,
+        people: stores.people,
+        workspaces: stores.workspaces,
+        connections: stores.connections,
+        audit: stores.audit,
+        keyring: deps.keyring,
+        adminEmails: config.adminEmails,
+        clock: deps.clock,
+        publicUrl: config.publicUrl,
+        internalIntegrations: stores.internalIntegrations,
+        webhookSubscriptions: stores.webhookSubscriptions,
+        webhookEvents: stores.webhookEvents,
+      },
+      guards,
+    ),
   );
 
   app.use(docsRoutes());

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { contractsFor, type Contract } from '../http/contract.js';
-import { mountZone, zoneGuards } from '../http/zones.js';
+import { mountZone, type ZoneGuards } from '../http/zones.js';
 import type { AuditStore } from '../store/audit.js';
 import type { AdminTokenStore } from '../store/admin-tokens.js';
 import type { InternalIntegrationStore } from '../store/internal-integrations.js';
@@ -17,7 +17,6 @@ import type { PeopleStore } from '../store/people.js';
 import type { UpstreamConnectionStore } from '../store/upstream-connections.js';
 import type { WorkspaceStore } from '../store/workspaces.js';
 import { indexStateText } from '../upstream/routes.js';
-import { adminAuthentication } from './auth.js';
 import { rotateKeys } from './keys.js';
 import { openApiDocument } from './openapi.js';
 
@@ -158,13 +157,13 @@ export const ADMIN_API_PUBLIC: ReadonlyArray<Contract<'public', AdminApiDeps>> =
 export const ADMIN_API_OWNER: ReadonlyArray<Contract<'owner', AdminApiDeps>> = [listWorkspacesOperation];
 export const ADMIN_API_ORG_ADMIN: ReadonlyArray<Contract<'org-admin', AdminApiDeps>> = [rotateKeysOperation];
 
-export function adminApi(deps: AdminApiDeps): Router {
+/** `guards`: the application's one set of zone guards (src/app.ts). */
+export function adminApi(deps: AdminApiDeps, guards: ZoneGuards): Router {
   const router = Router();
-  const guards = zoneGuards(deps);
   mountZone(router, 'public', ADMIN_API_PUBLIC, deps, guards);
   mountZone(router, 'owner', ADMIN_API_OWNER, deps, guards);
   mountZone(router, 'org-admin', ADMIN_API_ORG_ADMIN, deps, guards);
   // Any other admin path: a stranger is told to authenticate (401) before learning whether it exists (404).
-  router.use(V1, adminAuthentication(deps));
+  router.use(V1, guards.principal);
   return router;
 }

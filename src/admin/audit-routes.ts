@@ -10,22 +10,25 @@
  *
  * A person who owns no workspace and is not an organisation admin is refused
  * (403); a workspace filter outside the caller's scope is 404, never an empty
- * answer that would confirm the workspace exists.
+ * answer that would confirm the workspace exists. Declared contracts
+ * (../http/contract.ts): the API in the owner zone, the page and export in
+ * the session-page zone; OpenAPI is generated from AUDIT_API (./openapi.ts).
  */
+import type { ZoneGuards } from '../http/zones.js';
 import { AUDIT_ACTIONS } from '../audit/actions.js';
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { requireSignIn } from '../http/auth-guards.js';
-import { badRequest, forbidden, notFound } from '../http/errors.js';
+import { contractsFor, type Contract, type HandlerContext } from '../http/contract.js';
+import { mountZone } from '../http/zones.js';
+import { forbidden, notFound } from '../http/errors.js';
 import { renderPage } from '../http/views.js';
 import type { StoredAuditEvent } from '../store/audit.js';
 import type { AuditSearch } from '../store/audit-query.js';
 import type { Person } from '../store/people.js';
 import type { Stores } from '../store/stores.js';
-import { adminAuthentication, isOrganisationAdmin } from './auth.js';
-import { describeZodError } from '../http/validation.js';
+import { isOrganisationAdmin } from './auth.js';
 
 export interface AuditRouteDeps {
   stores: Pick<Stores, 'auditQuery' | 'workspaces' | 'partnerApps' | 'adminTokens' | 'people'>;
@@ -91,84 +94,112 @@ export function auditEventToWire(e: StoredAuditEvent) {
   };
 }
 
-export function auditRoutes(deps: AuditRouteDeps): Router {
-  const router = Router();
+interface Scope {
+  /** null = everything (organisation admins); owners: their workspaces. */
+  scope: string[] | null;
+  workspaces: Array<{ id: string; name: string }>;
+}
+
+/** The caller's scope, found once per request before its query is read: a caller with none is refused first (403). */
+const scopes = new WeakMap<Request, Scope>();
+
+async function scopeOf(deps: AuditRouteDeps, person: Person | null, organisationAdmin: boolean): Promise<Scope> {
   const { stores } = deps;
+  if (organisationAdmin) return { scope: null, workspaces: (await stores.workspaces.listAll()).map((w) => ({ id: w.id, name: w.name })) };
+  const owned = person ? (await stores.workspaces.listForPerson(person.id)).filter((w) => w.role === 'owner') : [];
+  if (owned.length === 0) throw forbidden('The audit log is for workspace owners and organisation admins.');
+  return { scope: owned.map((w) => w.id), workspaces: owned.map((w) => ({ id: w.id, name: w.name })) };
+}
 
-  /** The caller's scope: null = everything (organisation admins); owners: their workspaces. */
-  const scopeOf = async (
-    person: Person | null,
-    organisationAdmin: boolean,
-  ): Promise<{ scope: string[] | null; workspaces: Array<{ id: string; name: string }> }> => {
-    if (organisationAdmin) return { scope: null, workspaces: (await stores.workspaces.listAll()).map((w) => ({ id: w.id, name: w.name })) };
-    const owned = person ? (await stores.workspaces.listForPerson(person.id)).filter((w) => w.role === 'owner') : [];
-    if (owned.length === 0) throw forbidden('The audit log is for workspace owners and organisation admins.');
-    return { scope: owned.map((w) => w.id), workspaces: owned.map((w) => ({ id: w.id, name: w.name })) };
+async function search(deps: AuditRouteDeps, filter: AuditFilter, scope: string[] | null, limit: number): Promise<StoredAuditEvent[]> {
+  const { stores } = deps;
+  if (filter.workspace !== undefined && scope !== null && !scope.includes(filter.workspace)) throw notFound('There is no such workspace.');
+  let partnerAppId: string | undefined;
+  if (filter.partner) {
+    const app = (await stores.partnerApps.findById(filter.partner)) ?? (await stores.partnerApps.findByClientId(filter.partner));
+    // An unknown partner matches nothing (a filter, not a lookup).
+    partnerAppId = app?.id ?? '00000000-0000-0000-0000-000000000000';
+  }
+  let actor = filter.actor?.trim() || undefined;
+  if (actor?.includes('@')) {
+    const [person] = await stores.people.findByEmail(actor.toLowerCase());
+    if (person) actor = person.id;
+  }
+  const query: AuditSearch = {
+    scope,
+    limit,
+    partnerAppId,
+    actor,
+    action: filter.action?.trim() || undefined,
+    workspaceId: filter.workspace || undefined,
+    since: filter.since ? new Date(filter.since) : undefined,
+    until: filter.until ? new Date(filter.until) : undefined,
+    before: filter.before,
   };
+  return stores.auditQuery.search(query);
+}
 
-  const search = async (filter: AuditFilter, scope: string[] | null, limit: number): Promise<StoredAuditEvent[]> => {
-    if (filter.workspace !== undefined && scope !== null && !scope.includes(filter.workspace))
-      throw notFound('There is no such workspace.');
-    let partnerAppId: string | undefined;
-    if (filter.partner) {
-      const app = (await stores.partnerApps.findById(filter.partner)) ?? (await stores.partnerApps.findByClientId(filter.partner));
-      // An unknown partner matches nothing (a filter, not a lookup).
-      partnerAppId = app?.id ?? '00000000-0000-0000-0000-000000000000';
-    }
-    let actor = filter.actor?.trim() || undefined;
-    if (actor?.includes('@')) {
-      const [person] = await stores.people.findByEmail(actor.toLowerCase());
-      if (person) actor = person.id;
-    }
-    const query: AuditSearch = {
-      scope,
-      limit,
-      partnerAppId,
-      actor,
-      action: filter.action?.trim() || undefined,
-      workspaceId: filter.workspace || undefined,
-      since: filter.since ? new Date(filter.since) : undefined,
-      until: filter.until ? new Date(filter.until) : undefined,
-      before: filter.before,
+/** Empty fields from the page's GET form mean "no filter". */
+const withoutEmptyFields = (raw: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(raw).filter(([k, v]) => !(typeof v === 'string' && v.trim() === '' && k !== 'before')));
+
+const { api, page } = contractsFor<AuditRouteDeps>();
+
+const scoped = {
+  query: auditFilterSchema,
+  prepareQuery: withoutEmptyFields,
+  audit: { none: 'a read of the audit log' },
+} as const;
+
+/** For the API: a session or an admin token, its holder's rights. */
+const apiCaller = async ({ req, res }: HandlerContext, deps: AuditRouteDeps): Promise<void> => {
+  const principal = res.locals.principal!;
+  scopes.set(req, await scopeOf(deps, principal.person, principal.isOrganisationAdmin));
+};
+
+/** For the pages: the signed-in person. */
+const pageCaller = async ({ req }: HandlerContext, deps: AuditRouteDeps): Promise<void> => {
+  scopes.set(req, await scopeOf(deps, req.user!, isOrganisationAdmin(req.user!, deps.config.adminEmails)));
+};
+
+export const searchAudit = api(
+  {
+    zone: 'owner',
+    name: 'searchAudit',
+    method: 'get',
+    path: '/api/admin/v1/audit',
+    summary: "Audit events, newest first: owners see their workspaces' events, organisation admins everything",
+    caller: apiCaller,
+    ...scoped,
+    answer: z.object({ object: z.literal('list'), events: z.array(auditEventWireSchema), next_before: z.string().nullable() }),
+    refusals: { 400: 'Bad input', 404: 'No such workspace for this caller' },
+  },
+  async ({ query: filter }, { req }, deps) => {
+    const { scope } = scopes.get(req)!;
+    const limit = filter.limit ?? PAGE_SIZE;
+    const events = await search(deps, filter, scope, limit);
+    return {
+      object: 'list' as const,
+      events: events.map(auditEventToWire),
+      next_before: events.length === limit ? events[events.length - 1]!.id : null,
     };
-    return stores.auditQuery.search(query);
-  };
+  },
+);
 
-  const parse = (req: Request): AuditFilter => {
-    // Empty fields from the page's GET form mean "no filter".
-    const query = Object.fromEntries(
-      Object.entries(req.query).filter(([k, v]) => !(typeof v === 'string' && v.trim() === '' && k !== 'before')),
-    );
-    const parsed = auditFilterSchema.safeParse(query);
-    if (!parsed.success) throw badRequest(describeZodError(parsed.error, query));
-    return parsed.data;
-  };
-
-  // ---- JSON API ----------------------------------------------------------
-  router.get(
-    '/api/admin/v1/audit',
-    adminAuthentication({ ...stores, adminEmails: deps.config.adminEmails, clock: deps.clock }),
-    async (req, res) => {
-      const principal = res.locals.principal!;
-      const { scope } = await scopeOf(principal.person, principal.isOrganisationAdmin);
-      const filter = parse(req);
-      const limit = filter.limit ?? PAGE_SIZE;
-      const events = await search(filter, scope, limit);
-      res.json({
-        object: 'list',
-        events: events.map(auditEventToWire),
-        next_before: events.length === limit ? events[events.length - 1]!.id : null,
-      });
-    },
-  );
-
-  // ---- The page and its export -------------------------------------------
-  const pageScope = (req: Request) => scopeOf(req.user!, isOrganisationAdmin(req.user!, deps.config.adminEmails));
-
-  router.get('/admin/audit', requireSignIn, async (req: Request, res: Response) => {
-    const { scope, workspaces } = await pageScope(req);
-    const filter = parse(req);
-    const events = await search(filter, scope, filter.limit ?? PAGE_SIZE);
+export const auditPage = page(
+  {
+    zone: 'session-page',
+    name: 'auditPage',
+    method: 'get',
+    path: '/admin/audit',
+    summary: 'The audit log page (filters are a GET form, so it works without JavaScript)',
+    caller: pageCaller,
+    ...scoped,
+    answer: 'html',
+  },
+  async ({ query: filter }, { req, res }, deps) => {
+    const { scope, workspaces } = scopes.get(req)!;
+    const events = await search(deps, filter, scope, filter.limit ?? PAGE_SIZE);
     const names = new Map(workspaces.map((w) => [w.id, w.name]));
     const exportQuery = new URLSearchParams(
       Object.entries(filter)
@@ -212,15 +243,34 @@ export function auditRoutes(deps: AuditRouteDeps): Router {
             }).toString()}`
           : null,
     });
-  });
+  },
+);
 
-  router.get('/admin/audit/export', requireSignIn, async (req, res) => {
-    const { scope } = await pageScope(req);
-    const filter = parse(req);
-    const events = await search(filter, scope, filter.limit ?? EXPORT_MAX);
+export const auditExport = page(
+  {
+    zone: 'session-page',
+    name: 'auditExport',
+    method: 'get',
+    path: '/admin/audit/export',
+    summary: 'The same filters, as a JSON download',
+    caller: pageCaller,
+    ...scoped,
+    answer: 'html',
+  },
+  async ({ query: filter }, { req, res }, deps) => {
+    const { scope } = scopes.get(req)!;
+    const events = await search(deps, filter, scope, filter.limit ?? EXPORT_MAX);
     res.setHeader('Content-Disposition', `attachment; filename="gatehouse-audit-${deps.clock.now().toISOString().slice(0, 10)}.json"`);
     res.json({ object: 'list', exported_at: deps.clock.now().toISOString(), events: events.map(auditEventToWire) });
-  });
+  },
+);
 
+export const AUDIT_API: ReadonlyArray<Contract<'owner', AuditRouteDeps>> = [searchAudit];
+export const AUDIT_PAGES: ReadonlyArray<Contract<'session-page', AuditRouteDeps>> = [auditPage, auditExport];
+
+export function auditRoutes(deps: AuditRouteDeps, guards: ZoneGuards): Router {
+  const router = Router();
+  mountZone(router, 'owner', AUDIT_API, deps, guards);
+  mountZone(router, 'session-page', AUDIT_PAGES, deps, guards);
   return router;
 }

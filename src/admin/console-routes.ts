@@ -7,7 +7,7 @@
  */
 import { Router } from 'express';
 import type { Contract } from '../http/contract.js';
-import { mountZone, zoneGuards } from '../http/zones.js';
+import { mountZone, type ZoneGuards } from '../http/zones.js';
 import { getAgentPolicy, putAgentPolicy, setAgentPolicyPage } from './console/agent-policy.js';
 import { consoleContext, type ConsoleContext, type ConsoleRouteDeps } from './console/context.js';
 import {
@@ -94,10 +94,10 @@ export const CONSOLE_OWNER_PAGES: ReadonlyArray<Contract<'owner', ConsoleContext
   setAgentPolicyPage,
 ];
 
-export function consoleRoutes(deps: ConsoleRouteDeps): Router {
+/** `guards`: the application's one set of zone guards (src/app.ts). */
+export function consoleRoutes(deps: ConsoleRouteDeps, guards: ZoneGuards): Router {
   const router = Router();
   const context = consoleContext(deps);
-  const guards = zoneGuards({ ...deps.stores, adminEmails: deps.config.adminEmails, clock: deps.clock });
   mountZone(router, 'owner', CONSOLE_API, context, guards);
   mountZone(router, 'session-page', CONSOLE_SESSION_PAGES, context, guards);
   mountZone(router, 'owner', CONSOLE_OWNER_PAGES, context, guards);

@@ -23,6 +23,7 @@
  * workspace (or a caller who owns no workspace, on lists); 404 for anyone
  * else, so that outsiders learn nothing about other workspaces.
  */
+import type { ZoneGuards } from '../http/zones.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Router, type Request, type Response } from 'express';
@@ -36,7 +37,7 @@ import { renderPage } from '../http/views.js';
 import { CAPABILITY_LABELS, CONTENT_CAPABILITIES, USER_INFO_LEVELS, type Capability } from '../oauth/capabilities.js';
 import type { Stores } from '../store/stores.js';
 import { titleOf } from '../consent/picker.js';
-import { adminAuthentication } from './auth.js';
+
 import {
   connectPage,
   convertToPublic,
@@ -90,7 +91,7 @@ function listOf(value: string | string[] | undefined): string[] {
 
 const PAGE_LIST_LIMIT = 500;
 
-export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps): Router {
+export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps, guards: ZoneGuards): Router {
   const router = Router();
   const { stores } = deps;
   const rules: InternalIntegrationDeps = {
@@ -103,7 +104,7 @@ export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps): R
     clock: deps.clock,
     fetchLogo: deps.fetchLogo ?? createLogoFetcher({ publicUrl: deps.config.publicUrl, publicDir }),
   };
-  const authenticate = adminAuthentication({ ...stores, adminEmails: deps.config.adminEmails, clock: deps.clock });
+  const authenticate = guards.principal;
 
   // ---- JSON API ----------------------------------------------------------
   router.use('/api/admin/v1/integrations', authenticate);

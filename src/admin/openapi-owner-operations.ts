@@ -1,11 +1,8 @@
 /**
- * OpenAPI operations for internal integrations, the audit log and personal
- * admin tokens, from the zod schemas that validate those requests (spread
- * into ./openapi.ts).
+ * OpenAPI operations for internal integrations, from the zod schemas that
+ * validate those requests (spread into ./openapi.ts).
  */
 import { z } from 'zod';
-import { adminTokenWireSchema, newAdminTokenBodySchema } from './admin-token-routes.js';
-import { auditEventWireSchema, auditFilterSchema } from './audit-routes.js';
 import {
   conversionWireSchema,
   convertBodySchema,
@@ -26,9 +23,6 @@ export function ownerOperationSchemas(): Record<string, unknown> {
     ConvertToPublic: jsonSchema(convertBodySchema, 'input'),
     Conversion: jsonSchema(conversionWireSchema, 'output'),
     PageConnection: jsonSchema(pageConnectionBodySchema, 'input'),
-    AuditEvent: jsonSchema(auditEventWireSchema, 'output'),
-    NewAdminToken: jsonSchema(newAdminTokenBodySchema, 'input'),
-    AdminToken: jsonSchema(adminTokenWireSchema, 'output'),
   };
 }
 
@@ -40,7 +34,6 @@ export function ownerOperationPaths(errors: Record<number, unknown>): Record<str
   };
   const bad = { 400: { description: 'Bad input; nothing stored', content: { 'application/json': { schema: error } } } };
   const path = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
-  const filter = jsonSchema(auditFilterSchema, 'input') as { properties: Record<string, Record<string, unknown>> };
   return {
     '/integrations': {
       get: {
@@ -115,47 +108,6 @@ export function ownerOperationPaths(errors: Record<number, unknown>): Record<str
         summary: 'Disconnect an internal integration from a page (idempotent)',
         parameters: [path('workspace_id'), path('page_id'), path('integration_id')],
         responses: { 200: { description: '{ removed }' }, ...errors, ...notFound },
-      },
-    },
-    '/audit': {
-      get: {
-        summary: "Audit events, newest first: owners see their workspaces' events, organisation admins everything",
-        parameters: Object.entries(filter.properties).map(([name, schema]) => ({ name, in: 'query', required: false, schema })),
-        responses: {
-          200: {
-            description: 'A list of events and next_before for paging',
-            content: {
-              'application/json': {
-                schema: {
-                  type: 'object',
-                  properties: {
-                    object: { const: 'list' },
-                    events: { type: 'array', items: { $ref: '#/components/schemas/AuditEvent' } },
-                    next_before: { type: ['string', 'null'] },
-                  },
-                },
-              },
-            },
-          },
-          ...bad,
-          ...errors,
-          ...notFound,
-        },
-      },
-    },
-    '/admin-tokens': {
-      get: { summary: "The caller's own personal admin tokens (never hashes)", responses: { 200: { description: 'A list' }, ...errors } },
-      post: {
-        summary: "Create a personal admin token (signed-in session only); shown once, carries exactly its holder's rights",
-        requestBody: { required: true, content: ref('NewAdminToken') },
-        responses: { 201: { description: 'Created; token present once', content: ref('AdminToken') }, ...bad, ...errors },
-      },
-    },
-    '/admin-tokens/{token_id}/revoke': {
-      post: {
-        summary: "Revoke one of the caller's own admin tokens",
-        parameters: [path('token_id')],
-        responses: { 200: { description: '{ revoked }' }, ...errors, ...notFound },
       },
     },
   };

@@ -1,16 +1,29 @@
 import { ownerOperationPaths, ownerOperationSchemas } from './openapi-owner-operations.js';
-import { deliveryOperationPaths, deliveryOperationSchemas } from '../webhooks/delivery-openapi.js';
-import { partnerAppWireSchema, registrationBodySchema, rotatedSecretSchema } from './partner-apps.js';
+import { DELIVERY_API } from '../webhooks/delivery-api.js';
+import { PARTNER_APP_API } from './partner-app-api.js';
+import { INTAKE_ADMIN_API } from '../webhooks/intake-routes.js';
 import { CONSOLE_API } from './console-routes.js';
+import { ADMIN_TOKEN_API } from './admin-token-routes.js';
+import { AUDIT_API } from './audit-routes.js';
 import { ADMIN_API_ORG_ADMIN, ADMIN_API_OWNER, ADMIN_API_PUBLIC } from './api.js';
-import { contractOperations, jsonSchema } from '../http/openapi-contracts.js';
+import { contractOperations } from '../http/openapi-contracts.js';
 import type { AnyApiContract, Contract } from '../http/contract.js';
 import { subscriptionPaths, subscriptionSchemas } from '../webhooks/subscription-openapi.js';
 
 /** Every admin API operation declared as a contract: its route and its description come from here. */
 // A function, not a constant: ./api.ts imports this module, and its lists exist only once both are loaded.
 export function adminApiContracts(): ReadonlyArray<AnyApiContract> {
-  const all: Contract[] = [...ADMIN_API_PUBLIC, ...ADMIN_API_OWNER, ...ADMIN_API_ORG_ADMIN, ...CONSOLE_API];
+  const all: Contract[] = [
+    ...ADMIN_API_PUBLIC,
+    ...ADMIN_API_OWNER,
+    ...ADMIN_API_ORG_ADMIN,
+    ...CONSOLE_API,
+    ...ADMIN_TOKEN_API,
+    ...AUDIT_API,
+    ...PARTNER_APP_API,
+    ...INTAKE_ADMIN_API,
+    ...DELIVERY_API,
+  ];
   return all.filter((c): c is AnyApiContract => c.kind === 'api');
 }
 
@@ -31,11 +44,7 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
       schemas: {
         ...ownerOperationSchemas(),
         ...subscriptionSchemas(),
-        ...deliveryOperationSchemas(),
         ...generated.schemas,
-        NewPartnerApp: jsonSchema(registrationBodySchema, 'input'),
-        PartnerApp: jsonSchema(partnerAppWireSchema, 'output'),
-        RotatedSecret: jsonSchema(rotatedSecretSchema, 'output'),
         Error: {
           type: 'object',
           required: ['error'],
@@ -49,82 +58,7 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
     paths: {
       ...ownerOperationPaths(errors),
       ...subscriptionPaths(errors),
-      ...deliveryOperationPaths(errors),
       ...generated.paths,
-      '/apps': {
-        get: {
-          summary: 'Every partner app (organisation admins); never secrets or their hashes',
-          responses: {
-            200: {
-              description: 'A list of partner apps',
-              content: {
-                'application/json': {
-                  schema: {
-                    type: 'object',
-                    required: ['object', 'apps'],
-                    properties: { object: { const: 'list' }, apps: { type: 'array', items: { $ref: '#/components/schemas/PartnerApp' } } },
-                  },
-                },
-              },
-            },
-            ...errors,
-          },
-        },
-        post: {
-          summary: 'Register a partner app (organisation admins); a confidential client gets its secret in this answer only',
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/NewPartnerApp' } } } },
-          responses: {
-            201: {
-              description: 'Registered; client_secret present for confidential clients, once',
-              content: { 'application/json': { schema: { $ref: '#/components/schemas/PartnerApp' } } },
-            },
-            400: {
-              description: 'Bad input (nothing stored), including a refused logo',
-              content: { 'application/json': { schema: error } },
-            },
-            ...errors,
-          },
-        },
-      },
-      // The webhook intake's admin operations (src/webhooks/intake-routes.ts), written by hand until that area is declared as contracts.
-      '/webhooks/notion-token': {
-        get: {
-          summary: "The verification token Notion sent to an intake: the public one, or an internal integration's (organisation admins)",
-          parameters: [{ name: 'integration_id', in: 'query', required: false, schema: { type: 'string' } }],
-          responses: {
-            200: { description: '{ intake, integration_id, url, verification_token, received_at, confirmed_at }' },
-            400: { description: 'Bad input', content: { 'application/json': { schema: error } } },
-            404: { description: 'No such integration', content: { 'application/json': { schema: error } } },
-            ...errors,
-          },
-        },
-      },
-      '/webhooks/notion-token/reset': {
-        post: {
-          summary: "Forget an intake's token, so that Notion's next verification request is taken (organisation admins); audited",
-          responses: {
-            200: { description: 'Forgotten' },
-            400: { description: 'Bad input', content: { 'application/json': { schema: error } } },
-            404: { description: 'No such integration', content: { 'application/json': { schema: error } } },
-            ...errors,
-          },
-        },
-      },
-      '/apps/{client_id}/rotate-secret': {
-        post: {
-          summary: "Replace a confidential client's secret (organisation admins); the old one stops working at once",
-          parameters: [{ name: 'client_id', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: {
-            200: {
-              description: 'The new secret, shown once',
-              content: { 'application/json': { schema: { $ref: '#/components/schemas/RotatedSecret' } } },
-            },
-            400: { description: 'A public client has no secret', content: { 'application/json': { schema: error } } },
-            404: { description: 'No app with this client id', content: { 'application/json': { schema: error } } },
-            ...errors,
-          },
-        },
-      },
     },
   };
 }

@@ -4,15 +4,17 @@
  *
  *   GET  /api/admin/v1/apps                           list (organisation admins)
  *   POST /api/admin/v1/apps                           register → 201, the secret once
- *   POST /api/admin/v1/apps/:clientId/rotate-secret   a new secret, once
+ *   POST /api/admin/v1/apps/:client_id/rotate-secret  a new secret, once
  *   GET  /admin/apps                                  the page: list and "New partner app" form
  *   POST /admin/apps                                  the form (shows the secret once)
  *   POST /admin/apps/:clientId/rotate-secret          "Rotate secret"
  *   GET  /apps/:appId/logo                            the stored logo (public)
  *
- * The API authenticates like the rest of the admin API (session with CSRF,
- * or a Bearer admin token); the page needs a signed-in organisation admin.
+ * The API is declared as contracts (./partner-app-api.ts), authenticated by
+ * the org-admin zone (session with CSRF, or a Bearer admin token); the page
+ * needs a signed-in organisation admin.
  */
+import { mountZone, type ZoneGuards } from '../http/zones.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Router, type Request, type Response } from 'express';
@@ -25,14 +27,12 @@ import { describeZodError } from '../http/validation.js';
 import { renderPage } from '../http/views.js';
 import { CAPABILITY_LABELS, CONTENT_CAPABILITIES, USER_INFO_LEVELS } from '../oauth/capabilities.js';
 import type { Stores } from '../store/stores.js';
-import { adminAuthentication, isOrganisationAdmin, requireOrganisationAdmin, type AdminPrincipal } from './auth.js';
+import { isOrganisationAdmin } from './auth.js';
+import { PARTNER_APP_API } from './partner-app-api.js';
 import { createLogoFetcher, type LogoFetcher } from './logo.js';
 import {
   PartnerAppError,
-  partnerAppToWire,
   registerPartnerApp,
-  registrationBodySchema,
-  registrationInputFromBody,
   rotateClientSecret,
   type Actor,
   type PartnerAppDeps,
@@ -49,18 +49,7 @@ export interface PartnerAppRouteDeps {
 
 const publicDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../public');
 
-function actorFromPrincipal(principal: AdminPrincipal, req: Request): Actor {
-  return {
-    type: principal.via === 'session' ? 'person' : 'admin_token',
-    id: principal.person?.id ?? null,
-    label: principal.label,
-    address: req.ip ?? null,
-  };
-}
-
-const emptyBody = z.union([z.undefined(), z.object({}).strict()]);
-
-export function partnerAppRoutes(deps: PartnerAppRouteDeps): Router {
+export function partnerAppRoutes(deps: PartnerAppRouteDeps, guards: ZoneGuards): Router {
   const router = Router();
   const rules: PartnerAppDeps = {
     partnerApps: deps.stores.partnerApps,
@@ -69,38 +58,10 @@ export function partnerAppRoutes(deps: PartnerAppRouteDeps): Router {
     fetchLogo: deps.fetchLogo ?? createLogoFetcher({ publicUrl: deps.config.publicUrl, publicDir }),
   };
 
-  // ---- JSON API ----------------------------------------------------------
-  router.use(
-    '/api/admin/v1/apps',
-    adminAuthentication({ ...deps.stores, adminEmails: deps.config.adminEmails, clock: deps.clock }),
-    requireOrganisationAdmin,
-  );
-
-  router.get('/api/admin/v1/apps', async (_req, res) => {
-    const apps = await deps.stores.partnerApps.listForAdmin();
-    res.json({ object: 'list', apps: apps.map((a) => partnerAppToWire(a)) });
-  });
-
-  router.post('/api/admin/v1/apps', async (req, res) => {
-    const parsed = registrationBodySchema.safeParse(req.body);
-    if (!parsed.success) throw badRequest(describeZodError(parsed.error, req.body));
-    const { app, clientSecret } = await registerPartnerApp(
-      rules,
-      registrationInputFromBody(parsed.data),
-      actorFromPrincipal(res.locals.principal!, req),
-    );
-    res.status(201).json(partnerAppToWire(app, clientSecret));
-  });
-
-  router.post('/api/admin/v1/apps/:clientId/rotate-secret', async (req, res) => {
-    if (!emptyBody.safeParse(req.body).success) throw badRequest('This request takes no body fields.');
-    const { app, clientSecret } = await rotateClientSecret(
-      rules,
-      String(req.params.clientId),
-      actorFromPrincipal(res.locals.principal!, req),
-    );
-    res.json({ client_id: app.clientId, client_secret: clientSecret });
-  });
+  // ---- JSON API (./partner-app-api.ts) --------------------------------------
+  mountZone(router, 'org-admin', PARTNER_APP_API, { rules }, guards);
+  // Any other path under /apps: a stranger 401, anyone but an organisation admin 403, before a 404.
+  router.use('/api/admin/v1/apps', guards.api['org-admin']);
 
   // ---- The page ----------------------------------------------------------
   const requirePageAdmin = (req: Request) => {

@@ -35,7 +35,7 @@ export interface HandlerContext {
   res: Response;
 }
 
-interface ContractBase<Z extends Zone, P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
+interface ContractBase<Z extends Zone, D, P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
   zone: Z;
   /** The operation's name: the handler's and, for the API, the OpenAPI operationId. */
   name: string;
@@ -49,11 +49,17 @@ interface ContractBase<Z extends Zone, P extends z.ZodType, Q extends z.ZodType,
   query?: Q;
   /** A body that fails its schema answers 400 (./validation.ts words it). */
   body?: B;
+  /** An absent body is refused ("The body must be a JSON object.") rather than read as `{}`. */
+  bodyRequired?: boolean;
   /** The sentence a body that fails its schema is refused with, instead of zod's (a form a person cannot fix). */
   invalidBody?: string;
   /** Likewise for the query. */
   invalidQuery?: string;
   audit: AuditRecord;
+  /** A check on who is calling, run after the zone's guard and before the input is read: a refusal of the caller comes before one of the input. */
+  caller?(ctx: HandlerContext, deps: D): void | Promise<void>;
+  /** Shapes the raw query before its schema reads it (a GET form sends its empty fields). */
+  prepareQuery?(raw: Record<string, unknown>): unknown;
   /** The refusals worth documenting, by status (401 and 403 are the zone's). */
   refusals?: Readonly<Record<number, string>>;
 }
@@ -66,7 +72,7 @@ export interface ApiContract<
   Q extends z.ZodType = z.ZodType,
   B extends z.ZodType = z.ZodType,
   A extends z.ZodType = z.ZodType,
-> extends ContractBase<Z, P, Q, B> {
+> extends ContractBase<Z, D, P, Q, B> {
   kind: 'api';
   answer: A;
   /** The status of a successful answer when not 200; a handler may still set another (201 vs 200 for "already there"). */
@@ -86,7 +92,7 @@ export interface PageContract<
   P extends z.ZodType = z.ZodType,
   Q extends z.ZodType = z.ZodType,
   B extends z.ZodType = z.ZodType,
-> extends ContractBase<Z, P, Q, B> {
+> extends ContractBase<Z, D, P, Q, B> {
   kind: 'page';
   answer: 'html' | 'redirect';
   /** For org-admin pages: the sentence a signed-in person who is not one is refused with (403). */

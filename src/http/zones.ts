@@ -39,7 +39,8 @@ export function zoneGuards(deps: ZoneGuardDeps) {
       isOrganisationAdmin(req.user!, deps.adminEmails) ? next() : next(forbidden(adminOnly));
     return [requireSignIn, pageAdmin];
   };
-  return { api, page };
+  // principal: for routes not yet declared as contracts; they authenticate with the same guard.
+  return { api, page, principal };
 }
 
 export type ZoneGuards = ReturnType<typeof zoneGuards>;
@@ -57,8 +58,13 @@ export function mountZone<Z extends Exclude<Zone, 'partner'>, D>(
     if (contract.zone !== zone) throw new Error(`${contract.name} belongs to the ${contract.zone} zone, not ${zone}`);
     const guard = contract.kind === 'api' ? guards.api[zone] : guards.page(zone, contract.adminOnly);
     const run: RequestHandler = async (req, res) => {
-      const body = contract.body ? parseInput(contract.body, req.body ?? {}, contract.invalidBody) : {};
-      const query = contract.query ? parseInput(contract.query, req.query, contract.invalidQuery) : {};
+      await contract.caller?.({ req, res }, deps);
+      const body = contract.body
+        ? parseInput(contract.body, contract.bodyRequired ? req.body : (req.body ?? {}), contract.invalidBody)
+        : {};
+      const query = contract.query
+        ? parseInput(contract.query, contract.prepareQuery ? contract.prepareQuery(req.query) : req.query, contract.invalidQuery)
+        : {};
       const params = contract.params ? parseParams(contract.params, req.params) : {};
       const ctx = { req, res };
       if (contract.kind === 'page') {

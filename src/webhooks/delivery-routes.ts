@@ -9,30 +9,24 @@
  *   POST /admin/webhooks/subscriptions/:id/replay              its "Replay" form → 303
  *   POST /admin/webhooks/deliveries/:id/retry                  its "Retry now" buttons → 303
  *
- * The API authenticates like the rest of the admin API (session with CSRF,
- * or a Bearer admin token); the page needs a signed-in organisation admin.
+ * The API is declared as contracts (./delivery-api.ts) in the org-admin zone
+ * (session with CSRF, or a Bearer admin token); the page needs a signed-in
+ * organisation admin.
  * Every bad input is a 4xx in the admin error shape.
  */
+import { mountZone, type ZoneGuards } from '../http/zones.js';
+import { DELIVERY_API } from './delivery-api.js';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { adminAuthentication, isOrganisationAdmin, requireOrganisationAdmin, type AdminPrincipal } from '../admin/auth.js';
+import { isOrganisationAdmin } from '../admin/auth.js';
 import { describeZodError } from '../http/validation.js';
 import { requireSignIn } from '../http/auth-guards.js';
 import { badRequest, forbidden } from '../http/errors.js';
 import { renderPage } from '../http/views.js';
 import type { Stores } from '../store/stores.js';
-import {
-  DeliveryAdminError,
-  deliveryToWire,
-  listDeliveries,
-  MAX_LISTED,
-  replaySubscription,
-  requireSubscription,
-  retryDelivery,
-  type DeliveryAdminDeps,
-} from './delivery-admin.js';
+import { DeliveryAdminError, replaySubscription, requireSubscription, retryDelivery, type DeliveryAdminDeps } from './delivery-admin.js';
 import type { Actor, WebhookPipeline } from './pipeline.js';
 
 export interface DeliveryRouteDeps {
@@ -43,56 +37,19 @@ export interface DeliveryRouteDeps {
 }
 
 const PAGE_LIMIT = 50;
-export const replayBodySchema = z.object({ since: z.string().max(40), until: z.string().max(40).optional() }).strict();
-const emptyBody = z.union([z.undefined(), z.object({}).strict()]);
-const limitQuery = z.object({ limit: z.coerce.number().int().min(1).max(MAX_LISTED).optional() }).strict();
 const replayForm = z.object({ _csrf: z.string().optional(), since: z.string().max(40), until: z.string().max(40).optional() }).strict();
 const retryForm = z.object({ _csrf: z.string().optional(), subscription_id: z.string().max(40).optional() }).strict();
-
-function apiActor(principal: AdminPrincipal, req: Request): Actor {
-  return {
-    type: principal.via === 'session' ? 'person' : 'admin_token',
-    id: principal.person?.id ?? null,
-    label: principal.label,
-    address: req.ip ?? null,
-  };
-}
 
 const NOTICES: Record<string, string> = {
   retried: 'The delivery is due again and will be sent at once.',
   replayed: 'The replay is queued: its deliveries appear below as they are made.',
 };
 
-export function deliveryRoutes(deps: DeliveryRouteDeps): Router {
+export function deliveryRoutes(deps: DeliveryRouteDeps, guards: ZoneGuards): Router {
   const router = Router();
   const rules: DeliveryAdminDeps = { stores: deps.stores, pipeline: deps.pipeline, now: () => deps.clock.now() };
-  const api = [adminAuthentication({ ...deps.stores, adminEmails: deps.config.adminEmails, clock: deps.clock }), requireOrganisationAdmin];
-  // ---- JSON API ----------------------------------------------------------
-  router.get('/api/admin/v1/webhooks/subscriptions/:id/deliveries', ...api, async (req, res) => {
-    const query = limitQuery.safeParse(req.query);
-    if (!query.success) throw badRequest(describeZodError(query.error, req.query));
-    const deliveries = await listDeliveries(rules, String(req.params.id), query.data.limit ?? PAGE_LIMIT);
-    res.json({ object: 'list', deliveries: deliveries.map(deliveryToWire) });
-  });
-
-  router.post('/api/admin/v1/webhooks/subscriptions/:id/replay', ...api, async (req, res) => {
-    const body = replayBodySchema.safeParse(req.body);
-    if (!body.success) throw badRequest(describeZodError(body.error, req.body));
-    const result = await replaySubscription(rules, String(req.params.id), body.data, apiActor(res.locals.principal!, req));
-    res.status(202).json({
-      replay_id: result.replayId,
-      subscription_id: String(req.params.id),
-      events: result.events,
-      since: result.since.toISOString(),
-      until: result.until?.toISOString() ?? null,
-    });
-  });
-
-  router.post('/api/admin/v1/webhooks/deliveries/:id/retry', ...api, async (req, res) => {
-    if (!emptyBody.safeParse(req.body).success) throw badRequest('This request takes no body fields.');
-    const delivery = await retryDelivery(rules, String(req.params.id), apiActor(res.locals.principal!, req));
-    res.status(202).json(deliveryToWire(delivery));
-  });
+  // ---- JSON API (./delivery-api.ts) -------------------------------------------
+  mountZone(router, 'org-admin', DELIVERY_API, rules, guards);
 
   // ---- The page ----------------------------------------------------------
   const requirePageAdmin = (req: Request) => {

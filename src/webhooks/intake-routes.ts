@@ -5,21 +5,23 @@
  *   POST /webhooks/notion/internal/:integrationId          a pasted internal integration's own subscription
  *   GET  /api/admin/v1/webhooks/notion-token[?integration_id=]   the token Notion sent (organisation admins)
  *   POST /api/admin/v1/webhooks/notion-token/reset         forget it, so the next verification POST is taken
+ *                                                          (these two: declared contracts, org-admin zone)
  *   GET  /admin/webhooks                                   the "Webhooks" page (organisation admins)
  *   POST /admin/webhooks/reset                             its "Reset" button
  *
  * The intake reads the raw body (the signature covers the bytes as sent) and
  * is mounted before sessions and CSRF: Notion carries no cookies.
  */
+import { mountZone, type ZoneGuards } from '../http/zones.js';
+import { contractsFor, type Contract } from '../http/contract.js';
 import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Keyring } from '../crypto/keyring.js';
-import { adminAuthentication, isOrganisationAdmin, requireOrganisationAdmin } from '../admin/auth.js';
-import { describeZodError } from '../http/validation.js';
+import { isOrganisationAdmin } from '../admin/auth.js';
 import { requireSignIn } from '../http/auth-guards.js';
-import { badRequest, forbidden, notFound } from '../http/errors.js';
+import { forbidden, notFound } from '../http/errors.js';
 import { renderPage } from '../http/views.js';
 import type { Stores } from '../store/stores.js';
 import type { WebhookEventStore } from '../store/webhook-events.js';
@@ -127,34 +129,59 @@ async function resetIntake(
   );
 }
 
-export function webhookIntakeAdminRoutes(deps: IntakeAdminDeps): Router {
-  const router = Router();
-  const rules = { events: deps.stores.webhookEvents, keyring: deps.keyring };
+const { api } = contractsFor<IntakeAdminDeps>();
+const rulesOf = (deps: IntakeAdminDeps) => ({ events: deps.stores.webhookEvents, keyring: deps.keyring });
+const intakeKind = z.enum(['public', 'internal']);
 
-  router.use(
-    '/api/admin/v1/webhooks/notion-token',
-    adminAuthentication({ ...deps.stores, adminEmails: deps.config.adminEmails, clock: deps.clock }),
-    requireOrganisationAdmin,
-  );
-  router.get('/api/admin/v1/webhooks/notion-token', async (req, res) => {
-    const parsed = tokenQuery.safeParse(req.query);
-    if (!parsed.success) throw badRequest(describeZodError(parsed.error, req.query));
-    const intakeId = await intakeIdFor(deps, parsed.data.integration_id);
-    const token = await intakeTokenOf(intakeId, rules);
+export const notionTokenOperation = api(
+  {
+    zone: 'org-admin',
+    name: 'getNotionWebhookToken',
+    method: 'get',
+    path: '/api/admin/v1/webhooks/notion-token',
+    summary: "The verification token Notion sent to an intake: the public one, or an internal integration's (organisation admins)",
+    query: tokenQuery,
+    answer: z.object({
+      intake: intakeKind,
+      integration_id: z.string().nullable(),
+      url: z.string(),
+      verification_token: z.string().nullable(),
+      received_at: z.string().nullable(),
+      confirmed_at: z.string().nullable(),
+    }),
+    audit: { none: 'a read (organisation admins only)' },
+    refusals: { 400: 'Bad input', 404: 'No such integration' },
+  },
+  async ({ query }, { res }, deps) => {
+    const intakeId = await intakeIdFor(deps, query.integration_id);
+    const token = await intakeTokenOf(intakeId, rulesOf(deps));
     res.setHeader('Cache-Control', 'no-store');
-    res.json({
-      intake: intakeId === PUBLIC_INTAKE_ID ? 'public' : 'internal',
+    return {
+      intake: intakeId === PUBLIC_INTAKE_ID ? ('public' as const) : ('internal' as const),
       integration_id: intakeId === PUBLIC_INTAKE_ID ? null : intakeId,
       url: intakeUrl(deps.config.publicUrl, intakeId),
       verification_token: token.token,
       received_at: token.receivedAt?.toISOString() ?? null,
       confirmed_at: token.confirmedAt?.toISOString() ?? null,
-    });
-  });
-  router.post('/api/admin/v1/webhooks/notion-token/reset', async (req, res) => {
-    const parsed = resetBody.safeParse(req.body ?? {});
-    if (!parsed.success) throw badRequest(describeZodError(parsed.error, req.body));
-    const intakeId = await intakeIdFor(deps, parsed.data.integration_id);
+    };
+  },
+);
+
+export const resetNotionTokenOperation = api(
+  {
+    zone: 'org-admin',
+    name: 'resetNotionWebhookToken',
+    method: 'post',
+    path: '/api/admin/v1/webhooks/notion-token/reset',
+    summary: "Forget an intake's token, so that Notion's next verification request is taken (organisation admins); audited",
+    body: resetBody,
+    bodyOptional: true,
+    answer: z.object({ intake: intakeKind, verification_token: z.null() }),
+    audit: 'webhook_intake.reset',
+    refusals: { 400: 'Bad input', 404: 'No such integration' },
+  },
+  async ({ body }, { req, res }, deps) => {
+    const intakeId = await intakeIdFor(deps, body.integration_id);
     const principal = res.locals.principal!;
     await resetIntake(
       deps,
@@ -162,8 +189,19 @@ export function webhookIntakeAdminRoutes(deps: IntakeAdminDeps): Router {
       { type: principal.via === 'session' ? 'person' : 'admin_token', id: principal.person?.id ?? null, label: principal.label },
       req.ip ?? null,
     );
-    res.json({ intake: intakeId === PUBLIC_INTAKE_ID ? 'public' : 'internal', verification_token: null });
-  });
+    return { intake: intakeId === PUBLIC_INTAKE_ID ? ('public' as const) : ('internal' as const), verification_token: null };
+  },
+);
+
+export const INTAKE_ADMIN_API: ReadonlyArray<Contract<'org-admin', IntakeAdminDeps>> = [notionTokenOperation, resetNotionTokenOperation];
+
+export function webhookIntakeAdminRoutes(deps: IntakeAdminDeps, guards: ZoneGuards): Router {
+  const router = Router();
+  const rules = rulesOf(deps);
+
+  mountZone(router, 'org-admin', INTAKE_ADMIN_API, deps, guards);
+  // Any other path under /notion-token: refused by the zone before the 404, as the operations are.
+  router.use('/api/admin/v1/webhooks/notion-token', guards.api['org-admin']);
 
   // ---- The page ----------------------------------------------------------
   const requirePageAdmin = (req: Request) => {

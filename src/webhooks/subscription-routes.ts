@@ -16,12 +16,13 @@
  * endpoint authenticates clients as the OAuth endpoints do and answers in
  * their shape (RFC 6749 and Notion's vocabularies in one body).
  */
+import type { ZoneGuards } from '../http/zones.js';
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Keyring } from '../crypto/keyring.js';
-import { adminAuthentication, requireOrganisationAdmin, type AdminPrincipal } from '../admin/auth.js';
+import { requireOrganisationAdmin, type AdminPrincipal } from '../admin/auth.js';
 import { describeZodError } from '../http/validation.js';
 import type { Actor } from '../admin/partner-apps.js';
 import { badRequest, isUnavailableError } from '../http/errors.js';
@@ -86,14 +87,10 @@ export function adminActor(principal: AdminPrincipal, req: Request): Actor {
 
 const BASE = '/api/admin/v1/webhooks/subscriptions';
 
-export function subscriptionAdminApi(deps: SubscriptionRouteDeps): Router {
+export function subscriptionAdminApi(deps: SubscriptionRouteDeps, guards: ZoneGuards): Router {
   const router = Router();
   const rules = subscriptionDeps(deps);
-  router.use(
-    BASE,
-    adminAuthentication({ ...deps.stores, adminEmails: deps.config.adminEmails, clock: deps.clock }),
-    requireOrganisationAdmin,
-  );
+  router.use(BASE, guards.principal, requireOrganisationAdmin);
   const handle =
     (fn: (req: Request, res: Response, actor: Actor) => Promise<void>) =>
     async (req: Request, res: Response): Promise<void> => {

@@ -1,0 +1,212 @@
+/**
+ * Endpoints declared as data whose handlers are not (yet) contracts served by
+ * a zone router: the partner-facing protocol (OAuth, the Notion proxy, MCP),
+ * the public pages and probes, and the areas still on their own routes, each
+ * with its zone and what it audits. ./endpoint-registry.ts adds the declared
+ * contracts; test/server/endpoint-registry.test.ts walks the running
+ * application and fails on any route missing from the registry.
+ */
+import type { AuditRecord, Zone } from './contract.js';
+import { ENDPOINTS } from '../proxy/endpoints.js';
+
+/** 'all': a route answering every other method (405 with Allow). 'put' for completeness of Express's verbs. */
+export type DeclaredMethod = 'get' | 'post' | 'delete' | 'patch' | 'put' | 'all';
+
+export interface EndpointDeclaration {
+  zone: Zone;
+  method: DeclaredMethod;
+  /** Express path, as mounted on the application. */
+  path: string;
+  audit: AuditRecord;
+  /** The folder whose code answers it. */
+  area: string;
+  /** 'zone-router': a contract mounted by mountZone (./zones.ts); 'own-router': its area's own router, with the zone's guard. */
+  served: 'zone-router' | 'own-router';
+}
+
+type Row = [DeclaredMethod, string, AuditRecord];
+
+function rows(zone: Zone, area: string, list: Row[]): EndpointDeclaration[] {
+  return list.map(([method, path, audit]) => ({ zone, method, path, audit, area, served: 'own-router' }));
+}
+
+const read = { none: 'a read' } as const;
+const page = { none: 'a page' } as const;
+const notAllowed = { none: 'answers 405 with Allow' } as const;
+
+/** The OAuth endpoints (src/oauth/routes.ts): partners authenticate themselves (RFC 6749 §2.3). */
+const OAUTH = [
+  ...rows('public', 'oauth', [['get', '/.well-known/oauth-authorization-server', { none: 'public metadata (RFC 8414)' }]]),
+  ...rows('partner', 'oauth', [
+    [
+      'post',
+      '/v1/oauth/token',
+      [
+        'code.redeemed',
+        'code.redeem_failed',
+        'code.replayed',
+        'token.issued',
+        'token.refreshed',
+        'refresh.reused',
+        'client.authentication_failed',
+      ],
+    ],
+    ['post', '/v1/oauth/introspect', ['client.authentication_failed']],
+    ['post', '/v1/oauth/revoke', ['token.revoked', 'client.authentication_failed']],
+    ['post', '/v1/oauth/register', ['client.registered', 'client.unused_deleted']],
+    ...(['/v1/oauth/token', '/v1/oauth/introspect', '/v1/oauth/revoke', '/v1/oauth/register'] as const).map((p): Row => [
+      'all',
+      p,
+      notAllowed,
+    ]),
+  ]),
+  // The browser's entry into consent: a redirect to sign-in or the consent page (RFC 6749 §4.1.1).
+  ...rows('public', 'oauth', [['get', '/v1/oauth/authorize', ['client.metadata_document_fetched']]]),
+];
+
+/** The Notion API proxy (src/proxy/endpoints.ts is its allow-list; one handler serves all of them under /v1). */
+const PROXY: EndpointDeclaration[] = ENDPOINTS.map((e) => ({
+  zone: 'partner',
+  method: e.method.toLowerCase() as DeclaredMethod,
+  path: `/v1/${e.segments.map((s) => (s.startsWith('*') ? `:${s.slice(1)}` : s)).join('/')}`,
+  audit: ['proxy.refused'],
+  area: 'proxy',
+  served: 'own-router',
+}));
+
+/** MCP (src/mcp/routes.ts): bearer tokens; its resource metadata is public (RFC 9728). */
+const MCP = [
+  ...rows('public', 'mcp', [
+    ['get', '/.well-known/oauth-protected-resource/mcp', { none: 'public metadata (RFC 9728)' }],
+    ['get', '/.well-known/oauth-protected-resource', { none: 'public metadata (RFC 9728)' }],
+  ]),
+  ...rows('partner', 'mcp', [
+    ['all', '/mcp', notAllowed],
+    ['post', '/mcp', ['mcp.tool_called', 'mcp.tool_refused']],
+  ]),
+];
+
+/** Probes, sign-in, the home page and the documentation. */
+const PUBLIC = [
+  ...rows('public', 'http', [
+    ['get', '/healthz', { none: 'a probe' }],
+    ['get', '/readyz', { none: 'a probe' }],
+    // The metrics token (or the embedded mode) is checked by the route itself.
+    ['get', '/metrics', { none: 'a probe' }],
+  ]),
+  ...rows('public', 'identity', [
+    ['get', '/auth/sign-in', { none: 'a redirect to the identity provider' }],
+    ['get', '/auth/callback', ['person.signed_in', 'person.sign_in_failed']],
+    ['post', '/auth/sign-out', { none: 'ends a session' }],
+  ]),
+  ...rows('public', 'upstream', [['get', '/', page]]),
+  ...rows('public', 'docs', [
+    ['get', '/docs', page],
+    ['get', '/docs/api', page],
+    ['get', '/docs/:guide', page],
+  ]),
+  ...rows('public', 'admin', [['get', '/apps/:appId/logo', { none: 'a public image' }]]),
+];
+
+/** Notion's webhooks (src/webhooks/intake-routes.ts): raw bodies, signed by Notion; the partner verify endpoint. */
+const WEBHOOKS_PUBLIC = [
+  ...rows('public', 'webhooks', [
+    ['post', '/webhooks/notion', ['webhook_intake.token_received', 'webhook_intake.token_refused']],
+    ['post', '/webhooks/notion/internal/:integrationId', ['webhook_intake.token_received', 'webhook_intake.token_refused']],
+  ]),
+  ...rows('partner', 'webhooks', [
+    [
+      'post',
+      '/v1/webhooks/subscriptions/:id/verify',
+      ['webhook_subscription.verified', 'webhook_subscription.verification_failed', 'client.authentication_failed'],
+    ],
+    ['all', '/v1/webhooks/subscriptions/:id/verify', notAllowed],
+  ]),
+];
+
+/** A person's Notion connections (src/upstream/routes.ts). */
+const UPSTREAM = rows('session-page', 'upstream', [
+  ['get', '/workspaces', page],
+  ['post', '/workspaces/connect', { none: 'a redirect to Notion' }],
+  ['post', '/workspaces/:workspaceId/reconnect', { none: 'a redirect to Notion' }],
+  ['get', '/connect/notion/callback', ['upstream_connection.created', 'upstream_connection.replaced']],
+  ['post', '/workspaces/internal-token', ['upstream_connection.created', 'upstream_connection.replaced']],
+  ['post', '/workspaces/:workspaceId/refresh', { none: 'asks for a page index resync' }],
+]);
+
+/** Consent (src/consent/routes.ts, picker-routes.ts). */
+const CONSENT = rows('session-page', 'consent', [
+  ['get', '/consent/:transactionId/pages/children', read],
+  ['get', '/consent/:transactionId', page],
+  ['post', '/consent/:transactionId/cancel', ['grant.denied']],
+  ['post', '/consent/:transactionId/switch-account', { none: 'signs out and keeps the request for the next sign-in' }],
+  ['post', '/consent/:transactionId/allow', ['grant.created', 'grant.changed', 'code.issued', 'consent.refused']],
+  ['get', '/consent/:transactionId/pages', page],
+  ['post', '/consent/:transactionId/pages', ['grant.created', 'grant.changed', 'code.issued', 'consent.refused']],
+]);
+
+/** Every endpoint declared as data (the contracts are added by ./endpoint-registry.ts). */
+export function declaredEndpoints(): EndpointDeclaration[] {
+  return [...OAUTH, ...PROXY, ...MCP, ...PUBLIC, ...WEBHOOKS_PUBLIC, ...UPSTREAM, ...CONSENT, ...ADMIN_ROUTES_NOT_YET_CONTRACTS];
+}
+
+/** Admin areas on their own routes, behind the shared guards (src/app.ts); each moves to contracts in turn. */
+const V1 = '/api/admin/v1';
+const ADMIN_ROUTES_NOT_YET_CONTRACTS: EndpointDeclaration[] = [
+  // src/admin/partner-app-routes.ts
+  ...rows('session-page', 'admin', [
+    ['get', '/admin/apps', page],
+    ['post', '/admin/apps', ['partner_app.created']],
+    ['post', '/admin/apps/:clientId/rotate-secret', ['partner_app.secret_rotated']],
+  ]),
+  // src/webhooks/subscription-routes.ts, subscription-page-routes.ts
+  ...rows('org-admin', 'webhooks', [
+    ['post', `${V1}/webhooks/subscriptions`, ['webhook_subscription.created', 'webhook_subscription.verification_sent']],
+    ['get', `${V1}/webhooks/subscriptions`, read],
+    ['get', `${V1}/webhooks/subscriptions/:id`, read],
+    ['post', `${V1}/webhooks/subscriptions/:id/verify`, ['webhook_subscription.verified', 'webhook_subscription.verification_failed']],
+    ['post', `${V1}/webhooks/subscriptions/:id/rotate-secret`, ['webhook_subscription.secret_rotated']],
+    ['post', `${V1}/webhooks/subscriptions/:id/resend-verification`, ['webhook_subscription.verification_sent']],
+    ['delete', `${V1}/webhooks/subscriptions/:id`, ['webhook_subscription.deleted']],
+  ]),
+  ...rows('session-page', 'webhooks', [
+    ['get', '/admin/apps/:clientId', page],
+    ['post', '/admin/apps/:clientId/webhooks', ['webhook_subscription.created', 'webhook_subscription.verification_sent']],
+    ['post', '/admin/apps/:clientId/webhooks/:id/verify', ['webhook_subscription.verified', 'webhook_subscription.verification_failed']],
+    ['post', '/admin/apps/:clientId/webhooks/:id/resend-verification', ['webhook_subscription.verification_sent']],
+    ['post', '/admin/apps/:clientId/webhooks/:id/rotate-secret', ['webhook_subscription.secret_rotated']],
+    ['post', '/admin/apps/:clientId/webhooks/:id/delete', ['webhook_subscription.deleted']],
+  ]),
+  // src/admin/internal-integration-routes.ts
+  ...rows('owner', 'admin', [
+    ['get', `${V1}/integrations`, read],
+    ['post', `${V1}/integrations`, ['internal_integration.created']],
+    ['get', `${V1}/integrations/:appId`, read],
+    ['post', `${V1}/integrations/:appId/token`, ['internal_integration.token_read']],
+    ['post', `${V1}/integrations/:appId/convert`, ['internal_integration.converted', 'grant.created']],
+    ['post', `${V1}/workspaces/:workspaceId/pages/:pageId/connections`, ['internal_integration.page_connected']],
+    ['delete', `${V1}/workspaces/:workspaceId/pages/:pageId/connections/:appId`, ['internal_integration.page_disconnected']],
+  ]),
+  ...rows('session-page', 'admin', [
+    ['get', '/integrations', page],
+    ['post', '/integrations', ['internal_integration.created']],
+    ['get', '/integrations/:appId', page],
+    ['post', '/integrations/:appId/token', ['internal_integration.token_read']],
+    ['post', '/integrations/:appId/convert', ['internal_integration.converted', 'grant.created']],
+    ['get', '/workspaces/:workspaceId/pages', page],
+    ['get', '/workspaces/:workspaceId/pages/:pageId', page],
+    ['post', '/workspaces/:workspaceId/pages/:pageId/connections', ['internal_integration.page_connected']],
+    ['post', '/workspaces/:workspaceId/pages/:pageId/connections/:appId/disconnect', ['internal_integration.page_disconnected']],
+  ]),
+  // src/webhooks/intake-routes.ts (its admin part)
+  ...rows('session-page', 'webhooks', [
+    ['get', '/admin/webhooks', page],
+    ['post', '/admin/webhooks/reset', ['webhook_intake.reset']],
+  ]),
+  // src/webhooks/delivery-routes.ts
+  ...rows('session-page', 'webhooks', [
+    ['get', '/admin/webhooks/subscriptions/:id', page],
+    ['post', '/admin/webhooks/subscriptions/:id/replay', ['webhook_subscription.replayed']],
+    ['post', '/admin/webhooks/deliveries/:id/retry', ['webhook_delivery.retried']],
+  ]),
+];

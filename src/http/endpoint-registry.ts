@@ -1,0 +1,55 @@
+/**
+ * Every endpoint Gatehouse serves, in one list: the declared contracts
+ * (mounted by the zone routers, ./zones.ts) and the endpoints declared as
+ * data (./endpoint-declarations.ts). test/server/endpoint-registry.test.ts
+ * walks the running application's router stack and fails on a route that is
+ * not here, so nothing is mounted outside a zone unnoticed.
+ */
+import { ADMIN_TOKEN_API, ADMIN_TOKEN_PAGES } from '../admin/admin-token-routes.js';
+import { AUDIT_API, AUDIT_PAGES } from '../admin/audit-routes.js';
+import { PARTNER_APP_API } from '../admin/partner-app-api.js';
+import { INTAKE_ADMIN_API } from '../webhooks/intake-routes.js';
+import { DELIVERY_API } from '../webhooks/delivery-api.js';
+import { ADMIN_API_ORG_ADMIN, ADMIN_API_OWNER, ADMIN_API_PUBLIC } from '../admin/api.js';
+import { CONSOLE_API, CONSOLE_OWNER_PAGES, CONSOLE_SESSION_PAGES } from '../admin/console-routes.js';
+import type { Contract } from './contract.js';
+import { declaredEndpoints, type EndpointDeclaration } from './endpoint-declarations.js';
+
+export type { EndpointDeclaration } from './endpoint-declarations.js';
+
+/** Every contract mounted through a zone router. */
+export function allContracts(): ReadonlyArray<Contract> {
+  return [
+    ...ADMIN_API_PUBLIC,
+    ...ADMIN_API_OWNER,
+    ...ADMIN_API_ORG_ADMIN,
+    ...CONSOLE_API,
+    ...CONSOLE_SESSION_PAGES,
+    ...CONSOLE_OWNER_PAGES,
+    ...ADMIN_TOKEN_API,
+    ...ADMIN_TOKEN_PAGES,
+    ...AUDIT_API,
+    ...AUDIT_PAGES,
+    ...PARTNER_APP_API,
+    ...INTAKE_ADMIN_API,
+    ...DELIVERY_API,
+  ];
+}
+
+/** Routers mounted under a path in embedded and test runs only (src/runtime.ts): the sandboxes, not Gatehouse's own endpoints. */
+export const SANDBOX_MOUNTS = ['/sandbox/notion', '/sandbox/idp', '/sandbox/partner'] as const;
+
+/** Middleware mounted under a path that answers requests itself, rather than guarding declared routes. */
+export const STATIC_MOUNTS = ['/static', '/docs/assets'] as const;
+
+export function endpointRegistry(): EndpointDeclaration[] {
+  const contracts = allContracts().map((c): EndpointDeclaration => ({
+    zone: c.zone,
+    method: c.method,
+    path: c.path,
+    audit: c.audit,
+    area: 'admin',
+    served: 'zone-router',
+  }));
+  return [...contracts, ...declaredEndpoints()];
+}
