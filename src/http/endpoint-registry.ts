@@ -12,6 +12,7 @@ import { INTAKE_ADMIN_API } from '../webhooks/intake-routes.js';
 import { DELIVERY_API } from '../webhooks/delivery-api.js';
 import { ADMIN_API_ORG_ADMIN, ADMIN_API_OWNER, ADMIN_API_PUBLIC } from '../admin/api.js';
 import { CONSOLE_API, CONSOLE_OWNER_PAGES, CONSOLE_SESSION_PAGES } from '../admin/console-routes.js';
+import { APPROVAL_REQUEST_PAGES } from '../consent/approval-request-routes.js';
 import type { Contract } from './contract.js';
 import { declaredEndpoints, type EndpointDeclaration } from './endpoint-declarations.js';
 
@@ -33,6 +34,7 @@ export function allContracts(): ReadonlyArray<Contract> {
     ...PARTNER_APP_API,
     ...INTAKE_ADMIN_API,
     ...DELIVERY_API,
+    ...APPROVAL_REQUEST_PAGES,
   ];
 }
 
