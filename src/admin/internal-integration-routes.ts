@@ -9,7 +9,7 @@
  *   GET  /workspaces/:workspaceId/pages                  the owner's page index (search)
  *   GET  /workspaces/:workspaceId/pages/:pageId          a page's connections: "Add connections", "Disconnect"
  *   POST /workspaces/:workspaceId/pages/:pageId/connections                   add one
- *   POST /workspaces/:workspaceId/pages/:pageId/connections/:appId/disconnect remove one
+ *   POST /workspaces/:workspaceId/pages/:pageId/connections/:appId/disconnect remove one (after its confirm step)
  *
  *   GET    /api/admin/v1/integrations
  *   POST   /api/admin/v1/integrations                    → 201
@@ -33,16 +33,19 @@ import type { Config } from '../config.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { requireSignIn } from '../http/auth-guards.js';
 import { badRequest, forbidden, HttpError, notFound } from '../http/errors.js';
+import { isConfirmed } from '../http/confirmation.js';
+import { confirmPageDisconnect } from './console/confirmations.js';
+import { capabilityText } from './console/pages.js';
 import { renderPage } from '../http/views.js';
-import { CAPABILITY_LABELS, CONTENT_CAPABILITIES, USER_INFO_LEVELS, type Capability } from '../oauth/capabilities.js';
+import { CAPABILITY_LABELS, CONTENT_CAPABILITIES, USER_INFO_LEVELS } from '../oauth/capabilities.js';
 import type { Stores } from '../store/stores.js';
 import { titleOf } from '../consent/picker.js';
-
 import {
   connectPage,
   convertToPublic,
   createInternalIntegration,
   disconnectPage,
+  pageDisconnectTarget,
   integrationToWire,
   InternalIntegrationError,
   ownedIntegration,
@@ -82,8 +85,6 @@ import { callerOf, pageCaller } from './internal-integration-callers.js';
 import { pagePartnerGrants } from './console/page-connections.js';
 
 const emptyBody = z.union([z.undefined(), z.object({}).strict()]);
-
-// ---------------------------------------------------------------------------
 
 function listOf(value: string | string[] | undefined): string[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
@@ -382,13 +383,17 @@ export function internalIntegrationRoutes(deps: InternalIntegrationRouteDeps, gu
   router.post('/workspaces/:workspaceId/pages/:pageId/connections/:appId/disconnect', requireSignIn, async (req, res) => {
     const workspaceId = String(req.params.workspaceId);
     const pageId = String(req.params.pageId);
-    await disconnectPage(rules, pageCaller(req), { workspaceId, pageId, appId: String(req.params.appId) });
-    res.redirect(303, `/workspaces/${encodeURIComponent(workspaceId)}/pages/${encodeURIComponent(pageId)}?notice=removed`);
+    const here = `/workspaces/${encodeURIComponent(workspaceId)}/pages/${encodeURIComponent(pageId)}`;
+    const args = { workspaceId, pageId, appId: String(req.params.appId) };
+    if (!isConfirmed(req.body)) {
+      const app = await pageDisconnectTarget(rules, pageCaller(req), args);
+      const page =
+        pageId.length <= 100 ? await stores.pageIndex.get((await ownerConnection(req, workspaceId)).connection.id, pageId) : null;
+      return confirmPageDisconnect(res, { app, title: page ? titleOf(page) : 'this page', here });
+    }
+    await disconnectPage(rules, pageCaller(req), args);
+    res.redirect(303, `${here}?notice=removed`);
   });
 
   return router;
-}
-
-function capabilityText(capabilities: readonly Capability[]): string {
-  return capabilities.map((c) => CAPABILITY_LABELS[c]).join(', ');
 }

@@ -257,15 +257,25 @@ export async function connectPage(
 }
 
 /** "Disconnect" on the page: any owner of the workspace may take a connection off a page. Idempotent. */
+/** Who may take an internal integration off a page, and which one: the checks of `disconnectPage`, for its confirm step too. */
+export async function pageDisconnectTarget(
+  deps: InternalIntegrationDeps,
+  caller: Caller,
+  args: { workspaceId: string; appId: string },
+): Promise<InternalIntegration> {
+  await requireOwner(deps, caller.person, args.workspaceId);
+  const app = args.appId.length <= 100 ? await deps.internalIntegrations.findById(args.appId) : null;
+  if (!app || app.workspaceId !== args.workspaceId)
+    throw new InternalIntegrationError('not_found', 'There is no such internal integration in this workspace.');
+  return app;
+}
+
 export async function disconnectPage(
   deps: InternalIntegrationDeps,
   caller: Caller,
   args: { workspaceId: string; pageId: string; appId: string },
 ): Promise<{ app: InternalIntegration; removed: boolean }> {
-  await requireOwner(deps, caller.person, args.workspaceId);
-  const app = args.appId.length <= 100 ? await deps.internalIntegrations.findById(args.appId) : null;
-  if (!app || app.workspaceId !== args.workspaceId)
-    throw new InternalIntegrationError('not_found', 'There is no such internal integration in this workspace.');
+  const app = await pageDisconnectTarget(deps, caller, args);
   const removed = await deps.internalIntegrations.disconnectPage(app.id, args.pageId);
   if (removed) {
     await deps.audit.record(

@@ -198,6 +198,7 @@ export function writeActions(ids: () => MatrixIds): Action[] {
       kind: 'page',
       method: 'POST',
       path: () => `/workspaces/${ids().acmeId}/pages/${ids().pageId}/connections/${ids().integrationId}/disconnect`,
+      body: () => ({ confirm: 'yes' }),
       allowed: ['owner'],
     },
     {

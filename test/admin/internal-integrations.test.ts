@@ -186,8 +186,16 @@ describe('internal integrations: created by owners, connected from pages, conver
         .status,
     ).toBe(303);
     expect((await pageRows()).length).toBe(3);
+    // The first press only asks: nothing is removed until the confirm step's second press.
+    const asked = await postForm(ada, `${t.url}/workspaces/${acmeId}/pages/${third}/connections/${appId}/disconnect`, {
+      _csrf: csrfTokenOf(html),
+    });
+    expect(asked.status).toBe(200);
+    expect(await asked.text()).toContain('can no longer reach');
+    expect((await pageRows()).length).toBe(3);
     const removed = await postForm(ada, `${t.url}/workspaces/${acmeId}/pages/${third}/connections/${appId}/disconnect`, {
       _csrf: csrfTokenOf(html),
+      confirm: 'yes',
     });
     expect(removed.status).toBe(303);
     expect((await pageRows()).map((r) => r.page_id)).toEqual([...pageIds].sort());

@@ -60,6 +60,8 @@ describe('an owner manages internal integrations, the audit log and admin tokens
     await page.waitForURL(/notice=added$/);
     await expectAccessible(page);
     await page.getByRole('button', { name: 'Disconnect Acme digest' }).click();
+    // The confirm step keeps the button's name.
+    await page.getByRole('button', { name: 'Disconnect Acme digest' }).click();
     await page.waitForURL(/notice=removed$/);
     expect(await page.getByText('No internal integration is connected to this page.').count()).toBe(1);
     // Connected again, to be kept by the conversion.
@@ -95,6 +97,8 @@ describe('an owner manages internal integrations, the audit log and admin tokens
     await page.getByRole('button', { name: 'Create admin token' }).click();
     await expect(page.getByLabel('Admin token', { exact: true }).inputValue()).resolves.toMatch(/^gh_admin_/);
     await expectAccessible(page);
+    await page.getByRole('button', { name: 'Revoke laptop' }).click();
+    // The confirm step keeps the button's name.
     await page.getByRole('button', { name: 'Revoke laptop' }).click();
     expect(await page.getByText('Token revoked: it no longer works.').count()).toBe(1);
     await expectAccessible(page);

@@ -3,10 +3,23 @@
  * store for its confirm step (../../http/confirmation.ts): the sentences the
  * confirm page shows before anything changes.
  */
+import type { Response } from 'express';
+import { renderConfirmation } from '../../http/confirmation.js';
 import type { Workspace } from '../../store/workspaces.js';
 import type { ConsoleContext } from './context.js';
 
 export { confirmField, renderConfirmation } from '../../http/confirmation.js';
+
+/** "Disconnect" of an internal integration on a page's Connections: what the second press does. */
+export function confirmPageDisconnect(res: Response, args: { app: { id: string; name: string }; title: string; here: string }): void {
+  renderConfirmation(res, {
+    heading: `Disconnect ${args.app.name} from ${args.title}?`,
+    consequences: [`${args.app.name} can no longer reach ${args.title} or the pages inside it through this connection.`],
+    action: `${args.here}/connections/${encodeURIComponent(args.app.id)}/disconnect`,
+    button: { text: 'Disconnect', label: `Disconnect ${args.app.name}` },
+    cancelHref: args.here,
+  });
+}
 
 /** "1 connection", "3 connections". */
 export function count(n: number, one: string, many = `${one}s`): string {
