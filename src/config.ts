@@ -1,5 +1,5 @@
 /**
- * One schema over the environment (DESIGN.md "Running modes and settings")
+ * One schema over the environment (the README's "Settings")
  * and `config/defaults.json` (+ optional, untracked `config/local.json`).
  * A bad value stops start-up with one line naming the key and what is wrong,
  * never the value itself: values may be secrets.
@@ -58,7 +58,7 @@ const tunablesSchema = z
     refreshReuseGraceSeconds: z.number().int().min(0).max(60),
     clientAuthFailuresPerWindow: z.number().int().min(1),
     clientAuthFailureWindowSeconds: z.number().int().min(1),
-    // Notion's request limit, per integration and workspace, shared by every partner there (notion-api.md §8).
+    // Notion's request limit, per integration and workspace, shared by every partner there (Notion's documented request limits).
     upstreamRequestsPerSecond: z.number().positive(),
     upstreamBurst: z.number().int().min(1),
     // Longest a call queues for the budget before the partner gets 429 with Retry-After.

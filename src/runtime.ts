@@ -13,7 +13,6 @@ import type session from 'express-session';
 import type { Router } from 'express';
 import { createApp } from './app.js';
 import type { DocumentFetchOptions } from './oauth/client-metadata-document.js';
-import { sweepUnusedRegistrations } from './oauth/register.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { Keyring } from './crypto/keyring.js';
@@ -39,11 +38,11 @@ import { memoryRateBudget, observedRateBudget, redisRateBudget } from './upstrea
 import { postgresRefreshLock, redisRefreshLock } from './upstream/refresh-lock.js';
 import { memoryFailureLimiter, redisFailureLimiter } from './oauth/failure-limiter.js';
 import { memoryAncestryCache, redisAncestryCache } from './proxy/scope.js';
-import { purgeWebhookEvents } from './webhooks/intake.js';
 import { subscribeSandboxToIntake } from './webhooks/sandbox-subscription.js';
 import { createWebhookPipeline, type WebhookPipeline } from './webhooks/pipeline.js';
 import { createWebhookMetrics } from './webhooks/metrics.js';
 import { QUEUES } from './webhooks/engine.js';
+import { startHousekeeping } from './runtime/housekeeping.js';
 import { closeServer, waitForServices } from './runtime/services.js';
 import { identityProvider } from './runtime/identity-provider.js';
 import { observedTokenStore } from './runtime/observed-tokens.js';
@@ -238,7 +237,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
       workspaces: stores.workspaces,
       logger,
       gateway,
-      // Issue 4, part 5: a person who left loses every grant they made in that workspace.
+      // A person who left a workspace loses every grant they made in it.
       onLeft: async (workspaceId, personId) => {
         await revokeGrantsOfPerson(
           { grants: stores.grants, tokens: stores.tokens, audit: stores.audit, clock },
@@ -366,18 +365,7 @@ export async function startGatehouse(config: Config, options: StartOptions = {})
     if (options.periodicJobs !== false) {
       indexer.startPeriodic(config.tunables.pageIndexRefreshMinutes * 60_000);
       membership.startPeriodic(config.tunables.membershipSyncMinutes * 60_000);
-      const purge = setInterval(
-        () => void purgeWebhookEvents(stores.webhookEvents, clock, config.tunables).catch(() => undefined),
-        3_600_000,
-      );
-      purge.unref();
-      cleanups.push(async () => clearInterval(purge));
-      // Self-registered agents that got no grant within a day are deleted: at start, then hourly.
-      const sweep = () => void sweepUnusedRegistrations({ ...stores, clock }).catch(() => undefined);
-      sweep();
-      const sweeping = setInterval(sweep, 3_600_000);
-      sweeping.unref();
-      cleanups.push(async () => clearInterval(sweeping));
+      cleanups.push(startHousekeeping(stores, clock, config.tunables));
       await webhooks.startWorkers();
     }
 

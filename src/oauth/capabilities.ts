@@ -10,7 +10,7 @@ export const CAPABILITIES = [...CONTENT_CAPABILITIES, ...USER_INFO_LEVELS] as co
 export type Capability = (typeof CAPABILITIES)[number];
 export type UserInfoLevel = (typeof USER_INFO_LEVELS)[number];
 
-/** The words on the consent screen (DESIGN.md "Words and markup"). */
+/** The words on the consent screen, exactly as outside tests find them. */
 export const CAPABILITY_LABELS: Record<Capability, string> = {
   read_content: 'Read content',
   update_content: 'Update content',

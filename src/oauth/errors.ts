@@ -1,7 +1,7 @@
 /**
  * OAuth errors, named after RFC 6749's codes. Each carries a public message
- * and a log-only detail, and is answered in one body with both vocabularies
- * (DESIGN.md): the RFC's `error`/`error_description` and Notion's
+ * and a log-only detail, and is answered in one body with both vocabularies:
+ * the RFC's `error`/`error_description` and Notion's
  * `object: "error"`, `status`, `code`, `message`.
  */
 import { randomUUID } from 'node:crypto';

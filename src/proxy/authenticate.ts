@@ -103,7 +103,7 @@ export function bearerToken(header: string | undefined): string | null {
 }
 
 /**
- * An internal integration's token (issue 4, part 6): it reaches exactly the
+ * An internal integration's token: it reaches exactly the
  * pages connected to it, through the upstream connection of the owner who
  * connected them (one connection per integration, src/admin/internal-integrations.ts),
  * with the integration's capabilities. There is no grant: the integration's

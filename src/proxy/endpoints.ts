@@ -1,6 +1,6 @@
 /**
  * The allow-list: every Notion endpoint the proxy answers, as method + path
- * pattern, the capability it needs (Notion's model, reference/notion-api.md §6),
+ * pattern, the capability it needs (Notion's capability model),
  * the query parameters it may forward and where its scope check happens.
  *
  * A request is matched on its raw path (before any decoding), its ids are

@@ -1,6 +1,6 @@
 /**
  * The proxy's one error vocabulary: Notion's API error body
- * `{object:"error", status, code, message, request_id}` (reference/notion-api.md §5),
+ * `{object:"error", status, code, message, request_id}`,
  * so a partner's @notionhq/client raises the APIResponseError it would raise
  * against Notion. `reason` is for the audit log and metrics only.
  */

@@ -26,7 +26,7 @@ import { NotionError, restricted, unauthorized, unavailable, validationError } f
 import type { AncestryCache } from './scope.js';
 
 export const NOTION_VERSIONS = ['2022-06-28', '2025-09-03'] as const;
-/** Notion's request limit (reference/notion-api.md §8): refused before anything is forwarded. */
+/** Notion's request limit: refused before anything is forwarded. */
 export const BODY_LIMIT = '500kb';
 
 export interface ProxyDeps {
@@ -173,7 +173,7 @@ export function proxyCallDeps(
 export function requireCapability(endpoint: Endpoint, capabilities: readonly string[]): void {
   if (endpoint.capability === null) return;
   if (endpoint.capability === 'user_info') {
-    // Notion: reading users without a user-information capability is 403 (reference/notion-api.md §6).
+    // Notion: reading users without a user-information capability is 403.
     if (!capabilities.includes('user_info_with_email') && !capabilities.includes('user_info_without_email')) throw restricted();
     return;
   }

@@ -1,6 +1,6 @@
 /**
  * Page scope: an object (page, block, database, data source) is in scope when
- * it is a picked page or lies below one (DESIGN.md "Grant": a page grants its
+ * it is a picked page or lies below one (a grant: a page grants its
  * descendants).
  *
  * What is cached is a fact of the person's upstream connection, never of a
