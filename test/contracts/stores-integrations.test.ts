@@ -2,72 +2,21 @@
  * The store contract, on PGlite and PostgreSQL: internal integrations and
  * the audit query.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { migrateToLatest, openDatabase, type DatabaseHandle } from '../../src/store/database.js';
-import { createStores, type Stores } from '../../src/store/stores.js';
-import { dropSchema, POSTGRES_URL, uniqueName } from '../support/databases.js';
+import type { DatabaseHandle } from '../../src/store/database.js';
+import type { Stores } from '../../src/store/stores.js';
+import { T0, later, owner as ownerIn, partnerApp as partnerAppIn, storeBench, STORE_KINDS } from '../support/store-contract.js';
 
-const T0 = new Date('2026-11-01T10:00:00Z');
-const later = (ms: number) => new Date(T0.getTime() + ms);
-
-describe.each([['pglite'], ['postgres']] as const)('stores on %s', (kind) => {
+describe.each(STORE_KINDS)('stores on %s', (kind) => {
+  const bench = storeBench(kind);
   let handle: DatabaseHandle;
   let stores: Stores;
-  const schema = uniqueName('contract');
-
-  beforeAll(async () => {
-    handle =
-      kind === 'pglite'
-        ? await openDatabase({ kind: 'pglite', dataDir: null })
-        : await openDatabase({ kind: 'postgres', url: POSTGRES_URL, schema });
-    await migrateToLatest(handle, kind === 'postgres' ? schema : undefined);
-    stores = createStores(handle.db);
+  beforeAll(() => {
+    ({ handle, stores } = bench);
   });
-
-  afterAll(async () => {
-    await handle.close();
-    if (kind === 'postgres') await dropSchema(schema);
-  });
-
-  /** A person, a workspace they connected first (so they own it) and their upstream connection to it. */
-  const owner = async (subject: string, workspaceId: string) => {
-    const person = await stores.people.upsertFromSignIn(
-      { issuer: 'https://idp', subject, email: `${subject}@example.com`, emailVerified: true, name: subject },
-      T0,
-    );
-    await stores.workspaces.upsertWithConnector({ id: workspaceId, name: workspaceId, icon: null }, person.id, T0);
-    const connection = await stores.connections.save(
-      {
-        personId: person.id,
-        workspaceId,
-        kind: 'oauth',
-        botId: 'b',
-        notionUserId: `n-${subject}`,
-        notionUser: {},
-        encrypt: (id) => `cipher-${id}`,
-      },
-      T0,
-    );
-    return { person, connection };
-  };
-  const partnerApp = (name: string) =>
-    stores.partnerApps.create(
-      {
-        clientId: `client-${randomUUID()}`,
-        clientSecretHash: 'hash',
-        name,
-        website: null,
-        supportContact: null,
-        logo: null,
-        redirectUris: ['https://partner.example/cb'],
-        capabilities: ['read_content', 'no_user_info'],
-        builtByOrganisation: false,
-        clientType: 'confidential',
-        createdBy: null,
-      },
-      T0,
-    );
+  const owner = (subject: string, workspaceId: string) => ownerIn(stores, subject, workspaceId);
+  const partnerApp = (name: string) => partnerAppIn(stores, name);
 
   it('internal integrations: token kept encrypted and hashed, pages connected once, disconnected by app or connection, converted atomically', async () => {
     const { person, connection } = await owner('intl', 'ws-intl');

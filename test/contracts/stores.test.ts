@@ -5,33 +5,20 @@
  * tokens and sessions. Grants and tokens are in stores-grants.test.ts,
  * internal integrations and the audit query in stores-integrations.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { migrateToLatest, openDatabase, type DatabaseHandle } from '../../src/store/database.js';
+import { migrateToLatest, type DatabaseHandle } from '../../src/store/database.js';
 import { DatabaseSessionStore } from '../../src/store/session-store.js';
-import { createStores, type Stores } from '../../src/store/stores.js';
-import { dropSchema, POSTGRES_URL, uniqueName } from '../support/databases.js';
+import type { Stores } from '../../src/store/stores.js';
+import { T0, later, storeBench, STORE_KINDS } from '../support/store-contract.js';
 
-const T0 = new Date('2026-11-01T10:00:00Z');
-const later = (ms: number) => new Date(T0.getTime() + ms);
-
-describe.each([['pglite'], ['postgres']] as const)('stores on %s', (kind) => {
+describe.each(STORE_KINDS)('stores on %s', (kind) => {
+  const bench = storeBench(kind);
+  const schema = bench.schema;
   let handle: DatabaseHandle;
   let stores: Stores;
-  const schema = uniqueName('contract');
-
-  beforeAll(async () => {
-    handle =
-      kind === 'pglite'
-        ? await openDatabase({ kind: 'pglite', dataDir: null })
-        : await openDatabase({ kind: 'postgres', url: POSTGRES_URL, schema });
-    await migrateToLatest(handle, kind === 'postgres' ? schema : undefined);
-    stores = createStores(handle.db);
-  });
-
-  afterAll(async () => {
-    await handle.close();
-    if (kind === 'postgres') await dropSchema(schema);
+  beforeAll(() => {
+    ({ handle, stores } = bench);
   });
 
   it('migrations are idempotent', async () => {
