@@ -123,6 +123,48 @@ describe('request logs', () => {
     expect(text).toContain('ok=1');
     for (const secret of ['secret-code-123', 'secret-state-456', 'secret-bearer-789', 'secret-cookie-000'])
       expect(text).not.toContain(secret);
+    // One line per answer, in the shape operators' queries read.
+    const [line] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(line).toMatchObject({
+      level: 30,
+      msg: 'request completed',
+      req: { method: 'GET', url: '/cb?code=[redacted]&state=[redacted]&ok=1' },
+      res: { statusCode: 400 },
+    });
+    expect(typeof line!.responseTime).toBe('number');
+  });
+
+  it('logs a 5xx at error, keeps a well-formed incoming request id, and writes nothing below its level', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const app = express();
+    app.use(requestLogger(pino({ level: 'info' }, sink)));
+    app.get('/boom', (_req, res) => {
+      res.status(503).send('x');
+    });
+    await request(app).get('/boom').set('x-request-id', 'lb-request-0001');
+    await request(app).get('/boom').set('x-request-id', '<script>');
+    const parsed = lines.map((l) => JSON.parse(l) as { level: number; msg: string; req: { id: string } });
+    expect(parsed.map((l) => [l.level, l.msg])).toEqual([
+      [50, 'request errored'],
+      [50, 'request errored'],
+    ]);
+    expect(parsed[0]!.req.id).toBe('lb-request-0001');
+    expect(parsed[1]!.req.id).toMatch(/^[0-9a-f-]{36}$/);
+
+    const quiet: string[] = [];
+    const quietApp = express();
+    quietApp.use(requestLogger(pino({ level: 'warn' }, new Writable({ write: (c, _e, d) => (quiet.push(String(c)), d()) }))));
+    quietApp.get('/ok', (_req, res) => {
+      res.send('ok');
+    });
+    await request(quietApp).get('/ok');
+    expect(quiet).toEqual([]);
   });
 });
 
