@@ -159,16 +159,7 @@ const ADMIN_ROUTES_NOT_YET_CONTRACTS: EndpointDeclaration[] = [
     ['post', '/admin/apps', ['partner_app.created']],
     ['post', '/admin/apps/:clientId/rotate-secret', ['partner_app.secret_rotated']],
   ]),
-  // src/webhooks/subscription-routes.ts, subscription-page-routes.ts
-  ...rows('org-admin', 'webhooks', [
-    ['post', `${V1}/webhooks/subscriptions`, ['webhook_subscription.created', 'webhook_subscription.verification_sent']],
-    ['get', `${V1}/webhooks/subscriptions`, read],
-    ['get', `${V1}/webhooks/subscriptions/:id`, read],
-    ['post', `${V1}/webhooks/subscriptions/:id/verify`, ['webhook_subscription.verified', 'webhook_subscription.verification_failed']],
-    ['post', `${V1}/webhooks/subscriptions/:id/rotate-secret`, ['webhook_subscription.secret_rotated']],
-    ['post', `${V1}/webhooks/subscriptions/:id/resend-verification`, ['webhook_subscription.verification_sent']],
-    ['delete', `${V1}/webhooks/subscriptions/:id`, ['webhook_subscription.deleted']],
-  ]),
+  // src/webhooks/subscription-page-routes.ts
   ...rows('session-page', 'webhooks', [
     ['get', '/admin/apps/:clientId', page],
     ['post', '/admin/apps/:clientId/webhooks', ['webhook_subscription.created', 'webhook_subscription.verification_sent']],

@@ -10,6 +10,7 @@ import { AUDIT_API, AUDIT_PAGES } from '../admin/audit-routes.js';
 import { PARTNER_APP_API } from '../admin/partner-app-api.js';
 import { INTAKE_ADMIN_API } from '../webhooks/intake-routes.js';
 import { DELIVERY_API } from '../webhooks/delivery-api.js';
+import { SUBSCRIPTION_API } from '../webhooks/subscription-api.js';
 import { ADMIN_API_ORG_ADMIN, ADMIN_API_OWNER, ADMIN_API_PUBLIC } from '../admin/api.js';
 import { CONSOLE_API, CONSOLE_OWNER_PAGES, CONSOLE_SESSION_PAGES } from '../admin/console-routes.js';
 import { APPROVAL_REQUEST_PAGES } from '../consent/approval-request-routes.js';
@@ -34,6 +35,7 @@ export function allContracts(): ReadonlyArray<Contract> {
     ...PARTNER_APP_API,
     ...INTAKE_ADMIN_API,
     ...DELIVERY_API,
+    ...SUBSCRIPTION_API,
     ...APPROVAL_REQUEST_PAGES,
   ];
 }
