@@ -153,21 +153,6 @@ export function declaredEndpoints(): EndpointDeclaration[] {
 /** Admin areas on their own routes, behind the shared guards (src/app.ts); each moves to contracts in turn. */
 const V1 = '/api/admin/v1';
 const ADMIN_ROUTES_NOT_YET_CONTRACTS: EndpointDeclaration[] = [
-  // src/admin/partner-app-routes.ts
-  ...rows('session-page', 'admin', [
-    ['get', '/admin/apps', page],
-    ['post', '/admin/apps', ['partner_app.created']],
-    ['post', '/admin/apps/:clientId/rotate-secret', ['partner_app.secret_rotated']],
-  ]),
-  // src/webhooks/subscription-page-routes.ts
-  ...rows('session-page', 'webhooks', [
-    ['get', '/admin/apps/:clientId', page],
-    ['post', '/admin/apps/:clientId/webhooks', ['webhook_subscription.created', 'webhook_subscription.verification_sent']],
-    ['post', '/admin/apps/:clientId/webhooks/:id/verify', ['webhook_subscription.verified', 'webhook_subscription.verification_failed']],
-    ['post', '/admin/apps/:clientId/webhooks/:id/resend-verification', ['webhook_subscription.verification_sent']],
-    ['post', '/admin/apps/:clientId/webhooks/:id/rotate-secret', ['webhook_subscription.secret_rotated']],
-    ['post', '/admin/apps/:clientId/webhooks/:id/delete', ['webhook_subscription.deleted']],
-  ]),
   // src/admin/internal-integration-routes.ts
   ...rows('owner', 'admin', [
     ['get', `${V1}/integrations`, read],
