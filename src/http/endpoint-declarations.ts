@@ -174,15 +174,4 @@ const ADMIN_ROUTES_NOT_YET_CONTRACTS: EndpointDeclaration[] = [
     ['post', '/workspaces/:workspaceId/pages/:pageId/connections', ['internal_integration.page_connected']],
     ['post', '/workspaces/:workspaceId/pages/:pageId/connections/:appId/disconnect', ['internal_integration.page_disconnected']],
   ]),
-  // src/webhooks/intake-routes.ts (its admin part)
-  ...rows('session-page', 'webhooks', [
-    ['get', '/admin/webhooks', page],
-    ['post', '/admin/webhooks/reset', ['webhook_intake.reset']],
-  ]),
-  // src/webhooks/delivery-routes.ts
-  ...rows('session-page', 'webhooks', [
-    ['get', '/admin/webhooks/subscriptions/:id', page],
-    ['post', '/admin/webhooks/subscriptions/:id/replay', ['webhook_subscription.replayed']],
-    ['post', '/admin/webhooks/deliveries/:id/retry', ['webhook_delivery.retried']],
-  ]),
 ];

@@ -9,8 +9,9 @@ import { ADMIN_TOKEN_API, ADMIN_TOKEN_PAGES } from '../admin/admin-token-routes.
 import { AUDIT_API, AUDIT_PAGES } from '../admin/audit-routes.js';
 import { PARTNER_APP_API } from '../admin/partner-app-api.js';
 import { PARTNER_APP_PAGES } from '../admin/partner-app-routes.js';
-import { INTAKE_ADMIN_API } from '../webhooks/intake-routes.js';
+import { INTAKE_ADMIN_API, INTAKE_ADMIN_PAGES } from '../webhooks/intake-routes.js';
 import { DELIVERY_API } from '../webhooks/delivery-api.js';
+import { DELIVERY_PAGES } from '../webhooks/delivery-routes.js';
 import { SUBSCRIPTION_API } from '../webhooks/subscription-api.js';
 import { SUBSCRIPTION_PAGES } from '../webhooks/subscription-page-routes.js';
 import { ADMIN_API_ORG_ADMIN, ADMIN_API_OWNER, ADMIN_API_PUBLIC } from '../admin/api.js';
@@ -37,7 +38,9 @@ export function allContracts(): ReadonlyArray<Contract> {
     ...PARTNER_APP_API,
     ...PARTNER_APP_PAGES,
     ...INTAKE_ADMIN_API,
+    ...INTAKE_ADMIN_PAGES,
     ...DELIVERY_API,
+    ...DELIVERY_PAGES,
     ...SUBSCRIPTION_API,
     ...SUBSCRIPTION_PAGES,
     ...APPROVAL_REQUEST_PAGES,
