@@ -301,7 +301,7 @@ export function createApp(deps: AppDeps): express.Express {
   );
   app.use(partnerAppRoutes({ stores, config, clock: deps.clock }, guards));
   app.use(subscriptionAdminApi(subscriptionRouteDeps, guards));
-  app.use(subscriptionPageRoutes(subscriptionRouteDeps));
+  app.use(subscriptionPageRoutes(subscriptionRouteDeps, guards));
   app.use(internalIntegrationRoutes({ stores, config, keyring: deps.keyring, clock: deps.clock }, guards));
   app.use(auditRoutes({ stores, config, clock: deps.clock }, guards));
   app.use(adminTokenRoutes({ stores, config, clock: deps.clock }, guards));

@@ -1,5 +1,6 @@
 import { ownerOperationPaths, ownerOperationSchemas } from './openapi-owner-operations.js';
 import { DELIVERY_API } from '../webhooks/delivery-api.js';
+import { SUBSCRIPTION_API } from '../webhooks/subscription-api.js';
 import { PARTNER_APP_API } from './partner-app-api.js';
 import { INTAKE_ADMIN_API } from '../webhooks/intake-routes.js';
 import { CONSOLE_API } from './console-routes.js';
@@ -8,7 +9,6 @@ import { AUDIT_API } from './audit-routes.js';
 import { ADMIN_API_ORG_ADMIN, ADMIN_API_OWNER, ADMIN_API_PUBLIC } from './api.js';
 import { contractOperations } from '../http/openapi-contracts.js';
 import type { AnyApiContract, Contract } from '../http/contract.js';
-import { subscriptionPaths, subscriptionSchemas } from '../webhooks/subscription-openapi.js';
 
 /** Every admin API operation declared as a contract: its route and its description come from here. */
 // A function, not a constant: ./api.ts imports this module, and its lists exist only once both are loaded.
@@ -23,6 +23,7 @@ export function adminApiContracts(): ReadonlyArray<AnyApiContract> {
     ...PARTNER_APP_API,
     ...INTAKE_ADMIN_API,
     ...DELIVERY_API,
+    ...SUBSCRIPTION_API,
   ];
   return all.filter((c): c is AnyApiContract => c.kind === 'api');
 }
@@ -43,7 +44,6 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
       securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'gatehouse.sid' } },
       schemas: {
         ...ownerOperationSchemas(),
-        ...subscriptionSchemas(),
         ...generated.schemas,
         Error: {
           type: 'object',
@@ -57,7 +57,6 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
     security: [{ adminToken: [] }, { session: [] }],
     paths: {
       ...ownerOperationPaths(errors),
-      ...subscriptionPaths(errors),
       ...generated.paths,
     },
   };

@@ -39,9 +39,9 @@ export const CLI_OPERATIONS: Record<string, CliOperation> = {
   'integrations convert': op('post', '/integrations/:appId/convert'),
   'webhooks notion-token': op('get', '/webhooks/notion-token'),
   'webhooks subscribe': op('post', '/webhooks/subscriptions'),
-  'webhooks verify': op('post', '/webhooks/subscriptions/:id/verify'),
+  'webhooks verify': op('post', '/webhooks/subscriptions/:subscription_id/verify'),
   'webhooks list': op('get', '/webhooks/subscriptions'),
-  'webhooks rotate-secret': op('post', '/webhooks/subscriptions/:id/rotate-secret'),
-  'webhooks resend-verification': op('post', '/webhooks/subscriptions/:id/resend-verification'),
-  'webhooks delete': op('delete', '/webhooks/subscriptions/:id'),
+  'webhooks rotate-secret': op('post', '/webhooks/subscriptions/:subscription_id/rotate-secret'),
+  'webhooks resend-verification': op('post', '/webhooks/subscriptions/:subscription_id/resend-verification'),
+  'webhooks delete': op('delete', '/webhooks/subscriptions/:subscription_id'),
 };

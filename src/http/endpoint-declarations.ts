@@ -153,30 +153,6 @@ export function declaredEndpoints(): EndpointDeclaration[] {
 /** Admin areas on their own routes, behind the shared guards (src/app.ts); each moves to contracts in turn. */
 const V1 = '/api/admin/v1';
 const ADMIN_ROUTES_NOT_YET_CONTRACTS: EndpointDeclaration[] = [
-  // src/admin/partner-app-routes.ts
-  ...rows('session-page', 'admin', [
-    ['get', '/admin/apps', page],
-    ['post', '/admin/apps', ['partner_app.created']],
-    ['post', '/admin/apps/:clientId/rotate-secret', ['partner_app.secret_rotated']],
-  ]),
-  // src/webhooks/subscription-routes.ts, subscription-page-routes.ts
-  ...rows('org-admin', 'webhooks', [
-    ['post', `${V1}/webhooks/subscriptions`, ['webhook_subscription.created', 'webhook_subscription.verification_sent']],
-    ['get', `${V1}/webhooks/subscriptions`, read],
-    ['get', `${V1}/webhooks/subscriptions/:id`, read],
-    ['post', `${V1}/webhooks/subscriptions/:id/verify`, ['webhook_subscription.verified', 'webhook_subscription.verification_failed']],
-    ['post', `${V1}/webhooks/subscriptions/:id/rotate-secret`, ['webhook_subscription.secret_rotated']],
-    ['post', `${V1}/webhooks/subscriptions/:id/resend-verification`, ['webhook_subscription.verification_sent']],
-    ['delete', `${V1}/webhooks/subscriptions/:id`, ['webhook_subscription.deleted']],
-  ]),
-  ...rows('session-page', 'webhooks', [
-    ['get', '/admin/apps/:clientId', page],
-    ['post', '/admin/apps/:clientId/webhooks', ['webhook_subscription.created', 'webhook_subscription.verification_sent']],
-    ['post', '/admin/apps/:clientId/webhooks/:id/verify', ['webhook_subscription.verified', 'webhook_subscription.verification_failed']],
-    ['post', '/admin/apps/:clientId/webhooks/:id/resend-verification', ['webhook_subscription.verification_sent']],
-    ['post', '/admin/apps/:clientId/webhooks/:id/rotate-secret', ['webhook_subscription.secret_rotated']],
-    ['post', '/admin/apps/:clientId/webhooks/:id/delete', ['webhook_subscription.deleted']],
-  ]),
   // src/admin/internal-integration-routes.ts
   ...rows('owner', 'admin', [
     ['get', `${V1}/integrations`, read],
@@ -197,16 +173,5 @@ const ADMIN_ROUTES_NOT_YET_CONTRACTS: EndpointDeclaration[] = [
     ['get', '/workspaces/:workspaceId/pages/:pageId', page],
     ['post', '/workspaces/:workspaceId/pages/:pageId/connections', ['internal_integration.page_connected']],
     ['post', '/workspaces/:workspaceId/pages/:pageId/connections/:appId/disconnect', ['internal_integration.page_disconnected']],
-  ]),
-  // src/webhooks/intake-routes.ts (its admin part)
-  ...rows('session-page', 'webhooks', [
-    ['get', '/admin/webhooks', page],
-    ['post', '/admin/webhooks/reset', ['webhook_intake.reset']],
-  ]),
-  // src/webhooks/delivery-routes.ts
-  ...rows('session-page', 'webhooks', [
-    ['get', '/admin/webhooks/subscriptions/:id', page],
-    ['post', '/admin/webhooks/subscriptions/:id/replay', ['webhook_subscription.replayed']],
-    ['post', '/admin/webhooks/deliveries/:id/retry', ['webhook_delivery.retried']],
   ]),
 ];

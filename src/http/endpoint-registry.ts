@@ -8,8 +8,12 @@
 import { ADMIN_TOKEN_API, ADMIN_TOKEN_PAGES } from '../admin/admin-token-routes.js';
 import { AUDIT_API, AUDIT_PAGES } from '../admin/audit-routes.js';
 import { PARTNER_APP_API } from '../admin/partner-app-api.js';
-import { INTAKE_ADMIN_API } from '../webhooks/intake-routes.js';
+import { PARTNER_APP_PAGES } from '../admin/partner-app-routes.js';
+import { INTAKE_ADMIN_API, INTAKE_ADMIN_PAGES } from '../webhooks/intake-routes.js';
 import { DELIVERY_API } from '../webhooks/delivery-api.js';
+import { DELIVERY_PAGES } from '../webhooks/delivery-routes.js';
+import { SUBSCRIPTION_API } from '../webhooks/subscription-api.js';
+import { SUBSCRIPTION_PAGES } from '../webhooks/subscription-page-routes.js';
 import { ADMIN_API_ORG_ADMIN, ADMIN_API_OWNER, ADMIN_API_PUBLIC } from '../admin/api.js';
 import { CONSOLE_API, CONSOLE_OWNER_PAGES, CONSOLE_SESSION_PAGES } from '../admin/console-routes.js';
 import { APPROVAL_REQUEST_PAGES } from '../consent/approval-request-routes.js';
@@ -32,8 +36,13 @@ export function allContracts(): ReadonlyArray<Contract> {
     ...AUDIT_API,
     ...AUDIT_PAGES,
     ...PARTNER_APP_API,
+    ...PARTNER_APP_PAGES,
     ...INTAKE_ADMIN_API,
+    ...INTAKE_ADMIN_PAGES,
     ...DELIVERY_API,
+    ...DELIVERY_PAGES,
+    ...SUBSCRIPTION_API,
+    ...SUBSCRIPTION_PAGES,
     ...APPROVAL_REQUEST_PAGES,
   ];
 }

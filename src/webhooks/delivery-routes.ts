@@ -10,21 +10,18 @@
  *   POST /admin/webhooks/deliveries/:id/retry                  its "Retry now" buttons → 303
  *
  * The API is declared as contracts (./delivery-api.ts) in the org-admin zone
- * (session with CSRF, or a Bearer admin token); the page needs a signed-in
- * organisation admin.
- * Every bad input is a 4xx in the admin error shape.
+ * (session with CSRF, or a Bearer admin token); the page and its forms are
+ * page contracts (DELIVERY_PAGES) of the same zone, for a signed-in
+ * organisation admin. Every bad input is a 4xx in the admin error shape.
  */
-import { mountZone, type ZoneGuards } from '../http/zones.js';
-import { DELIVERY_API } from './delivery-api.js';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { isOrganisationAdmin } from '../admin/auth.js';
-import { describeZodError } from '../http/validation.js';
-import { requireSignIn } from '../http/auth-guards.js';
-import { badRequest, forbidden } from '../http/errors.js';
+import { contractsFor, type Contract, type HandlerContext } from '../http/contract.js';
 import { renderPage } from '../http/views.js';
+import { mountZone, type ZoneGuards } from '../http/zones.js';
+import { DELIVERY_API } from './delivery-api.js';
 import type { Stores } from '../store/stores.js';
 import { DeliveryAdminError, replaySubscription, requireSubscription, retryDelivery, type DeliveryAdminDeps } from './delivery-admin.js';
 import type { Actor, WebhookPipeline } from './pipeline.js';
@@ -45,86 +42,142 @@ const NOTICES: Record<string, string> = {
   replayed: 'The replay is queued: its deliveries appear below as they are made.',
 };
 
+/** What the page's handlers are given: the rules' deps, and the app a subscription belongs to. */
+export interface DeliveryPageDeps {
+  rules: DeliveryAdminDeps;
+  partnerApps: Stores['partnerApps'];
+  clock: Clock;
+}
+
+const ADMIN_ONLY = 'Only organisation admins see webhook deliveries.';
+const pageActor = ({ req }: HandlerContext): Actor => ({
+  type: 'person',
+  id: req.user!.id,
+  label: req.user!.email,
+  address: req.ip ?? null,
+});
+const idParams = z.object({ id: z.string() });
+
+async function render(
+  deps: DeliveryPageDeps,
+  req: Request,
+  res: Response,
+  subscriptionId: string,
+  extra: { error?: string; status?: number } = {},
+) {
+  const subscription = await requireSubscription(deps.rules, subscriptionId);
+  const app = await deps.partnerApps.findById(subscription.appId);
+  const deliveries = await deps.rules.stores.webhookDeliveries.listForSubscription(subscription.id, PAGE_LIMIT);
+  const notice = typeof req.query.notice === 'string' ? (NOTICES[req.query.notice] ?? null) : null;
+  renderPage(
+    res,
+    'webhook-subscription',
+    {
+      title: 'Webhook subscription',
+      subscription: {
+        id: subscription.id,
+        url: subscription.url,
+        events: subscription.events.join(', '),
+        status: subscription.status,
+        disabledReason: subscription.disabledReason,
+        failingSince: subscription.failingSince?.toISOString() ?? null,
+        appName: app?.name ?? 'Deleted app',
+      },
+      deliveries: deliveries.map((d) => ({
+        id: d.id,
+        eventType: d.eventType,
+        entity: `${d.entityType} ${d.entityId}`,
+        status: d.status,
+        attempts: d.attempts,
+        access: d.access,
+        replay: d.origin !== 'live',
+        lastCode: d.lastStatusCode === null ? '' : String(d.lastStatusCode),
+        lastAt: d.lastAttemptAt?.toISOString() ?? '',
+        detail: d.lastError ?? '',
+        excerpt: d.lastResponseExcerpt ?? '',
+        retryable: d.status === 'failed' || d.status === 'skipped',
+      })),
+      defaultSince: new Date(deps.clock.now().getTime() - 86_400_000).toISOString().slice(0, 19) + 'Z',
+      notice,
+      error: extra.error ?? null,
+    },
+    extra.status ?? 200,
+  );
+}
+
+const { page } = contractsFor<DeliveryPageDeps>();
+
+export const subscriptionDeliveriesPage = page(
+  {
+    zone: 'org-admin',
+    adminOnly: ADMIN_ONLY,
+    name: 'webhookSubscriptionDeliveriesPage',
+    method: 'get',
+    path: '/admin/webhooks/subscriptions/:id',
+    summary: 'A subscription\'s recent deliveries, with "Replay" and "Retry now"; ?notice= names what was just done',
+    params: idParams,
+    answer: 'html',
+    audit: { none: 'a page' },
+  },
+  async ({ params }, { req, res }, deps) => render(deps, req, res, params.id),
+);
+
+export const replaySubscriptionPage = page(
+  {
+    zone: 'org-admin',
+    adminOnly: ADMIN_ONLY,
+    name: 'replayWebhookSubscriptionPage',
+    method: 'post',
+    path: '/admin/webhooks/subscriptions/:id/replay',
+    summary: '"Replay": back to the page with ?notice=replayed, or the page with the reason (400)',
+    params: idParams,
+    body: replayForm,
+    bodyRequired: true,
+    answer: 'redirect',
+    audit: 'webhook_subscription.replayed',
+  },
+  async ({ params, body }, ctx, deps) => {
+    try {
+      await replaySubscription(deps.rules, params.id, body, pageActor(ctx));
+    } catch (err) {
+      if (!(err instanceof DeliveryAdminError) || err.code !== 'invalid_window') throw err;
+      await render(deps, ctx.req, ctx.res, params.id, { error: err.message, status: 400 });
+      return;
+    }
+    ctx.res.redirect(303, `/admin/webhooks/subscriptions/${encodeURIComponent(params.id)}?notice=replayed`);
+  },
+);
+
+export const retryDeliveryPage = page(
+  {
+    zone: 'org-admin',
+    adminOnly: ADMIN_ONLY,
+    name: 'retryWebhookDeliveryPage',
+    method: 'post',
+    path: '/admin/webhooks/deliveries/:id/retry',
+    summary: '"Retry now": back to its subscription\'s page with ?notice=retried',
+    params: idParams,
+    body: retryForm,
+    bodyRequired: true,
+    answer: 'redirect',
+    audit: 'webhook_delivery.retried',
+  },
+  async ({ params }, ctx, deps) => {
+    const delivery = await retryDelivery(deps.rules, params.id, pageActor(ctx));
+    ctx.res.redirect(303, `/admin/webhooks/subscriptions/${encodeURIComponent(delivery.subscriptionId)}?notice=retried`);
+  },
+);
+
+export const DELIVERY_PAGES: ReadonlyArray<Contract<'org-admin', DeliveryPageDeps>> = [
+  subscriptionDeliveriesPage,
+  replaySubscriptionPage,
+  retryDeliveryPage,
+];
+
 export function deliveryRoutes(deps: DeliveryRouteDeps, guards: ZoneGuards): Router {
   const router = Router();
   const rules: DeliveryAdminDeps = { stores: deps.stores, pipeline: deps.pipeline, now: () => deps.clock.now() };
-  // ---- JSON API (./delivery-api.ts) -------------------------------------------
   mountZone(router, 'org-admin', DELIVERY_API, rules, guards);
-
-  // ---- The page ----------------------------------------------------------
-  const requirePageAdmin = (req: Request) => {
-    if (!isOrganisationAdmin(req.user!, deps.config.adminEmails)) throw forbidden('Only organisation admins see webhook deliveries.');
-  };
-  const pageActor = (req: Request): Actor => ({ type: 'person', id: req.user!.id, label: req.user!.email, address: req.ip ?? null });
-
-  const render = async (req: Request, res: Response, subscriptionId: string, extra: { error?: string; status?: number } = {}) => {
-    const subscription = await requireSubscription(rules, subscriptionId);
-    const app = await deps.stores.partnerApps.findById(subscription.appId);
-    const deliveries = await deps.stores.webhookDeliveries.listForSubscription(subscription.id, PAGE_LIMIT);
-    const notice = typeof req.query.notice === 'string' ? (NOTICES[req.query.notice] ?? null) : null;
-    renderPage(
-      res,
-      'webhook-subscription',
-      {
-        title: 'Webhook subscription',
-        subscription: {
-          id: subscription.id,
-          url: subscription.url,
-          events: subscription.events.join(', '),
-          status: subscription.status,
-          disabledReason: subscription.disabledReason,
-          failingSince: subscription.failingSince?.toISOString() ?? null,
-          appName: app?.name ?? 'Deleted app',
-        },
-        deliveries: deliveries.map((d) => ({
-          id: d.id,
-          eventType: d.eventType,
-          entity: `${d.entityType} ${d.entityId}`,
-          status: d.status,
-          attempts: d.attempts,
-          access: d.access,
-          replay: d.origin !== 'live',
-          lastCode: d.lastStatusCode === null ? '' : String(d.lastStatusCode),
-          lastAt: d.lastAttemptAt?.toISOString() ?? '',
-          detail: d.lastError ?? '',
-          excerpt: d.lastResponseExcerpt ?? '',
-          retryable: d.status === 'failed' || d.status === 'skipped',
-        })),
-        defaultSince: new Date(deps.clock.now().getTime() - 86_400_000).toISOString().slice(0, 19) + 'Z',
-        notice,
-        error: extra.error ?? null,
-      },
-      extra.status ?? 200,
-    );
-  };
-
-  router.get('/admin/webhooks/subscriptions/:id', requireSignIn, async (req, res) => {
-    requirePageAdmin(req);
-    await render(req, res, String(req.params.id));
-  });
-
-  router.post('/admin/webhooks/subscriptions/:id/replay', requireSignIn, async (req, res) => {
-    requirePageAdmin(req);
-    const id = String(req.params.id);
-    const form = replayForm.safeParse(req.body);
-    if (!form.success) throw badRequest(describeZodError(form.error, req.body));
-    try {
-      await replaySubscription(rules, id, form.data, pageActor(req));
-    } catch (err) {
-      if (!(err instanceof DeliveryAdminError) || err.code !== 'invalid_window') throw err;
-      await render(req, res, id, { error: err.message, status: 400 });
-      return;
-    }
-    res.redirect(303, `/admin/webhooks/subscriptions/${encodeURIComponent(id)}?notice=replayed`);
-  });
-
-  router.post('/admin/webhooks/deliveries/:id/retry', requireSignIn, async (req, res) => {
-    requirePageAdmin(req);
-    const form = retryForm.safeParse(req.body);
-    if (!form.success) throw badRequest(describeZodError(form.error, req.body));
-    const delivery = await retryDelivery(rules, String(req.params.id), pageActor(req));
-    res.redirect(303, `/admin/webhooks/subscriptions/${encodeURIComponent(delivery.subscriptionId)}?notice=retried`);
-  });
-
+  mountZone(router, 'org-admin', DELIVERY_PAGES, { rules, partnerApps: deps.stores.partnerApps, clock: deps.clock }, guards);
   return router;
 }

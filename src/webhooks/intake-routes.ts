@@ -8,6 +8,7 @@
  *                                                          (these two: declared contracts, org-admin zone)
  *   GET  /admin/webhooks                                   the "Webhooks" page (organisation admins)
  *   POST /admin/webhooks/reset                             its "Reset" button
+ *                                                          (these two: declared page contracts, org-admin zone)
  *
  * The intake reads the raw body (the signature covers the bytes as sent) and
  * is mounted before sessions and CSRF: Notion carries no cookies.
@@ -19,9 +20,7 @@ import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Keyring } from '../crypto/keyring.js';
-import { isOrganisationAdmin } from '../admin/auth.js';
-import { requireSignIn } from '../http/auth-guards.js';
-import { forbidden, notFound } from '../http/errors.js';
+import { notFound } from '../http/errors.js';
 import { renderPage } from '../http/views.js';
 import type { Stores } from '../store/stores.js';
 import type { WebhookEventStore } from '../store/webhook-events.js';
@@ -195,52 +194,79 @@ export const resetNotionTokenOperation = api(
 
 export const INTAKE_ADMIN_API: ReadonlyArray<Contract<'org-admin', IntakeAdminDeps>> = [notionTokenOperation, resetNotionTokenOperation];
 
+// ---- The page ----------------------------------------------------------
+
+const PAGE_ADMIN_ONLY = 'Only organisation admins see webhook settings.';
+
+async function renderIntakes(deps: IntakeAdminDeps, res: Response, notice: string | null) {
+  const rules = rulesOf(deps);
+  const workspaces = await deps.stores.workspaces.listAll();
+  const integrations = (await deps.stores.internalIntegrations.listForWorkspaces(workspaces.map((w) => w.id))).map((i) => ({
+    id: i.id,
+    name: i.name,
+    workspace: workspaces.find((w) => w.id === i.workspaceId)?.name ?? i.workspaceId,
+  }));
+  const intakes = await Promise.all(
+    [{ id: PUBLIC_INTAKE_ID, name: 'Gatehouse (public integration)', workspace: 'every connected workspace' }, ...integrations].map(
+      async (i) => {
+        const token = await intakeTokenOf(i.id, rules);
+        return {
+          ...i,
+          resetValue: i.id === PUBLIC_INTAKE_ID ? '' : i.id,
+          url: intakeUrl(deps.config.publicUrl, i.id),
+          token: token.token,
+          state: token.confirmedAt ? 'confirmed' : token.token ? 'received, not confirmed yet' : 'waiting for Notion',
+        };
+      },
+    ),
+  );
+  res.setHeader('Cache-Control', 'no-store');
+  renderPage(res, 'webhooks', { title: 'Webhooks', intakes, notice });
+}
+
+const { page } = contractsFor<IntakeAdminDeps>();
+
+export const webhooksPage = page(
+  {
+    zone: 'org-admin',
+    adminOnly: PAGE_ADMIN_ONLY,
+    name: 'webhooksPage',
+    method: 'get',
+    path: '/admin/webhooks',
+    summary: 'The "Webhooks" page: each intake, its URL and the token Notion sent',
+    answer: 'html',
+    audit: { none: 'a page' },
+  },
+  async (_input, { res }, deps) => renderIntakes(deps, res, null),
+);
+
+export const resetIntakePage = page(
+  {
+    zone: 'org-admin',
+    adminOnly: PAGE_ADMIN_ONLY,
+    name: 'resetWebhookIntakePage',
+    method: 'post',
+    path: '/admin/webhooks/reset',
+    summary: 'Its "Reset" button: forget the intake\'s token (an empty integration_id names the public intake)',
+    // Loose, as the form always was (stray fields ignored); but a repeated integration_id is refused, not read as the public intake.
+    body: z.looseObject({ integration_id: z.string().optional() }),
+    answer: 'html',
+    audit: 'webhook_intake.reset',
+  },
+  async ({ body }, { req, res }, deps) => {
+    const intakeId = await intakeIdFor(deps, body.integration_id ? body.integration_id : undefined);
+    await resetIntake(deps, intakeId, { type: 'person', id: req.user!.id, label: req.user!.email }, req.ip ?? null);
+    await renderIntakes(deps, res, 'The intake was reset: the next verification request from Notion will be kept.');
+  },
+);
+
+export const INTAKE_ADMIN_PAGES: ReadonlyArray<Contract<'org-admin', IntakeAdminDeps>> = [webhooksPage, resetIntakePage];
+
 export function webhookIntakeAdminRoutes(deps: IntakeAdminDeps, guards: ZoneGuards): Router {
   const router = Router();
-  const rules = rulesOf(deps);
-
   mountZone(router, 'org-admin', INTAKE_ADMIN_API, deps, guards);
   // Any other path under /notion-token: refused by the zone before the 404, as the operations are.
   router.use('/api/admin/v1/webhooks/notion-token', guards.api['org-admin']);
-
-  // ---- The page ----------------------------------------------------------
-  const requirePageAdmin = (req: Request) => {
-    if (!isOrganisationAdmin(req.user!, deps.config.adminEmails)) throw forbidden('Only organisation admins see webhook settings.');
-  };
-  const render = async (res: Response, notice: string | null) => {
-    const workspaces = await deps.stores.workspaces.listAll();
-    const integrations = (await deps.stores.internalIntegrations.listForWorkspaces(workspaces.map((w) => w.id))).map((i) => ({
-      id: i.id,
-      name: i.name,
-      workspace: workspaces.find((w) => w.id === i.workspaceId)?.name ?? i.workspaceId,
-    }));
-    const intakes = await Promise.all(
-      [{ id: PUBLIC_INTAKE_ID, name: 'Gatehouse (public integration)', workspace: 'every connected workspace' }, ...integrations].map(
-        async (i) => {
-          const token = await intakeTokenOf(i.id, rules);
-          return {
-            ...i,
-            resetValue: i.id === PUBLIC_INTAKE_ID ? '' : i.id,
-            url: intakeUrl(deps.config.publicUrl, i.id),
-            token: token.token,
-            state: token.confirmedAt ? 'confirmed' : token.token ? 'received, not confirmed yet' : 'waiting for Notion',
-          };
-        },
-      ),
-    );
-    res.setHeader('Cache-Control', 'no-store');
-    renderPage(res, 'webhooks', { title: 'Webhooks', intakes, notice });
-  };
-  router.get('/admin/webhooks', requireSignIn, async (req, res) => {
-    requirePageAdmin(req);
-    await render(res, null);
-  });
-  router.post('/admin/webhooks/reset', requireSignIn, async (req, res) => {
-    requirePageAdmin(req);
-    const value = typeof req.body?.integration_id === 'string' ? req.body.integration_id : '';
-    const intakeId = await intakeIdFor(deps, value === '' ? undefined : value);
-    await resetIntake(deps, intakeId, { type: 'person', id: req.user!.id, label: req.user!.email }, req.ip ?? null);
-    await render(res, 'The intake was reset: the next verification request from Notion will be kept.');
-  });
+  mountZone(router, 'org-admin', INTAKE_ADMIN_PAGES, deps, guards);
   return router;
 }

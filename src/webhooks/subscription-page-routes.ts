@@ -1,26 +1,26 @@
 /**
- * A partner app's page (organisation admins), with its "Webhooks" section:
+ * A partner app's page (organisation admins), with its "Webhooks" section,
+ * as declared page contracts in the org-admin zone (../http/contract.ts):
  *
  *   GET  /admin/apps/:clientId                                      the page
  *   POST /admin/apps/:clientId/webhooks                             add a subscription (URL, event checkboxes)
  *   POST /admin/apps/:clientId/webhooks/:id/verify                  "Verify subscription" (the token the URL received)
  *   POST /admin/apps/:clientId/webhooks/:id/resend-verification     "Resend verification"
  *   POST /admin/apps/:clientId/webhooks/:id/rotate-secret           "Rotate signing secret"
- *   POST /admin/apps/:clientId/webhooks/:id/delete                  "Delete"
+ *   POST /admin/apps/:clientId/webhooks/:id/delete                  "Delete", after its confirm step
  *
  * Plain forms with CSRF (checked globally), usable without JavaScript; each
  * answer is the page again, with the new signing secret shown once after
  * creation or rotation. Refusals are the page with the reason, nothing changed.
  */
-import { confirmField, isConfirmed, renderConfirmation } from '../http/confirmation.js';
-import { Router, type Request, type Response } from 'express';
+import { Router, type Response } from 'express';
 import { z } from 'zod';
-import { isOrganisationAdmin } from '../admin/auth.js';
-import { describeZodError } from '../http/validation.js';
 import type { Actor } from '../admin/partner-apps.js';
-import { requireSignIn } from '../http/auth-guards.js';
-import { badRequest, forbidden, notFound } from '../http/errors.js';
+import { confirmField, renderConfirmation } from '../http/confirmation.js';
+import { contractsFor, type Contract, type HandlerContext } from '../http/contract.js';
+import { notFound } from '../http/errors.js';
 import { renderPage } from '../http/views.js';
+import { mountZone, type ZoneGuards } from '../http/zones.js';
 import { CAPABILITY_LABELS } from '../oauth/capabilities.js';
 import type { PartnerApp } from '../store/partner-apps.js';
 import type { WebhookSubscription } from '../store/webhook-subscriptions.js';
@@ -88,147 +88,190 @@ function sentLine(url: string, outcome: VerificationOutcome): string {
     : `The verification POST to ${url} failed: ${outcome.reason} The subscription stays pending: fix the URL's server, then press "Resend verification".`;
 }
 
-export function subscriptionPageRoutes(deps: SubscriptionRouteDeps): Router {
-  const router = Router();
-  const rules: SubscriptionDeps = subscriptionDeps(deps);
+const ADMIN_ONLY = 'Only organisation admins manage partner apps.';
+const appParams = z.object({ clientId: z.string() });
+const subscriptionParams = z.object({ clientId: z.string(), id: z.string() });
 
-  const requireAdmin = (req: Request) => {
-    if (!isOrganisationAdmin(req.user!, deps.config.adminEmails)) throw forbidden('Only organisation admins manage partner apps.');
-  };
-  const actorOf = (req: Request): Actor => ({ type: 'person', id: req.user!.id, label: req.user!.email, address: req.ip ?? null });
-  const appOf = async (req: Request): Promise<PartnerApp> => {
-    try {
-      return await requirePartnerApp(rules, String(req.params.clientId));
-    } catch (err) {
-      if (err instanceof SubscriptionError) throw notFound(err.message);
-      throw err;
-    }
-  };
-  /** The subscription named in the path, only if it is this app's. */
-  const subscriptionOf = async (req: Request, app: PartnerApp): Promise<WebhookSubscription> => {
-    const found = await findSubscription(rules, String(req.params.id)).catch(() => null);
-    if (!found || found.appId !== app.id) throw notFound('This app has no webhook subscription with this id.');
-    return found;
-  };
+const actorOf = ({ req }: HandlerContext): Actor => ({ type: 'person', id: req.user!.id, label: req.user!.email, address: req.ip ?? null });
 
-  const render = async (res: Response, app: PartnerApp, state: PageState = {}, status = 200) => {
-    const subscriptions = await deps.stores.webhookSubscriptions.listForApp(app.id);
-    const chosen = state.form?.events ?? PAGE_AND_COMMENT_EVENTS;
-    renderPage(
-      res,
-      'admin-app',
-      {
-        title: app.name,
-        app: {
-          name: app.name,
-          clientId: app.clientId!,
-          clientType: app.clientType,
-          capabilities: app.capabilities.map((c) => CAPABILITY_LABELS[c]).join(', '),
-          redirectUris: app.redirectUris,
-          logoUrl: app.hasLogo ? `/apps/${app.id}/logo` : null,
-        },
-        base: `/admin/apps/${encodeURIComponent(app.clientId!)}/webhooks`,
-        subscriptions: subscriptions.map((s) => ({
-          id: s.id,
-          url: s.url,
-          events: s.events.join(', '),
-          status: s.status,
-          ...statusText(s),
-          pending: s.status === 'pending',
-          canResend: s.status !== 'active',
-          createdAt: s.createdAt.toISOString(),
-          deliveriesUrl: `/admin/webhooks/subscriptions/${s.id}`,
-        })),
-        groups: GROUPS.map(([prefix, legend]) => ({
-          legend,
-          events: NOTION_EVENT_TYPES.filter((t) => t.startsWith(prefix)).map((t) => ({
-            value: t,
-            id: `event-${t.replace(/[._]/g, '-')}`,
-            checked: (chosen as readonly string[]).includes(t),
-          })),
-        })),
-        formUrl: state.form?.url ?? '',
-        notice: state.notice ?? null,
-        error: state.error ?? null,
+async function appOf(deps: SubscriptionDeps, clientId: string): Promise<PartnerApp> {
+  try {
+    return await requirePartnerApp(deps, clientId);
+  } catch (err) {
+    if (err instanceof SubscriptionError) throw notFound(err.message);
+    throw err;
+  }
+}
+
+/** The app and the subscription named in the path, only if it is this app's. */
+async function subscriptionOf(deps: SubscriptionDeps, params: z.output<typeof subscriptionParams>) {
+  const app = await appOf(deps, params.clientId);
+  const subscription = await findSubscription(deps, params.id).catch(() => null);
+  if (!subscription || subscription.appId !== app.id) throw notFound('This app has no webhook subscription with this id.');
+  return { app, subscription };
+}
+
+async function render(deps: SubscriptionDeps, res: Response, app: PartnerApp, state: PageState = {}, status = 200) {
+  const subscriptions = await deps.subscriptions.listForApp(app.id);
+  const chosen = state.form?.events ?? PAGE_AND_COMMENT_EVENTS;
+  renderPage(
+    res,
+    'admin-app',
+    {
+      title: app.name,
+      app: {
+        name: app.name,
+        clientId: app.clientId!,
+        clientType: app.clientType,
+        capabilities: app.capabilities.map((c) => CAPABILITY_LABELS[c]).join(', '),
+        redirectUris: app.redirectUris,
+        logoUrl: app.hasLogo ? `/apps/${app.id}/logo` : null,
       },
-      status,
-    );
-  };
-  /** A rule's refusal is the page again with the reason; anything else is an error. */
-  const refusal = async (res: Response, app: PartnerApp, err: unknown, form?: PageState['form']) => {
-    if (!(err instanceof SubscriptionError)) throw err;
-    await render(
-      res,
-      app,
-      { error: err.message, form },
-      SUBSCRIPTION_ERROR_STATUS[err.code] === 502 ? 200 : SUBSCRIPTION_ERROR_STATUS[err.code],
-    );
-  };
-  const parse = <T>(schema: z.ZodType<T>, req: Request): T => {
-    const parsed = schema.safeParse(req.body);
-    if (!parsed.success) throw badRequest(describeZodError(parsed.error, req.body));
-    return parsed.data;
-  };
+      base: `/admin/apps/${encodeURIComponent(app.clientId!)}/webhooks`,
+      subscriptions: subscriptions.map((s) => ({
+        id: s.id,
+        url: s.url,
+        events: s.events.join(', '),
+        status: s.status,
+        ...statusText(s),
+        pending: s.status === 'pending',
+        canResend: s.status !== 'active',
+        createdAt: s.createdAt.toISOString(),
+        deliveriesUrl: `/admin/webhooks/subscriptions/${s.id}`,
+      })),
+      groups: GROUPS.map(([prefix, legend]) => ({
+        legend,
+        events: NOTION_EVENT_TYPES.filter((t) => t.startsWith(prefix)).map((t) => ({
+          value: t,
+          id: `event-${t.replace(/[._]/g, '-')}`,
+          checked: (chosen as readonly string[]).includes(t),
+        })),
+      })),
+      formUrl: state.form?.url ?? '',
+      notice: state.notice ?? null,
+      error: state.error ?? null,
+    },
+    status,
+  );
+}
 
-  router.get('/admin/apps/:clientId', requireSignIn, async (req, res) => {
-    requireAdmin(req);
-    await render(res, await appOf(req));
-  });
+/** A rule's refusal is the page again with the reason; anything else is an error. */
+async function refusal(deps: SubscriptionDeps, res: Response, app: PartnerApp, err: unknown, form?: PageState['form']) {
+  if (!(err instanceof SubscriptionError)) throw err;
+  const status = SUBSCRIPTION_ERROR_STATUS[err.code];
+  await render(deps, res, app, { error: err.message, form }, status === 502 ? 200 : status);
+}
 
-  router.post('/admin/apps/:clientId/webhooks', requireSignIn, async (req, res) => {
-    requireAdmin(req);
-    const app = await appOf(req);
-    const body = parse(createFormSchema, req);
+const { page } = contractsFor<SubscriptionDeps>();
+const base = { zone: 'org-admin', adminOnly: ADMIN_ONLY, answer: 'html' } as const;
+
+export const partnerAppPage = page(
+  {
+    ...base,
+    name: 'partnerAppPage',
+    method: 'get',
+    path: '/admin/apps/:clientId',
+    summary: 'A partner app and its webhook subscriptions',
+    params: appParams,
+    audit: { none: 'a page' },
+  },
+  async ({ params }, { res }, deps) => render(deps, res, await appOf(deps, params.clientId)),
+);
+
+export const addSubscriptionPage = page(
+  {
+    ...base,
+    name: 'addWebhookSubscriptionPage',
+    method: 'post',
+    path: '/admin/apps/:clientId/webhooks',
+    summary: '"Add subscription": the URL and the ticked event types; the signing secret is shown once',
+    params: appParams,
+    body: createFormSchema,
+    bodyRequired: true,
+    audit: ['webhook_subscription.created', 'webhook_subscription.verification_sent'],
+  },
+  async ({ params, body }, ctx, deps) => {
+    const app = await appOf(deps, params.clientId);
     const events = body.events === undefined ? [] : Array.isArray(body.events) ? body.events : [body.events];
     const form = { url: body.url.trim(), events };
     try {
-      const created = await createSubscription(rules, { clientId: app.clientId!, url: form.url, events }, actorOf(req));
+      const created = await createSubscription(deps, { clientId: app.clientId!, url: form.url, events }, actorOf(ctx));
       const notice = {
         heading: 'Subscription added',
         lines: [sentLine(created.subscription.url, created.verification), 'Copy the signing secret now: it will not be shown again.'],
         signingSecret: created.signingSecret,
       };
-      await render(res, app, { notice }, 201);
+      await render(deps, ctx.res, app, { notice }, 201);
     } catch (err) {
-      await refusal(res, app, err, form);
+      await refusal(deps, ctx.res, app, err, form);
     }
-  });
+  },
+);
 
-  router.post('/admin/apps/:clientId/webhooks/:id/verify', requireSignIn, async (req, res) => {
-    requireAdmin(req);
-    const app = await appOf(req);
-    const subscription = await subscriptionOf(req, app);
-    const body = parse(verifyFormSchema, req);
+export const verifySubscriptionPage = page(
+  {
+    ...base,
+    name: 'verifyWebhookSubscriptionPage',
+    method: 'post',
+    path: '/admin/apps/:clientId/webhooks/:id/verify',
+    summary: '"Verify subscription": the token the URL received, entered back',
+    params: subscriptionParams,
+    body: verifyFormSchema,
+    bodyRequired: true,
+    audit: ['webhook_subscription.verified', 'webhook_subscription.verification_failed'],
+  },
+  async ({ params, body }, ctx, deps) => {
+    const { app, subscription } = await subscriptionOf(deps, params);
     try {
-      await verifySubscription(rules, { id: subscription.id, token: body.verification_token.trim() }, actorOf(req));
+      await verifySubscription(deps, { id: subscription.id, token: body.verification_token.trim() }, actorOf(ctx));
       const notice = { heading: 'Subscription verified', lines: [`${subscription.url} now receives its events.`], signingSecret: null };
-      await render(res, app, { notice });
+      await render(deps, ctx.res, app, { notice });
     } catch (err) {
-      await refusal(res, app, err);
+      await refusal(deps, ctx.res, app, err);
     }
-  });
+  },
+);
 
-  router.post('/admin/apps/:clientId/webhooks/:id/resend-verification', requireSignIn, async (req, res) => {
-    requireAdmin(req);
-    const app = await appOf(req);
-    const subscription = await subscriptionOf(req, app);
-    parse(buttonFormSchema, req);
+export const resendVerificationPage = page(
+  {
+    ...base,
+    name: 'resendWebhookVerificationPage',
+    method: 'post',
+    path: '/admin/apps/:clientId/webhooks/:id/resend-verification',
+    summary: '"Resend verification"',
+    params: subscriptionParams,
+    body: buttonFormSchema,
+    bodyRequired: true,
+    audit: 'webhook_subscription.verification_sent',
+  },
+  async ({ params }, ctx, deps) => {
+    const { app, subscription } = await subscriptionOf(deps, params);
     try {
-      const { verification } = await resendVerification(rules, subscription.id, actorOf(req));
+      const { verification } = await resendVerification(deps, subscription.id, actorOf(ctx));
       const notice = { heading: 'Verification sent again', lines: [sentLine(subscription.url, verification)], signingSecret: null };
-      await render(res, app, { notice });
+      await render(deps, ctx.res, app, { notice });
     } catch (err) {
-      await refusal(res, app, err);
+      await refusal(deps, ctx.res, app, err);
     }
-  });
+  },
+);
 
-  router.post('/admin/apps/:clientId/webhooks/:id/rotate-secret', requireSignIn, async (req, res) => {
-    requireAdmin(req);
-    const app = await appOf(req);
-    const subscription = await subscriptionOf(req, app);
-    parse(buttonFormSchema, req);
+export const rotateSigningSecretPage = page(
+  {
+    ...base,
+    name: 'rotateWebhookSigningSecretPage',
+    method: 'post',
+    path: '/admin/apps/:clientId/webhooks/:id/rotate-secret',
+    summary: '"Rotate signing secret": the new one is shown once',
+    params: subscriptionParams,
+    body: buttonFormSchema,
+    bodyRequired: true,
+    audit: 'webhook_subscription.secret_rotated',
+  },
+  async ({ params }, ctx, deps) => {
+    const { app, subscription } = await subscriptionOf(deps, params);
     try {
-      const rotated = await rotateSigningSecret(rules, subscription.id, actorOf(req));
+      const rotated = await rotateSigningSecret(deps, subscription.id, actorOf(ctx));
       const notice = {
         heading: 'New signing secret',
         lines: [
@@ -237,35 +280,59 @@ export function subscriptionPageRoutes(deps: SubscriptionRouteDeps): Router {
         ],
         signingSecret: rotated.signingSecret,
       };
-      await render(res, app, { notice });
+      await render(deps, ctx.res, app, { notice });
     } catch (err) {
-      await refusal(res, app, err);
+      await refusal(deps, ctx.res, app, err);
     }
-  });
+  },
+);
 
-  router.post('/admin/apps/:clientId/webhooks/:id/delete', requireSignIn, async (req, res) => {
-    requireAdmin(req);
-    const app = await appOf(req);
-    const subscription = await subscriptionOf(req, app);
-    parse(deleteFormSchema, req);
-    if (!isConfirmed(req.body))
-      return renderConfirmation(res, {
+export const deleteSubscriptionPage = page(
+  {
+    ...base,
+    name: 'deleteWebhookSubscriptionPage',
+    method: 'post',
+    path: '/admin/apps/:clientId/webhooks/:id/delete',
+    summary: '"Delete", after its confirm step (../http/confirmation.ts)',
+    params: subscriptionParams,
+    body: deleteFormSchema,
+    bodyRequired: true,
+    audit: 'webhook_subscription.deleted',
+  },
+  async ({ params, body }, ctx, deps) => {
+    const { app, subscription } = await subscriptionOf(deps, params);
+    const appPage = `/admin/apps/${encodeURIComponent(params.clientId)}`;
+    if (!body.confirm)
+      return renderConfirmation(ctx.res, {
         heading: `Delete the subscription to ${subscription.url}?`,
         consequences: [
           `${subscription.url} receives no more events of ${app.name}. Deliveries not yet made are dropped; this cannot be undone.`,
         ],
-        action: `/admin/apps/${encodeURIComponent(String(req.params.clientId))}/webhooks/${encodeURIComponent(subscription.id)}/delete`,
+        action: `${appPage}/webhooks/${encodeURIComponent(subscription.id)}/delete`,
         button: { text: 'Delete' },
-        cancelHref: `/admin/apps/${encodeURIComponent(String(req.params.clientId))}`,
+        cancelHref: appPage,
       });
     try {
-      await deleteSubscription(rules, subscription.id, actorOf(req));
+      await deleteSubscription(deps, subscription.id, actorOf(ctx));
       const notice = { heading: 'Subscription deleted', lines: [`${subscription.url} receives nothing more.`], signingSecret: null };
-      await render(res, app, { notice });
+      await render(deps, ctx.res, app, { notice });
     } catch (err) {
-      await refusal(res, app, err);
+      await refusal(deps, ctx.res, app, err);
     }
-  });
+  },
+);
 
+export const SUBSCRIPTION_PAGES: ReadonlyArray<Contract<'org-admin', SubscriptionDeps>> = [
+  partnerAppPage,
+  addSubscriptionPage,
+  verifySubscriptionPage,
+  resendVerificationPage,
+  rotateSigningSecretPage,
+  deleteSubscriptionPage,
+];
+
+export function subscriptionPageRoutes(deps: SubscriptionRouteDeps, guards: ZoneGuards): Router {
+  const router = Router();
+  mountZone(router, 'org-admin', SUBSCRIPTION_PAGES, subscriptionDeps(deps), guards);
   return router;
 }

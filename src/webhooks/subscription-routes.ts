@@ -1,52 +1,45 @@
 /**
- * Partner webhook subscriptions over HTTP (HTTP only: parse, validate, call
- * one rule of ./subscriptions.ts, map the result):
+ * Partner webhook subscriptions over HTTP (the rules are in ./subscriptions.ts):
  *
- *   POST   /api/admin/v1/webhooks/subscriptions                          create → 201, pending, signing_secret once
- *   GET    /api/admin/v1/webhooks/subscriptions[?client_id=]             list
- *   GET    /api/admin/v1/webhooks/subscriptions/:id                      one
- *   POST   /api/admin/v1/webhooks/subscriptions/:id/verify               the token entered back → active
- *   POST   /api/admin/v1/webhooks/subscriptions/:id/rotate-secret        a new whsec_ secret, once
- *   POST   /api/admin/v1/webhooks/subscriptions/:id/resend-verification  the verification POST again
- *   DELETE /api/admin/v1/webhooks/subscriptions/:id                      delete
- *   POST   /v1/webhooks/subscriptions/:id/verify                         the partner, with its client credentials
+ *   POST   /api/admin/v1/webhooks/subscriptions                                       create → 201, pending, signing_secret once
+ *   GET    /api/admin/v1/webhooks/subscriptions[?client_id=]                          list
+ *   GET    /api/admin/v1/webhooks/subscriptions/:subscription_id                      one
+ *   POST   /api/admin/v1/webhooks/subscriptions/:subscription_id/verify               the token entered back → active
+ *   POST   /api/admin/v1/webhooks/subscriptions/:subscription_id/rotate-secret        a new whsec_ secret, once
+ *   POST   /api/admin/v1/webhooks/subscriptions/:subscription_id/resend-verification  the verification POST again
+ *   DELETE /api/admin/v1/webhooks/subscriptions/:subscription_id                      delete
+ *   POST   /v1/webhooks/subscriptions/:id/verify                                      the partner, with its client credentials
  *
- * The admin API is organisation admins' (session with CSRF, or a Bearer
- * admin token) and answers `{ "error": { "code", "message" } }`. The partner
- * endpoint authenticates clients as the OAuth endpoints do and answers in
- * their shape (RFC 6749 and Notion's vocabularies in one body).
+ * The admin API is declared as contracts (./subscription-api.ts) in the
+ * org-admin zone (session with CSRF, or a Bearer admin token) and answers
+ * `{ "error": { "code", "message" } }`. The partner endpoint stays on its own
+ * route: it reads JSON or form bodies, authenticates clients as the OAuth
+ * endpoints do and answers in their shape (RFC 6749 and Notion's
+ * vocabularies in one body).
  */
-import type { ZoneGuards } from '../http/zones.js';
+import { mountZone, type ZoneGuards } from '../http/zones.js';
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Keyring } from '../crypto/keyring.js';
-import { requireOrganisationAdmin, type AdminPrincipal } from '../admin/auth.js';
-import { describeZodError } from '../http/validation.js';
 import type { Actor } from '../admin/partner-apps.js';
-import { badRequest, isUnavailableError } from '../http/errors.js';
+import { isUnavailableError } from '../http/errors.js';
 import { authenticateClient } from '../oauth/client-auth.js';
 import { InvalidRequest, OAuthError, RateLimited, sendOAuthError } from '../oauth/errors.js';
 import type { FailureLimiter } from '../oauth/failure-limiter.js';
 import { bodyParams } from '../oauth/params.js';
 import type { Stores } from '../store/stores.js';
 import { createWebhookSender, type WebhookSender } from './outbound.js';
+import { SUBSCRIPTION_API } from './subscription-api.js';
 import {
-  clientIdOf,
-  createSubscription,
   DEFAULT_SIGNING_SECRET_OVERLAP_MS,
-  deleteSubscription,
-  findSubscription,
-  listSubscriptions,
-  resendVerification,
-  rotateSigningSecret,
   SUBSCRIPTION_ERROR_STATUS,
   SubscriptionError,
   verifySubscription,
   type SubscriptionDeps,
 } from './subscriptions.js';
-import { emptyBodySchema, listQuerySchema, newSubscriptionBodySchema, subscriptionToWire, verifyBodySchema } from './subscription-wire.js';
+import { subscriptionToWire } from './subscription-wire.js';
 
 export interface SubscriptionRouteDeps {
   stores: Pick<Stores, 'webhookSubscriptions' | 'partnerApps' | 'audit' | 'adminTokens' | 'people'>;
@@ -76,102 +69,14 @@ export function subscriptionDeps(deps: SubscriptionRouteDeps): SubscriptionDeps 
   };
 }
 
-export function adminActor(principal: AdminPrincipal, req: Request): Actor {
-  return {
-    type: principal.via === 'session' ? 'person' : 'admin_token',
-    id: principal.person?.id ?? null,
-    label: principal.label,
-    address: req.ip ?? null,
-  };
-}
-
 const BASE = '/api/admin/v1/webhooks/subscriptions';
 
+/** The admin API's operations (./subscription-api.ts), in the org-admin zone. */
 export function subscriptionAdminApi(deps: SubscriptionRouteDeps, guards: ZoneGuards): Router {
   const router = Router();
-  const rules = subscriptionDeps(deps);
-  router.use(BASE, guards.principal, requireOrganisationAdmin);
-  const handle =
-    (fn: (req: Request, res: Response, actor: Actor) => Promise<void>) =>
-    async (req: Request, res: Response): Promise<void> => {
-      await fn(req, res, adminActor(res.locals.principal!, req));
-    };
-  const noBody = (req: Request) => {
-    if (!emptyBodySchema.safeParse(req.body).success) throw badRequest('This request takes no body fields.');
-  };
-  const wire = async (subscription: Parameters<typeof subscriptionToWire>[0], secret?: string) =>
-    subscriptionToWire(subscription, await clientIdOf(rules, subscription), secret);
-
-  router.post(
-    BASE,
-    handle(async (req, res, actor) => {
-      const parsed = newSubscriptionBodySchema.safeParse(req.body);
-      if (!parsed.success) throw badRequest(describeZodError(parsed.error, req.body));
-      const { subscription, app, signingSecret } = await createSubscription(
-        rules,
-        { clientId: parsed.data.client_id, url: parsed.data.url, events: parsed.data.events },
-        actor,
-      );
-      res.status(201).json(subscriptionToWire(subscription, app.clientId!, signingSecret));
-    }),
-  );
-
-  router.get(
-    BASE,
-    handle(async (req, res) => {
-      const parsed = listQuerySchema.safeParse({ ...req.query });
-      if (!parsed.success) throw badRequest(describeZodError(parsed.error, req.query));
-      const found = await listSubscriptions(rules, parsed.data.client_id);
-      res.json({ object: 'list', subscriptions: found.map((f) => subscriptionToWire(f.subscription, f.clientId)) });
-    }),
-  );
-
-  router.get(
-    `${BASE}/:id`,
-    handle(async (req, res) => {
-      res.json(await wire(await findSubscription(rules, String(req.params.id))));
-    }),
-  );
-
-  router.post(
-    `${BASE}/:id/verify`,
-    handle(async (req, res, actor) => {
-      const parsed = verifyBodySchema.safeParse(req.body);
-      if (!parsed.success) throw badRequest(describeZodError(parsed.error, req.body));
-      const { subscription } = await verifySubscription(rules, { id: String(req.params.id), token: parsed.data.verification_token }, actor);
-      res.json(await wire(subscription));
-    }),
-  );
-
-  router.post(
-    `${BASE}/:id/rotate-secret`,
-    handle(async (req, res, actor) => {
-      noBody(req);
-      const { subscription, signingSecret } = await rotateSigningSecret(rules, String(req.params.id), actor);
-      res.json(await wire(subscription, signingSecret));
-    }),
-  );
-
-  router.post(
-    `${BASE}/:id/resend-verification`,
-    handle(async (req, res, actor) => {
-      noBody(req);
-      const { subscription, verification } = await resendVerification(rules, String(req.params.id), actor);
-      if (!verification.delivered)
-        throw new SubscriptionError('verification_post_failed', `${verification.reason} The subscription stays pending.`);
-      res.json(await wire(subscription));
-    }),
-  );
-
-  router.delete(
-    `${BASE}/:id`,
-    handle(async (req, res, actor) => {
-      noBody(req);
-      const subscription = await deleteSubscription(rules, String(req.params.id), actor);
-      res.json({ id: subscription.id, deleted: true });
-    }),
-  );
-
+  mountZone(router, 'org-admin', SUBSCRIPTION_API, subscriptionDeps(deps), guards);
+  // Any other path under /subscriptions: a stranger 401, anyone but an organisation admin 403, before a 404.
+  router.use(BASE, guards.api['org-admin']);
   return router;
 }
 

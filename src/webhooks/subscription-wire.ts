@@ -51,8 +51,6 @@ export const verifyBodySchema = z
   .object({ verification_token: z.string().min(1).max(TOKEN_MAX).describe('The token the verification POST carried to the URL') })
   .strict();
 
-export const emptyBodySchema = z.union([z.undefined(), z.object({}).strict()]);
-
 export const listQuerySchema = z.object({ client_id: z.string().min(1).max(200).optional() }).strict();
 
 export const subscriptionWireSchema = z.object({

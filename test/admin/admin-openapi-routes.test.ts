@@ -72,6 +72,41 @@ describe('the admin API routes and its OpenAPI document', () => {
     }
   });
 
+  it('documents the webhook subscription operations from their contracts, with their shared schemas and refusals', async () => {
+    type Operation = { operationId: string; requestBody?: unknown; responses: Record<string, { content?: unknown }> };
+    const doc = (await (await fetch(`${t.url}${BASE}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, Operation>>;
+      components: { schemas: Record<string, unknown> };
+    };
+    const ref = (name: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${name}` } } });
+    const ops = (path: string) => doc.paths[`/webhooks/subscriptions${path}`]!;
+    const refusals = (o: Operation) => Object.keys(o.responses).sort();
+    expect(ops('').post!.operationId).toBe('createWebhookSubscription');
+    expect(ops('').post!.requestBody).toEqual({ required: true, content: ref('NewWebhookSubscription') });
+    expect(ops('').post!.responses['201']!.content).toEqual(ref('WebhookSubscription'));
+    expect(refusals(ops('').get!)).toEqual(['200', '400', '401', '403', '404']);
+    expect(ops('/{subscription_id}').get!.responses['200']!.content).toEqual(ref('WebhookSubscription'));
+    expect(ops('/{subscription_id}/verify').post!.requestBody).toEqual({ required: true, content: ref('WebhookVerification') });
+    expect(refusals(ops('/{subscription_id}/verify').post!)).toEqual(['200', '400', '401', '403', '404', '409', '429']);
+    expect(refusals(ops('/{subscription_id}/resend-verification').post!)).toEqual(['200', '401', '403', '404', '409', '502']);
+    expect(
+      Object.entries(doc.paths)
+        .filter(([path]) => path.startsWith('/webhooks/subscriptions') && !/deliveries|replay/.test(path))
+        .flatMap(([, o]) => Object.values(o).map((x) => x.operationId))
+        .sort(),
+    ).toEqual([
+      'createWebhookSubscription',
+      'deleteWebhookSubscription',
+      'getWebhookSubscription',
+      'listWebhookSubscriptions',
+      'resendWebhookVerification',
+      'rotateWebhookSigningSecret',
+      'verifyWebhookSubscription',
+    ]);
+    for (const name of ['NewWebhookSubscription', 'WebhookSubscription', 'WebhookVerification'])
+      expect(doc.components.schemas[name]).toMatchObject({ type: 'object' });
+  });
+
   it('refuses a contract of another zone at run time as the type checker does', () => {
     const { api } = contractsFor<null>();
     const ownerOnly = api(
