@@ -8,7 +8,6 @@
  *   GET  /admin/apps                                  the page: list and "New partner app" form
  *   POST /admin/apps                                  the form (shows the secret once)
  *   POST /admin/apps/:clientId/rotate-secret          "Rotate secret"
- *   GET  /apps/:appId/logo                            the stored logo (public)
  *
  * The API is declared as contracts (./partner-app-api.ts), authenticated by
  * the org-admin zone (session with CSRF, or a Bearer admin token); the page
@@ -22,7 +21,7 @@ import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { requireSignIn } from '../http/auth-guards.js';
-import { badRequest, forbidden, notFound } from '../http/errors.js';
+import { badRequest, forbidden } from '../http/errors.js';
 import { describeZodError } from '../http/validation.js';
 import { renderPage } from '../http/views.js';
 import { CAPABILITY_LABELS, CONTENT_CAPABILITIES, USER_INFO_LEVELS } from '../oauth/capabilities.js';
@@ -148,20 +147,6 @@ export function partnerAppRoutes(deps: PartnerAppRouteDeps, guards: ZoneGuards):
       if (!(err instanceof PartnerAppError)) throw err;
       await render(res, { error: err.message }, err.code === 'unknown_client' ? 404 : 400);
     }
-  });
-
-  // ---- The logo ----------------------------------------------------------
-  router.get('/apps/:appId/logo', async (req, res) => {
-    const logo = await deps.stores.partnerApps.logo(String(req.params.appId));
-    if (!logo) throw notFound('This app has no logo.');
-    // The bytes came from elsewhere: never let a browser read them as anything but the checked image type.
-    res.setHeader('Content-Type', logo.contentType);
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Content-Security-Policy', "default-src 'none'");
-    res.setHeader('Content-Disposition', 'inline; filename="logo"');
-    // Logos are public and never change once fetched.
-    res.setHeader('Cache-Control', 'public, max-age=3600');
-    res.end(logo.bytes);
   });
 
   return router;
