@@ -311,7 +311,6 @@ export function createApp(deps: AppDeps): express.Express {
     ),
   );
   app.use(partnerAppRoutes({ stores, config, clock: deps.clock }, guards));
-  app.use(logoRoutes({ partnerApps: stores.partnerApps }, guards));
   app.use(subscriptionAdminApi(subscriptionRouteDeps, guards));
   app.use(subscriptionPageRoutes(subscriptionRouteDeps));
   app.use(internalIntegrationRoutes({ stores, config, keyring: deps.keyring, clock: deps.clock }, guards));
@@ -339,6 +338,7 @@ export function createApp(deps: AppDeps): express.Express {
     ),
   );
 
+  app.use(logoRoutes({ partnerApps: stores.partnerApps }, guards));
   app.use(docsRoutes(guards));
   app.use((_req, _res, next) => next(notFound('There is no page here.')));
   app.use(errorHandler(deps.logger));
