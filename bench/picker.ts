@@ -1,7 +1,7 @@
 /**
  * `BENCH_ONLY=picker npm run bench`: the page picker at scale. For a person
  * whose index holds 82, 500 and 10,000 pages (top-level pages, each with 10
- * sections of 9 pages), on PostgreSQL: the time to build
+ * sections of 9 pages), on PostgreSQL and on PGlite: the time to build
  * the picker's view from the index and render the consent page's HTML, and
  * that HTML's size in bytes and checkboxes, for the first screen, a search,
  * and a folded group's children fragment (what opening a group loads).
@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { buildChildren, buildPicker } from '../src/consent/picker.js';
 import { eta } from '../src/http/views.js';
-import { migrateToLatest, openDatabase } from '../src/store/database.js';
+import { migrateToLatest, openDatabase, type DatabaseOptions } from '../src/store/database.js';
 import type { IndexedPage } from '../src/store/page-index.js';
 import { createStores, type Stores } from '../src/store/stores.js';
 
@@ -85,11 +85,17 @@ async function seedConnection(stores: Stores, total: number): Promise<{ connecti
 }
 
 export async function benchPicker(options: { admin: pg.Client; databaseUrl: URL }): Promise<void> {
-  const handle = await openDatabase({ kind: 'postgres', url: options.databaseUrl.href });
+  // The same screens on both dialects the picker runs on: PostgreSQL, and PGlite in memory (the embedded default).
+  await benchOn('PostgreSQL', { kind: 'postgres', url: options.databaseUrl.href });
+  await benchOn('PGlite', { kind: 'pglite', dataDir: null });
+}
+
+async function benchOn(label: string, database: DatabaseOptions): Promise<void> {
+  const handle = await openDatabase(database);
   try {
     await migrateToLatest(handle);
     const stores = createStores(handle.db);
-    console.log('\nPage picker (PostgreSQL, in process): build the view from the index + render the page');
+    console.log(`\nPage picker (${label}, in process): build the view from the index + render the page`);
     console.log('pages    screen             median ms   bytes      checkboxes');
     for (const total of SIZES) {
       const { connectionId, pages } = await seedConnection(stores, total);

@@ -16,6 +16,7 @@ import type { Config } from './config.js';
 import type { Keyring } from './crypto/keyring.js';
 import { adminApi } from './admin/api.js';
 import { partnerAppRoutes } from './admin/partner-app-routes.js';
+import { logoRoutes } from './admin/logo-routes.js';
 import { adminTokenRoutes } from './admin/admin-token-routes.js';
 import { auditRoutes } from './admin/audit-routes.js';
 import { internalIntegrationRoutes } from './admin/internal-integration-routes.js';
@@ -252,35 +253,45 @@ export function createApp(deps: AppDeps): express.Express {
   // Who each trust zone lets in, built once: every area's contracts are mounted behind these (src/http/zones.ts).
   const guards = zoneGuards({ adminTokens: stores.adminTokens, people: stores.people, adminEmails: config.adminEmails, clock: deps.clock });
   app.use(
-    identityRoutes(passport, {
-      publicUrl: config.publicUrl,
-      sessionIdleMinutes: config.tunables.sessionIdleMinutes,
-      discover: deps.discover,
-      people: stores.people,
-      audit: stores.audit,
-      clock: deps.clock,
-      onSignedIn: deps.onSignedIn,
-    }),
+    identityRoutes(
+      passport,
+      {
+        publicUrl: config.publicUrl,
+        sessionIdleMinutes: config.tunables.sessionIdleMinutes,
+        discover: deps.discover,
+        people: stores.people,
+        audit: stores.audit,
+        clock: deps.clock,
+        onSignedIn: deps.onSignedIn,
+      },
+      guards,
+    ),
   );
   app.use(
-    workspaceRoutes({
-      publicUrl: config.publicUrl,
-      upstream: deps.upstream,
-      keyring: deps.keyring,
-      connections: stores.connections,
-      workspaces: stores.workspaces,
-      audit: stores.audit,
-      clock: deps.clock,
-      requestIndex: deps.requestIndex,
-    }),
+    workspaceRoutes(
+      {
+        publicUrl: config.publicUrl,
+        upstream: deps.upstream,
+        keyring: deps.keyring,
+        connections: stores.connections,
+        workspaces: stores.workspaces,
+        audit: stores.audit,
+        clock: deps.clock,
+        requestIndex: deps.requestIndex,
+      },
+      guards,
+    ),
   );
   app.use(
-    consentRoutes({
-      ...stores,
-      clock: deps.clock,
-      publicUrl: config.publicUrl,
-      codeLifetimeSeconds: config.tunables.authorizationCodeLifetimeSeconds,
-    }),
+    consentRoutes(
+      {
+        ...stores,
+        clock: deps.clock,
+        publicUrl: config.publicUrl,
+        codeLifetimeSeconds: config.tunables.authorizationCodeLifetimeSeconds,
+      },
+      guards,
+    ),
   );
   // An https client_id is an agent's Client ID Metadata Document: fetched (SSRF rules), checked, kept as an agent app.
   const documentClients = withClientMetadataDocuments({ ...stores, clock: deps.clock, fetch: deps.clientMetadataFetch });
@@ -327,7 +338,8 @@ export function createApp(deps: AppDeps): express.Express {
     ),
   );
 
-  app.use(docsRoutes());
+  app.use(logoRoutes({ partnerApps: stores.partnerApps }, guards));
+  app.use(docsRoutes(guards));
   app.use((_req, _res, next) => next(notFound('There is no page here.')));
   app.use(errorHandler(deps.logger));
   return app;

@@ -8,13 +8,11 @@
  *   GET  /admin/apps                                  the page: list and "New partner app" form
  *   POST /admin/apps                                  the form (shows the secret once)
  *   POST /admin/apps/:clientId/rotate-secret          "Rotate secret"
- *   GET  /apps/:appId/logo                            the stored logo (public)
  *
  * The API is declared as contracts (./partner-app-api.ts), authenticated by
  * the org-admin zone (session with CSRF, or a Bearer admin token); the page
  * and its forms are page contracts of the same zone (PARTNER_APP_PAGES), for
- * a signed-in organisation admin. The logo stays a route of its own: public
- * bytes with their own headers.
+ * a signed-in organisation admin. The logo is public (./logo-routes.ts).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +21,6 @@ import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { contractsFor, type Contract, type HandlerContext } from '../http/contract.js';
-import { notFound } from '../http/errors.js';
 import { renderPage } from '../http/views.js';
 import { mountZone, type ZoneGuards } from '../http/zones.js';
 import { CAPABILITY_LABELS, CONTENT_CAPABILITIES, USER_INFO_LEVELS } from '../oauth/capabilities.js';
@@ -270,20 +267,6 @@ export function partnerAppRoutes(deps: PartnerAppRouteDeps, guards: ZoneGuards):
 
   // ---- The pages ---------------------------------------------------------
   mountZone(router, 'org-admin', PARTNER_APP_PAGES, { rules, organisationName: deps.config.organisationName }, guards);
-
-  // ---- The logo ----------------------------------------------------------
-  router.get('/apps/:appId/logo', async (req, res) => {
-    const logo = await deps.stores.partnerApps.logo(String(req.params.appId));
-    if (!logo) throw notFound('This app has no logo.');
-    // The bytes came from elsewhere: never let a browser read them as anything but the checked image type.
-    res.setHeader('Content-Type', logo.contentType);
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Content-Security-Policy', "default-src 'none'");
-    res.setHeader('Content-Disposition', 'inline; filename="logo"');
-    // Logos are public and never change once fetched.
-    res.setHeader('Cache-Control', 'public, max-age=3600');
-    res.end(logo.bytes);
-  });
 
   return router;
 }

@@ -8,22 +8,16 @@
  *
  *   POST /consent/:transactionId/approval-request   303 back to the consent page
  */
-import { Router } from 'express';
 import { z } from 'zod';
 import { contractsFor, type Contract } from '../http/contract.js';
-import { mountZone, zoneGuards } from '../http/zones.js';
 import { checkInstallPolicy } from '../oauth/grant-rules.js';
 import { findTransaction } from '../oauth/transaction.js';
-import type { AdminTokenStore } from '../store/admin-tokens.js';
 import type { ApprovalRequestStore } from '../store/approval-requests.js';
 import type { PartnerApp } from '../store/partner-apps.js';
-import type { PeopleStore } from '../store/people.js';
 import { ConsentRefused, requireActiveMember, requireApp, requireOpenTransaction, type ConsentDeps } from './decide.js';
 
 export interface ApprovalRequestDeps extends ConsentDeps {
   approvalRequests: ApprovalRequestStore;
-  adminTokens: AdminTokenStore;
-  people: PeopleStore;
 }
 
 /** What the consent page's refusal offers: the button, or that the request is on its way. Null when owners cannot lift the refusal. */
@@ -86,11 +80,5 @@ export const requestApproval = page(
   },
 );
 
+/** Mounted with the consent screen's contracts (./routes.ts), behind the application's zone guards. */
 export const APPROVAL_REQUEST_PAGES: ReadonlyArray<Contract<'session-page', ApprovalRequestDeps>> = [requestApproval];
-
-export function approvalRequestRoutes(deps: ApprovalRequestDeps): Router {
-  const router = Router();
-  const guards = zoneGuards({ adminTokens: deps.adminTokens, people: deps.people, adminEmails: [], clock: deps.clock });
-  mountZone(router, 'session-page', APPROVAL_REQUEST_PAGES, deps, guards);
-  return router;
-}

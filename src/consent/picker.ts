@@ -81,11 +81,16 @@ const leafOf =
     path: [],
   });
 
-/** Each page, marked openable when it has children in the index (one indexed lookup per page shown). */
+/** Each page, marked openable when it has children in the index (one query for all the pages shown). */
 function withOpenable(pageIndex: PageIndexStore, connectionId: string, picked: ReadonlySet<string>) {
   const leaf = leafOf(picked);
-  return (pages: IndexedPage[]) =>
-    Promise.all(pages.map(async (p) => leaf(p, (await pageIndex.children(connectionId, p.pageId, 1, 0)).length > 0)));
+  return async (pages: IndexedPage[]) => {
+    const parents = await pageIndex.withChildren(
+      connectionId,
+      pages.map((p) => p.pageId),
+    );
+    return pages.map((p) => leaf(p, parents.has(p.pageId)));
+  };
 }
 
 async function buildScreen(

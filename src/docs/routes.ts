@@ -1,5 +1,5 @@
 /**
- * The partner developer guide, public (no sign-in):
+ * The partner developer guide, public (no sign-in), as page contracts:
  *
  *   GET /docs                 docs/partners/index.md, with the list of guides
  *   GET /docs/api             the admin API's OpenAPI document in Swagger UI
@@ -13,8 +13,11 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import express, { Router } from 'express';
+import { z } from 'zod';
+import { contractsFor, type Contract } from '../http/contract.js';
 import { notFound } from '../http/errors.js';
 import { renderPage } from '../http/views.js';
+import { mountZone, type ZoneGuards } from '../http/zones.js';
 import { loadGuide, type GuidePage } from './render.js';
 
 const require = createRequire(import.meta.url);
@@ -22,30 +25,55 @@ const swaggerDir = path.dirname(require.resolve('swagger-ui-dist/package.json'))
 /** Only what the viewer loads; the package's own index.html and initializer (inline-free but pointed at a demo API) stay out. */
 const SWAGGER_FILES = new Set(['swagger-ui.css', 'swagger-ui-bundle.js']);
 
-export function docsRoutes(guide: Map<string, GuidePage> = loadGuide()): Router {
+interface DocsContext {
+  guide: Map<string, GuidePage>;
+  contents: Array<{ href: string; title: string }>;
+}
+
+const { page } = contractsFor<DocsContext>();
+
+const show = (res: express.Response, ctx: DocsContext, guidePage: GuidePage) =>
+  renderPage(res, 'docs', { title: guidePage.title, html: guidePage.html, contents: ctx.contents, current: guidePage.slug });
+
+const guidePage = { zone: 'public', method: 'get', answer: 'html', audit: { none: 'a page' } } as const;
+
+export const DOCS_PAGES: ReadonlyArray<Contract<'public', DocsContext>> = [
+  page({ ...guidePage, name: 'docsIndex', path: '/docs', summary: 'The partner developer guide' }, async (_input, { res }, ctx) => {
+    const index = ctx.guide.get('index');
+    if (!index) throw notFound('There is no guide here.');
+    show(res, ctx, index);
+  }),
+  page(
+    { ...guidePage, name: 'docsApi', path: '/docs/api', summary: "The admin API's OpenAPI document in Swagger UI" },
+    async (_input, { res }, ctx) => {
+      renderPage(res, 'docs-api', {
+        title: 'Admin API reference',
+        contents: ctx.contents,
+        current: 'api',
+        openapiUrl: '/api/admin/v1/openapi.json',
+      });
+    },
+  ),
+  page(
+    { ...guidePage, name: 'docsGuide', path: '/docs/:guide', summary: 'One page of the guide', params: z.object({ guide: z.string() }) },
+    async ({ params }, { res }, ctx) => {
+      const found = ctx.guide.get(params.guide);
+      if (!found || found.slug === 'index') throw notFound('There is no guide page with that name.');
+      show(res, ctx, found);
+    },
+  ),
+];
+
+/** `guards`: the application's one set of zone guards (src/app.ts); the public zone has none, but every zone is mounted the same way. */
+export function docsRoutes(guards: ZoneGuards, guide: Map<string, GuidePage> = loadGuide()): Router {
   const router = Router();
   const contents = [...guide.values()].filter((p) => p.slug !== 'index').map((p) => ({ href: `/docs/${p.slug}`, title: p.title }));
-  const show = (res: express.Response, page: GuidePage) =>
-    renderPage(res, 'docs', { title: page.title, html: page.html, contents, current: page.slug });
 
   const assets = express.static(swaggerDir, { index: false, maxAge: '1h', fallthrough: false });
   router.use('/docs/assets', (req, res, next) => {
     if (!SWAGGER_FILES.has(req.path.slice(1))) return next(notFound('There is no such file.'));
     assets(req, res, next);
   });
-
-  router.get('/docs', (_req, res, next) => {
-    const index = guide.get('index');
-    if (!index) return next(notFound('There is no guide here.'));
-    show(res, index);
-  });
-  router.get('/docs/api', (_req, res) => {
-    renderPage(res, 'docs-api', { title: 'Admin API reference', contents, current: 'api', openapiUrl: '/api/admin/v1/openapi.json' });
-  });
-  router.get('/docs/:guide', (req, res, next) => {
-    const page = guide.get(req.params.guide);
-    if (!page || page.slug === 'index') return next(notFound('There is no guide page with that name.'));
-    show(res, page);
-  });
+  mountZone(router, 'public', DOCS_PAGES, { guide, contents }, guards);
   return router;
 }

@@ -85,7 +85,7 @@ export interface ApiContract<
   handler(input: ContractInput<z.output<P>, z.output<Q>, z.output<B>>, ctx: HandlerContext, deps: D): Promise<z.input<NoInfer<A>>>;
 }
 
-/** A page or a form post: the handler renders (HTML) or redirects (303). */
+/** A page or a form post: the handler renders (HTML) or redirects (303); or a stored image it sends as is. */
 export interface PageContract<
   Z extends Zone = Zone,
   D = never,
@@ -94,7 +94,7 @@ export interface PageContract<
   B extends z.ZodType = z.ZodType,
 > extends ContractBase<Z, D, P, Q, B> {
   kind: 'page';
-  answer: 'html' | 'redirect';
+  answer: 'html' | 'redirect' | 'image';
   /** For org-admin pages: the sentence a signed-in person who is not one is refused with (403). */
   adminOnly?: string;
   handler(input: ContractInput<z.output<P>, z.output<Q>, z.output<B>>, ctx: HandlerContext, deps: D): Promise<void>;

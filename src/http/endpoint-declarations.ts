@@ -1,8 +1,8 @@
 /**
  * Endpoints declared as data whose handlers are not (yet) contracts served by
  * a zone router: the partner-facing protocol (OAuth, the Notion proxy, MCP),
- * the public pages and probes, and the areas still on their own routes, each
- * with its zone and what it audits. ./endpoint-registry.ts adds the declared
+ * the probes (not pages: they answer before sessions), and the areas still
+ * on their own routes, each with its zone and what it audits. ./endpoint-registry.ts adds the declared
  * contracts; test/server/endpoint-registry.test.ts walks the running
  * application and fails on any route missing from the registry.
  */
@@ -86,7 +86,7 @@ const MCP = [
   ]),
 ];
 
-/** Probes, sign-in, the home page and the documentation. */
+/** Probes (src/http/health.ts): mounted first, before sessions, so they answer while sessions are down. */
 const PUBLIC = [
   ...rows('public', 'http', [
     ['get', '/healthz', { none: 'a probe' }],
@@ -94,18 +94,6 @@ const PUBLIC = [
     // The metrics token (or the embedded mode) is checked by the route itself.
     ['get', '/metrics', { none: 'a probe' }],
   ]),
-  ...rows('public', 'identity', [
-    ['get', '/auth/sign-in', { none: 'a redirect to the identity provider' }],
-    ['get', '/auth/callback', ['person.signed_in', 'person.sign_in_failed']],
-    ['post', '/auth/sign-out', { none: 'ends a session' }],
-  ]),
-  ...rows('public', 'upstream', [['get', '/', page]]),
-  ...rows('public', 'docs', [
-    ['get', '/docs', page],
-    ['get', '/docs/api', page],
-    ['get', '/docs/:guide', page],
-  ]),
-  ...rows('public', 'admin', [['get', '/apps/:appId/logo', { none: 'a public image' }]]),
 ];
 
 /** Notion's webhooks (src/webhooks/intake-routes.ts): raw bodies, signed by Notion; the partner verify endpoint. */
@@ -124,30 +112,9 @@ const WEBHOOKS_PUBLIC = [
   ]),
 ];
 
-/** A person's Notion connections (src/upstream/routes.ts). */
-const UPSTREAM = rows('session-page', 'upstream', [
-  ['get', '/workspaces', page],
-  ['post', '/workspaces/connect', { none: 'a redirect to Notion' }],
-  ['post', '/workspaces/:workspaceId/reconnect', { none: 'a redirect to Notion' }],
-  ['get', '/connect/notion/callback', ['upstream_connection.created', 'upstream_connection.replaced']],
-  ['post', '/workspaces/internal-token', ['upstream_connection.created', 'upstream_connection.replaced']],
-  ['post', '/workspaces/:workspaceId/refresh', { none: 'asks for a page index resync' }],
-]);
-
-/** Consent (src/consent/routes.ts, picker-routes.ts). */
-const CONSENT = rows('session-page', 'consent', [
-  ['get', '/consent/:transactionId/pages/children', read],
-  ['get', '/consent/:transactionId', page],
-  ['post', '/consent/:transactionId/cancel', ['grant.denied']],
-  ['post', '/consent/:transactionId/switch-account', { none: 'signs out and keeps the request for the next sign-in' }],
-  ['post', '/consent/:transactionId/allow', ['grant.created', 'grant.changed', 'code.issued', 'consent.refused']],
-  ['get', '/consent/:transactionId/pages', page],
-  ['post', '/consent/:transactionId/pages', ['grant.created', 'grant.changed', 'code.issued', 'consent.refused']],
-]);
-
 /** Every endpoint declared as data (the contracts are added by ./endpoint-registry.ts). */
 export function declaredEndpoints(): EndpointDeclaration[] {
-  return [...OAUTH, ...PROXY, ...MCP, ...PUBLIC, ...WEBHOOKS_PUBLIC, ...UPSTREAM, ...CONSENT, ...ADMIN_ROUTES_NOT_YET_CONTRACTS];
+  return [...OAUTH, ...PROXY, ...MCP, ...PUBLIC, ...WEBHOOKS_PUBLIC, ...ADMIN_ROUTES_NOT_YET_CONTRACTS];
 }
 
 /** Admin areas on their own routes, behind the shared guards (src/app.ts); each moves to contracts in turn. */

@@ -17,6 +17,11 @@ import { SUBSCRIPTION_PAGES } from '../webhooks/subscription-page-routes.js';
 import { ADMIN_API_ORG_ADMIN, ADMIN_API_OWNER, ADMIN_API_PUBLIC } from '../admin/api.js';
 import { CONSOLE_API, CONSOLE_OWNER_PAGES, CONSOLE_SESSION_PAGES } from '../admin/console-routes.js';
 import { APPROVAL_REQUEST_PAGES } from '../consent/approval-request-routes.js';
+import { CONSENT_PAGES } from '../consent/routes.js';
+import { HOME_PAGES, WORKSPACE_PAGES } from '../upstream/routes.js';
+import { IDENTITY_PAGES } from '../identity/routes.js';
+import { DOCS_PAGES } from '../docs/routes.js';
+import { LOGO_PAGES } from '../admin/logo-routes.js';
 import type { Contract } from './contract.js';
 import { declaredEndpoints, type EndpointDeclaration } from './endpoint-declarations.js';
 
@@ -44,6 +49,12 @@ export function allContracts(): ReadonlyArray<Contract> {
     ...SUBSCRIPTION_API,
     ...SUBSCRIPTION_PAGES,
     ...APPROVAL_REQUEST_PAGES,
+    ...CONSENT_PAGES,
+    ...HOME_PAGES,
+    ...WORKSPACE_PAGES,
+    ...IDENTITY_PAGES,
+    ...DOCS_PAGES,
+    ...LOGO_PAGES,
   ];
 }
 

@@ -22,6 +22,8 @@ export interface PageIndexStore {
   listAll(connectionId: string, limit: number): Promise<IndexedPage[]>;
   /** Top of the tree: pages whose parent is the workspace or is not in the index (a block, an unshared page). */
   roots(connectionId: string, limit: number, offset: number): Promise<IndexedPage[]>;
+  /** Which of these pages have children in the connection's index: one query however many pages a screen shows. */
+  withChildren(connectionId: string, pageIds: string[]): Promise<Set<string>>;
   /** Which of these ids the connection's index holds. */
   presentIds(connectionId: string, pageIds: string[]): Promise<Set<string>>;
   /** Pages that left the connection's reach (deleted, or moved where its person cannot see them), as a webhook event says. */
@@ -138,6 +140,17 @@ export function pageIndexStore(db: Kysely<Database>): PageIndexStore {
         .offset(offset)
         .execute();
       return rows.map(toPage);
+    },
+    async withChildren(connectionId, pageIds) {
+      if (pageIds.length === 0) return new Set();
+      const rows = await db
+        .selectFrom('page_index')
+        .select('parent_id')
+        .where('connection_id', '=', connectionId)
+        .where('parent_id', 'in', pageIds)
+        .groupBy('parent_id')
+        .execute();
+      return new Set(rows.map((r) => r.parent_id!));
     },
     async presentIds(connectionId, pageIds) {
       if (pageIds.length === 0) return new Set();

@@ -144,6 +144,9 @@ describe.each(STORE_KINDS)('stores on %s', (kind) => {
     expect((await stores.pageIndex.children(connection.id, root, 2, 2)).map((p) => p.title)).toEqual(['Child 1', 'Child 2']);
     expect((await stores.pageIndex.search(connection.id, 'child 3', 10)).map((p) => p.pageId)).toEqual(['child-3']);
     expect((await stores.pageIndex.search(connection.id, '%', 10)).map((p) => p.pageId)).toEqual(['percent']);
+    // Which shown pages have children, in one query: the parent, not its leaves nor an id the index lacks.
+    expect(await stores.pageIndex.withChildren(connection.id, [root, 'child-1', 'percent', 'absent'])).toEqual(new Set([root]));
+    expect(await stores.pageIndex.withChildren(connection.id, [])).toEqual(new Set());
     await stores.pageIndex.upsertBatch(
       connection.id,
       [{ pageId: root, parentId: null, parentType: 'workspace', title: 'Root v2', objectType: 'page' }],

@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ManualClock } from '../../src/clock.js';
-import { AgentPolicyForbidden, changeAgentPolicy } from '../../src/consent/agent-policy.js';
+import { ConsoleError, requireOwnerOf } from '../../src/admin/connections.js';
+import { setAgentPolicy } from '../../src/admin/console/agent-policy.js';
 import { allowAccess, checkAgentPolicy, ConsentRefused } from '../../src/consent/decide.js';
 import { AgentPolicyInvalid, normaliseApprovedHosts } from '../../src/store/agent-policy.js';
 import type { PartnerApp } from '../../src/store/partner-apps.js';
@@ -40,11 +41,19 @@ describe('the owners’ agent policy', () => {
   });
   afterAll(async () => t.stop());
 
+  /** What the console does (src/admin/console/agent-policy.ts): the caller must own the workspace, then the rule saves and audits. */
+  const changeAgentPolicy = async (
+    person: { id: string; email: string },
+    policy: 'no_agents' | 'approved_hosts' | 'any_agent',
+    approvedHosts: string[],
+  ) => {
+    const caller = { person: (await t.gatehouse.stores.people.findById(person.id))!, isOrganisationAdmin: false };
+    const workspace = await requireOwnerOf(t.gatehouse.stores, caller, ids.acme);
+    const actor = { type: 'person' as const, id: person.id, label: person.email, address: null };
+    return setAgentPolicy({ stores: t.gatehouse.stores, clock }, workspace, { policy, approvedHosts }, actor);
+  };
   const setPolicy = (policy: 'no_agents' | 'approved_hosts' | 'any_agent', approvedHosts: string[] = []) =>
-    changeAgentPolicy(
-      { ...t.gatehouse.stores, clock },
-      { workspaceId: ids.acme, policy: { policy, approvedHosts }, person: { id: ids.ada, label: 'ada@example.com' }, address: null },
-    );
+    changeAgentPolicy({ id: ids.ada, email: 'ada@example.com' }, policy, approvedHosts);
   const decide = (personId: string, app: PartnerApp = agent, redirectUri = CALLBACK) =>
     checkAgentPolicy(t.gatehouse.stores, { personId, workspaceId: ids.acme, app, redirectUri });
 
@@ -57,18 +66,19 @@ describe('the owners’ agent policy', () => {
   });
 
   it('only an owner changes it, and each change is audited', async () => {
-    const byBen = changeAgentPolicy(
-      { ...t.gatehouse.stores, clock },
-      { workspaceId: ids.acme, policy: { policy: 'any_agent', approvedHosts: [] }, person: { id: ids.ben, label: 'ben' }, address: null },
-    );
-    await expect(byBen).rejects.toThrow(AgentPolicyForbidden);
+    const byBen = changeAgentPolicy({ id: ids.ben, email: 'ben@example.com' }, 'any_agent', []);
+    await expect(byBen).rejects.toThrow(ConsoleError);
+    await expect(byBen).rejects.toMatchObject({ code: 'forbidden', status: 403 });
     await setPolicy('approved_hosts', ['Agent.Example']);
     const audited = await t.gatehouse.database.db
       .selectFrom('audit_events')
       .selectAll()
       .where('action', '=', 'workspace.agent_policy_changed')
       .execute();
-    expect(audited.map((e) => e.detail)).toEqual([{ policy: 'approved_hosts', approvedHosts: ['agent.example'] }]);
+    // The console's rule also records what the policy was before the change.
+    expect(audited.map((e) => e.detail)).toEqual([
+      { policy: 'approved_hosts', approvedHosts: ['agent.example'], before: { policy: 'any_agent', approvedHosts: [] } },
+    ]);
     await setPolicy('any_agent');
   });
 

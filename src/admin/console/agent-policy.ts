@@ -61,7 +61,12 @@ const sameHosts = (a: readonly string[], b: readonly string[]) => a.length === b
  * admins, people or admin tokens); the store normalises the hosts, and a
  * change is audited with what it became and what it was.
  */
-export async function setAgentPolicy(deps: ConsoleContext, workspace: Workspace, wanted: AgentPolicy, actor: Actor): Promise<AgentPolicy> {
+export async function setAgentPolicy(
+  deps: { stores: Pick<ConsoleContext['stores'], 'agentPolicies' | 'audit'>; clock: ConsoleContext['clock'] },
+  workspace: Pick<Workspace, 'id'>,
+  wanted: AgentPolicy,
+  actor: Actor,
+): Promise<AgentPolicy> {
   const before = await deps.stores.agentPolicies.get(workspace.id);
   let saved: AgentPolicy;
   try {
