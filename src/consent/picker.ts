@@ -171,33 +171,32 @@ export async function buildChildren(
 }
 
 /**
- * The titles of each page's parents, outermost first, read from the index a
- * level at a time (results in one part of a workspace share their parents,
- * so each parent is read once). A parent outside the index ends the path.
+ * The titles of each page's parents, outermost first, read from the index in
+ * one query (the pages' ancestors up to PATH_DEPTH levels). A parent outside
+ * the index ends the path; a longer one starts with "…".
  */
 export async function pathsOf(pageIndex: PageIndexStore, connectionId: string, pages: IndexedPage[]): Promise<Map<string, string[]>> {
-  const known = new Map<string, IndexedPage | null>(pages.map((p) => [p.pageId, p]));
-  const cursor = new Map<string, string | null>(pages.map((p) => [p.pageId, p.parentId]));
-  const paths = new Map<string, string[]>(pages.map((p) => [p.pageId, []]));
-  for (let depth = 0; depth < PATH_DEPTH; depth++) {
-    const wanted = [...new Set([...cursor.values()].filter((id): id is string => id !== null && !known.has(id)))];
-    const read = await Promise.all(wanted.map((id) => pageIndex.get(connectionId, id)));
-    wanted.forEach((id, i) => known.set(id, read[i] ?? null));
-    let moved = false;
-    for (const [pageId, parentId] of cursor) {
-      const parent = parentId === null || parentId === pageId ? null : (known.get(parentId) ?? null);
+  const parentIds = [...new Set(pages.map((p) => p.parentId).filter((id): id is string => id !== null))];
+  const known = await pageIndex.withAncestors(connectionId, parentIds, PATH_DEPTH - 1);
+  const paths = new Map<string, string[]>();
+  for (const page of pages) {
+    const path: string[] = [];
+    let parentId = page.parentId;
+    let previous = page.pageId;
+    // A parent cycle (the index is data) ends at PATH_DEPTH.
+    while (parentId !== null && parentId !== previous && path.length < PATH_DEPTH) {
+      const parent = known.get(parentId);
       if (!parent) {
-        cursor.set(pageId, null);
-        continue;
+        parentId = null;
+        break;
       }
-      // A parent cycle (the index is data) ends at PATH_DEPTH.
-      paths.get(pageId)!.unshift(titleOf(parent));
-      cursor.set(pageId, parent.parentId);
-      moved = true;
+      path.unshift(titleOf(parent));
+      previous = parent.pageId;
+      parentId = parent.parentId;
     }
-    if (!moved) break;
+    if (parentId !== null && parentId !== previous) path.unshift('…');
+    paths.set(page.pageId, path);
   }
-  for (const [pageId, parentId] of cursor) if (parentId !== null) paths.get(pageId)!.unshift('…');
   return paths;
 }
 

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
 export interface IndexedPage {
@@ -28,6 +28,12 @@ export interface PageIndexStore {
   presentIds(connectionId: string, pageIds: string[]): Promise<Set<string>>;
   /** Pages that left the connection's reach (deleted, or moved where its person cannot see them), as a webhook event says. */
   remove(connectionId: string, pageIds: string[]): Promise<number>;
+  /**
+   * These pages and their ancestors up to `depth` levels above them, in one
+   * query (a recursive walk up the parent links, bounded so that a parent
+   * cycle in the data ends); ids the index lacks are absent.
+   */
+  withAncestors(connectionId: string, pageIds: string[], depth: number): Promise<Map<string, IndexedPage>>;
   /** Titles of these ids in the connection's index (ids the index no longer holds are absent). */
   titles(connectionId: string, pageIds: string[]): Promise<Map<string, string>>;
 }
@@ -170,6 +176,27 @@ export function pageIndexStore(db: Kysely<Database>): PageIndexStore {
         .where('page_id', 'in', pageIds)
         .executeTakeFirst();
       return Number(result.numDeletedRows);
+    },
+    async withAncestors(connectionId, pageIds, depth) {
+      if (pageIds.length === 0) return new Map();
+      const { rows } = await sql<{
+        page_id: string;
+        parent_id: string | null;
+        parent_type: string;
+        title: string;
+        object_type: IndexedPage['objectType'];
+      }>`
+        with recursive up as (
+          select page_id, parent_id, parent_type, title, object_type, 0 as level
+            from page_index
+           where connection_id = ${connectionId} and page_id in (${sql.join(pageIds)})
+          union
+          select p.page_id, p.parent_id, p.parent_type, p.title, p.object_type, up.level + 1
+            from page_index p join up on p.page_id = up.parent_id
+           where p.connection_id = ${connectionId} and up.level < ${depth}
+        )
+        select distinct page_id, parent_id, parent_type, title, object_type from up`.execute(db);
+      return new Map(rows.map((r) => [r.page_id, toPage(r)]));
     },
     async titles(connectionId, pageIds) {
       if (pageIds.length === 0) return new Map();

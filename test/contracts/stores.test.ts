@@ -147,12 +147,23 @@ describe.each(STORE_KINDS)('stores on %s', (kind) => {
     // Which shown pages have children, in one query: the parent, not its leaves nor an id the index lacks.
     expect(await stores.pageIndex.withChildren(connection.id, [root, 'child-1', 'percent', 'absent'])).toEqual(new Set([root]));
     expect(await stores.pageIndex.withChildren(connection.id, [])).toEqual(new Set());
+    // A page and its ancestors in one query, bounded by depth; ids the index lacks are absent.
+    await stores.pageIndex.upsertBatch(
+      connection.id,
+      [{ pageId: 'grandchild', parentId: 'child-0', parentType: 'page', title: 'Grandchild', objectType: 'page' }],
+      T0,
+    );
+    const chain = await stores.pageIndex.withAncestors(connection.id, ['grandchild', 'absent'], 5);
+    expect([...chain.keys()].sort()).toEqual(['child-0', 'grandchild', root].sort());
+    expect(chain.get('child-0')).toMatchObject({ parentId: root, title: 'Child 0' });
+    expect([...(await stores.pageIndex.withAncestors(connection.id, ['grandchild'], 1)).keys()].sort()).toEqual(['child-0', 'grandchild']);
+    expect(await stores.pageIndex.withAncestors(connection.id, [], 5)).toEqual(new Map());
     await stores.pageIndex.upsertBatch(
       connection.id,
       [{ pageId: root, parentId: null, parentType: 'workspace', title: 'Root v2', objectType: 'page' }],
       later(1000),
     );
-    expect(await stores.pageIndex.removeNotSeenSince(connection.id, later(1000))).toBe(6);
+    expect(await stores.pageIndex.removeNotSeenSince(connection.id, later(1000))).toBe(7);
     expect((await stores.pageIndex.get(connection.id, root))?.title).toBe('Root v2');
   });
 
