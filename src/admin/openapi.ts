@@ -1,7 +1,7 @@
-import { ownerOperationPaths, ownerOperationSchemas } from './openapi-owner-operations.js';
 import { DELIVERY_API } from '../webhooks/delivery-api.js';
 import { SUBSCRIPTION_API } from '../webhooks/subscription-api.js';
 import { PARTNER_APP_API } from './partner-app-api.js';
+import { INTERNAL_INTEGRATION_API } from './internal-integration-api.js';
 import { INTAKE_ADMIN_API } from '../webhooks/intake-routes.js';
 import { CONSOLE_API } from './console-routes.js';
 import { ADMIN_TOKEN_API } from './admin-token-routes.js';
@@ -21,6 +21,7 @@ export function adminApiContracts(): ReadonlyArray<AnyApiContract> {
     ...ADMIN_TOKEN_API,
     ...AUDIT_API,
     ...PARTNER_APP_API,
+    ...INTERNAL_INTEGRATION_API,
     ...INTAKE_ADMIN_API,
     ...DELIVERY_API,
     ...SUBSCRIPTION_API,
@@ -43,7 +44,6 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
     components: {
       securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'gatehouse.sid' } },
       schemas: {
-        ...ownerOperationSchemas(),
         ...generated.schemas,
         Error: {
           type: 'object',
@@ -55,9 +55,6 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
       },
     },
     security: [{ adminToken: [] }, { session: [] }],
-    paths: {
-      ...ownerOperationPaths(errors),
-      ...generated.paths,
-    },
+    paths: generated.paths,
   };
 }

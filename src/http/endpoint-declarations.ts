@@ -1,8 +1,8 @@
 /**
  * Endpoints declared as data whose handlers are not (yet) contracts served by
  * a zone router: the partner-facing protocol (OAuth, the Notion proxy, MCP),
- * the probes (not pages: they answer before sessions), and the areas still
- * on their own routes, each with its zone and what it audits. ./endpoint-registry.ts adds the declared
+ * the probes (not pages: they answer before sessions) and Notion's webhooks,
+ * each with its zone and what it audits. ./endpoint-registry.ts adds the declared
  * contracts; test/server/endpoint-registry.test.ts walks the running
  * application and fails on any route missing from the registry.
  */
@@ -30,8 +30,6 @@ function rows(zone: Zone, area: string, list: Row[]): EndpointDeclaration[] {
   return list.map(([method, path, audit]) => ({ zone, method, path, audit, area, served: 'own-router' }));
 }
 
-const read = { none: 'a read' } as const;
-const page = { none: 'a page' } as const;
 const notAllowed = { none: 'answers 405 with Allow' } as const;
 
 /** The OAuth endpoints (src/oauth/routes.ts): partners authenticate themselves (RFC 6749 §2.3). */
@@ -114,31 +112,5 @@ const WEBHOOKS_PUBLIC = [
 
 /** Every endpoint declared as data (the contracts are added by ./endpoint-registry.ts). */
 export function declaredEndpoints(): EndpointDeclaration[] {
-  return [...OAUTH, ...PROXY, ...MCP, ...PUBLIC, ...WEBHOOKS_PUBLIC, ...ADMIN_ROUTES_NOT_YET_CONTRACTS];
+  return [...OAUTH, ...PROXY, ...MCP, ...PUBLIC, ...WEBHOOKS_PUBLIC];
 }
-
-/** Admin areas on their own routes, behind the shared guards (src/app.ts); each moves to contracts in turn. */
-const V1 = '/api/admin/v1';
-const ADMIN_ROUTES_NOT_YET_CONTRACTS: EndpointDeclaration[] = [
-  // src/admin/internal-integration-routes.ts
-  ...rows('owner', 'admin', [
-    ['get', `${V1}/integrations`, read],
-    ['post', `${V1}/integrations`, ['internal_integration.created']],
-    ['get', `${V1}/integrations/:appId`, read],
-    ['post', `${V1}/integrations/:appId/token`, ['internal_integration.token_read']],
-    ['post', `${V1}/integrations/:appId/convert`, ['internal_integration.converted', 'grant.created']],
-    ['post', `${V1}/workspaces/:workspaceId/pages/:pageId/connections`, ['internal_integration.page_connected']],
-    ['delete', `${V1}/workspaces/:workspaceId/pages/:pageId/connections/:appId`, ['internal_integration.page_disconnected']],
-  ]),
-  ...rows('session-page', 'admin', [
-    ['get', '/integrations', page],
-    ['post', '/integrations', ['internal_integration.created']],
-    ['get', '/integrations/:appId', page],
-    ['post', '/integrations/:appId/token', ['internal_integration.token_read']],
-    ['post', '/integrations/:appId/convert', ['internal_integration.converted', 'grant.created']],
-    ['get', '/workspaces/:workspaceId/pages', page],
-    ['get', '/workspaces/:workspaceId/pages/:pageId', page],
-    ['post', '/workspaces/:workspaceId/pages/:pageId/connections', ['internal_integration.page_connected']],
-    ['post', '/workspaces/:workspaceId/pages/:pageId/connections/:appId/disconnect', ['internal_integration.page_disconnected']],
-  ]),
-];

@@ -9,6 +9,8 @@ import { ADMIN_TOKEN_API, ADMIN_TOKEN_PAGES } from '../admin/admin-token-routes.
 import { AUDIT_API, AUDIT_PAGES } from '../admin/audit-routes.js';
 import { PARTNER_APP_API } from '../admin/partner-app-api.js';
 import { PARTNER_APP_PAGES } from '../admin/partner-app-routes.js';
+import { INTERNAL_INTEGRATION_API } from '../admin/internal-integration-api.js';
+import { INTERNAL_INTEGRATION_PAGES } from '../admin/internal-integration-routes.js';
 import { INTAKE_ADMIN_API, INTAKE_ADMIN_PAGES } from '../webhooks/intake-routes.js';
 import { DELIVERY_API } from '../webhooks/delivery-api.js';
 import { DELIVERY_PAGES } from '../webhooks/delivery-routes.js';
@@ -42,6 +44,8 @@ export function allContracts(): ReadonlyArray<Contract> {
     ...AUDIT_PAGES,
     ...PARTNER_APP_API,
     ...PARTNER_APP_PAGES,
+    ...INTERNAL_INTEGRATION_API,
+    ...INTERNAL_INTEGRATION_PAGES,
     ...INTAKE_ADMIN_API,
     ...INTAKE_ADMIN_PAGES,
     ...DELIVERY_API,

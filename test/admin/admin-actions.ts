@@ -123,13 +123,20 @@ function readActions(ids: () => MatrixIds): Action[] {
       path: () => `/integrations/${ids().integrationId}`,
       allowed: ['owner'],
     },
-    { name: 'page pages of Acme', kind: 'page', method: 'GET', path: () => `/workspaces/${ids().acmeId}/pages`, allowed: ['owner'] },
+    // A member opens these from their own page index (their own grants; internal integrations read-only).
+    {
+      name: 'page pages of Acme',
+      kind: 'page',
+      method: 'GET',
+      path: () => `/workspaces/${ids().acmeId}/pages`,
+      allowed: ['owner', 'member'],
+    },
     {
       name: "page one page's connections",
       kind: 'page',
       method: 'GET',
       path: () => `/workspaces/${ids().acmeId}/pages/${ids().pageId}`,
-      allowed: ['owner'],
+      allowed: ['owner', 'member'],
     },
     { name: 'page audit log', kind: 'page', method: 'GET', path: () => '/admin/audit', allowed: ['owner', 'otherOwner', 'orgAdmin'] },
     {

@@ -243,13 +243,16 @@ describe('internal integrations: created by owners, connected from pages, conver
     }
   });
 
-  it('refuses a member of the workspace (Ben): 403 on every page and API action, nothing changed', async () => {
+  it('refuses a member of the workspace (Ben): 403 on every integration page and API action, nothing changed', async () => {
     const before = await snapshot();
     const benCsrf = await csrfOf(ben, t.url);
     expect((await page(ben, '/integrations')).status).toBe(403);
     expect((await page(ben, `/integrations/${appId}`)).status).toBe(403);
-    expect((await page(ben, `/workspaces/${acmeId}/pages`)).status).toBe(403);
-    expect((await page(ben, `/workspaces/${acmeId}/pages/${pageIds[0]}`)).status).toBe(403);
+    // His own index's pages and a page's Connections are his (his own grants), its integrations read-only.
+    expect((await page(ben, `/workspaces/${acmeId}/pages`)).status).toBe(200);
+    const benHtml = await (await page(ben, `/workspaces/${acmeId}/pages/${pageIds[0]}`)).text();
+    expect(benHtml).toContain(`<tr data-integration-id="${appId}">`);
+    expect(benHtml).not.toMatch(/>Disconnect<\/button>|>Add connections<\/button>/);
     expect((await postForm(ben, `${t.url}/integrations/${appId}/token`, { _csrf: benCsrf })).status).toBe(403);
     expect(
       (await postForm(ben, `${t.url}/integrations`, { _csrf: benCsrf, name: 'Sneaky', workspace: acmeId, capabilities: 'read_content' }))

@@ -24,7 +24,8 @@ describe("a page's Connections: partner grants picked here or inherited", () => 
   const ben = new Browser();
   let parent: { id: string; title: string };
   let child: { id: string; title: string };
-  let picked: string; // Ada's Zapflow grant, picked on the child
+  let picked: string; // Ada's Zapflow grant, picked on the child and on another top-level page
+  let elsewhere: string; // that other page, outside the child's tree
   let inherited: string; // Ben's Othertool grant, picked on the parent
   let access: string;
 
@@ -55,6 +56,10 @@ describe("a page's Connections: partner grants picked here or inherited", () => 
     const p = all.find((x) => x.pageId === c.parentId)!;
     child = { id: c.pageId, title: c.title };
     parent = { id: p.pageId, title: p.title };
+    const byId = new Map(all.map((x) => [x.pageId, x]));
+    const chain = new Set<string>();
+    for (let at = byId.get(child.id); at; at = at.parentId ? byId.get(at.parentId) : undefined) chain.add(at.pageId);
+    elsewhere = (await stores.pageIndex.roots(adaConnection.id, 10, 0)).find((r) => !chain.has(r.pageId))!.pageId;
 
     const issued = await issueCode(t.gatehouse, { registered: zapflow, email: 'ada@example.com', workspaceName: 'Acme' });
     access = ((await (await redeem(t.url, zapflow, issued.code)).json()) as { access_token: string }).access_token;
@@ -66,7 +71,8 @@ describe("a page's Connections: partner grants picked here or inherited", () => 
           workspaceId: ACME,
           upstreamConnectionId: adaConnection.id,
           capabilities: ['read_content', 'update_content'],
-          pageIds: [child.id],
+          // Not the child's only page: disconnecting it there takes the page out (its last page revokes the grant).
+          pageIds: [child.id, elsewhere],
         },
         new Date(),
       )
@@ -117,7 +123,7 @@ describe("a page's Connections: partner grants picked here or inherited", () => 
     expect((await postForm(ben, `${t.url}${pagePath()}/grants/${picked}/disconnect`, { _csrf: benCsrf, confirm: 'yes' })).status).toBe(404);
     expect((await postForm(ada, `${t.url}${pagePath()}/grants/not%20a%20grant/disconnect`, { _csrf: csrf })).status).toBe(404);
     expect((await postForm(ada, `${t.url}${pagePath()}/grants/${picked}/disconnect`, { _csrf: csrf, confirm: 'maybe' })).status).toBe(400);
-    expect((await t.gatehouse.stores.grants.findById(picked))!.pageIds).toEqual([child.id]);
+    expect((await t.gatehouse.stores.grants.findById(picked))!.pageIds).toEqual([child.id, elsewhere]);
   });
 
   it('"Disconnect" asks first; "Confirm" takes the page out of the grant, audited; the next proxied call is refused', async () => {
@@ -125,14 +131,15 @@ describe("a page's Connections: partner grants picked here or inherited", () => 
     const csrf = csrfTokenOf(page.html);
     const first = await postForm(ada, `${t.url}${pagePath()}/grants/${picked}/disconnect`, { _csrf: csrf });
     expect([first.status, first.headers.get('location')]).toEqual([303, `${pagePath()}?confirm=${picked}#grant-${picked}`]);
-    expect((await t.gatehouse.stores.grants.findById(picked))!.pageIds).toEqual([child.id]);
+    expect((await t.gatehouse.stores.grants.findById(picked))!.pageIds).toEqual([child.id, elsewhere]);
     const confirming = grantRow((await get(ada, `${pagePath()}?confirm=${picked}`)).html, picked);
     expect(confirming).toContain('<input type="hidden" name="confirm" value="yes">');
     expect(confirming).toContain('>Confirm</button>');
+    expect(confirming).toContain('Its other pages stay connected.');
 
     const done = await postForm(ada, `${t.url}${pagePath()}/grants/${picked}/disconnect`, { _csrf: csrf, confirm: 'yes' });
     expect([done.status, done.headers.get('location')]).toEqual([303, `${pagePath()}?notice=partner_removed`]);
-    expect((await t.gatehouse.stores.grants.findById(picked))!.pageIds).toEqual([]);
+    expect((await t.gatehouse.stores.grants.findById(picked))!.pageIds).toEqual([elsewhere]);
     const events = await t.gatehouse.database.db
       .selectFrom('audit_events')
       .selectAll()

@@ -59,6 +59,11 @@ describe('the console at scale, in a browser', () => {
     const ids = new Set(all.map((p) => p.pageId));
     childPage = all.find((p) => p.objectType === 'page' && p.parentId && ids.has(p.parentId))!.pageId;
     const parentPage = all.find((p) => p.pageId === all.find((c) => c.pageId === childPage)!.parentId)!.pageId;
+    // Tool 01 also picks a page outside the child's tree: taking the child out leaves it a page (a last page revokes it).
+    const byId = new Map(all.map((p) => [p.pageId, p]));
+    const chain = new Set<string>();
+    for (let at = byId.get(childPage); at; at = at.parentId ? byId.get(at.parentId) : undefined) chain.add(at.pageId);
+    const elsewhere = (await stores.pageIndex.roots(connection.id, 10, 0)).find((r) => !chain.has(r.pageId))!.pageId;
     for (let i = 1; i <= 30; i++) {
       const app = await registerApp(t.gatehouse, { name: `Tool ${String(i).padStart(2, '0')}` });
       await stores.grants.upsert(
@@ -68,7 +73,7 @@ describe('the console at scale, in a browser', () => {
           workspaceId: ACME,
           upstreamConnectionId: connection.id,
           capabilities: ['read_content'],
-          pageIds: i === 1 ? [childPage] : i === 2 ? [parentPage] : [],
+          pageIds: i === 1 ? [childPage, elsewhere] : i === 2 ? [parentPage] : [],
         },
         new Date(Date.now() + i),
       );

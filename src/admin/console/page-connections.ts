@@ -4,8 +4,12 @@
  * reaches it, picked on this page or inherited from a parent page (a grant
  * reaches a picked page's descendants), each with its access level in the
  * capability words of the consent screen. "Disconnect" on a grant picked
- * here takes this page out of that grant after a confirmation; an inherited
- * one names the parent where it can be disconnected. The proxy reads a
+ * here takes this page out of that grant after a confirmation, and on the
+ * grant's last picked page revokes the grant (a grant with no pages reaches
+ * nothing, so it would only linger as an active connection): the
+ * confirmation says so, and the tokens die as on any revocation. An
+ * inherited one names the parent where it can be disconnected. Owners see
+ * every grant reaching the page, members only their own. The proxy reads a
  * grant's picks from the database on every call (its shared cache holds
  * only ancestor chains of pages), so the page is out of reach at the
  * partner's next call, on every instance.
@@ -14,6 +18,7 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import type { Stores } from '../../store/stores.js';
 import { ConsoleError, requireVisibleGrant } from '../connections.js';
+import { revokeGrant } from '../revocation.js';
 import { id, page, pageActor, pageCaller } from './context.js';
 import { capabilityText } from './pages.js';
 
@@ -65,12 +70,16 @@ export async function pagePartnerGrants(
         inheritedFrom: from ? { title: from.title, href: pagePath(args.workspaceId, from.id) } : null,
         disconnectAction: picked ? `${here}/grants/${g.id}/disconnect` : null,
         confirming: picked && confirming === g.id,
+        // Its only picked page: disconnecting it here revokes the whole grant (its confirmation says so).
+        lastPage: picked && g.pageIds.length === 1,
       };
     });
   const notice =
     req.query.notice === 'partner_removed'
       ? "This page was removed from that connection: the partner's next request to it is refused."
-      : null;
+      : req.query.notice === 'partner_revoked'
+        ? "That connection is revoked: this was its last page. The partner's tokens for it stopped working at once."
+        : null;
   return { rows, notice, cancelHref: here };
 }
 
@@ -80,11 +89,12 @@ export const disconnectPageGrant = page(
     name: 'disconnectPageGrantPage',
     method: 'post',
     path: '/workspaces/:workspace_id/pages/:page_id/grants/:grant_id/disconnect',
-    summary: '"Disconnect" a partner grant picked on this page (removes the page from the grant), after a confirmation',
+    summary:
+      '"Disconnect" a partner grant picked on this page (removes the page from the grant; on its last page, revokes the grant), after a confirmation',
     params: z.object({ workspace_id: id, page_id: id, grant_id: id }),
     body: z.object({ _csrf: z.string(), confirm: z.literal('yes').optional() }).strict(),
     answer: 'redirect',
-    audit: 'grant.page_removed',
+    audit: ['grant.page_removed', 'grant.revoked'],
   },
   async ({ params, body }, { req, res }, deps) => {
     // Their own grant, or any grant of a workspace they own; anything else does not exist from here.
@@ -98,11 +108,17 @@ export const disconnectPageGrant = page(
         'invalid',
         'This connection was not picked on this page: it reaches it through a parent page. Disconnect it there.',
       );
-    // The first press asks; the second, carrying confirm=yes, does it.
+    // The first press asks (the page's row says whether this is the last page); the second, carrying confirm=yes, does it.
     if (body.confirm !== 'yes') return res.redirect(303, `${back}?confirm=${grant.id}#grant-${grant.id}`);
+    const actor = pageActor(req);
+    const why = `last page disconnected by ${visible.own ? 'the person who granted it' : 'a workspace owner'}`;
+    // A grant with no page left reaches nothing: revoke it through the one revocation path (tokens, audit) instead.
+    if (grant.pageIds.length === 1) {
+      await revokeGrant(deps.revocation, grant.id, actor, why);
+      return res.redirect(303, `${back}?notice=partner_revoked`);
+    }
     const now = deps.clock.now();
     if (await deps.stores.grants.removePage(grant.id, params.page_id, now)) {
-      const actor = pageActor(req);
       await deps.stores.audit.record(
         {
           action: 'grant.page_removed',
@@ -115,6 +131,12 @@ export const disconnectPageGrant = page(
         },
         now,
       );
+      // Its other pages disconnected meanwhile (another tab): none left, so revoke it as above.
+      const after = await deps.stores.grants.findById(grant.id);
+      if (after?.status === 'active' && after.pageIds.length === 0) {
+        await revokeGrant(deps.revocation, grant.id, actor, why);
+        return res.redirect(303, `${back}?notice=partner_revoked`);
+      }
     }
     res.redirect(303, `${back}?notice=partner_removed`);
   },
