@@ -24,12 +24,13 @@ import { capabilityText } from './pages.js';
 
 const MAX_DEPTH = 64;
 
-/** The page's ancestors in the viewer's page index, nearest first. */
+/** The page's ancestors in the viewer's page index, nearest first: one query up the parent links. */
 async function ancestorsOf(stores: Pick<Stores, 'pageIndex'>, connectionId: string, pageId: string) {
+  const known = await stores.pageIndex.withAncestors(connectionId, [pageId], MAX_DEPTH);
   const out: Array<{ id: string; title: string }> = [];
-  let current = await stores.pageIndex.get(connectionId, pageId);
-  while (current?.parentId && out.length < MAX_DEPTH && !out.some((a) => a.id === current!.parentId)) {
-    const parent = await stores.pageIndex.get(connectionId, current.parentId);
+  let current = known.get(pageId);
+  while (current?.parentId && out.length < MAX_DEPTH && current.parentId !== pageId && !out.some((a) => a.id === current!.parentId)) {
+    const parent = known.get(current.parentId);
     if (!parent) break;
     out.push({ id: parent.pageId, title: parent.title || 'Untitled' });
     current = parent;
