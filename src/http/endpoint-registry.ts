@@ -29,37 +29,41 @@ import { declaredEndpoints, type EndpointDeclaration } from './endpoint-declarat
 
 export type { EndpointDeclaration } from './endpoint-declarations.js';
 
+/** Every contract mounted through a zone router, by the folder whose code answers it. */
+const CONTRACTS_BY_AREA: ReadonlyArray<readonly [area: string, contracts: ReadonlyArray<Contract>]> = [
+  [
+    'admin',
+    [
+      ...ADMIN_API_PUBLIC,
+      ...ADMIN_API_OWNER,
+      ...ADMIN_API_ORG_ADMIN,
+      ...CONSOLE_API,
+      ...CONSOLE_SESSION_PAGES,
+      ...CONSOLE_OWNER_PAGES,
+      ...ADMIN_TOKEN_API,
+      ...ADMIN_TOKEN_PAGES,
+      ...AUDIT_API,
+      ...AUDIT_PAGES,
+      ...PARTNER_APP_API,
+      ...PARTNER_APP_PAGES,
+      ...INTERNAL_INTEGRATION_API,
+      ...INTERNAL_INTEGRATION_PAGES,
+      ...LOGO_PAGES,
+    ],
+  ],
+  [
+    'webhooks',
+    [...INTAKE_ADMIN_API, ...INTAKE_ADMIN_PAGES, ...DELIVERY_API, ...DELIVERY_PAGES, ...SUBSCRIPTION_API, ...SUBSCRIPTION_PAGES],
+  ],
+  ['consent', [...APPROVAL_REQUEST_PAGES, ...CONSENT_PAGES]],
+  ['upstream', [...HOME_PAGES, ...WORKSPACE_PAGES]],
+  ['identity', IDENTITY_PAGES],
+  ['docs', DOCS_PAGES],
+];
+
 /** Every contract mounted through a zone router. */
 export function allContracts(): ReadonlyArray<Contract> {
-  return [
-    ...ADMIN_API_PUBLIC,
-    ...ADMIN_API_OWNER,
-    ...ADMIN_API_ORG_ADMIN,
-    ...CONSOLE_API,
-    ...CONSOLE_SESSION_PAGES,
-    ...CONSOLE_OWNER_PAGES,
-    ...ADMIN_TOKEN_API,
-    ...ADMIN_TOKEN_PAGES,
-    ...AUDIT_API,
-    ...AUDIT_PAGES,
-    ...PARTNER_APP_API,
-    ...PARTNER_APP_PAGES,
-    ...INTERNAL_INTEGRATION_API,
-    ...INTERNAL_INTEGRATION_PAGES,
-    ...INTAKE_ADMIN_API,
-    ...INTAKE_ADMIN_PAGES,
-    ...DELIVERY_API,
-    ...DELIVERY_PAGES,
-    ...SUBSCRIPTION_API,
-    ...SUBSCRIPTION_PAGES,
-    ...APPROVAL_REQUEST_PAGES,
-    ...CONSENT_PAGES,
-    ...HOME_PAGES,
-    ...WORKSPACE_PAGES,
-    ...IDENTITY_PAGES,
-    ...DOCS_PAGES,
-    ...LOGO_PAGES,
-  ];
+  return CONTRACTS_BY_AREA.flatMap(([, contracts]) => contracts);
 }
 
 /** Routers mounted under a path in embedded and test runs only (src/runtime.ts): the sandboxes, not Gatehouse's own endpoints. */
@@ -69,13 +73,8 @@ export const SANDBOX_MOUNTS = ['/sandbox/notion', '/sandbox/idp', '/sandbox/part
 export const STATIC_MOUNTS = ['/static', '/docs/assets'] as const;
 
 export function endpointRegistry(): EndpointDeclaration[] {
-  const contracts = allContracts().map((c): EndpointDeclaration => ({
-    zone: c.zone,
-    method: c.method,
-    path: c.path,
-    audit: c.audit,
-    area: 'admin',
-    served: 'zone-router',
-  }));
+  const contracts = CONTRACTS_BY_AREA.flatMap(([area, list]) =>
+    list.map((c): EndpointDeclaration => ({ zone: c.zone, method: c.method, path: c.path, audit: c.audit, area, served: 'zone-router' })),
+  );
   return [...contracts, ...declaredEndpoints()];
 }

@@ -4,6 +4,7 @@
  * routers and their mount paths included) is in the endpoint registry with
  * its method, zone and audit record, and every declared endpoint is mounted.
  */
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestGatehouse, type TestGatehouse } from '../support/harness.js';
 import { endpointRegistry, SANDBOX_MOUNTS, STATIC_MOUNTS } from '../../src/http/endpoint-registry.js';
@@ -75,6 +76,10 @@ describe('the endpoint registry', () => {
     for (const e of registry.filter((x) => x.path.startsWith('/api/admin/v1/') && x.path !== '/api/admin/v1/openapi.json'))
       expect(['owner', 'org-admin']).toContain(e.zone);
     expect(registry.filter((e) => e.area === 'proxy')).toHaveLength(ENDPOINTS.length);
+    // Each endpoint names the folder of src/ whose code answers it.
+    const areas = [...new Set(registry.map((e) => e.area))];
+    expect(areas.filter((a) => !existsSync(new URL(`../../src/${a}/`, import.meta.url)))).toEqual([]);
+    expect(areas.length).toBeGreaterThan(6);
   });
 
   it('mounts middleware under a path only to guard declared routes, or to serve static files', () => {
