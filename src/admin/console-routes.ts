@@ -8,6 +8,7 @@
 import { Router } from 'express';
 import type { Contract } from '../http/contract.js';
 import { mountZone, type ZoneGuards } from '../http/zones.js';
+import { approveApprovalRequest, declineApprovalRequest, listApprovalRequests } from './console/approval-request-api.js';
 import { getAgentPolicy, putAgentPolicy, setAgentPolicyPage } from './console/agent-policy.js';
 import { consoleContext, type ConsoleContext, type ConsoleRouteDeps } from './console/context.js';
 import {
@@ -61,6 +62,9 @@ export const CONSOLE_API: ReadonlyArray<Contract<'owner', ConsoleContext>> = [
   getApprovedApps,
   addApproved,
   removeApproved,
+  listApprovalRequests,
+  approveApprovalRequest,
+  declineApprovalRequest,
   getMembers,
   setRole,
   disconnectWorkspaceOperation,

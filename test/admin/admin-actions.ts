@@ -80,6 +80,13 @@ function readActions(ids: () => MatrixIds): Action[] {
       path: () => `${api}/workspaces/${ids().acmeId}/approved-apps`,
       allowed: ownerish,
     },
+    {
+      name: 'API approval requests',
+      kind: 'api',
+      method: 'GET',
+      path: () => `${api}/workspaces/${ids().acmeId}/approval-requests`,
+      allowed: ownerish,
+    },
     { name: 'API members', kind: 'api', method: 'GET', path: () => `${api}/workspaces/${ids().acmeId}/members`, allowed: ownerish },
     {
       name: 'API list internal integrations',

@@ -170,4 +170,50 @@ describe('approval requests: a member asks, an owner decides', () => {
       404,
     );
   });
+
+  it('the admin API lists pending requests and answers one, with the same audit; refusals change nothing', async () => {
+    const api = (path: string, init: { method?: string; token?: string } = {}) =>
+      fetch(`${t.url}/api/admin/v1/workspaces/${ACME}/approval-requests${path}`, {
+        method: init.method ?? 'GET',
+        headers: { accept: 'application/json', authorization: `Bearer ${init.token ?? t.gatehouse.adminToken}` },
+      });
+    const thirdtool = await registerApp(t.gatehouse, { name: 'Thirdtool', redirectUris: [REDIRECT_URI] });
+    const id = await authorize(ben, thirdtool);
+    const csrf = csrfTokenOf((await get(ben, `/consent/${id}?workspace=${ACME}`)).html);
+    expect((await postForm(ben, `${t.url}/consent/${id}/approval-request`, { _csrf: csrf, workspace: ACME })).status).toBe(303);
+
+    const listed = await api('');
+    expect(listed.status).toBe(200);
+    const list = (await listed.json()) as { object: string; total: number; approval_requests: Array<Record<string, unknown>> };
+    expect(list.object).toBe('list');
+    const pending = list.approval_requests.find((r) => r.app_id === thirdtool.app.id)!;
+    expect(pending).toMatchObject({
+      object: 'approval_request',
+      app_name: 'Thirdtool',
+      person_email: 'ben@example.com',
+      status: 'pending',
+    });
+    expect(list.approval_requests.every((r) => r.status === 'pending')).toBe(true);
+
+    const before = await requests();
+    for (const bad of ['?limit=0', '?limit=abc', '?offset=-1', '?colour=red']) {
+      const refused = await api(bad);
+      expect([bad, refused.status]).toEqual([bad, 400]);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('invalid_request');
+    }
+    expect((await api('/00000000-0000-4000-8000-000000000000/approve', { method: 'POST' })).status).toBe(404);
+    expect((await api(`/${pending.id as string}/approve`, { method: 'GET' })).status).toBeGreaterThanOrEqual(400);
+    expect(await requests()).toEqual(before);
+
+    const approvedBefore = await auditCount('approval_request.approved');
+    const answered = await api(`/${pending.id as string}/approve`, { method: 'POST' });
+    expect(answered.status).toBe(200);
+    expect(await answered.json()).toEqual({ object: 'approval_request', id: pending.id, status: 'approved' });
+    expect(await auditCount('approval_request.approved')).toBe(approvedBefore + 1);
+    expect((await db().selectFrom('approved_apps').select('app_id').execute()).map((r) => r.app_id)).toContain(thirdtool.app.id);
+    // The first answer stands.
+    const again = await api(`/${pending.id as string}/decline`, { method: 'POST' });
+    expect(again.status).toBe(409);
+    expect((await requests()).find((r) => r.id === pending.id)!.status).toBe('approved');
+  });
 });
