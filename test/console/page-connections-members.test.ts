@@ -164,7 +164,8 @@ describe("a member's Connections of a page: their own grants, and the last page"
     expect((await t.gatehouse.stores.grants.findById(benGrant))!.status).toBe('revoked');
     const revoked = await audit('grant.revoked');
     expect(revoked.map((e) => [e.target_id, e.actor_label, e.outcome])).toEqual([[benGrant, 'ben@example.com', 'success']]);
-    expect((await audit('grant.page_removed')).length).toBe(1);
+    // The page came out first, then the grant, left with none, was revoked.
+    expect((await audit('grant.page_removed')).length).toBe(2);
 
     const introspected = await new Client({ baseUrl: t.url, retry: false }).oauth.introspect({
       token: access,
@@ -179,5 +180,36 @@ describe("a member's Connections of a page: their own grants, and the last page"
     expect(grantRow(after.html, benGrant)).toBe('');
     // Ada's grant on the same page is untouched.
     expect((await t.gatehouse.stores.grants.findById(adaGrant))!.status).toBe('active');
+  });
+
+  it('a page picked and also reached through a picked parent: the confirmation and the notice say it stays reachable', async () => {
+    const { stores } = t.gatehouse;
+    const benId = (await stores.people.findByEmail('ben@example.com'))[0]!.id;
+    const benConnection = (await stores.connections.findForPersonAndWorkspace(benId, ACME))!;
+    const child = (await stores.pageIndex.children(benConnection.id, pageA, 1, 0))[0]!.pageId;
+    const both = (
+      await stores.grants.upsert(
+        {
+          personId: benId,
+          appId: othertool.app.id,
+          workspaceId: ACME,
+          upstreamConnectionId: benConnection.id,
+          capabilities: ['read_content'],
+          pageIds: [pageA, child],
+        },
+        new Date(),
+      )
+    ).grant.id;
+    const row = grantRow((await get(ben, `${pagePath(child)}?confirm=${both}`)).html, both);
+    expect(row).toContain('Picked on this page, and inherited from <a href="');
+    expect(row).toContain('still reaches it through');
+    const csrf = csrfTokenOf((await get(ben, pagePath(child))).html);
+    const done = await postForm(ben, `${t.url}${pagePath(child)}/grants/${both}/disconnect`, { _csrf: csrf, confirm: 'yes' });
+    expect([done.status, done.headers.get('location')]).toEqual([303, `${pagePath(child)}?notice=partner_still_inherited`]);
+    const grant = (await stores.grants.findById(both))!;
+    expect([grant.status, grant.pageIds]).toEqual(['active', [pageA]]);
+    const after = (await get(ben, `${pagePath(child)}?notice=partner_still_inherited`)).html;
+    expect(after).toContain('still reaches it through a parent page');
+    expect(grantRow(after, both)).toContain('Inherited from <a href="');
   });
 });

@@ -38,6 +38,18 @@ async function ancestorsOf(stores: Pick<Stores, 'pageIndex'>, connectionId: stri
   return out;
 }
 
+/** Whether a page's ancestor, in the viewer's own index, is among these picks: the grant still reaches the page. */
+async function pickedAncestorOf(
+  stores: Pick<Stores, 'pageIndex' | 'connections'>,
+  viewerId: string,
+  at: { workspace_id: string; page_id: string },
+  pageIds: readonly string[],
+): Promise<boolean> {
+  const connection = await stores.connections.findForPersonAndWorkspace(viewerId, at.workspace_id);
+  if (!connection) return false;
+  return (await ancestorsOf(stores, connection.id, at.page_id)).some((a) => pageIds.includes(a.id));
+}
+
 const pagePath = (workspaceId: string, pageId: string) =>
   `/workspaces/${encodeURIComponent(workspaceId)}/pages/${encodeURIComponent(pageId)}`;
 
@@ -60,15 +72,17 @@ export async function pagePartnerGrants(
     .filter((g) => g !== undefined)
     .map((g) => {
       const picked = g.pageIds.includes(args.pageId);
-      // The nearest picked ancestor: where disconnecting would take this page out.
-      const from = picked ? null : (ancestors.find((a) => g.pageIds.includes(a.id)) ?? null);
+      // The nearest picked ancestor: where disconnecting would take this page out (for a page picked here too, what
+      // would still reach it after disconnecting here).
+      const from = ancestors.find((a) => g.pageIds.includes(a.id)) ?? null;
       return {
         id: g.id,
         app: g.appName,
         person: g.personEmail,
         access: capabilityText(g.capabilities),
         picked,
-        inheritedFrom: from ? { title: from.title, href: pagePath(args.workspaceId, from.id) } : null,
+        inheritedFrom: !picked && from ? { title: from.title, href: pagePath(args.workspaceId, from.id) } : null,
+        alsoFrom: picked && from ? { title: from.title, href: pagePath(args.workspaceId, from.id) } : null,
         disconnectAction: picked ? `${here}/grants/${g.id}/disconnect` : null,
         confirming: picked && confirming === g.id,
         // Its only picked page: disconnecting it here revokes the whole grant (its confirmation says so).
@@ -78,9 +92,11 @@ export async function pagePartnerGrants(
   const notice =
     req.query.notice === 'partner_removed'
       ? "This page was removed from that connection: the partner's next request to it is refused."
-      : req.query.notice === 'partner_revoked'
-        ? "That connection is revoked: this was its last page. The partner's tokens for it stopped working at once."
-        : null;
+      : req.query.notice === 'partner_still_inherited'
+        ? 'This page was removed from what that connection picked, but the connection still reaches it through a parent page: disconnect it there.'
+        : req.query.notice === 'partner_revoked'
+          ? "That connection is revoked: this was its last page. The partner's tokens for it stopped working at once."
+          : null;
   return { rows, notice, cancelHref: here };
 }
 
@@ -113,12 +129,10 @@ export const disconnectPageGrant = page(
     if (body.confirm !== 'yes') return res.redirect(303, `${back}?confirm=${grant.id}#grant-${grant.id}`);
     const actor = pageActor(req);
     const why = `last page disconnected by ${visible.own ? 'the person who granted it' : 'a workspace owner'}`;
-    // A grant with no page left reaches nothing: revoke it through the one revocation path (tokens, audit) instead.
-    if (grant.pageIds.length === 1) {
-      await revokeGrant(deps.revocation, grant.id, actor, why);
-      return res.redirect(303, `${back}?notice=partner_revoked`);
-    }
     const now = deps.clock.now();
+    // The page comes out first, conditionally (of two presses, one takes it); a grant left with no page reaches
+    // nothing and is revoked through the one revocation path (tokens, audit). Deciding on what the grant holds after
+    // the update, not before it, never revokes pages the person added meanwhile.
     if (await deps.stores.grants.removePage(grant.id, params.page_id, now)) {
       await deps.stores.audit.record(
         {
@@ -132,13 +146,14 @@ export const disconnectPageGrant = page(
         },
         now,
       );
-      // Its other pages disconnected meanwhile (another tab): none left, so revoke it as above.
-      const after = await deps.stores.grants.findById(grant.id);
-      if (after?.status === 'active' && after.pageIds.length === 0) {
-        await revokeGrant(deps.revocation, grant.id, actor, why);
-        return res.redirect(303, `${back}?notice=partner_revoked`);
-      }
     }
+    const after = await deps.stores.grants.findById(grant.id);
+    if (after?.status === 'active' && after.pageIds.length === 0) {
+      await revokeGrant(deps.revocation, grant.id, actor, why);
+      return res.redirect(303, `${back}?notice=partner_revoked`);
+    }
+    if (after?.status === 'active' && (await pickedAncestorOf(deps.stores, req.user!.id, params, after.pageIds)))
+      return res.redirect(303, `${back}?notice=partner_still_inherited`);
     res.redirect(303, `${back}?notice=partner_removed`);
   },
 );
