@@ -32,11 +32,54 @@ export function createLogger(level: string): Logger {
   );
 }
 
-const SECRET_PARAMS = /([?&](?:code|state|token|access_token|refresh_token|client_secret|code_verifier|password)=)[^&#]*/gi;
+/** Query parameters that carry codes, tokens or secrets (OAuth redirects, webhook verification, token exchange). */
+const SECRET_PARAMS = new Set([
+  'code',
+  'state',
+  'token',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'subject_token',
+  'actor_token',
+  'client_secret',
+  'client_assertion',
+  'code_verifier',
+  'verification_token',
+  'password',
+]);
 
-/** Query strings carry codes and state on OAuth redirects. */
-export function redactUrl(url: string): string {
-  return url.replace(SECRET_PARAMS, '$1[redacted]');
+const decoded = (text: string): string => {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
+};
+
+/**
+ * A URL with the values of secret query parameters replaced, by parameter
+ * name (case-insensitive, however encoded); a value that is itself a URL
+ * with a query (a `return_to` after sign-in) is redacted the same way.
+ */
+export function redactUrl(url: string, depth = 0): string {
+  const q = url.indexOf('?');
+  if (q === -1) return url;
+  const hash = url.indexOf('#', q);
+  const query = url.slice(q + 1, hash === -1 ? undefined : hash);
+  const parts = query.split('&').map((part) => {
+    const eq = part.indexOf('=');
+    if (eq === -1) return part;
+    const name = decoded(part.slice(0, eq)).toLowerCase();
+    if (SECRET_PARAMS.has(name)) return `${part.slice(0, eq)}=[redacted]`;
+    const value = decoded(part.slice(eq + 1));
+    if (depth < 3 && value.includes('?')) {
+      const inner = redactUrl(value, depth + 1);
+      if (inner !== value) return `${part.slice(0, eq)}=${encodeURIComponent(inner)}`;
+    }
+    return part;
+  });
+  return `${url.slice(0, q + 1)}${parts.join('&')}${hash === -1 ? '' : url.slice(hash)}`;
 }
 
 /**
