@@ -32,7 +32,7 @@ import { createStores, type Stores } from './store/stores.js';
 import { MembershipSync } from './upstream/membership-sync.js';
 import { revokeGrantsOfPerson, systemActor } from './admin/revocation.js';
 import type { NotionUpstream } from './upstream/notion.js';
-import { PageIndexer } from './upstream/page-indexer.js';
+import { PageIndexer } from './page-index/sync.js';
 import { createUpstreamGateway, type UpstreamGateway } from './upstream/gateway.js';
 import { memoryRateBudget, observedRateBudget, redisRateBudget } from './upstream/rate-budget.js';
 import { postgresRefreshLock, redisRefreshLock } from './upstream/refresh-lock.js';

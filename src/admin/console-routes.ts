@@ -33,7 +33,7 @@ import {
   setRolePage,
 } from './console/page-actions.js';
 import { approveRequestPage, declineRequestPage } from './console/approval-requests.js';
-import { disconnectPageGrant } from './console/page-connections.js';
+import { disconnectPageGrant } from '../page-index/page-connections.js';
 import { connectionsPage, myConnectionsPage, usersWithAccessPage } from './console/pages.js';
 import {
   addApproved,

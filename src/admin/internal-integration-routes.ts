@@ -11,7 +11,7 @@
  * is declared in ./internal-integration-api.ts, in the owner zone; the pages
  * and their forms are page contracts of the session-page zone
  * (INTERNAL_INTEGRATION_PAGES, with a workspace's pages and a page's
- * connections from ./page-connection-routes.ts), for a signed-in person, the
+ * connections from src/page-index/page-connection-routes.ts), for a signed-in person, the
  * rules deciding.
  *
  * Refusals: 401 without a session or admin token (pages: to sign-in); 403
@@ -45,7 +45,7 @@ import {
 } from './internal-integrations.js';
 import { createLogoFetcher, type LogoFetcher } from './logo.js';
 import { convertFormSchema, newIntegrationFormSchema, type FormValues } from './internal-integration-wire.js';
-import { PAGE_CONNECTION_PAGES } from './page-connection-routes.js';
+import { PAGE_CONNECTION_PAGES } from '../page-index/page-connection-routes.js';
 
 export interface InternalIntegrationRouteDeps {
   stores: Pick<

@@ -13,7 +13,7 @@ import { connectNotion, workspaceRow, workspacesPage } from '../support/notion-c
 import { SEED_PAGE_IDS, SEED_WORKSPACE_IDS } from '../../src/sandbox/notion/index.js';
 import { decryptCredential } from '../../src/upstream/connect.js';
 import type { NotionUpstream } from '../../src/upstream/notion.js';
-import { toIndexedPages } from '../../src/upstream/page-indexer.js';
+import { toIndexedPages } from '../../src/page-index/sync.js';
 
 const ADA = { email: 'ada@example.com', password: 'ada-demo' };
 const ACME = SEED_WORKSPACE_IDS.acme;

@@ -1,7 +1,7 @@
 /**
  * A workspace's pages and one page's "Connections", as page contracts of the
  * session-page zone (mounted with the internal integrations' pages by
- * ./internal-integration-routes.ts):
+ * src/admin/internal-integration-routes.ts):
  *
  *   GET  /workspaces/:workspace_id/pages                 the person's own page index (search)
  *   GET  /workspaces/:workspace_id/pages/:page_id        a page's connections: "Add connections", "Disconnect"
@@ -13,7 +13,7 @@
  * integrations (members see them read-only, and their posts are refused as
  * the rules refuse them). The partner grants reaching the page (owners:
  * everyone's; members: their own), and their "Disconnect", are
- * ./console/page-connections.ts's.
+ * ./page-connections.ts's.
  */
 import { z } from 'zod';
 import { isConfirmed } from '../http/confirmation.js';
@@ -21,13 +21,19 @@ import { contractsFor, type Contract, type HandlerContext } from '../http/contra
 import { HttpError, notFound } from '../http/errors.js';
 import { renderPage } from '../http/views.js';
 import { titleOf } from '../consent/picker.js';
-import { confirmPageDisconnect } from './console/confirmations.js';
-import { pagePartnerGrants } from './console/page-connections.js';
-import { capabilityText } from './console/pages.js';
-import type { InternalIntegrationContext } from './internal-integration-api.js';
-import { pageCaller } from './internal-integration-callers.js';
-import { connectPage, disconnectPage, InternalIntegrationError, pageDisconnectTarget, requireOwner } from './internal-integrations.js';
-import { addConnectionFormSchema } from './internal-integration-wire.js';
+import { confirmPageDisconnect } from '../admin/console/confirmations.js';
+import { pagePartnerGrants } from './page-connections.js';
+import { capabilityText } from '../admin/console/pages.js';
+import type { InternalIntegrationContext } from '../admin/internal-integration-api.js';
+import { pageCaller } from '../admin/internal-integration-callers.js';
+import {
+  connectPage,
+  disconnectPage,
+  InternalIntegrationError,
+  pageDisconnectTarget,
+  requireOwner,
+} from '../admin/internal-integrations.js';
+import { addConnectionFormSchema } from '../admin/internal-integration-wire.js';
 
 const { page } = contractsFor<InternalIntegrationContext>();
 type Deps = InternalIntegrationContext;

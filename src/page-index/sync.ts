@@ -9,8 +9,8 @@ import { APIErrorCode, isNotionClientError } from '@notionhq/client';
 import type { Logger } from 'pino';
 import type { IndexedPage, PageIndexStore } from '../store/page-index.js';
 import type { UpstreamConnectionStore } from '../store/upstream-connections.js';
-import { ConnectionBroken, type CredentialDeps } from './credentials.js';
-import { UpstreamRateLimited, type UpstreamGateway } from './gateway.js';
+import { ConnectionBroken, type CredentialDeps } from '../upstream/credentials.js';
+import { UpstreamRateLimited, type UpstreamGateway } from '../upstream/gateway.js';
 import type { IndexMetrics } from '../http/operator-metrics.js';
 
 /** The fields of a search result (page, database or data source) that the index reads. */

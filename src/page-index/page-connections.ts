@@ -16,11 +16,11 @@
  */
 import type { Request } from 'express';
 import { z } from 'zod';
-import type { Stores } from '../../store/stores.js';
-import { ConsoleError, requireVisibleGrant } from '../connections.js';
-import { revokeGrant } from '../revocation.js';
-import { id, page, pageActor, pageCaller } from './context.js';
-import { capabilityText } from './pages.js';
+import type { Stores } from '../store/stores.js';
+import { ConsoleError, requireVisibleGrant } from '../admin/connections.js';
+import { revokeGrant } from '../admin/revocation.js';
+import { id, page, pageActor, pageCaller } from '../admin/console/context.js';
+import { capabilityText } from '../admin/console/pages.js';
 
 const MAX_DEPTH = 64;
 
