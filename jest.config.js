@@ -7,7 +7,7 @@ export default {
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 60000,
   maxWorkers: 2,
-  // ESM test files run in vm modules, whose module graphs a worker keeps: without a limit each worker grew to ~10 GB
-  // over the suite and spent its time in GC. A worker over this after a file is replaced by a fresh one.
+  // ESM test files run in vm modules and a worker's heap grows ~100 MB a file: a worker whose heap is over this after a
+  // file is replaced by a fresh one. (Most of the ~8 GB a worker reached is outside the heap, which this cannot see.)
   workerIdleMemoryLimit: '1500MB',
 };
