@@ -100,6 +100,21 @@ export async function benchOAuthPeers(ctx: PeersContext): Promise<void> {
   );
   ctx.children.push(gatehouse);
 
+  // The round-trip floor: Gatehouse's own statements and Redis calls from a bare Express server (./peers/round-trip-floor.ts),
+  // on Gatehouse's database once it has migrated it.
+  const roundTripPort = await ctx.freePort();
+  const roundTrip = await ctx.startProcess(
+    ['--import', 'tsx', 'bench/peers/round-trip-floor.ts'],
+    {
+      FLOOR_PORT: String(roundTripPort),
+      FLOOR_DATABASE_URL: databaseUrl.href,
+      FLOOR_REDIS_URL: ctx.redisUrl,
+      FLOOR_REDIS_PREFIX: ctx.redisPrefix,
+    },
+    'round-trip floor ready',
+  );
+  ctx.children.push(roundTrip);
+
   // Set-up, not measured.
   const partner = await seedPartner(databaseUrl.href, url);
   const codes = await cloneCodes(databaseUrl.href, partner, 40_000);
@@ -152,6 +167,24 @@ export async function benchOAuthPeers(ctx: PeersContext): Promise<void> {
       pid: peer.pid,
       ...common,
     }),
+    roundTripIntrospect: () => ({
+      name: 'round-trip floor: introspection',
+      url: `http://127.0.0.1:${roundTripPort}/introspect`,
+      headers: gatehouseAuth,
+      body: () => `token=${liveToken(loaded)}`,
+      expect: 200,
+      pid: roundTrip.pid,
+      ...common,
+    }),
+    roundTripWrite: () => ({
+      name: 'round-trip floor: read + durable write',
+      url: `http://127.0.0.1:${roundTripPort}/write`,
+      headers: gatehouseAuth,
+      body: () => `code=${randomString(16)}`,
+      expect: 200,
+      pid: roundTrip.pid,
+      ...common,
+    }),
     introspect: () => ({
       name: 'Gatehouse introspection',
       url: `${url}/v1/oauth/introspect`,
@@ -199,15 +232,29 @@ export async function benchOAuthPeers(ctx: PeersContext): Promise<void> {
   // BENCH_PEERS_OPS=introspect,redeem,...: only these rows and no scale part (e.g. to profile one operation).
   const only = process.env.BENCH_PEERS_OPS?.split(',');
   // Warm-up (JIT, pools), not measured.
-  for (const key of ['floor', 'peerIntrospect', 'peerCredentials', 'introspect', 'redeem', 'refresh'].filter(
-    (k) => !only || only.includes(k),
-  ))
+  for (const key of [
+    'floor',
+    'roundTripIntrospect',
+    'roundTripWrite',
+    'peerIntrospect',
+    'peerCredentials',
+    'introspect',
+    'redeem',
+    'refresh',
+  ].filter((k) => !only || only.includes(k)))
     await runLoad({ ...specs[key]!(), seconds: 1 });
   if (!only) await runLoad({ ...proxyCheck(loaded), seconds: 1 });
 
-  const order = ['peerIntrospect', 'introspect', 'floor', 'redeem', 'peerCredentials', 'refresh'].filter(
-    (key) => !only || only.includes(key),
-  );
+  const order = [
+    'peerIntrospect',
+    'introspect',
+    'roundTripIntrospect',
+    'floor',
+    'redeem',
+    'roundTripWrite',
+    'peerCredentials',
+    'refresh',
+  ].filter((key) => !only || only.includes(key));
   const runs: Record<string, LoadResult[]> = {};
   for (let round = 0; round < ROUNDS; round++) {
     const sequence = round % 2 ? [...order].reverse() : order;
@@ -259,7 +306,16 @@ function printTables(
   out(
     `${'server and operation'.padEnd(42)} ${'req/s'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU ms/req'.padStart(10)} ${'odd'.padStart(5)}`,
   );
-  for (const key of ['floor', 'peerCredentials', 'peerIntrospect', 'introspect', 'redeem', 'refresh']) {
+  for (const key of [
+    'floor',
+    'roundTripIntrospect',
+    'roundTripWrite',
+    'peerCredentials',
+    'peerIntrospect',
+    'introspect',
+    'redeem',
+    'refresh',
+  ]) {
     const r = results[key]!;
     out(
       `${r.name.padEnd(42)} ${r.perSecond.toFixed(0).padStart(7)} ${ms(r.p50).padStart(7)} ${ms(r.p99).padStart(7)} ${ms(r.cpuMs, 3).padStart(10)} ${String(r.unexpected).padStart(5)}`,
@@ -273,6 +329,12 @@ function printTables(
   out(`introspection vs the Express floor:     ${ratio(results.introspect!, results.floor!)}`);
   out(`code redemption vs the Express floor:   ${ratio(results.redeem!, results.floor!)} (target >= 0.35x req/s)`);
   out(`refresh vs the Express floor:           ${ratio(results.refresh!, results.floor!)} (target >= 0.35x req/s)`);
+  // What bounds the targets: the same round trips with nothing of Gatehouse around them, against the bare POST.
+  out(`round-trip floor (introspection) vs the Express floor: ${ratio(results.roundTripIntrospect!, results.floor!)}`);
+  out(`round-trip floor (read + write) vs the Express floor:  ${ratio(results.roundTripWrite!, results.floor!)}`);
+  out(`introspection vs its round-trip floor:   ${ratio(results.introspect!, results.roundTripIntrospect!)}`);
+  out(`code redemption vs its round-trip floor: ${ratio(results.redeem!, results.roundTripWrite!)}`);
+  out(`refresh vs its round-trip floor:         ${ratio(results.refresh!, results.roundTripWrite!)}`);
   out(`code redemption vs oidc-provider's client_credentials: ${ratio(results.redeem!, results.peerCredentials!)}`);
   out(`refresh vs oidc-provider's client_credentials:         ${ratio(results.refresh!, results.peerCredentials!)}`);
   out(`\nScale: live grants + access tokens in PostgreSQL (random token per request; "odd" counts unexpected statuses)`);

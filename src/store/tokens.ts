@@ -160,7 +160,8 @@ function accessInContextQuery(db: Kysely<Database>): CompiledQuery {
     .compile();
 }
 
-const APP_WITH_ACCESS = prepared(
+/** Exported for the bench's round-trip floor (bench/peers/round-trip-floor.ts), which runs this very statement. */
+export const APP_WITH_ACCESS = prepared(
   'gh_app_with_access',
   `select ${PARTNER_APP_COLUMNS.map((column) => `a.${column} as a__${column}`).join(', ')}, t.*,
     ${GRANT_COLUMNS.map((column) => `g.${column} as g__${column}`).join(', ')}
