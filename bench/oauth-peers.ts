@@ -1,9 +1,12 @@
 /**
  * Gatehouse's token path beside its peers, in one run with one load
  * generator (./peers/load.ts): node-oidc-provider on Redis doing
- * introspection and `client_credentials` (./peers/oidc-provider.ts), and a
- * bare Express POST as the floor any Node server pays. Gatehouse runs on
- * PostgreSQL + Redis in its own process and database, as in production.
+ * introspection and `client_credentials` (./peers/oidc-provider.ts), a
+ * bare Express POST as the floor any Node server pays, and a round-trip
+ * floor: Gatehouse's own statements and Redis calls from a bare Express
+ * server (./peers/round-trip-floor.ts), what the round trips alone cost.
+ * Gatehouse runs on PostgreSQL + Redis in its own process and database, as
+ * in production.
  * The runs alternate peer and Gatehouse, round after round, so drift on a
  * shared machine falls on both; each figure is the median over rounds.
  *
