@@ -1,8 +1,9 @@
 /**
  * Sign-in through any OpenID provider found by discovery, with
  * openid-client's passport Strategy. The Strategy always uses PKCE but sends
- * `state` only when the provider lacks PKCE; we always send both (issue #2:
- * "PKCE and state"), so a callback without the state it started with fails.
+ * `state` only when the provider lacks PKCE; we always send both, so a
+ * callback without the state it started with fails (tested in
+ * test/identity/sign-in.test.ts).
  */
 import * as client from 'openid-client';
 import { Strategy, type StrategyOptionsWithRequest, type VerifyFunctionWithRequest } from 'openid-client/passport';
