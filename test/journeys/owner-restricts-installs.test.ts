@@ -14,6 +14,7 @@ import { Client } from '@notionhq/client';
 import type { Browser, Page } from 'playwright-core';
 import { expectAccessible, launchChromium } from '../support/chromium.js';
 import { listenOnFreePort, startTestGatehouse, type TestGatehouse } from '../support/harness.js';
+import { signIn } from '../pages/views.js';
 import { generateToken, hashToken } from '../../src/crypto/tokens.js';
 import { SEED_WORKSPACE_IDS } from '../../src/sandbox/notion/index.js';
 import type { PartnerApp } from '../../src/store/partner-apps.js';
@@ -28,14 +29,6 @@ describe("an owner restricts installs to an approved list and revokes a member's
   let ada: Page;
   let ben: Page;
   const received: URL[] = [];
-
-  const signIn = async (page: Page, email: string, password: string) => {
-    await page.goto(`${t.url}/auth/sign-in`);
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${t.url}/workspaces**`);
-  };
 
   /** The partner's "Connect Notion" button: off to Gatehouse's authorisation endpoint. */
   const startAuthorization = async (page: Page) => {
@@ -99,8 +92,8 @@ describe("an owner restricts installs to an approved list and revokes a member's
     browser = await launchChromium();
     ada = await (await browser.newContext()).newPage();
     ben = await (await browser.newContext()).newPage();
-    await signIn(ada, 'ada@example.com', 'ada-demo');
-    await signIn(ben, 'ben@example.com', 'ben-demo');
+    await signIn(ada, t.url, 'ada@example.com', 'ada-demo');
+    await signIn(ben, t.url, 'ben@example.com', 'ben-demo');
   });
   afterAll(async () => {
     await browser?.close();
