@@ -170,14 +170,12 @@ export async function benchOAuthPeers(ctx: PeersContext): Promise<void> {
       pid: peer.pid,
       ...common,
     }),
+    // Gatehouse's introspection request, sent to the floor: the same credentials and tokens.
     roundTripIntrospect: () => ({
+      ...specs.introspect!(),
       name: 'round-trip floor: introspection',
       url: `http://127.0.0.1:${roundTripPort}/introspect`,
-      headers: gatehouseAuth,
-      body: () => `token=${liveToken(loaded)}`,
-      expect: 200,
       pid: roundTrip.pid,
-      ...common,
     }),
     roundTripWrite: () => ({
       name: 'round-trip floor: read + durable write',
