@@ -33,7 +33,7 @@ const app = express();
 app.use(express.urlencoded({ extended: false, limit: '16kb' }));
 app.post('/introspect', async (req, res) => {
   const clientId = Buffer.from(String(req.headers.authorization).slice(6), 'base64').toString('utf8').split(':')[0];
-  const hash = createHash('sha256').update(String(req.body.token)).digest('hex');
+  const hash = createHash('sha256').update(String(req.body.token)).digest('base64url');
   const [, result] = await Promise.all([
     redis.sendCommand(['EVAL', SCRIPT, '1', counterKey]),
     pool.query({ name: 'floor_introspect', text: APP_WITH_ACCESS, values: [clientId, hash] }),
@@ -41,7 +41,7 @@ app.post('/introspect', async (req, res) => {
   res.setHeader('Cache-Control', 'no-store').json({ active: result.rows[0]?.token_hash != null });
 });
 app.post('/write', async (req, res) => {
-  const hash = createHash('sha256').update(String(req.body.code)).digest('hex');
+  const hash = createHash('sha256').update(String(req.body.code)).digest('base64url');
   await Promise.all([
     redis.sendCommand(['EVAL', SCRIPT, '1', counterKey]),
     pool.query({ name: 'floor_read', text: 'select created_at from bench_floor_writes where token_hash = $1', values: [hash] }),
