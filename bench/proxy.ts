@@ -43,21 +43,20 @@ export async function benchProxy(args: {
   const notionClient = { id: 'gatehouse-bench', secret: randomString(32) };
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  args.children.push(
-    await startProcess(
-      ['--import', 'tsx', 'src/sandbox/notion/standalone.ts'],
-      {
-        SANDBOX_NOTION_PORT: String(notionPort),
-        SANDBOX_NOTION_PUBLIC_URL: notionUrl,
-        SANDBOX_NOTION_STATE_FILE: path.join(dataDir, 'sandbox-notion.json'),
-        SANDBOX_NOTION_CLIENT_ID: notionClient.id,
-        SANDBOX_NOTION_CLIENT_SECRET: notionClient.secret,
-        SANDBOX_NOTION_REDIRECT_URIS: `${url}/connect/notion/callback`,
-        SANDBOX_NOTION_RATE_LIMIT: '1000000000',
-      },
-      'sandbox Notion listening',
-    ),
+  const sandboxProcess = await startProcess(
+    ['--import', 'tsx', 'src/sandbox/notion/standalone.ts'],
+    {
+      SANDBOX_NOTION_PORT: String(notionPort),
+      SANDBOX_NOTION_PUBLIC_URL: notionUrl,
+      SANDBOX_NOTION_STATE_FILE: path.join(dataDir, 'sandbox-notion.json'),
+      SANDBOX_NOTION_CLIENT_ID: notionClient.id,
+      SANDBOX_NOTION_CLIENT_SECRET: notionClient.secret,
+      SANDBOX_NOTION_REDIRECT_URIS: `${url}/connect/notion/callback`,
+      SANDBOX_NOTION_RATE_LIMIT: '1000000000',
+    },
+    'sandbox Notion listening',
   );
+  args.children.push(sandboxProcess);
 
   // Set-up, not measured: Ada's connection to Acme (an internal integration token), a partner app, a grant on one page.
   const integration = (await (
@@ -141,33 +140,32 @@ export async function benchProxy(args: {
   );
 
   // Gatehouse in front of it, with its budget raised out of the way; it indexes the new connection at start.
-  args.children.push(
-    await startProcess(
-      [
-        ...process.execArgv,
-        ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []),
-        'bench/run.ts',
-        '--gatehouse-with-tunables',
-      ],
-      {
-        PORT: String(port),
-        GATEHOUSE_PUBLIC_URL: url,
-        GATEHOUSE_DATA_DIR: dataDir,
-        DATABASE_URL: databaseUrl.href,
-        REDIS_URL: REDIS,
-        GATEHOUSE_SANDBOX: '1',
-        GATEHOUSE_ENCRYPTION_KEYS: encryptionKeys,
-        GATEHOUSE_SESSION_SECRET: randomBytes(32).toString('hex'),
-        GATEHOUSE_NOTION_BASE_URL: notionUrl,
-        GATEHOUSE_NOTION_CLIENT_ID: notionClient.id,
-        GATEHOUSE_NOTION_CLIENT_SECRET: notionClient.secret,
-        LOG_LEVEL: 'warn',
-        GATEHOUSE_REDIS_PREFIX: `${args.redisPrefix}proxy:`,
-        BENCH_TUNABLES: JSON.stringify({ upstreamRequestsPerSecond: 1_000_000_000, upstreamBurst: 1_000_000_000 }),
-      },
-      'Gatehouse ready',
-    ),
+  const gatehouseProcess = await startProcess(
+    [
+      ...process.execArgv,
+      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []),
+      'bench/run.ts',
+      '--gatehouse-with-tunables',
+    ],
+    {
+      PORT: String(port),
+      GATEHOUSE_PUBLIC_URL: url,
+      GATEHOUSE_DATA_DIR: dataDir,
+      DATABASE_URL: databaseUrl.href,
+      REDIS_URL: REDIS,
+      GATEHOUSE_SANDBOX: '1',
+      GATEHOUSE_ENCRYPTION_KEYS: encryptionKeys,
+      GATEHOUSE_SESSION_SECRET: randomBytes(32).toString('hex'),
+      GATEHOUSE_NOTION_BASE_URL: notionUrl,
+      GATEHOUSE_NOTION_CLIENT_ID: notionClient.id,
+      GATEHOUSE_NOTION_CLIENT_SECRET: notionClient.secret,
+      LOG_LEVEL: 'warn',
+      GATEHOUSE_REDIS_PREFIX: `${args.redisPrefix}proxy:`,
+      BENCH_TUNABLES: JSON.stringify({ upstreamRequestsPerSecond: 1_000_000_000, upstreamBurst: 1_000_000_000 }),
+    },
+    'Gatehouse ready',
   );
+  args.children.push(gatehouseProcess);
   for (let i = 0; (await stores.connections.findById(connection.id))?.indexState !== 'ready'; i++) {
     if (i > 300) throw new Error('the bench connection was not indexed within 30 s');
     await new Promise((r) => setTimeout(r, 100));
@@ -197,8 +195,25 @@ export async function benchProxy(args: {
     `const c=new Client({auth:process.env.BENCH_UPSTREAM_TOKEN,baseUrl:${JSON.stringify(notionUrl)},retry:false,notionVersion:'2025-09-03',logger:()=>{}});const a=express();` +
     `a.get('/v1/pages/:id',async(q,s)=>{try{s.json(await c.request({path:'pages/'+q.params.id,method:'get'}))}catch(e){s.status(502).json({})}});` +
     `a.listen(${forwarderPort},'127.0.0.1',()=>console.log('forwarder ready'));`;
-  args.children.push(await startProcess(['-e', forwarderSource], { BENCH_UPSTREAM_TOKEN: integration.token }, 'forwarder ready'));
+  const forwarderProcess = await startProcess(['-e', forwarderSource], { BENCH_UPSTREAM_TOKEN: integration.token }, 'forwarder ready');
+  args.children.push(forwarderProcess);
   const forwarded = read(`http://127.0.0.1:${forwarderPort}`, 'unused');
+  // The same forwarder plus the round trips Gatehouse's guarantees need (./peers/proxy-round-trip-floor.ts), with the same token.
+  const floorPort = await freePort();
+  const floorProcess = await startProcess(
+    ['--import', 'tsx', 'bench/peers/proxy-round-trip-floor.ts'],
+    {
+      FLOOR_PORT: String(floorPort),
+      FLOOR_DATABASE_URL: databaseUrl.href,
+      FLOOR_REDIS_URL: REDIS,
+      FLOOR_REDIS_PREFIX: `${args.redisPrefix}proxy:`,
+      FLOOR_NOTION_URL: notionUrl,
+      BENCH_UPSTREAM_TOKEN: integration.token,
+    },
+    'proxy round-trip floor ready',
+  );
+  args.children.push(floorProcess);
+  const floored = read(`http://127.0.0.1:${floorPort}`, token.access_token);
   try {
     await proxied();
   } catch (err) {
@@ -209,8 +224,7 @@ export async function benchProxy(args: {
   }
   // Warm-up (JIT, pools, the ancestry cache), then the same read three ways: latency one call at a
   // time (nothing queued), throughput CONCURRENCY at a time, with each process's CPU time per call.
-  for (const call of [direct, forwarded, proxied]) await measure('warm-up', 300, call);
-  const [sandboxProcess, forwarderProcess, gatehouseProcess] = [args.children.at(-3), args.children.at(-1), args.children.at(-2)];
+  for (const call of [direct, forwarded, floored, proxied]) await measure('warm-up', 300, call);
   const run = async (name: string, call: () => Promise<void>, front: ChildProcess | undefined) => {
     const latency = await measure(name, LATENCY_COUNT, call, 1);
     const before = [cpuMs(sandboxProcess), cpuMs(front)];
@@ -222,9 +236,10 @@ export async function benchProxy(args: {
   const rows = [
     await run('directly (sandbox Notion)', direct, undefined),
     await run('bare forwarder (Express + @notionhq/client)', forwarded, forwarderProcess),
+    await run('round-trip floor (forwarder + the round trips)', floored, floorProcess),
     await run('through Gatehouse', proxied, gatehouseProcess),
   ];
-  const [straight, bare, through] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
+  const [straight, bare, floor, through] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
   const ms = (value: number | null, digits = 2) => (value === null ? 'n/a' : value.toFixed(digits));
   process.stdout.write(
     `\nProxy: retrieve a page three levels below the granted page (warm ancestry cache); latency over ${LATENCY_COUNT} calls one at a time, throughput over ${COUNT} calls ${CONCURRENCY} at a time; Notion's limit and Gatehouse's budget raised out of the way\n`,
@@ -240,6 +255,13 @@ export async function benchProxy(args: {
   const added = (r: typeof straight) =>
     `p50 ${(r.latency.p50 - straight.latency.p50).toFixed(2)} ms, p99 ${(r.latency.p99 - straight.latency.p99).toFixed(2)} ms`;
   process.stdout.write(
-    `added latency through Gatehouse: ${added(through)} (bare forwarder: ${added(bare)}); throughput through Gatehouse ${(through.throughput.perSecond / straight.throughput.perSecond).toFixed(3)} of direct, ${(through.throughput.perSecond / bare.throughput.perSecond).toFixed(3)} of the bare forwarder\n`,
+    `added latency through Gatehouse: ${added(through)} (bare forwarder: ${added(bare)}; round-trip floor: ${added(floor)}); throughput through Gatehouse ${(through.throughput.perSecond / straight.throughput.perSecond).toFixed(3)} of direct, ${(through.throughput.perSecond / bare.throughput.perSecond).toFixed(3)} of the bare forwarder\n`,
+  );
+  // The targets, as ratios to the bare forwarder; the round-trip floor's own ratios say what the round trips alone cost.
+  const cpuRatio = (r: typeof straight) => (r.frontCpu === null || !bare.frontCpu ? 'n/a' : `${(r.frontCpu / bare.frontCpu).toFixed(2)}x`);
+  const addedRatio = (r: typeof straight) =>
+    `${((r.latency.p50 - straight.latency.p50) / (bare.latency.p50 - straight.latency.p50)).toFixed(2)}x`;
+  process.stdout.write(
+    `vs the bare forwarder: CPU per call ${cpuRatio(through)} (target at most 1.25x; round-trip floor ${cpuRatio(floor)}), added p50 ${addedRatio(through)} (target at most 1.5x; round-trip floor ${addedRatio(floor)})\n`,
   );
 }

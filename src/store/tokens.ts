@@ -148,7 +148,8 @@ const CONNECTION_COLUMNS = [
   'indexed_at',
 ] as const;
 
-function accessInContextQuery(db: Kysely<Database>): CompiledQuery {
+/** Exported for the proxy's round-trip floor (bench/peers/proxy-round-trip-floor.ts), which runs this very statement. */
+export function accessInContextQuery(db: Kysely<Database>): CompiledQuery {
   return db
     .selectFrom('access_tokens as t')
     .leftJoin('grants as g', 'g.id', 't.grant_id')
