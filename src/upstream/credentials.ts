@@ -38,6 +38,40 @@ export interface CredentialDeps {
   /** How often a waiter re-reads the connection while another instance refreshes, and for how long at most. */
   refreshPollMs?: number;
   refreshWaitMs?: number;
+  /** Clients built once per stored credential (the gateway's); unset, one is built per call. */
+  clients?: UpstreamClients;
+}
+
+/**
+ * Notion clients kept per connection and credential as stored: decrypting
+ * the credential and building a client depend only on the stored ciphertext,
+ * so they are done when it changes, not on every call. The row is still read
+ * on every call and its status checked before a client is used;
+ * a refresh stores a new ciphertext, which replaces the connection's client,
+ * and a broken connection's clients are dropped. Bounded: the least recently
+ * used go first.
+ */
+export interface UpstreamClients {
+  clientFor(upstream: NotionUpstream, connectionId: string, ciphertext: string, accessToken: () => string): Client;
+  forget(connectionId: string): void;
+}
+
+export function upstreamClients(maxEntries = 1000): UpstreamClients {
+  const entries = new Map<string, { connectionId: string; ciphertext: string; client: Client }>();
+  return {
+    clientFor(upstream, connectionId, ciphertext, accessToken) {
+      const key = [connectionId, upstream.baseUrl, upstream.notionVersion, upstream.timeoutMs].join('\n');
+      const known = entries.get(key);
+      entries.delete(key);
+      const entry = known?.ciphertext === ciphertext ? known : { connectionId, ciphertext, client: notionClient(upstream, accessToken()) };
+      entries.set(key, entry);
+      while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
+      return entry.client;
+    },
+    forget(connectionId) {
+      for (const [key, entry] of entries) if (entry.connectionId === connectionId) entries.delete(key);
+    },
+  };
 }
 
 function isUnauthorized(err: unknown): boolean {
@@ -49,10 +83,17 @@ export async function withUpstreamClient<T>(
   connection: UpstreamConnection,
   call: (client: Client) => Promise<T>,
 ): Promise<T> {
-  if (connection.status !== 'active' || !connection.credentialCiphertext) throw new ConnectionBroken(connection.id);
-  const credential = decryptCredential(deps.keyring, connection.credentialCiphertext, connection.id);
+  const ciphertext = connection.credentialCiphertext;
+  if (connection.status !== 'active' || !ciphertext) {
+    deps.clients?.forget(connection.id);
+    throw new ConnectionBroken(connection.id);
+  }
+  const accessToken = () => decryptCredential(deps.keyring, ciphertext, connection.id).accessToken;
+  const client = deps.clients
+    ? deps.clients.clientFor(deps.upstream, connection.id, ciphertext, accessToken)
+    : notionClient(deps.upstream, accessToken());
   try {
-    return await call(notionClient(deps.upstream, credential.accessToken));
+    return await call(client);
   } catch (err) {
     if (!isUnauthorized(err)) throw err;
     const fresh = await refreshCredential(deps, connection);

@@ -14,7 +14,7 @@
  */
 import { APIErrorCode, isNotionClientError, type Client } from '@notionhq/client';
 import type { UpstreamConnection, UpstreamConnectionStore } from '../store/upstream-connections.js';
-import { ConnectionBroken, withUpstreamClient, type CredentialDeps } from './credentials.js';
+import { ConnectionBroken, upstreamClients, withUpstreamClient, type CredentialDeps } from './credentials.js';
 import type { RateBudget } from './rate-budget.js';
 import { upstreamStatusOf, type UpstreamMetrics } from '../http/operator-metrics.js';
 
@@ -72,6 +72,7 @@ export function notionRetryAfterSeconds(err: unknown): number {
 
 export function createUpstreamGateway(deps: GatewayDeps): UpstreamGateway {
   const sleep = deps.sleep ?? defaultSleep;
+  const clients = deps.clients ?? upstreamClients();
 
   /** One upstream request within the workspace's budget. */
   async function spend<T>(workspaceId: string, partnerKey: string, request: () => Promise<T>): Promise<T> {
@@ -114,7 +115,7 @@ export function createUpstreamGateway(deps: GatewayDeps): UpstreamGateway {
       if (!connection) throw new ConnectionBroken(target.connectionId);
       const upstream = target.notionVersion ? { ...deps.upstream, notionVersion: target.notionVersion } : deps.upstream;
       // The budget is the workspace's as Gatehouse knows it from the connection (Notion counts per integration and workspace).
-      return withUpstreamClient({ ...deps, upstream }, connection, (client) =>
+      return withUpstreamClient({ ...deps, upstream, clients }, connection, (client) =>
         spend(connection.workspaceId, target.partnerKey, () => fn(client)),
       );
     },
