@@ -17,6 +17,7 @@ import { openDatabase } from '../src/store/database.js';
 import { createStores } from '../src/store/stores.js';
 import type { PeersContext } from './oauth-peers.js';
 import { processCpuMs } from './peers/load.js';
+import { BUDGET_OUT_OF_THE_WAY } from './support.js';
 
 const CALLS = Number(process.env.BENCH_MCP_CALLS ?? 200);
 const ROUNDS = Number(process.env.BENCH_MCP_ROUNDS ?? 3);
@@ -54,7 +55,7 @@ export async function benchMcp(ctx: PeersContext): Promise<void> {
       LOG_LEVEL: 'warn',
       GATEHOUSE_REDIS_PREFIX: `${ctx.redisPrefix}mcp:`,
       BENCH_SANDBOX_UNLIMITED: '1',
-      BENCH_TUNABLES: JSON.stringify({ upstreamRequestsPerSecond: 1_000_000_000, upstreamBurst: 1_000_000_000 }),
+      BENCH_TUNABLES: JSON.stringify(BUDGET_OUT_OF_THE_WAY),
     },
     'Gatehouse ready',
   );

@@ -27,6 +27,7 @@ import { createClient } from 'redis';
 import type { Database } from '../../src/store/schema.js';
 import { accessInContextQuery } from '../../src/store/tokens.js';
 import { redisRateBudget } from '../../src/upstream/rate-budget.js';
+import { BUDGET_OUT_OF_THE_WAY } from '../support.js';
 
 const pool = new pg.Pool({ connectionString: process.env.FLOOR_DATABASE_URL, max: 10, connectionTimeoutMillis: 3000, query_timeout: 9000 });
 // Kysely only compiles the statement's text, once, as the token store does.
@@ -34,7 +35,11 @@ const accessInContext = accessInContextQuery(new Kysely<Database>({ dialect: new
 const redis = createClient({ url: process.env.FLOOR_REDIS_URL, disableOfflineQueue: true });
 await redis.connect();
 const prefix = `${process.env.FLOOR_REDIS_PREFIX ?? 'bench:'}floor:`;
-const budget = redisRateBudget(redis, prefix, { ratePerSecond: 1_000_000_000, burst: 1_000_000_000, maxWaitMs: 10_000 });
+const budget = redisRateBudget(redis, prefix, {
+  ratePerSecond: BUDGET_OUT_OF_THE_WAY.upstreamRequestsPerSecond,
+  burst: BUDGET_OUT_OF_THE_WAY.upstreamBurst,
+  maxWaitMs: 10_000,
+});
 const notion = new Client({
   auth: process.env.BENCH_UPSTREAM_TOKEN,
   baseUrl: process.env.FLOOR_NOTION_URL,
