@@ -21,7 +21,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import { randomString } from '../src/crypto/tokens.js';
 import { combine, runLoad, type LoadResult, type LoadSpec } from './peers/load.js';
-import { bulkLoadLiveTokens, cloneCodes, seedPartner } from './peers/seed.js';
+import { bufferCounters, bulkLoadLiveTokens, cloneCodes, seedPartner } from './peers/seed.js';
 import { BUDGET_OUT_OF_THE_WAY } from './support.js';
 
 type StartProcess = (args: string[], env: Record<string, string>, readyText: string) => Promise<ChildProcess>;
@@ -272,7 +272,7 @@ export async function benchOAuthPeers(ctx: PeersContext): Promise<void> {
     return;
   }
   // Scale: the same token lookups with SMALL, then LARGE live grants and tokens.
-  const scale: Array<{ size: number; introspect: LoadResult; check: LoadResult; control: LoadResult; seconds?: number }> = [];
+  const scale: ScaleRow[] = [];
   const atSize = async (size: number) => {
     // Warm-up at this size (the first pass reads the new rows' index pages in), not measured.
     await runLoad({ ...specs.introspect!(), seconds: 1 });
@@ -282,12 +282,16 @@ export async function benchOAuthPeers(ctx: PeersContext): Promise<void> {
     // The bare Express POST beside each size: the two sizes are measured minutes apart (the bulk load), and a
     // shared machine's speed drifts meanwhile; the POST touches no database, so its change is the drift.
     const control: LoadResult[] = [];
+    const before = await bufferCounters(databaseUrl.href);
     for (let round = 0; round < 2; round++) {
       introspect.push(await runLoad(specs.introspect!()));
       check.push(await runLoad(proxyCheck(size)));
       control.push(await runLoad(specs.floor!()));
     }
-    return { size, introspect: combine(introspect), check: combine(check), control: combine(control) };
+    const after = await bufferCounters(databaseUrl.href);
+    const requests = [...introspect, ...check].reduce((sum, r) => sum + r.requests, 0);
+    const blocks = { hit: (after.hit - before.hit) / requests, read: (after.read - before.read) / requests };
+    return { size, introspect: combine(introspect), check: combine(check), control: combine(control), blocks };
   };
   scale.push(await atSize(loaded));
   const loadStarted = performance.now();
@@ -300,10 +304,18 @@ export async function benchOAuthPeers(ctx: PeersContext): Promise<void> {
   for (const r of odd) process.stdout.write(`unexpected answers in "${r.name}": ${JSON.stringify(r.statuses)}\n`);
 }
 
-function printTables(
-  results: Record<string, LoadResult>,
-  scale: Array<{ size: number; introspect: LoadResult; check: LoadResult; control: LoadResult; seconds?: number }>,
-): void {
+/** One size of the scale part: its measures, the Express POST beside them, and PostgreSQL's blocks per token request. */
+interface ScaleRow {
+  size: number;
+  introspect: LoadResult;
+  check: LoadResult;
+  control: LoadResult;
+  /** Blocks per request found in PostgreSQL's buffer cache (hit) and read from the operating system (read). */
+  blocks: { hit: number; read: number };
+  seconds?: number;
+}
+
+function printTables(results: Record<string, LoadResult>, scale: ScaleRow[]): void {
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const ms = (value: number | null, digits = 2) => (value === null || Number.isNaN(value) ? 'n/a' : value.toFixed(digits));
   out(
@@ -345,11 +357,11 @@ function printTables(
   out(`refresh vs oidc-provider's client_credentials:         ${ratio(results.refresh!, results.peerCredentials!)}`);
   out(`\nScale: live grants + access tokens in PostgreSQL (random token per request; "odd" counts unexpected statuses)`);
   out(
-    `${'live grants'.padEnd(12)} ${'introspection p50/p99 ms'.padStart(25)} ${'req/s'.padStart(7)} ${'proxy check p50/p99 ms'.padStart(24)} ${'req/s'.padStart(7)} ${'Express POST p50 ms'.padStart(20)} ${'odd'.padStart(5)}`,
+    `${'live grants'.padEnd(12)} ${'introspection p50/p99 ms'.padStart(25)} ${'req/s'.padStart(7)} ${'proxy check p50/p99 ms'.padStart(24)} ${'req/s'.padStart(7)} ${'Express POST p50 ms'.padStart(20)} ${'PG blocks/req hit+read'.padStart(23)} ${'odd'.padStart(5)}`,
   );
   for (const s of scale) {
     out(
-      `${s.size.toLocaleString('en').padEnd(12)} ${`${ms(s.introspect.p50)} / ${ms(s.introspect.p99)}`.padStart(25)} ${s.introspect.perSecond.toFixed(0).padStart(7)} ${`${ms(s.check.p50)} / ${ms(s.check.p99)}`.padStart(24)} ${s.check.perSecond.toFixed(0).padStart(7)} ${ms(s.control.p50).padStart(20)} ${String(s.introspect.unexpected + s.check.unexpected).padStart(5)}`,
+      `${s.size.toLocaleString('en').padEnd(12)} ${`${ms(s.introspect.p50)} / ${ms(s.introspect.p99)}`.padStart(25)} ${s.introspect.perSecond.toFixed(0).padStart(7)} ${`${ms(s.check.p50)} / ${ms(s.check.p99)}`.padStart(24)} ${s.check.perSecond.toFixed(0).padStart(7)} ${ms(s.control.p50).padStart(20)} ${`${s.blocks.hit.toFixed(1)} + ${s.blocks.read.toFixed(2)}`.padStart(23)} ${String(s.introspect.unexpected + s.check.unexpected).padStart(5)}`,
     );
   }
   const [small, large] = scale;

@@ -178,3 +178,15 @@ export async function bulkLoadLiveTokens(databaseUrl: string, partner: BenchPart
   });
   return to;
 }
+
+/** PostgreSQL's block counters for the database: blocks found in its buffer cache (hit) and read from outside it. */
+export async function bufferCounters(databaseUrl: string): Promise<{ hit: number; read: number }> {
+  // Backends report their counters within about a second of finishing a transaction.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  return withClient(databaseUrl, async (client) => {
+    const { rows } = await client.query<{ hit: string; read: string }>(
+      'select blks_hit as hit, blks_read as read from pg_stat_database where datname = current_database()',
+    );
+    return { hit: Number(rows[0]!.hit), read: Number(rows[0]!.read) };
+  });
+}
