@@ -46,6 +46,7 @@ const UNAVAILABLE_CODES = new Set([
   'EHOSTUNREACH',
   'ENOTFOUND',
   '57P01',
+  '57P02',
   '57P03',
   '08006',
   '08001',
@@ -59,7 +60,9 @@ export function isUnavailableError(err: unknown): boolean {
   if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
   const message = typeof e.message === 'string' ? e.message : '';
   if (
-    /timed out|timeout exceeded|Connection terminated|The client is closed|client is offline|Socket closed|connect ECONNREFUSED|Connection is closed/i.test(
+    // node-postgres: a client queried after its connection broke (a transaction's ROLLBACK after a restart, which
+    // Kysely throws in place of the statement's error) says "not queryable"; its connect and read timeouts say "timeout".
+    /timed out|timeout exceeded|timeout expired|Query read timeout|not queryable|Connection terminated|The client is closed|client is offline|Socket closed|connect ECONNREFUSED|Connection is closed/i.test(
       message,
     )
   )
