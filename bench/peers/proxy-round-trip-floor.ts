@@ -53,9 +53,10 @@ app.get('/v1/pages/:id', async (req, res) => {
   try {
     const hash = createHash('sha256').update(String(req.headers.authorization).slice(7)).digest('base64url');
     const { rows } = await pool.query({ name: 'floor_access_in_context', text: accessInContext, values: [hash] });
-    const row = rows[0] as { grant_id?: string; c__id?: string; c__workspace_id?: string } | undefined;
-    if (!row?.c__id || !row.c__workspace_id) return res.status(401).json({});
-    await budget.take(row.c__workspace_id, String(row.grant_id));
+    const row = rows[0] as { app_id?: string; c__id?: string; c__workspace_id?: string } | undefined;
+    if (!row?.app_id || !row.c__id || !row.c__workspace_id) return res.status(401).json({});
+    // The budget is spent per workspace and partner app, as the gateway spends it.
+    await budget.take(row.c__workspace_id, row.app_id);
     const [page] = await Promise.all([
       notion.request({ path: `pages/${req.params.id}`, method: 'get' }),
       redis.mGet([`${prefix}proxy:ancestry:{${row.c__id}}:${req.params.id}`]),
