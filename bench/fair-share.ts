@@ -26,6 +26,7 @@ import { SEED_PAGE_IDS } from '../src/sandbox/notion/index.js';
 import { migrateToLatest, openDatabase } from '../src/store/database.js';
 import { createStores } from '../src/store/stores.js';
 import { connectInternalToken } from '../src/upstream/connect.js';
+import { startSandboxNotion } from './support.js';
 
 const SECONDS = Number(process.env.BENCH_FAIRSHARE_SECONDS ?? 15);
 /** Load before the measured window, so that the start's burst does not count in anyone's share. */
@@ -80,20 +81,14 @@ export async function benchFairShare(args: FairShareBenchArgs): Promise<void> {
   const notionClient = { id: 'gatehouse-bench', secret: randomString(32) };
   const port = await args.freePort();
   const url = `http://127.0.0.1:${port}`;
-  args.children.push(
-    await args.startProcess(
-      ['--import', 'tsx', 'src/sandbox/notion/standalone.ts'],
-      {
-        SANDBOX_NOTION_PORT: String(notionPort),
-        SANDBOX_NOTION_PUBLIC_URL: notionUrl,
-        SANDBOX_NOTION_STATE_FILE: path.join(dataDir, 'sandbox-notion.json'),
-        SANDBOX_NOTION_CLIENT_ID: notionClient.id,
-        SANDBOX_NOTION_CLIENT_SECRET: notionClient.secret,
-        SANDBOX_NOTION_REDIRECT_URIS: `${url}/connect/notion/callback`,
-      },
-      'sandbox Notion listening',
-    ),
-  );
+  await startSandboxNotion({
+    start: args.startProcess,
+    port: notionPort,
+    dataDir,
+    client: notionClient,
+    gatehouseUrl: url,
+    children: args.children,
+  });
 
   // Set-up, not measured: Ada's connection to Acme, three partner apps, each granted Engineering.
   const integration = (await (

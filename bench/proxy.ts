@@ -22,6 +22,7 @@ import {
   measure,
   REDIS,
   startProcess,
+  startSandboxNotion,
   require_resolve,
 } from './support.js';
 
@@ -54,20 +55,15 @@ export async function benchProxy(args: {
   const notionClient = { id: 'gatehouse-bench', secret: randomString(32) };
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const sandboxProcess = await startProcess(
-    ['--import', 'tsx', 'src/sandbox/notion/standalone.ts'],
-    {
-      SANDBOX_NOTION_PORT: String(notionPort),
-      SANDBOX_NOTION_PUBLIC_URL: notionUrl,
-      SANDBOX_NOTION_STATE_FILE: path.join(dataDir, 'sandbox-notion.json'),
-      SANDBOX_NOTION_CLIENT_ID: notionClient.id,
-      SANDBOX_NOTION_CLIENT_SECRET: notionClient.secret,
-      SANDBOX_NOTION_REDIRECT_URIS: `${url}/connect/notion/callback`,
-      SANDBOX_NOTION_RATE_LIMIT: '1000000000',
-    },
-    'sandbox Notion listening',
-  );
-  args.children.push(sandboxProcess);
+  const sandboxProcess = await startSandboxNotion({
+    start: startProcess,
+    port: notionPort,
+    dataDir,
+    client: notionClient,
+    gatehouseUrl: url,
+    children: args.children,
+    rateLimit: 1_000_000_000,
+  });
 
   // Set-up, not measured: Ada's connection to Acme (an internal integration token), a partner app, a grant on one page.
   const integration = (await (
@@ -233,7 +229,7 @@ export async function benchProxy(args: {
     );
     return;
   }
-  // Warm-up (JIT, pools, the ancestry cache), then the same read three ways: latency one call at a
+  // Warm-up (JIT, pools, the ancestry cache), then the same read four ways: latency one call at a
   // time (nothing queued), throughput CONCURRENCY at a time, with each process's CPU time per call.
   for (const call of [direct, forwarded, floored, proxied]) await measure('warm-up', 300, call);
   const run = async (name: string, call: () => Promise<void>, front: ChildProcess | undefined) => {

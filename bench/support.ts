@@ -84,6 +84,36 @@ export function startProcess(args: string[], env: Record<string, string>, readyT
     child.on('exit', (code) => reject(new Error(`process exited ${code}\n${err}`)));
   });
 }
+/**
+ * The sandbox Notion in its own process, as `npm run sandbox:notion` runs it, for a Gatehouse at `gatehouseUrl`;
+ * `rateLimit` unset keeps its default limit. Pushed onto `children`.
+ */
+export async function startSandboxNotion(args: {
+  start: typeof startProcess;
+  port: number;
+  dataDir: string;
+  client: { id: string; secret: string };
+  gatehouseUrl: string;
+  children: ChildProcess[];
+  rateLimit?: number;
+}): Promise<ChildProcess> {
+  const child = await args.start(
+    ['--import', 'tsx', 'src/sandbox/notion/standalone.ts'],
+    {
+      SANDBOX_NOTION_PORT: String(args.port),
+      SANDBOX_NOTION_PUBLIC_URL: `http://127.0.0.1:${args.port}`,
+      SANDBOX_NOTION_STATE_FILE: path.join(args.dataDir, 'sandbox-notion.json'),
+      SANDBOX_NOTION_CLIENT_ID: args.client.id,
+      SANDBOX_NOTION_CLIENT_SECRET: args.client.secret,
+      SANDBOX_NOTION_REDIRECT_URIS: `${args.gatehouseUrl}/connect/notion/callback`,
+      ...(args.rateLimit === undefined ? {} : { SANDBOX_NOTION_RATE_LIMIT: String(args.rateLimit) }),
+    },
+    'sandbox Notion listening',
+  );
+  args.children.push(child);
+  return child;
+}
+
 /** SIGTERM to each child, then waits (up to 10 s) until they have exited: a profiled process writes its profile on the way out. */
 export async function stopAll(children: ChildProcess[]): Promise<void> {
   await Promise.all(
